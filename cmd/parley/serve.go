@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynq/x/metrics"
+	"github.com/hibiken/asynqmon"
+	"github.com/mattn/go-isatty"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/gateway"
+	"github.com/parleydesk/parley/worker"
+)
+
+type role int
+
+const (
+	roleGateway role = 1 << iota
+	roleWorker
+)
+
+// keyPrefix starts every key Parley writes (Asynq keeps its own "asynq:").
+const keyPrefix = "parley:"
+
+// sandboxAccountSID is the account the development phone signs as.
+const sandboxAccountSID = "AC00000000000000000000000000000000"
+
+// core is what every command shares: configuration, logger, Redis and the
+// desk service.
+type core struct {
+	cfg      config.Config
+	log      zerolog.Logger
+	embedded *embeddedRedis
+	rdb      redis.UniversalClient
+	queue    *asynq.Client
+	dispatch *worker.Dispatcher
+	sandbox  *channels.Sandbox
+	svc      *desk.Service
+	// authToken verifies webhooks: Twilio's, or a random one in sandbox mode.
+	authToken  string
+	accountSID string
+}
+
+func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
+	level, _ := zerolog.ParseLevel(cfg.Level)
+	pretty := cfg.Format == "pretty"
+	if cfg.Format == "auto" {
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			pretty = true
+		}
+	}
+	if pretty {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer, roles role) (*core, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	c := &core{cfg: cfg, log: newLogger(cfg.Log, stderr)}
+	if cfg.RedisURL == "" {
+		if roles != roleGateway|roleWorker {
+			return nil, errors.New("PARLEY_REDIS_URL: required for a separate gateway or worker, which must share one Redis")
+		}
+		if c.embedded, err = startEmbeddedRedis(); err != nil {
+			return nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		c.log.Warn().Str("addr", c.embedded.mini.Addr()).
+			Msg("EMBEDDED IN-MEMORY REDIS: every conversation, message and job is lost when Parley stops. Set PARLEY_REDIS_URL for real use.")
+		cfg.RedisURL = c.embedded.URL()
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+	}
+	c.rdb = redis.NewClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.rdb.Ping(pingCtx).Err(); err != nil {
+		c.close()
+		return nil, fmt.Errorf("redis at %s does not answer: %w", opts.Addr, err)
+	}
+
+	var provider channels.Provider
+	if cfg.Twilio.Sandbox() {
+		c.sandbox = channels.NewSandbox(c.rdb, keyPrefix)
+		provider = c.sandbox
+		c.authToken, c.accountSID = randomHex(16), sandboxAccountSID
+		c.log.Warn().Msg("no Twilio account configured: sandbox mode, outbound messages stay inside Parley (see /dev/phone)")
+	} else {
+		c.authToken, c.accountSID = cfg.Twilio.AuthToken, cfg.Twilio.AccountSID
+		provider, err = channels.NewTwilio(channels.TwilioConfig{
+			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, APIURL: cfg.Twilio.APIURL,
+			WhatsAppFrom: cfg.Twilio.WhatsAppFrom, SMSFrom: cfg.Twilio.SMSFrom,
+			StatusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + "/webhooks/twilio/status",
+		})
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+	}
+	c.queue = asynq.NewClientFromRedisClient(c.rdb)
+	c.dispatch = worker.NewDispatcher(c.queue, cfg.Worker.SendRetries)
+	c.svc = desk.NewService(desk.NewStore(c.rdb, keyPrefix), c.dispatch, provider, time.Now)
+	c.cfg = cfg
+	return c, nil
+}
+
+func (c *core) close() {
+	if c.queue != nil {
+		c.queue.Close()
+	}
+	if c.rdb != nil {
+		c.rdb.Close()
+	}
+	if c.embedded != nil {
+		c.embedded.Close()
+	}
+}
+
+// sharedRedis hands asynqmon the client Parley already has.
+type sharedRedis struct{ c redis.UniversalClient }
+
+func (s sharedRedis) MakeRedisClient() any { return s.c }
+
+// serve runs the gateway, the worker, or both, until ctx ends; then it stops
+// taking webhooks, drains jobs, and closes Redis, in that order.
+func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, roles role) error {
+	c, err := openCore(ctx, getenv, stderr, roles)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var w *worker.Worker
+	if roles&roleWorker != 0 {
+		asynqRedis, err := asynq.ParseRedisURI(c.cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+		}
+		w = worker.New(worker.Deps{
+			Config: c.cfg.Worker, Redis: asynqRedis, Service: c.svc, Dispatcher: c.dispatch,
+			Metrics: worker.NewMetrics(reg), Log: c.log.With().Str("part", "worker").Logger(), Now: time.Now,
+		})
+		if err := w.Run(c.cfg.Worker.ReconcileEvery); err != nil {
+			return err
+		}
+		defer w.Close()
+	}
+	if roles&roleGateway == 0 {
+		c.log.Info().Msg("worker running")
+		<-ctx.Done()
+		c.log.Info().Msg("shutting down")
+		return nil
+	}
+
+	admin := gateway.Credentials{User: c.cfg.Admin.User, Password: c.cfg.Admin.Password}
+	if admin.Password == "" {
+		admin.Password = randomHex(12)
+		fmt.Fprintf(stdout, "Operator login for /monitoring and /metrics: %s / %s (generated; set PARLEY_ADMIN_PASSWORD to choose one)\n", admin.User, admin.Password)
+	}
+	inspector := asynq.NewInspectorFromRedisClient(c.rdb)
+	reg.MustRegister(metrics.NewQueueMetricsCollector(inspector))
+	publicURL := c.cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + c.cfg.Listen
+	}
+	verifier := channels.NewVerifier(publicURL, c.authToken)
+	deps := gateway.Deps{
+		Service: c.svc, Redis: c.rdb, Verifier: verifier, AccountSID: c.accountSID,
+		MaxBodyBytes: c.cfg.MaxBodyBytes, Admin: admin, Registry: reg,
+		Monitoring: asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{c.rdb}}),
+		Log:        c.log.With().Str("part", "gateway").Logger(),
+	}
+	if c.sandbox != nil {
+		deps.Phone = gateway.NewPhone(c.authToken, c.accountSID, c.cfg.Listen, verifier, c.sandbox)
+		fmt.Fprintf(stdout, "Phone simulator: http://%s/dev/phone\n", c.cfg.Listen)
+	}
+	app := gateway.New(deps)
+	listenErr := make(chan error, 1)
+	go func() { listenErr <- app.Listen(c.cfg.Listen) }()
+	c.log.Info().Str("listen", c.cfg.Listen).Str("public_url", publicURL).Bool("worker", w != nil).Msg("parley is up")
+	select {
+	case err := <-listenErr:
+		return fmt.Errorf("listen on %s: %w", c.cfg.Listen, err)
+	case <-ctx.Done():
+	}
+	c.log.Info().Msg("shutting down")
+	if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
+		c.log.Warn().Err(err).Msg("http shutdown")
+	}
+	inspector.Close()
+	return nil
+}
+
+// sendCommand queues one message on a contact's open conversation, through
+// the same path an agent's reply takes.
+func sendCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "contact address, e.g. whatsapp:+27820000001 or sms:+27820000001")
+	body := fs.String("body", "", "text to send")
+	contentSID := fs.String("template", "", "WhatsApp template Content SID (instead of -body)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *to == "" || (*body == "" && *contentSID == "") {
+		return errors.New("send: -to and one of -body or -template are required")
+	}
+	c, err := openCore(ctx, getenv, stderr, roleGateway)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	conv, err := c.svc.OpenConversation(ctx, channels.Address(*to))
+	if err != nil {
+		return fmt.Errorf("send: %s: %w", *to, err)
+	}
+	r := desk.Reply{Author: "operator", Body: *body}
+	if *contentSID != "" {
+		r.Template = &channels.Template{ContentSID: *contentSID}
+	}
+	m, err := c.svc.Send(ctx, conv.ID, r)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	fmt.Fprintln(stdout, m.ID)
+	return nil
+}

@@ -1,0 +1,28 @@
+package desk
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is a live update, published on the store's Events channel in the same
+// atomic write as the change it announces.
+type Event struct {
+	Type           string    `json:"type"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	MessageID      string    `json:"message_id,omitempty"`
+	Status         string    `json:"status,omitempty"`
+	At             time.Time `json:"at"`
+}
+
+// Event types.
+const (
+	EventMessageIn     = "message.in"
+	EventMessageOut    = "message.out"
+	EventMessageStatus = "message.status"
+)
+
+func (e Event) encode() []byte {
+	raw, _ := json.Marshal(e) // an Event always marshals
+	return raw
+}

@@ -1,0 +1,26 @@
+package desk
+
+import "github.com/parleydesk/parley/channels"
+
+// keys names every Redis key Parley uses, under one prefix.
+type keys struct{ prefix string }
+
+func (k keys) contact(a channels.Address) string { return k.prefix + "contact:" + string(a) }
+func (k keys) conversation(id string) string    { return k.prefix + "conv:" + id }
+func (k keys) history(convID string) string     { return k.prefix + "conv:" + convID + ":msgs" }
+func (k keys) message(id string) string         { return k.prefix + "msg:" + id }
+
+// sid maps a provider message SID to Parley's message id: it is the inbound
+// dedupe record and the outbound status-callback index.
+func (k keys) sid(sid string) string { return k.prefix + "sid:" + sid }
+
+// earlyStatus holds a status callback that arrived before the send that
+// produced its SID was recorded.
+func (k keys) earlyStatus(sid string) string { return k.prefix + "early:" + sid }
+
+// due is the sorted set of pending wake-ups (score: due time in ms); every
+// deadline and every queued send has an entry, so a lost job is re-enqueued.
+func (k keys) due() string { return k.prefix + "due" }
+
+// Events is the pub/sub channel of live updates.
+func (k keys) events() string { return k.prefix + "events" }

@@ -1,0 +1,279 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// ErrSendFailed wraps a send that ended the message as failed: retrying the
+// job cannot help.
+var ErrSendFailed = errors.New("send failed")
+
+// Reply is what an agent, the engine or an operator asks to send.
+type Reply struct {
+	Author    string
+	Body      string
+	MediaURLs []string
+	Template  *channels.Template
+}
+
+// Send queues a message on a conversation: the channel rules are checked
+// first (opt-out, WhatsApp's 24-hour window), then the message is written as
+// queued with a wake-up in the same atomic write, then its send job is
+// enqueued. Should the process die before the enqueue, the reconciler
+// enqueues it from the wake-up.
+func (s *Service) Send(ctx context.Context, convID string, r Reply) (Message, error) {
+	if r.Body == "" && len(r.MediaURLs) == 0 && r.Template == nil {
+		return Message{}, errors.New("a message needs a body, media or a template")
+	}
+	for range maxAttempts {
+		m, err := s.sendOnce(ctx, convID, r)
+		if errors.Is(err, errConflict) {
+			continue
+		}
+		if err != nil {
+			return m, err
+		}
+		if err := s.dispatch.DispatchSend(ctx, m.ID); err != nil {
+			// Stored and due: the reconciler will enqueue it.
+			return m, fmt.Errorf("message %s queued, job not yet enqueued: %w", m.ID, err)
+		}
+		return m, nil
+	}
+	return Message{}, errConflict
+}
+
+func (s *Service) sendOnce(ctx context.Context, convID string, r Reply) (Message, error) {
+	conv, err := s.store.Conversation(ctx, convID)
+	if err != nil {
+		return Message{}, err
+	}
+	contact, err := s.store.Contact(ctx, conv.Contact)
+	if err != nil {
+		return Message{}, err
+	}
+	now := s.now().UTC()
+	if err := channels.CheckSend(conv.Contact, r.Template != nil, contact.OptedOut, contact.LastInbound, now); err != nil {
+		return Message{}, err
+	}
+	m := Message{
+		ID: newID(), ConversationID: conv.ID, Direction: DirOut, Author: r.Author, To: conv.Contact,
+		Body: r.Body, Template: r.Template, At: now, Status: channels.StatusQueued,
+	}
+	for _, u := range r.MediaURLs {
+		m.Media = append(m.Media, channels.Media{URL: u})
+	}
+	k := s.store.keys
+	t := newTx()
+	t.expectVersion(k.conversation(conv.ID), conv.Version)
+	next := *conv
+	next.UpdatedAt = now
+	if err := s.writeConversation(t, next); err != nil {
+		return Message{}, err
+	}
+	if err := s.appendMessage(t, m); err != nil {
+		return Message{}, err
+	}
+	t.do("ZADD", k.due(), ms(now), sendWake(m.ID))
+	t.publish(k.events(), Event{Type: EventMessageOut, ConversationID: conv.ID, MessageID: m.ID, Status: string(m.Status), At: now}.encode())
+	return m, t.commit(ctx, s.store.rdb)
+}
+
+// sendWake is the due-set member of a queued send.
+func sendWake(messageID string) string { return "send:" + messageID }
+
+// Deliver sends one queued message through the provider; it is the body of
+// the send job. A message that is no longer queued is left alone, so a job
+// that runs twice sends once. A temporary provider error is returned for the
+// job to retry, unless lastAttempt; any other failure marks the message
+// failed and returns an error wrapping ErrSendFailed.
+func (s *Service) Deliver(ctx context.Context, messageID string, lastAttempt bool) error {
+	m, err := s.store.Message(ctx, messageID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: message %s does not exist", ErrSendFailed, messageID)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status != channels.StatusQueued {
+		return nil
+	}
+	contact, err := s.store.Contact(ctx, m.To)
+	if err != nil {
+		return err
+	}
+	// The rules are checked again: the window may have closed, or the
+	// contact opted out, while the message waited.
+	if err := channels.CheckSend(m.To, m.Template != nil, contact.OptedOut, contact.LastInbound, s.now()); err != nil {
+		code := "template_required"
+		if errors.Is(err, channels.ErrOptedOut) {
+			code = "opted_out"
+		}
+		return s.fail(ctx, m, code, err.Error())
+	}
+	out := channels.Outbound{ID: m.ID, To: m.To, Body: m.Body, Template: m.Template}
+	for _, md := range m.Media {
+		out.MediaURLs = append(out.MediaURLs, md.URL)
+	}
+	receipt, err := s.provider.Send(ctx, out)
+	if err != nil {
+		if channels.IsTemporary(err) && !lastAttempt {
+			return err
+		}
+		code := "send_error"
+		var se *channels.SendError
+		if errors.As(err, &se) && se.Code != 0 {
+			code = strconv.Itoa(se.Code)
+			if se.Code == channels.ErrorCodeOptedOut {
+				if err := s.SetOptedOut(ctx, m.To, true); err != nil {
+					return err
+				}
+			}
+		}
+		return s.fail(ctx, m, code, err.Error())
+	}
+	return s.store.recordSent(ctx, m, receipt, s.now())
+}
+
+func (s *Service) fail(ctx context.Context, m Message, code, reason string) error {
+	if err := s.store.recordFailed(ctx, m, code, reason, s.now()); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: message %s: %s", ErrSendFailed, m.ID, reason)
+}
+
+// SetOptedOut records a contact's subscription. The version is bumped so a
+// concurrent inbound write that decided on the old value retries.
+func (s *Service) SetOptedOut(ctx context.Context, a channels.Address, out bool) error {
+	v := "0"
+	if out {
+		v = "1"
+	}
+	key := s.store.keys.contact(a)
+	_, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "opted_out", v)
+		p.HIncrBy(ctx, key, "ver", 1)
+		return nil
+	})
+	return err
+}
+
+// statusRanks is channels.Rank as a Lua table, so the scripts below order
+// statuses exactly as the Go code does.
+func statusRanks() string {
+	out := "{"
+	for _, st := range []channels.Status{"accepted", "scheduled", channels.StatusQueued, channels.StatusSending, channels.StatusSent,
+		channels.StatusDelivered, channels.StatusUndelivered, channels.StatusFailed, channels.StatusRead} {
+		out += fmt.Sprintf("[%q]=%d,", st, channels.Rank(st))
+	}
+	return out + "}"
+}
+
+// sentScript records the provider's acceptance: SID, index, the status (or a
+// later one that a callback delivered before the SID was known), and removes
+// the wake-up.
+var sentScript = redis.NewScript(`
+local rank = ` + statusRanks() + `
+local msg, sidkey, early, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local status, code = ARGV[3], ""
+local e = redis.call("HMGET", early, "status", "err_code")
+if e[1] and (rank[e[1]] or 0) > (rank[status] or 0) then
+  status = e[1]
+  code = e[2] or ""
+end
+redis.call("HSET", msg, "sid", ARGV[1], "status", status, "err_code", code)
+redis.call("SET", sidkey, ARGV[2], "PX", ARGV[4])
+redis.call("DEL", early)
+redis.call("ZREM", due, ARGV[5])
+redis.call("PUBLISH", ARGV[6], ARGV[7])
+return status
+`)
+
+func (st *Store) recordSent(ctx context.Context, m Message, r channels.Receipt, now time.Time) error {
+	ev := Event{Type: EventMessageStatus, ConversationID: m.ConversationID, MessageID: m.ID, Status: string(r.Status), At: now}
+	return sentScript.Run(ctx, st.rdb,
+		[]string{st.keys.message(m.ID), st.keys.sid(r.SID), st.keys.earlyStatus(r.SID), st.keys.due()},
+		r.SID, m.ID, string(r.Status), sidTTL.Milliseconds(), sendWake(m.ID), st.keys.events(), ev.encode(),
+	).Err()
+}
+
+func (st *Store) recordFailed(ctx context.Context, m Message, code, reason string, now time.Time) error {
+	ev := Event{Type: EventMessageStatus, ConversationID: m.ConversationID, MessageID: m.ID, Status: string(channels.StatusFailed), At: now}
+	_, err := st.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, st.keys.message(m.ID), "status", string(channels.StatusFailed), "err_code", code, "err", reason)
+		p.ZRem(ctx, st.keys.due(), sendWake(m.ID))
+		p.Publish(ctx, st.keys.events(), ev.encode())
+		return nil
+	})
+	return err
+}
+
+// statusScript applies a delivery callback. Unknown SID: kept aside for the
+// send that will record it. Known: applied only if it moves the status
+// forward. Returns the outcome and the message's id and address.
+var statusScript = redis.NewScript(`
+local rank = ` + statusRanks() + `
+local status, code = ARGV[1], ARGV[2]
+local id = redis.call("GET", KEYS[1])
+if not id then
+  local cur = redis.call("HGET", KEYS[2], "status")
+  if (not cur) or (rank[status] or 0) > (rank[cur] or 0) then
+    redis.call("HSET", KEYS[2], "status", status, "err_code", code)
+    redis.call("PEXPIRE", KEYS[2], ARGV[3])
+  end
+  return {"early", "", "", ""}
+end
+local msg = ARGV[4] .. id
+local m = redis.call("HMGET", msg, "status", "to", "conv")
+if (rank[status] or 0) <= (rank[m[1] or ""] or 0) then
+  return {"stale", id, m[2] or "", m[3] or ""}
+end
+redis.call("HSET", msg, "status", status, "err_code", code)
+return {"applied", id, m[2] or "", m[3] or ""}
+`)
+
+// earlyTTL is how long a callback for a not-yet-recorded SID is kept.
+const earlyTTL = time.Hour
+
+// StatusOutcome says what a status callback did.
+type StatusOutcome string
+
+const (
+	StatusApplied StatusOutcome = "applied" // the message moved forward
+	StatusStale   StatusOutcome = "stale"   // older than what is stored: ignored
+	StatusEarly   StatusOutcome = "early"   // SID not recorded yet: kept for it
+)
+
+// ApplyStatus records a delivery callback. Statuses never go backwards; a
+// failure keeps its error code; an opted-out failure (21610) marks the
+// contact opted out.
+func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (StatusOutcome, error) {
+	code := ""
+	if u.ErrorCode != 0 {
+		code = strconv.Itoa(u.ErrorCode)
+	}
+	k := s.store.keys
+	res, err := statusScript.Run(ctx, s.store.rdb, []string{k.sid(u.MessageSID), k.earlyStatus(u.MessageSID)},
+		string(u.Status), code, earlyTTL.Milliseconds(), k.message("")).StringSlice()
+	if err != nil {
+		return "", fmt.Errorf("apply status: %w", err)
+	}
+	outcome := StatusOutcome(res[0])
+	if outcome == StatusApplied {
+		ev := Event{Type: EventMessageStatus, ConversationID: res[3], MessageID: res[1], Status: string(u.Status), At: s.now().UTC()}
+		if err := s.store.rdb.Publish(ctx, k.events(), ev.encode()).Err(); err != nil {
+			return outcome, err
+		}
+	}
+	if u.ErrorCode == channels.ErrorCodeOptedOut && res[2] != "" {
+		return outcome, s.SetOptedOut(ctx, channels.Address(res[2]), true)
+	}
+	return outcome, nil
+}

@@ -1,0 +1,125 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// errConflict means a guard failed: something changed since the state was
+// loaded. The caller loads again, decides again and retries.
+var errConflict = errors.New("concurrent change")
+
+// maxAttempts bounds the retries of one optimistic transaction.
+const maxAttempts = 50
+
+// tx is one atomic write, guarded: every guard is checked inside Redis, and
+// only when all pass are all the commands applied, in one Lua script. It is
+// how Parley does compare-and-set over several keys in one round trip.
+type tx struct {
+	keys   []string
+	index  map[string]int
+	guards [][]string
+	ops    [][]string
+}
+
+func newTx() *tx { return &tx{index: map[string]int{}} }
+
+func (t *tx) ref(key string) string {
+	i, ok := t.index[key]
+	if !ok {
+		t.keys = append(t.keys, key)
+		i = len(t.keys)
+		t.index[key] = i
+	}
+	return strconv.Itoa(i)
+}
+
+// expectField guards that hash field equals want ("" means absent).
+func (t *tx) expectField(key, field, want string) {
+	t.guards = append(t.guards, []string{"eq", t.ref(key), field, want})
+}
+
+// expectVersion guards a versioned hash; version 0 means it must not exist yet.
+func (t *tx) expectVersion(key string, version int64) {
+	want := ""
+	if version > 0 {
+		want = strconv.FormatInt(version, 10)
+	}
+	t.expectField(key, "ver", want)
+}
+
+// claim guards that a string key is absent, and sets it to value. If the key
+// exists, the commit reports errExists with the key's value.
+func (t *tx) claim(key, value string, ttlMillis int64) {
+	t.guards = append(t.guards, []string{"absent", t.ref(key)})
+	t.do("SET", key, value, "PX", strconv.FormatInt(ttlMillis, 10))
+}
+
+// do adds one command on key.
+func (t *tx) do(cmd, key string, args ...string) {
+	t.ops = append(t.ops, append([]string{cmd, t.ref(key)}, args...))
+}
+
+// publish adds a pub/sub message, sent only if the write commits.
+func (t *tx) publish(channel string, payload []byte) {
+	t.ops = append(t.ops, []string{"PUBLISH", "0", channel, string(payload)})
+}
+
+// existsError is the result of a failed claim.
+type existsError struct{ value string }
+
+func (e *existsError) Error() string { return "already recorded as " + e.value }
+
+var commitScript = redis.NewScript(`
+local plan = cjson.decode(ARGV[1])
+for _, g in ipairs(plan.g) do
+  local key = KEYS[tonumber(g[2])]
+  if g[1] == "eq" then
+    local v = redis.call("HGET", key, g[3])
+    if not v then v = "" end
+    if v ~= g[4] then return {"conflict", key} end
+  elseif g[1] == "absent" then
+    local v = redis.call("GET", key)
+    if v then return {"exists", v} end
+  end
+end
+for _, o in ipairs(plan.o) do
+  local i = tonumber(o[2])
+  if i == 0 then
+    redis.call(o[1], unpack(o, 3))
+  else
+    redis.call(o[1], KEYS[i], unpack(o, 3))
+  end
+end
+return {"ok", ""}
+`)
+
+// commit runs the transaction. It returns errConflict when a version guard
+// failed and *existsError when a claim found its key taken.
+func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
+	if t.guards == nil {
+		t.guards = [][]string{}
+	}
+	plan, err := json.Marshal(map[string][][]string{"g": t.guards, "o": t.ops})
+	if err != nil {
+		return err
+	}
+	res, err := commitScript.Run(ctx, rdb, t.keys, plan).StringSlice()
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	switch res[0] {
+	case "ok":
+		return nil
+	case "conflict":
+		return errConflict
+	case "exists":
+		return &existsError{value: res[1]}
+	}
+	return fmt.Errorf("commit: unexpected reply %q", res)
+}
