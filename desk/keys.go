@@ -6,9 +6,9 @@ import "github.com/parleydesk/parley/channels"
 type keys struct{ prefix string }
 
 func (k keys) contact(a channels.Address) string { return k.prefix + "contact:" + string(a) }
-func (k keys) conversation(id string) string    { return k.prefix + "conv:" + id }
-func (k keys) history(convID string) string     { return k.prefix + "conv:" + convID + ":msgs" }
-func (k keys) message(id string) string         { return k.prefix + "msg:" + id }
+func (k keys) conversation(id string) string     { return k.prefix + "conv:" + id }
+func (k keys) history(convID string) string      { return k.prefix + "conv:" + convID + ":msgs" }
+func (k keys) message(id string) string          { return k.prefix + "msg:" + id }
 
 // sid maps a provider message SID to Parley's message id: it is the inbound
 // dedupe record and the outbound status-callback index.

@@ -102,7 +102,9 @@ func (s *Service) Deliver(ctx context.Context, messageID string, lastAttempt boo
 	if err != nil {
 		return err
 	}
-	if m.Status != channels.StatusQueued {
+	// A SID means the provider has it (whatever status it reported back);
+	// any other status than queued means it ended here.
+	if m.SID != "" || m.Status != channels.StatusQueued {
 		return nil
 	}
 	contact, err := s.store.Contact(ctx, m.To)

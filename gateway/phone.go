@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"

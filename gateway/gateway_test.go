@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/redistest"
+)
+
+const (
+	testToken   = "0123456789abcdef0123456789abcdef"
+	testAccount = "AC0123456789abcdef0123456789abcdef"
+	testPublic  = "https://parley.example.test"
+)
+
+type nopDispatch struct{}
+
+func (nopDispatch) DispatchSend(context.Context, string) error { return nil }
+
+type testGateway struct {
+	app interface {
+		Test(*http.Request, ...int) (*http.Response, error)
+	}
+	store *desk.Store
+}
+
+func newTestGateway(t testing.TB, phone bool) testGateway {
+	t.Helper()
+	db := redistest.New(t)
+	store := desk.NewStore(db.Client, "parley:")
+	sandbox := channels.NewSandbox(db.Client, "parley:")
+	svc := desk.NewService(store, nopDispatch{}, sandbox, time.Now)
+	verifier := channels.NewVerifier(testPublic, testToken)
+	d := Deps{
+		Service: svc, Redis: db.Client, Verifier: verifier, AccountSID: testAccount,
+		MaxBodyBytes: 8 << 10, Admin: Credentials{User: "ops", Password: "secret"},
+		Monitoring: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "dashboard") }),
+		Registry:   prometheus.NewRegistry(), Log: zerolog.Nop(),
+	}
+	if phone {
+		d.Phone = NewPhone(testToken, testAccount, "127.0.0.1:1", verifier, sandbox)
+	}
+	return testGateway{app: New(d), store: store}
+}
+
+func signedRequest(path string, params map[string]string) *http.Request {
+	form := url.Values{}
+	for k, v := range params {
+		form.Set(k, v)
+	}
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", channels.Sign(testToken, testPublic+path, params))
+	return req
+}
+
+func decodeError(t *testing.T, resp *http.Response) (msg, code string) {
+	t.Helper()
+	var body struct{ Error, Code string }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("error body is not JSON: %v", err)
+	}
+	return body.Error, body.Code
+}
+
+func TestWebhookAnswers(t *testing.T) {
+	g := newTestGateway(t, false)
+	good := map[string]string{"MessageSid": "SM1", "AccountSid": testAccount, "From": "whatsapp:+27820000001", "To": "whatsapp:+14155238886", "Body": "hi"}
+	for _, tc := range []struct {
+		name     string
+		req      *http.Request
+		status   int
+		code     string
+		contains string
+	}{
+		{"accepted", signedRequest("/webhooks/twilio/messages", good), 200, "", ""},
+		{"unsigned", func() *http.Request {
+			r := signedRequest("/webhooks/twilio/messages", good)
+			r.Header.Del("X-Twilio-Signature")
+			return r
+		}(), 403, "bad_signature", ""},
+		{"other account", signedRequest("/webhooks/twilio/messages", map[string]string{"MessageSid": "SM2", "AccountSid": "ACother", "From": "+2782", "Body": "x"}), 403, "wrong_account", ""},
+		{"missing From", signedRequest("/webhooks/twilio/messages", map[string]string{"MessageSid": "SM3", "AccountSid": testAccount, "Body": "x"}), 400, "malformed", "From"},
+		{"not a form", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/webhooks/twilio/messages", strings.NewReader(`{"From":"x"}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}(), 400, "not_form", ""},
+		{"status unknown", signedRequest("/webhooks/twilio/status", map[string]string{"MessageSid": "SM5", "AccountSid": testAccount, "MessageStatus": "exploded"}), 400, "malformed", "MessageStatus"},
+		{"status early", signedRequest("/webhooks/twilio/status", map[string]string{"MessageSid": "SM6", "AccountSid": testAccount, "MessageStatus": "delivered"}), 200, "", ""},
+		{"unknown route", httptest.NewRequest(http.MethodGet, "/nope", nil), 404, "not_found", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := g.app.Test(tc.req, 5000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.code == "" {
+				return
+			}
+			msg, code := decodeError(t, resp)
+			if code != tc.code || !strings.Contains(msg, tc.contains) {
+				t.Fatalf("error %q code %q, want code %q mentioning %q", msg, code, tc.code, tc.contains)
+			}
+		})
+	}
+	if _, err := g.store.Contact(context.Background(), "sms:+2782"); err == nil {
+		t.Fatal("a refused webhook stored its contact")
+	}
+}
+
+func TestOperatorPagesNeedCredentials(t *testing.T) {
+	g := newTestGateway(t, false)
+	for _, path := range []string{"/monitoring", "/monitoring/queues", "/metrics"} {
+		resp, _ := g.app.Test(httptest.NewRequest(http.MethodGet, path, nil))
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s without credentials: %d, want 401", path, resp.StatusCode)
+		}
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.SetBasicAuth("ops", "wrong")
+		resp, _ = g.app.Test(req)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s with a wrong password: %d, want 401", path, resp.StatusCode)
+		}
+		req = httptest.NewRequest(http.MethodGet, path, nil)
+		req.SetBasicAuth("ops", "secret")
+		resp, _ = g.app.Test(req)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s with credentials: %d, want 200", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	g := newTestGateway(t, false)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, _ := g.app.Test(httptest.NewRequest(http.MethodGet, path, nil))
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestPhoneOnlyInSandbox(t *testing.T) {
+	off := newTestGateway(t, false)
+	resp, _ := off.app.Test(httptest.NewRequest(http.MethodGet, "/dev/phone", nil))
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/dev/phone without sandbox: %d, want 404", resp.StatusCode)
+	}
+	on := newTestGateway(t, true)
+	resp, _ = on.app.Test(httptest.NewRequest(http.MethodGet, "/dev/phone", nil))
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "phone simulator") {
+		t.Fatalf("/dev/phone in sandbox: %d", resp.StatusCode)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/dev/phone/send", strings.NewReader(`{"channel":"fax","number":"+27820000001","body":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, _ = on.app.Test(req)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad channel: %d, want 400", resp.StatusCode)
+	}
+}
