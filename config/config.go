@@ -31,6 +31,7 @@ type Config struct {
 	Twilio Twilio `yaml:"twilio"`
 	Admin  Admin  `yaml:"admin"`
 	Worker Worker `yaml:"worker"`
+	Engine `yaml:",inline"`
 }
 
 // Log says how Parley writes its log lines.
@@ -78,6 +79,7 @@ func Default() Config {
 		MaxBodyBytes: 64 << 10,
 		Log:          Log{Format: "auto", Level: "info"},
 		Admin:        Admin{User: "admin"},
+		Engine:       defaultEngine(),
 		Worker: Worker{
 			Concurrency:    20,
 			SendRetries:    8,
@@ -169,6 +171,12 @@ var envVars = []envVar{
 	{"PARLEY_SEND_RETRIES", integer(func(c *Config) *int { return &c.Worker.SendRetries })},
 	{"PARLEY_SEND_RETRY_BASE", duration(func(c *Config) *time.Duration { return &c.Worker.SendRetryBase })},
 	{"PARLEY_RECONCILE_EVERY", duration(func(c *Config) *time.Duration { return &c.Worker.ReconcileEvery })},
+	{"PARLEY_QUEUE_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.Queue })},
+	{"PARLEY_AGENT_RESPONSE_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.AgentResponse })},
+	{"PARLEY_INACTIVITY_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.Inactivity })},
+	{"PARLEY_PENDING_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.Pending })},
+	{"PARLEY_TICKET_SESSION_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.TicketSession })},
+	{"PARLEY_TICKET_ARCHIVE_AFTER", duration(func(c *Config) *time.Duration { return &c.Timeouts.ArchiveAfter })},
 }
 
 func applyEnv(cfg *Config, getenv func(string) string) error {
@@ -185,8 +193,9 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 }
 
 // Validate checks each value and the rules that join them. The first problem
-// found is returned as one line naming the key.
-func (c Config) Validate() error {
+// found is returned as one line naming the key. It compiles the business
+// hours calendars in place, so it takes a pointer.
+func (c *Config) Validate() error {
 	if c.Listen == "" {
 		return errors.New("PARLEY_LISTEN: must not be empty")
 	}
@@ -233,7 +242,7 @@ func (c Config) Validate() error {
 	if c.Worker.ReconcileEvery < time.Second {
 		return fmt.Errorf("PARLEY_RECONCILE_EVERY: must be at least 1s, got %s", c.Worker.ReconcileEvery)
 	}
-	return nil
+	return c.Engine.validate()
 }
 
 func (t Twilio) validate(publicURL string) error {
@@ -275,6 +284,11 @@ func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparseable)"
+	}
+	if u.User == nil && strings.Contains(raw, "@") {
+		// Credentials not in the authority (no "//", say) are not parsed as
+		// user info, so Redacted would print them as they are.
+		return "(hidden: it may contain a password)"
 	}
 	return u.Redacted()
 }

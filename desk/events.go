@@ -12,6 +12,9 @@ type Event struct {
 	ConversationID string    `json:"conversation_id,omitempty"`
 	MessageID      string    `json:"message_id,omitempty"`
 	Status         string    `json:"status,omitempty"`
+	State          string    `json:"state,omitempty"`
+	Assignee       string    `json:"assignee,omitempty"`
+	Agent          string    `json:"agent,omitempty"`
 	At             time.Time `json:"at"`
 }
 
@@ -20,6 +23,11 @@ const (
 	EventMessageIn     = "message.in"
 	EventMessageOut    = "message.out"
 	EventMessageStatus = "message.status"
+	EventNote          = "message.note"
+	EventChanged       = "conversation.changed"
+	EventAssigned      = "conversation.assigned"
+	EventClosed        = "conversation.closed"
+	EventAgent         = "agent.changed"
 )
 
 func (e Event) encode() []byte {

@@ -17,13 +17,42 @@ const (
 	KindTicket Kind = "ticket"
 )
 
-// State is where a conversation is in its life. Chats and tickets have their
-// own states; see the README's behaviour section.
+// State is where a conversation is in its life.
+//
+//	chat:   queued → live ⇄ pending → closed (reopenable)
+//	ticket: unassigned → assigned → closed → archived
 type State string
 
 const (
-	StateQueued State = "queued"
-	StateClosed State = "closed"
+	StateQueued     State = "queued"
+	StateLive       State = "live"
+	StatePending    State = "pending"
+	StateClosed     State = "closed"
+	StateUnassigned State = "unassigned"
+	StateAssigned   State = "assigned"
+	StateArchived   State = "archived"
+)
+
+// Session is the leave-a-message flow running on a ticket.
+type Session string
+
+const (
+	SessionNone       Session = ""
+	SessionAsking     Session = "asking"     // the YES/NO question is out
+	SessionCollecting Session = "collecting" // YES: every message joins the ticket
+	SessionEnded      Session = "ended"      // NO, //end, or expired
+)
+
+// Timer names a conversation's deadline.
+type Timer string
+
+const (
+	TimerQueue         Timer = "queue"          // a queued chat becomes a ticket
+	TimerAgentResponse Timer = "agent_response" // the agent did not answer: re-route
+	TimerInactivity    Timer = "inactivity"     // nobody wrote: close, or convert
+	TimerPending       Timer = "pending"        // the customer did not answer: close
+	TimerSession       Timer = "session"        // the leave-a-message session expires
+	TimerArchive       Timer = "archive"        // a quiet ticket is archived
 )
 
 // Direction says who wrote a message.
@@ -36,6 +65,9 @@ const (
 	DirNote   Direction = "note"   // internal, never sent
 )
 
+// SystemAuthor signs what Parley itself writes.
+const SystemAuthor = "parley"
+
 // Contact is one address on one channel.
 type Contact struct {
 	Address     channels.Address `json:"address"`
@@ -43,24 +75,124 @@ type Contact struct {
 	WaID        string           `json:"wa_id,omitempty"`
 	LastInbound time.Time        `json:"last_inbound,omitzero"`
 	OptedOut    bool             `json:"opted_out"`
-	// Open is the id of the contact's open conversation, if any.
-	Open    string `json:"open,omitempty"`
-	Version int64  `json:"version"`
+	// Chat is the contact's open chat (queued, live or pending), if any.
+	Chat string `json:"chat,omitempty"`
+	// Ticket is the contact's open ticket (unassigned or assigned), if any:
+	// never more than one.
+	Ticket  string `json:"ticket,omitempty"`
+	Version int64  `json:"-"`
 }
 
 // Conversation is a chat or a ticket with one contact.
 type Conversation struct {
-	ID        string           `json:"id"`
-	Contact   channels.Address `json:"contact"`
-	Channel   channels.Channel `json:"channel"`
-	Kind      Kind             `json:"kind"`
-	State     State            `json:"state"`
-	Assignee  string           `json:"assignee,omitempty"`
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	ID         string           `json:"id"`
+	Contact    channels.Address `json:"contact"`
+	Channel    channels.Channel `json:"channel"`
+	Department string           `json:"department"`
+	Kind       Kind             `json:"kind"`
+	State      State            `json:"state"`
+	Session    Session          `json:"session,omitempty"`
+	Assignee   string           `json:"assignee,omitempty"`
+	Flagged    bool             `json:"flagged,omitempty"`
+	// AwaitingAgent is true while the customer's last message is unanswered.
+	AwaitingAgent bool `json:"awaiting_agent,omitempty"`
+	// AgentReplied is true once an agent has written to the customer on
+	// this ticket; a ticket can only be closed after that.
+	AgentReplied bool `json:"agent_replied,omitempty"`
+	// Ignored lists the agents who let this chat time out; it is not
+	// routed back to them.
+	Ignored []string `json:"ignored,omitempty"`
+	// Merged lists conversations whose history continues in this one.
+	Merged     []string            `json:"merged,omitempty"`
+	MergedInto string              `json:"merged_into,omitempty"`
+	Deadlines  map[Timer]time.Time `json:"deadlines,omitempty"`
+	Closed     *Closure            `json:"closed,omitempty"`
+
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	LastCustomerAt time.Time `json:"last_customer_at,omitzero"`
+	LastAgentAt    time.Time `json:"last_agent_at,omitzero"`
+	AssignedAt     time.Time `json:"assigned_at,omitzero"`
 	// Version is bumped by every committed change; a write that was decided
 	// on an older version is refused and decided again.
-	Version int64 `json:"version"`
+	Version int64 `json:"-"`
+}
+
+// Open reports whether the conversation still expects work: a chat that is
+// queued, live or pending, or a ticket that is unassigned or assigned.
+func (c *Conversation) Open() bool {
+	switch c.State {
+	case StateQueued, StateLive, StatePending, StateUnassigned, StateAssigned:
+		return true
+	}
+	return false
+}
+
+// Closure records how a conversation ended.
+type Closure struct {
+	// By is an agent id, "customer" or "system".
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+	// Sentiment, Notes, Tag and Refs are what the agent recorded on closing.
+	Sentiment string    `json:"sentiment,omitempty"`
+	Notes     string    `json:"notes,omitempty"`
+	Tag       string    `json:"tag,omitempty"`
+	Refs      []string  `json:"refs,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// Reasons a conversation closed.
+const (
+	ReasonAgent          = "closed by agent"
+	ReasonCustomer       = "ended by customer"
+	ReasonInactivity     = "inactivity"
+	ReasonPendingTimeout = "no reply while pending"
+	ReasonLiveChat       = "customer started a live chat"
+	ReasonMerged         = "merged into the contact's open ticket"
+)
+
+// Agent is a person who answers chats and tickets.
+type Agent struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	Departments []string `json:"departments"`
+	// Capacity is the most live chats the agent takes at once.
+	Capacity  int      `json:"capacity"`
+	Presence  Presence `json:"presence"`
+	Accepting bool     `json:"accepting"`
+	// Paused is set when the agent let a chat time out; going online again
+	// clears it.
+	Paused bool `json:"paused,omitempty"`
+	// Load is the number of live chats assigned to the agent.
+	Load         int       `json:"load"`
+	LastAssigned time.Time `json:"last_assigned,omitzero"`
+	Version      int64     `json:"-"`
+}
+
+// Presence is an agent's status.
+type Presence string
+
+const (
+	Online  Presence = "online"
+	Away    Presence = "away"
+	Offline Presence = "offline"
+)
+
+// TakesChats reports whether the agent is online and accepting chats.
+func (a *Agent) TakesChats() bool { return a.Presence == Online && a.Accepting && !a.Paused }
+
+// Available reports whether routing may give the agent one more chat.
+func (a *Agent) Available() bool { return a.TakesChats() && a.Load < a.Capacity }
+
+// InDepartment reports whether the agent works in dept.
+func (a *Agent) InDepartment(dept string) bool {
+	for _, d := range a.Departments {
+		if d == dept {
+			return true
+		}
+	}
+	return false
 }
 
 // Message is one entry of a conversation's history.

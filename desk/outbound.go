@@ -24,66 +24,57 @@ type Reply struct {
 	Template  *channels.Template
 }
 
-// Send queues a message on a conversation: the channel rules are checked
-// first (opt-out, WhatsApp's 24-hour window), then the message is written as
-// queued with a wake-up in the same atomic write, then its send job is
-// enqueued. Should the process die before the enqueue, the reconciler
-// enqueues it from the wake-up.
+// Send queues a message on a conversation, as an operator or Parley itself
+// (agents use Reply, which also enforces who may write). The channel rules
+// are checked first (opt-out, WhatsApp's 24-hour window); the message is
+// written as queued with a wake-up in the same atomic write, then its send
+// job is enqueued. Should the process die before the enqueue, the
+// reconciler enqueues it from the wake-up.
 func (s *Service) Send(ctx context.Context, convID string, r Reply) (Message, error) {
-	if r.Body == "" && len(r.MediaURLs) == 0 && r.Template == nil {
-		return Message{}, errors.New("a message needs a body, media or a template")
-	}
-	for range maxAttempts {
-		m, err := s.sendOnce(ctx, convID, r)
-		if errors.Is(err, errConflict) {
-			continue
-		}
+	var m Message
+	err := s.retry(ctx, func() error {
+		w, c, err := s.convWorld(ctx, convID)
 		if err != nil {
-			return m, err
+			return err
 		}
-		if err := s.dispatch.DispatchSend(ctx, m.ID); err != nil {
-			// Stored and due: the reconciler will enqueue it.
-			return m, fmt.Errorf("message %s queued, job not yet enqueued: %w", m.ID, err)
+		if m, err = w.reply(c, r); err != nil {
+			return err
 		}
-		return m, nil
-	}
-	return Message{}, errConflict
+		return s.commit(ctx, newTx(), w)
+	})
+	return m, err
 }
 
-func (s *Service) sendOnce(ctx context.Context, convID string, r Reply) (Message, error) {
-	conv, err := s.store.Conversation(ctx, convID)
-	if err != nil {
-		return Message{}, err
+// reply queues an outbound message after checking the channel rules.
+func (w *world) reply(c *Conversation, r Reply) (Message, error) {
+	if r.Body == "" && len(r.MediaURLs) == 0 && r.Template == nil {
+		return Message{}, fmt.Errorf("%w: a message needs a body, media or a template", ErrInvalid)
 	}
-	contact, err := s.store.Contact(ctx, conv.Contact)
-	if err != nil {
-		return Message{}, err
-	}
-	now := s.now().UTC()
-	if err := channels.CheckSend(conv.Contact, r.Template != nil, contact.OptedOut, contact.LastInbound, now); err != nil {
+	if err := channels.CheckSend(c.Contact, r.Template != nil, w.contact.OptedOut, w.contact.LastInbound, w.now); err != nil {
 		return Message{}, err
 	}
 	m := Message{
-		ID: newID(), ConversationID: conv.ID, Direction: DirOut, Author: r.Author, To: conv.Contact,
-		Body: r.Body, Template: r.Template, At: now, Status: channels.StatusQueued,
+		ID: newID(), Direction: DirOut, Author: r.Author, To: c.Contact,
+		Body: r.Body, Template: r.Template, Status: channels.StatusQueued,
 	}
 	for _, u := range r.MediaURLs {
 		m.Media = append(m.Media, channels.Media{URL: u})
 	}
-	k := s.store.keys
-	t := newTx()
-	t.expectVersion(k.conversation(conv.ID), conv.Version)
-	next := *conv
-	next.UpdatedAt = now
-	if err := s.writeConversation(t, next); err != nil {
-		return Message{}, err
+	w.add(c, m)
+	return w.messages[len(w.messages)-1], nil
+}
+
+// convWorld loads a conversation with its contact's world.
+func (s *Service) convWorld(ctx context.Context, convID string) (*world, *Conversation, error) {
+	conv, err := s.store.Conversation(ctx, convID)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := s.appendMessage(t, m); err != nil {
-		return Message{}, err
+	w, err := s.contactWorld(ctx, conv.Contact)
+	if err != nil {
+		return nil, nil, err
 	}
-	t.do("ZADD", k.due(), ms(now), sendWake(m.ID))
-	t.publish(k.events(), Event{Type: EventMessageOut, ConversationID: conv.ID, MessageID: m.ID, Status: string(m.Status), At: now}.encode())
-	return m, t.commit(ctx, s.store.rdb)
+	return w, w.track(conv), nil
 }
 
 // sendWake is the due-set member of a queued send.
@@ -151,20 +142,20 @@ func (s *Service) fail(ctx context.Context, m Message, code, reason string) erro
 	return fmt.Errorf("%w: message %s: %s", ErrSendFailed, m.ID, reason)
 }
 
-// SetOptedOut records a contact's subscription. The version is bumped so a
-// concurrent inbound write that decided on the old value retries.
+// SetOptedOut records a contact's subscription.
 func (s *Service) SetOptedOut(ctx context.Context, a channels.Address, out bool) error {
-	v := "0"
-	if out {
-		v = "1"
-	}
-	key := s.store.keys.contact(a)
-	_, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "opted_out", v)
-		p.HIncrBy(ctx, key, "ver", 1)
-		return nil
+	return s.retry(ctx, func() error {
+		w, err := s.contactWorld(ctx, a)
+		if err != nil {
+			return err
+		}
+		if w.contact.OptedOut == out {
+			return nil
+		}
+		w.contact.OptedOut = out
+		w.touchContact()
+		return s.commit(ctx, newTx(), w)
 	})
-	return err
 }
 
 // statusRanks is channels.Rank as a Lua table, so the scripts below order

@@ -2,19 +2,27 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
 )
 
+// ErrInvalid marks a request the caller got wrong (bad value, missing field).
+var ErrInvalid = errors.New("invalid request")
+
 // Dispatcher hands work to the job system. worker implements it with Asynq.
+// Enqueuing the same work twice must be harmless.
 type Dispatcher interface {
-	// DispatchSend enqueues the send of a queued message. Enqueuing the same
-	// message twice must be harmless.
+	// DispatchSend enqueues the send of a queued message.
 	DispatchSend(ctx context.Context, messageID string) error
+	// DispatchWake schedules a conversation's wake-up for its deadline at.
+	DispatchWake(ctx context.Context, convID string, at time.Time) error
 }
 
 // Service is the desk's entry point: what a webhook, an agent or a job asks
@@ -23,28 +31,113 @@ type Service struct {
 	store    *Store
 	dispatch Dispatcher
 	provider channels.Provider
+	rules    *config.Engine
 	now      func() time.Time
+	log      zerolog.Logger
 }
 
-// NewService wires the desk. now is the clock every time rule reads.
-func NewService(store *Store, dispatch Dispatcher, provider channels.Provider, now func() time.Time) *Service {
-	return &Service{store: store, dispatch: dispatch, provider: provider, now: now}
+// Options wires a Service.
+type Options struct {
+	Store      *Store
+	Dispatcher Dispatcher
+	Provider   channels.Provider
+	Rules      *config.Engine
+	// Now is the clock every time rule reads.
+	Now func() time.Time
+	Log zerolog.Logger
+}
+
+// NewService wires the desk.
+func NewService(o Options) *Service {
+	return &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, rules: o.Rules, now: o.Now, log: o.Log}
 }
 
 // Store gives read access to the state.
 func (s *Service) Store() *Store { return s.store }
 
+// Rules are the engine's configuration.
+func (s *Service) Rules() *config.Engine { return s.rules }
+
 // newID returns a sortable unique id (a ULID).
 func newID() string { return ulid.Make().String() }
 
-// OpenConversation returns the contact's open conversation.
+// retry runs an optimistic transaction until it commits without conflict.
+func (s *Service) retry(ctx context.Context, attempt func() error) error {
+	for range maxAttempts {
+		err := attempt()
+		if !errors.Is(err, errConflict) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return errConflict
+}
+
+// decide loads nothing and decides nothing itself: it commits a world that
+// a decision changed, then carries out its effects.
+func (s *Service) commit(ctx context.Context, t *tx, w *world) error {
+	if err := s.store.write(t, w); err != nil {
+		return err
+	}
+	if err := t.commit(ctx, s.store.rdb); err != nil {
+		return err
+	}
+	s.after(ctx, w)
+	return nil
+}
+
+// after carries out a committed world's effects: enqueue its sends, schedule
+// its wake-ups, and route queued chats to agents who got room. A failure here
+// loses nothing: each piece of work is in the due set, and the reconciler
+// enqueues it.
+func (s *Service) after(ctx context.Context, w *world) {
+	for _, m := range w.messages {
+		if m.Direction == DirOut && m.Status == channels.StatusQueued {
+			if err := s.dispatch.DispatchSend(ctx, m.ID); err != nil {
+				s.log.Warn().Err(err).Str("message", m.ID).Msg("send not enqueued; the reconciler will")
+			}
+		}
+	}
+	for _, tr := range w.convs {
+		due := dueAt(tr.c)
+		if due.IsZero() || (tr.before != nil && due.Equal(dueAt(tr.before))) {
+			continue
+		}
+		if err := s.dispatch.DispatchWake(ctx, tr.c.ID, due); err != nil {
+			s.log.Warn().Err(err).Str("conversation", tr.c.ID).Msg("wake-up not scheduled; the reconciler will")
+		}
+	}
+	for dept := range w.freed {
+		s.drain(ctx, dept)
+	}
+}
+
+// OpenConversation returns the contact's open chat, or else its open ticket.
 func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*Conversation, error) {
-	_, open, err := s.store.loadContact(ctx, a)
+	_, chat, ticket, err := s.store.loadContact(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	if open == nil || open.State == StateClosed {
-		return nil, fmt.Errorf("no open conversation: %w", ErrNotFound)
+	if chat != nil {
+		return chat, nil
 	}
-	return open, nil
+	if ticket != nil {
+		return ticket, nil
+	}
+	return nil, fmt.Errorf("no open conversation: %w", ErrNotFound)
+}
+
+// contactWorld loads a contact with its open chat and ticket into a new world.
+func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*world, error) {
+	c, chat, ticket, err := s.store.loadContact(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	w := newWorld(s.now().UTC(), s.rules)
+	w.contact, w.contactLoaded = &c, c.Version
+	w.track(chat)
+	w.track(ticket)
+	return w, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -51,50 +53,49 @@ func version(v string) int64 {
 	return n
 }
 
-func contactFromHash(a channels.Address, h map[string]string) Contact {
-	return Contact{
-		Address:     a,
-		Name:        h["name"],
-		WaID:        h["wa_id"],
-		LastInbound: fromMS(h["last_in"]),
-		OptedOut:    h["opted_out"] == "1",
-		Open:        h["open"],
-		Version:     version(h["ver"]),
-	}
-}
-
-// loadScript returns, in one round trip, a contact's hash and its open
-// conversation's document and version (empty when there is none).
+// loadScript returns, in one round trip, a contact's document and version
+// and those of its open chat and open ticket ("" where there is none).
 var loadScript = redis.NewScript(`
-local c = redis.call("HGETALL", KEYS[1])
-local open = nil
-for i = 1, #c, 2 do if c[i] == "open" then open = c[i+1] end end
-if open and open ~= "" then
-  local conv = redis.call("HMGET", ARGV[1] .. open, "doc", "ver")
-  return {c, conv[1] or "", conv[2] or ""}
+local c = redis.call("HMGET", KEYS[1], "doc", "ver")
+local out = {c[1] or "", c[2] or "", "", "", "", ""}
+if c[1] then
+  local doc = cjson.decode(c[1])
+  for i, field in ipairs({"chat", "ticket"}) do
+    local id = doc[field]
+    if type(id) == "string" and id ~= "" then
+      local conv = redis.call("HMGET", ARGV[1] .. id, "doc", "ver")
+      out[2 * i + 1] = conv[1] or ""
+      out[2 * i + 2] = conv[2] or ""
+    end
+  end
 end
-return {c, "", ""}
+return out
 `)
 
-// loadContact returns a contact (version 0 if unknown) and its open
-// conversation (nil if none).
-func (s *Store) loadContact(ctx context.Context, a channels.Address) (Contact, *Conversation, error) {
-	res, err := loadScript.Run(ctx, s.rdb, []string{s.keys.contact(a)}, s.keys.conversation("")).Slice()
+// loadContact returns a contact (version 0 if unknown) with its open chat
+// and open ticket (nil where none).
+func (s *Store) loadContact(ctx context.Context, a channels.Address) (Contact, *Conversation, *Conversation, error) {
+	res, err := loadScript.Run(ctx, s.rdb, []string{s.keys.contact(a)}, s.keys.conversation("")).StringSlice()
 	if err != nil {
-		return Contact{}, nil, fmt.Errorf("load contact: %w", err)
+		return Contact{}, nil, nil, fmt.Errorf("load contact: %w", err)
 	}
-	flat, _ := res[0].([]any)
-	h := make(map[string]string, len(flat)/2)
-	for i := 0; i+1 < len(flat); i += 2 {
-		h[fmt.Sprint(flat[i])] = fmt.Sprint(flat[i+1])
+	c := Contact{Address: a}
+	if res[0] != "" {
+		if err := json.Unmarshal([]byte(res[0]), &c); err != nil {
+			return c, nil, nil, fmt.Errorf("decode contact: %w", err)
+		}
+		c.Version = version(res[1])
 	}
-	c := contactFromHash(a, h)
-	doc, _ := res[1].(string)
-	if doc == "" {
-		return c, nil, nil
+	var convs [2]*Conversation
+	for i := range convs {
+		if res[2+2*i] == "" {
+			continue
+		}
+		if convs[i], err = decodeConversation(res[2+2*i], res[3+2*i]); err != nil {
+			return c, nil, nil, err
+		}
 	}
-	conv, err := decodeConversation(doc, res[2].(string))
-	return c, conv, err
+	return c, convs[0], convs[1], nil
 }
 
 func decodeConversation(doc, ver string) (*Conversation, error) {
@@ -108,14 +109,11 @@ func decodeConversation(doc, ver string) (*Conversation, error) {
 
 // Contact returns a contact; an unknown address is ErrNotFound.
 func (s *Store) Contact(ctx context.Context, a channels.Address) (Contact, error) {
-	h, err := s.rdb.HGetAll(ctx, s.keys.contact(a)).Result()
-	if err != nil {
-		return Contact{}, err
+	c, _, _, err := s.loadContact(ctx, a)
+	if err == nil && c.Version == 0 {
+		return c, ErrNotFound
 	}
-	if len(h) == 0 {
-		return Contact{}, ErrNotFound
-	}
-	return contactFromHash(a, h), nil
+	return c, err
 }
 
 // Conversation returns one conversation by id.
@@ -144,20 +142,34 @@ func (s *Store) Message(ctx context.Context, id string) (Message, error) {
 	return messageFromHash(h)
 }
 
-// History returns a conversation's messages, oldest first.
+// History returns a conversation's messages, oldest first, including the
+// history of the chats merged into it.
 func (s *Store) History(ctx context.Context, convID string) ([]Message, error) {
-	ids, err := s.rdb.LRange(ctx, s.keys.history(convID), 0, -1).Result()
+	conv, err := s.Conversation(ctx, convID)
 	if err != nil {
 		return nil, err
 	}
+	convs := append(slices.Clone(conv.Merged), convID)
+	lists := make([]*redis.StringSliceCmd, len(convs))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range convs {
+			lists[i] = p.LRange(ctx, s.keys.history(id), 0, -1)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, l := range lists {
+		ids = append(ids, l.Val()...)
+	}
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
 			cmds[i] = p.HGetAll(ctx, s.keys.message(id))
 		}
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	out := make([]Message, 0, len(ids))
@@ -168,6 +180,8 @@ func (s *Store) History(ctx context.Context, convID string) ([]Message, error) {
 		}
 		out = append(out, m)
 	}
+	// Message ids are ULIDs: their order is the order they were written in.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
 )
@@ -29,6 +30,8 @@ type nopDispatch struct{}
 
 func (nopDispatch) DispatchSend(context.Context, string) error { return nil }
 
+func (nopDispatch) DispatchWake(context.Context, string, time.Time) error { return nil }
+
 type testGateway struct {
 	app interface {
 		Test(*http.Request, ...int) (*http.Response, error)
@@ -41,7 +44,11 @@ func newTestGateway(t testing.TB, phone bool) testGateway {
 	db := redistest.New(t)
 	store := desk.NewStore(db.Client, "parley:")
 	sandbox := channels.NewSandbox(db.Client, "parley:")
-	svc := desk.NewService(store, nopDispatch{}, sandbox, time.Now)
+	cfg := config.Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: sandbox, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	verifier := channels.NewVerifier(testPublic, testToken)
 	d := Deps{
 		Service: svc, Redis: db.Client, Verifier: verifier, AccountSID: testAccount,

@@ -20,6 +20,7 @@ import (
 // Task types, as they appear in the Asynq dashboard.
 const (
 	TypeSend      = "message:send"
+	TypeWake      = "conversation:wake"
 	TypeReconcile = "maintenance:reconcile"
 )
 
@@ -58,6 +59,30 @@ func handleSend(svc *desk.Service) asynq.HandlerFunc {
 	}
 }
 
+type wakePayload struct {
+	ConversationID string `json:"conversation_id"`
+}
+
+// NewWakeTask is the job that applies a conversation's deadline at at. Its
+// TaskID names the conversation and the deadline, so scheduling the same
+// deadline twice is refused, while a moved deadline gets a job of its own
+// (the old one then finds nothing due and does nothing).
+func NewWakeTask(convID string, at time.Time) *asynq.Task {
+	payload, _ := json.Marshal(wakePayload{ConversationID: convID}) // plain struct: cannot fail
+	id := fmt.Sprintf("wake:%s:%d", convID, at.UnixMilli())
+	return asynq.NewTask(TypeWake, payload, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(at), asynq.MaxRetry(10))
+}
+
+func handleWake(svc *desk.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p wakePayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ConversationID == "" {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		return svc.Wake(ctx, p.ConversationID)
+	}
+}
+
 // NewReconcileTask is the periodic sweep of due wake-ups.
 func NewReconcileTask() *asynq.Task {
 	return asynq.NewTask(TypeReconcile, nil, asynq.Queue(QueueLow), asynq.MaxRetry(0))
@@ -67,9 +92,10 @@ func NewReconcileTask() *asynq.Task {
 // assumes its job was lost: the normal path enqueues within milliseconds.
 const reconcileGrace = 3 * time.Second
 
-func handleReconcile(store *desk.Store, d *Dispatcher, now func() time.Time, log zerolog.Logger) asynq.HandlerFunc {
+func handleReconcile(svc *desk.Service, d *Dispatcher, now func() time.Time, log zerolog.Logger) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
-		due, err := store.Due(ctx, now().Add(-reconcileGrace), 1000)
+		svc.Drain(ctx)
+		due, err := svc.Store().Due(ctx, now().Add(-reconcileGrace), 1000)
 		if err != nil {
 			return err
 		}
@@ -78,6 +104,11 @@ func handleReconcile(store *desk.Store, d *Dispatcher, now func() time.Time, log
 			switch kind {
 			case "send":
 				if err := d.DispatchSend(ctx, id); err != nil {
+					return err
+				}
+			case "conv":
+				// Due already: run it now rather than at its (past) time.
+				if err := d.DispatchWake(ctx, id, now()); err != nil {
 					return err
 				}
 			default:
@@ -97,6 +128,15 @@ type Dispatcher struct {
 // NewDispatcher returns a Dispatcher whose send jobs retry sendRetry times.
 func NewDispatcher(client *asynq.Client, sendRetry int) *Dispatcher {
 	return &Dispatcher{client: client, sendRetry: sendRetry}
+}
+
+// DispatchWake schedules a conversation's wake-up.
+func (d *Dispatcher) DispatchWake(ctx context.Context, convID string, at time.Time) error {
+	_, err := d.client.EnqueueContext(ctx, NewWakeTask(convID, at))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
 }
 
 // DispatchSend enqueues a send. A job that already exists for the message is

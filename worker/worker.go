@@ -56,7 +56,8 @@ func New(d Deps) *Worker {
 	mux := asynq.NewServeMux()
 	mux.Use(observe(d.Log, d.Metrics))
 	mux.Handle(TypeSend, handleSend(d.Service))
-	mux.Handle(TypeReconcile, handleReconcile(d.Service.Store(), d.Dispatcher, d.Now, d.Log))
+	mux.Handle(TypeWake, handleWake(d.Service))
+	mux.Handle(TypeReconcile, handleReconcile(d.Service, d.Dispatcher, d.Now, d.Log))
 
 	scheduler := asynq.NewScheduler(d.Redis, &asynq.SchedulerOpts{Logger: asynqLogger{d.Log}, LogLevel: asynq.WarnLevel})
 	return &Worker{server: server, scheduler: scheduler, mux: mux, log: d.Log}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // business hours work on hosts without a zoneinfo database
 )
 
 func main() {

@@ -127,8 +127,15 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	c.queue = asynq.NewClientFromRedisClient(c.rdb)
 	c.dispatch = worker.NewDispatcher(c.queue, cfg.Worker.SendRetries)
-	c.svc = desk.NewService(desk.NewStore(c.rdb, keyPrefix), c.dispatch, provider, time.Now)
 	c.cfg = cfg
+	c.svc = desk.NewService(desk.Options{
+		Store: desk.NewStore(c.rdb, keyPrefix), Dispatcher: c.dispatch, Provider: provider,
+		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log,
+	})
+	if err := c.svc.SeedAgents(ctx, cfg.Agents); err != nil {
+		c.close()
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -1,0 +1,184 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Engine is what the conversation engine decides with: departments and their
+// hours, the agents seeded at start, every timeout, and every text Parley
+// sends on its own.
+type Engine struct {
+	Hours             Hours        `yaml:"business_hours"`
+	Departments       []Department `yaml:"departments"`
+	DefaultDepartment string       `yaml:"default_department"`
+	Agents            []Agent      `yaml:"agents"`
+	Timeouts          Timeouts     `yaml:"timeouts"`
+	Texts             Texts        `yaml:"texts"`
+	// Tags are the labels an agent may put on a chat when closing it.
+	Tags []string `yaml:"tags"`
+	// PauseIgnoringAgent stops routing new chats to an agent who let one
+	// time out, until they set themselves online again.
+	PauseIgnoringAgent bool `yaml:"pause_ignoring_agent"`
+}
+
+// Department groups agents and the numbers customers write to.
+type Department struct {
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Numbers []string `yaml:"numbers"`
+	// Hours, when set, replaces the global business hours.
+	Hours *Hours `yaml:"business_hours"`
+}
+
+// Agent is an agent seeded from configuration.
+type Agent struct {
+	ID          string   `yaml:"id"`
+	Name        string   `yaml:"name"`
+	Role        string   `yaml:"role"`
+	Departments []string `yaml:"departments"`
+	Capacity    int      `yaml:"capacity"`
+	Online      bool     `yaml:"online"`
+}
+
+// Timeouts are the engine's timers.
+type Timeouts struct {
+	// Queue is how long a chat waits for an agent before it becomes a
+	// ticket; 0 means it does not wait.
+	Queue         time.Duration `yaml:"queue_timeout"`
+	AgentResponse time.Duration `yaml:"agent_response_timeout"`
+	Inactivity    time.Duration `yaml:"inactivity_timeout"`
+	Pending       time.Duration `yaml:"pending_timeout"`
+	TicketSession time.Duration `yaml:"ticket_session_timeout"`
+	ArchiveAfter  time.Duration `yaml:"ticket_archive_after"`
+}
+
+// Texts are the messages Parley sends by itself. An empty text is not sent.
+type Texts struct {
+	OutOfHours   string `yaml:"out_of_hours"`
+	NoAgent      string `yaml:"no_agent"`
+	LeaveMessage string `yaml:"leave_message"`
+	Collecting   string `yaml:"collecting"`
+	Declined     string `yaml:"declined"`
+	Ended        string `yaml:"ended"`
+	// Queued may contain {position}, the chat's place in the queue.
+	Queued string `yaml:"queued"`
+}
+
+func defaultEngine() Engine {
+	return Engine{
+		DefaultDepartment: "general",
+		Timeouts: Timeouts{
+			Queue:         5 * time.Minute,
+			AgentResponse: 2 * time.Minute,
+			Inactivity:    10 * time.Minute,
+			Pending:       24 * time.Hour,
+			TicketSession: 10 * time.Minute,
+			ArchiveAfter:  90 * 24 * time.Hour,
+		},
+		Texts: Texts{
+			OutOfHours:   "Thanks for getting in touch. Our team is offline at the moment, outside our working hours.",
+			NoAgent:      "Thanks for getting in touch. Nobody from our team can take your chat right now.",
+			LeaveMessage: "Would you like to leave a message for the team? Reply YES or NO. After YES, send as many messages as you need, then send //end to finish.",
+			Collecting:   "Go ahead: everything you send now goes to the team. Send //end when you are done.",
+			Declined:     "No problem. Write to us again whenever you like.",
+			Ended:        "Thank you, your message is with the team and someone will get back to you.",
+			Queued:       "Thanks for waiting: an agent will be with you shortly. You are number {position} in the queue.",
+		},
+		Tags:               []string{"billing", "complaint", "general enquiry", "technical"},
+		PauseIgnoringAgent: true,
+	}
+}
+
+// Department returns the department customers reach by writing to the
+// address to (a Twilio To value, with or without the whatsapp: prefix);
+// the default department when no department lists it.
+func (e *Engine) Department(to string) string {
+	number := to
+	if _, n, ok := strings.Cut(to, ":"); ok {
+		number = n
+	}
+	for _, d := range e.Departments {
+		for _, n := range d.Numbers {
+			if n == to || n == number || strings.TrimPrefix(n, "whatsapp:") == number {
+				return d.ID
+			}
+		}
+	}
+	return e.DefaultDepartment
+}
+
+// HoursOf returns the business hours that apply to a department.
+func (e *Engine) HoursOf(dept string) *Hours {
+	for i := range e.Departments {
+		if e.Departments[i].ID == dept && e.Departments[i].Hours != nil {
+			return e.Departments[i].Hours
+		}
+	}
+	return &e.Hours
+}
+
+// HasTag reports whether tag is one of the configured tags.
+func (e *Engine) HasTag(tag string) bool { return slices.Contains(e.Tags, tag) }
+
+func (e *Engine) validate() error {
+	if err := e.Hours.Compile(); err != nil {
+		return fmt.Errorf("business_hours.%w", err)
+	}
+	if e.DefaultDepartment == "" {
+		return errors.New("default_department: must not be empty")
+	}
+	seen := map[string]bool{}
+	for i := range e.Departments {
+		d := &e.Departments[i]
+		if d.ID == "" || seen[d.ID] {
+			return fmt.Errorf("departments[%d].id: missing or repeated %q", i, d.ID)
+		}
+		seen[d.ID] = true
+		if d.Hours != nil {
+			if err := d.Hours.Compile(); err != nil {
+				return fmt.Errorf("departments[%d].business_hours.%w", i, err)
+			}
+		}
+	}
+	if len(e.Departments) > 0 && !seen[e.DefaultDepartment] {
+		return fmt.Errorf("default_department: %q is not one of the departments", e.DefaultDepartment)
+	}
+	agents := map[string]bool{}
+	for i, a := range e.Agents {
+		if a.ID == "" || agents[a.ID] {
+			return fmt.Errorf("agents[%d].id: missing or repeated %q", i, a.ID)
+		}
+		agents[a.ID] = true
+		if a.Capacity < 0 {
+			return fmt.Errorf("agents[%d].capacity: must not be negative", i)
+		}
+		switch a.Role {
+		case "", "agent", "supervisor", "admin":
+		default:
+			return fmt.Errorf("agents[%d].role: want agent, supervisor or admin, got %q", i, a.Role)
+		}
+		for _, d := range a.Departments {
+			if d != e.DefaultDepartment && !seen[d] {
+				return fmt.Errorf("agents[%d].departments: unknown department %q", i, d)
+			}
+		}
+	}
+	t := e.Timeouts
+	for name, d := range map[string]time.Duration{
+		"PARLEY_AGENT_RESPONSE_TIMEOUT": t.AgentResponse, "PARLEY_INACTIVITY_TIMEOUT": t.Inactivity,
+		"PARLEY_PENDING_TIMEOUT": t.Pending, "PARLEY_TICKET_SESSION_TIMEOUT": t.TicketSession,
+		"PARLEY_TICKET_ARCHIVE_AFTER": t.ArchiveAfter,
+	} {
+		if d < time.Second {
+			return fmt.Errorf("%s: must be at least 1s, got %s", name, d)
+		}
+	}
+	if t.Queue < 0 {
+		return fmt.Errorf("PARLEY_QUEUE_TIMEOUT: must not be negative, got %s", t.Queue)
+	}
+	return nil
+}

@@ -1,0 +1,195 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parleydesk/parley/config"
+)
+
+// DefaultCapacity is an agent's live-chat capacity when none is configured.
+const DefaultCapacity = 3
+
+func decodeAgent(doc, ver string) (*Agent, error) {
+	var a Agent
+	if err := json.Unmarshal([]byte(doc), &a); err != nil {
+		return nil, fmt.Errorf("decode agent: %w", err)
+	}
+	a.Version = version(ver)
+	return &a, nil
+}
+
+// Agent returns one agent.
+func (s *Store) Agent(ctx context.Context, id string) (*Agent, error) {
+	vals, err := s.rdb.HMGet(ctx, s.keys.agent(id), "doc", "ver").Result()
+	if err != nil {
+		return nil, err
+	}
+	doc, _ := vals[0].(string)
+	if doc == "" {
+		return nil, ErrNotFound
+	}
+	ver, _ := vals[1].(string)
+	return decodeAgent(doc, ver)
+}
+
+// deptScript returns the length of a department's queue and every agent of
+// the department (document and version), in one round trip.
+var deptScript = redis.NewScript(`
+local out = {tostring(redis.call("ZCARD", KEYS[2]))}
+for _, id in ipairs(redis.call("SMEMBERS", KEYS[1])) do
+  local a = redis.call("HMGET", ARGV[1] .. id, "doc", "ver")
+  if a[1] then
+    out[#out + 1] = a[1]
+    out[#out + 1] = a[2] or ""
+  end
+end
+return out
+`)
+
+// loadDepartment adds a department's agents and queue length to w.
+func (s *Store) loadDepartment(ctx context.Context, w *world, dept string) error {
+	res, err := deptScript.Run(ctx, s.rdb, []string{s.keys.deptAgents(dept), s.keys.queue(dept)}, s.keys.agent("")).StringSlice()
+	if err != nil {
+		return fmt.Errorf("load department %s: %w", dept, err)
+	}
+	var n int
+	fmt.Sscan(res[0], &n)
+	w.queued[dept] = n
+	for i := 1; i+1 < len(res); i += 2 {
+		a, err := decodeAgent(res[i], res[i+1])
+		if err != nil {
+			return err
+		}
+		w.trackAgent(a)
+	}
+	return nil
+}
+
+// loadAgent adds one agent to w (nothing if it does not exist).
+func (s *Store) loadAgent(ctx context.Context, w *world, id string) error {
+	if id == "" || w.agent(id) != nil {
+		return nil
+	}
+	a, err := s.Agent(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	w.trackAgent(a)
+	return nil
+}
+
+// Agents lists every agent.
+func (s *Store) Agents(ctx context.Context) ([]*Agent, error) {
+	ids, err := s.rdb.SMembers(ctx, s.keys.allAgents()).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Agent, 0, len(ids))
+	for _, id := range ids {
+		a, err := s.Agent(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// SeedAgents creates the configured agents that do not exist yet, with the
+// configured presence. Agents that exist keep their presence and load; their
+// name, role, departments and capacity follow the configuration.
+func (s *Service) SeedAgents(ctx context.Context, agents []config.Agent) error {
+	for _, ca := range agents {
+		if err := s.retry(ctx, func() error { return s.seedAgent(ctx, ca) }); err != nil {
+			return fmt.Errorf("seed agent %s: %w", ca.ID, err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
+	k := s.store.keys
+	a, err := s.store.Agent(ctx, ca.ID)
+	var loaded int64
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a = &Agent{ID: ca.ID, Presence: Offline}
+		if ca.Online {
+			a.Presence, a.Accepting = Online, true
+		}
+	case err != nil:
+		return err
+	default:
+		loaded = a.Version
+	}
+	a.Name, a.Role, a.Departments, a.Capacity = ca.Name, ca.Role, ca.Departments, ca.Capacity
+	if a.Name == "" {
+		a.Name = ca.ID
+	}
+	if a.Role == "" {
+		a.Role = "agent"
+	}
+	if len(a.Departments) == 0 {
+		a.Departments = []string{s.rules.DefaultDepartment}
+	}
+	if a.Capacity == 0 {
+		a.Capacity = DefaultCapacity
+	}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	t := newTx()
+	t.expectVersion(k.agent(a.ID), loaded)
+	t.do("HSET", k.agent(a.ID), "doc", string(raw), "ver", itoa(loaded+1))
+	t.do("SADD", k.allAgents(), a.ID)
+	for _, d := range a.Departments {
+		t.do("SADD", k.deptAgents(d), a.ID)
+	}
+	return t.commit(ctx, s.store.rdb)
+}
+
+// SetPresence changes an agent's presence and whether they accept chats.
+// Going online clears a pause for an ignored chat. An agent who becomes
+// available takes waiting chats from their departments' queues.
+func (s *Service) SetPresence(ctx context.Context, agentID string, p Presence, accepting bool) error {
+	switch p {
+	case Online, Away, Offline:
+	default:
+		return fmt.Errorf("%w: presence %q", ErrInvalid, p)
+	}
+	var depts []string
+	err := s.retry(ctx, func() error {
+		a, err := s.store.Agent(ctx, agentID)
+		if err != nil {
+			return err
+		}
+		w := newWorld(s.now().UTC(), s.rules)
+		na := w.trackAgent(a)
+		if p == Online && na.Presence != Online {
+			na.Paused = false
+		}
+		na.Presence, na.Accepting = p, accepting
+		t := newTx()
+		if err := s.store.write(t, w); err != nil {
+			return err
+		}
+		depts = na.Departments
+		return t.commit(ctx, s.store.rdb)
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range depts {
+		s.drain(ctx, d)
+	}
+	return nil
+}

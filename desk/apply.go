@@ -1,0 +1,139 @@
+package desk
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// indexes lists the sorted sets a conversation belongs to, with its score
+// in each: the desk's lists, the department queues and the contact's
+// history are all read from these.
+func (k keys) indexes(c *Conversation) map[string]float64 {
+	created := float64(c.CreatedAt.UnixMilli())
+	updated := float64(c.UpdatedAt.UnixMilli())
+	idx := map[string]float64{k.index("contact:" + string(c.Contact)): created}
+	switch {
+	case c.Kind == KindChat && c.State == StateQueued:
+		idx[k.queue(c.Department)] = created
+	case c.Kind == KindChat && c.State == StateLive:
+		idx[k.index("live:"+c.Assignee)] = created
+		idx[k.index("live")] = created
+	case c.Kind == KindChat && c.State == StatePending:
+		idx[k.index("pending:"+c.Assignee)] = updated
+		idx[k.index("pending")] = updated
+	case c.Kind == KindChat && c.State == StateClosed:
+		idx[k.index("closed")] = updated
+		if c.Assignee != "" {
+			idx[k.index("closed:"+c.Assignee)] = updated
+		}
+	case c.State == StateUnassigned:
+		idx[k.index("tickets:unassigned:"+c.Department)] = created
+	case c.State == StateAssigned:
+		idx[k.index("tickets:assigned:"+c.Assignee)] = created
+		idx[k.index("tickets:assigned")] = created
+	case c.Kind == KindTicket && c.State == StateClosed:
+		idx[k.index("tickets:closed")] = updated
+	case c.State == StateArchived:
+		idx[k.index("archived")] = updated
+	}
+	return idx
+}
+
+func (k keys) index(name string) string   { return k.prefix + "idx:" + name }
+func (k keys) queue(dept string) string   { return k.prefix + "queue:" + dept }
+func (k keys) agent(id string) string     { return k.prefix + "agent:" + id }
+func (k keys) deptAgents(d string) string { return k.prefix + "agents:dept:" + d }
+func (k keys) allAgents() string          { return k.prefix + "agents" }
+
+// convWake is the due-set member of a conversation's earliest deadline.
+func convWake(id string) string { return "conv:" + id }
+
+// write adds the world's changes to t: every changed document guarded by
+// the version it was decided on, index moves, new messages, the wake-up of
+// each deadline and each queued send, and the live-update events.
+func (s *Store) write(t *tx, w *world) error {
+	k := s.keys
+	if w.contactDirty {
+		t.expectVersion(k.contact(w.contact.Address), w.contactLoaded)
+		raw, err := json.Marshal(w.contact)
+		if err != nil {
+			return err
+		}
+		t.do("HSET", k.contact(w.contact.Address), "doc", string(raw), "ver", itoa(w.contactLoaded+1))
+	}
+	for _, tr := range w.convs {
+		c := tr.c
+		var before int64
+		oldIdx := map[string]float64{}
+		if tr.before != nil {
+			if sameConversation(tr.before, c) {
+				continue
+			}
+			before = tr.before.Version
+			oldIdx = k.indexes(tr.before)
+		}
+		t.expectVersion(k.conversation(c.ID), before)
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		t.do("HSET", k.conversation(c.ID), "doc", string(raw), "ver", itoa(before+1))
+		newIdx := k.indexes(c)
+		for key := range oldIdx {
+			if _, still := newIdx[key]; !still {
+				t.do("ZREM", key, c.ID)
+			}
+		}
+		for key, score := range newIdx {
+			if old, ok := oldIdx[key]; !ok || old != score {
+				t.do("ZADD", key, strconv.FormatFloat(score, 'f', 0, 64), c.ID)
+			}
+		}
+		if due := dueAt(c); due.IsZero() {
+			t.do("ZREM", k.due(), convWake(c.ID))
+		} else {
+			t.do("ZADD", k.due(), ms(due), convWake(c.ID))
+		}
+	}
+	for _, ta := range w.agents {
+		if sameAgent(&ta.before, ta.a) {
+			continue
+		}
+		t.expectVersion(k.agent(ta.a.ID), ta.before.Version)
+		raw, err := json.Marshal(ta.a)
+		if err != nil {
+			return err
+		}
+		t.do("HSET", k.agent(ta.a.ID), "doc", string(raw), "ver", itoa(ta.before.Version+1))
+		w.events = append(w.events, Event{Type: EventAgent, Agent: ta.a.ID, At: w.now})
+	}
+	for _, m := range w.messages {
+		fields, err := messageFields(m)
+		if err != nil {
+			return err
+		}
+		t.do("HSET", k.message(m.ID), fields...)
+		t.do("RPUSH", k.history(m.ConversationID), m.ID)
+		if m.Direction == DirOut && m.Status == channels.StatusQueued {
+			t.do("ZADD", k.due(), ms(m.At), sendWake(m.ID))
+		}
+	}
+	for _, e := range w.events {
+		t.publish(k.events(), e.encode())
+	}
+	return nil
+}
+
+func sameConversation(a, b *Conversation) bool {
+	ra, _ := json.Marshal(a)
+	rb, _ := json.Marshal(b)
+	return string(ra) == string(rb)
+}
+
+func sameAgent(a, b *Agent) bool {
+	ra, _ := json.Marshal(a)
+	rb, _ := json.Marshal(b)
+	return string(ra) == string(rb)
+}

@@ -1,0 +1,275 @@
+package desk
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the engine's decisions on customer messages and timers.
+// Each rule of the behaviour section of the README is one branch here, and
+// one row in engine_test.go.
+
+// onInbound decides what a customer message means. open says whether the
+// department is in business hours; the world holds the contact, its open
+// chat and ticket, and the department's agents.
+func (w *world) onInbound(m Message, dept string, open bool) {
+	c := w.contact
+	c.LastInbound = w.now
+	w.touchContact()
+	chat := w.conversation(c.Chat)
+	ticket := w.conversation(c.Ticket)
+	switch {
+	case chat != nil:
+		w.onChatMessage(chat, m)
+	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting):
+		w.onSessionMessage(ticket, m)
+	case ticket != nil && ticket.State == StateAssigned && ticket.AgentReplied:
+		// The customer answers an agent who wrote from the ticket: the
+		// conversation goes on there, with that agent.
+		w.addCustomer(ticket, m)
+		w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	case open && w.anyTakesChats(dept):
+		w.startChat(m, dept, ticket)
+	case open:
+		w.leaveMessage(m, dept, ticket, w.rules.Texts.NoAgent)
+	default:
+		w.leaveMessage(m, dept, ticket, w.rules.Texts.OutOfHours)
+	}
+}
+
+func (w *world) addCustomer(c *Conversation, m Message) {
+	c.LastCustomerAt, c.AwaitingAgent = w.now, true
+	w.add(c, m)
+}
+
+// onChatMessage continues an open chat.
+func (w *world) onChatMessage(chat *Conversation, m Message) {
+	w.addCustomer(chat, m)
+	if word(m.Body) == wordEnd {
+		w.closeConversation(chat, Closure{By: "customer", Reason: ReasonCustomer})
+		return
+	}
+	switch chat.State {
+	case StatePending:
+		// The customer answered: the chat is live again, with the same agent.
+		w.disarm(chat, TimerPending)
+		chat.State = StateLive
+		if a := w.agent(chat.Assignee); a != nil {
+			a.Load++
+		}
+		w.emit(EventChanged, chat, "")
+		w.armChatTimers(chat)
+	case StateLive:
+		w.armChatTimers(chat)
+	}
+}
+
+// startChat opens a chat and routes it: to the best available agent, or to
+// the department's queue when all are busy, or, with no queue wait
+// configured, to the leave-a-message flow.
+func (w *world) startChat(m Message, dept string, ticket *Conversation) {
+	if w.rules.Timeouts.Queue == 0 && pickAgent(w.deptAgents(dept), dept, nil) == nil {
+		w.leaveMessage(m, dept, ticket, w.rules.Texts.NoAgent)
+		return
+	}
+	chat := w.newConversation(KindChat, StateQueued, dept)
+	w.contact.Chat = chat.ID
+	w.addCustomer(chat, m)
+	if !w.route(chat, ticket) {
+		w.arm(chat, TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
+		w.queued[dept]++
+		w.say(chat, w.queuedText(w.queued[dept]))
+		w.emit(EventChanged, chat, "")
+	}
+}
+
+// route gives a queued chat to the best available agent, closing the
+// contact's open ticket: someone is talking to them now. It reports
+// whether an agent was found.
+func (w *world) route(chat *Conversation, ticket *Conversation) bool {
+	a := pickAgent(w.deptAgents(chat.Department), chat.Department, chat.Ignored)
+	if a == nil {
+		return false
+	}
+	w.assign(chat, a)
+	if ticket != nil && ticket.Open() {
+		w.note(ticket, "Closed: the customer is in a live chat ("+chat.ID+")")
+		w.closeConversation(ticket, Closure{By: "system", Reason: ReasonLiveChat})
+	}
+	return true
+}
+
+// queuedText fills the queue message with the chat's position.
+func (w *world) queuedText(position int) string {
+	return strings.ReplaceAll(w.rules.Texts.Queued, "{position}", strconv.Itoa(position))
+}
+
+// leaveMessage starts the leave-a-message flow: the message goes on the
+// contact's open ticket (or a new one), and the customer is told why nobody
+// answers and asked whether to leave a message.
+func (w *world) leaveMessage(m Message, dept string, ticket *Conversation, why string) {
+	if ticket == nil {
+		ticket = w.newTicket(dept)
+	}
+	w.addCustomer(ticket, m)
+	w.askToLeaveMessage(ticket, why)
+}
+
+func (w *world) newTicket(dept string) *Conversation {
+	t := w.newConversation(KindTicket, StateUnassigned, dept)
+	w.contact.Ticket = t.ID
+	w.touchContact()
+	w.emit(EventChanged, t, "")
+	return t
+}
+
+func (w *world) askToLeaveMessage(ticket *Conversation, why string) {
+	ticket.Session = SessionAsking
+	w.say(ticket, why)
+	w.say(ticket, w.rules.Texts.LeaveMessage)
+	// Unanswered, the question expires like an idle live chat.
+	w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.Inactivity))
+	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+}
+
+// onSessionMessage runs the YES / NO / //end flow. Every message is kept on
+// the ticket, whatever it says.
+func (w *world) onSessionMessage(ticket *Conversation, m Message) {
+	w.addCustomer(ticket, m)
+	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	answer := word(m.Body)
+	if answer == wordEnd { // at any point, before or after YES
+		w.endSession(ticket, w.rules.Texts.Ended, "the customer sent //end")
+		return
+	}
+	if ticket.Session == SessionCollecting {
+		// NO here is an ordinary message: only //end or silence ends it.
+		w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.TicketSession))
+		return
+	}
+	switch answer {
+	case wordYes:
+		ticket.Session = SessionCollecting
+		w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.TicketSession))
+		w.say(ticket, w.rules.Texts.Collecting)
+	case wordNo:
+		w.endSession(ticket, w.rules.Texts.Declined, "the customer answered NO")
+	default:
+		w.say(ticket, w.rules.Texts.LeaveMessage)
+		w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.Inactivity))
+	}
+}
+
+func (w *world) endSession(ticket *Conversation, text, why string) {
+	ticket.Session = SessionEnded
+	w.disarm(ticket, TimerSession)
+	w.say(ticket, text)
+	w.note(ticket, "Message session ended: "+why)
+}
+
+// onTimers applies the conversation's deadlines that are due.
+func (w *world) onTimers(c *Conversation) {
+	for _, t := range []Timer{TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending, TimerSession, TimerArchive} {
+		at, ok := c.Deadlines[t]
+		if !ok || at.After(w.now) {
+			continue
+		}
+		w.disarm(c, t)
+		w.onTimer(c, t)
+	}
+}
+
+func (w *world) onTimer(c *Conversation, t Timer) {
+	switch {
+	case t == TimerQueue && c.State == StateQueued:
+		// Nobody freed up in time: the chat becomes a ticket.
+		w.toTicket(c, true)
+	case t == TimerAgentResponse && c.State == StateLive && !c.Flagged && c.AwaitingAgent:
+		w.reroute(c)
+	case t == TimerInactivity && c.State == StateLive && !c.Flagged:
+		if c.AwaitingAgent {
+			// The customer's last word is unanswered: keep it as a ticket
+			// so nobody is forgotten.
+			w.toTicket(c, false)
+		} else {
+			w.closeConversation(c, Closure{By: "system", Reason: ReasonInactivity})
+		}
+	case t == TimerPending && c.State == StatePending:
+		w.closeConversation(c, Closure{By: "system", Reason: ReasonPendingTimeout})
+	case t == TimerSession && (c.Session == SessionAsking || c.Session == SessionCollecting):
+		c.Session = SessionEnded
+		w.note(c, "Message session expired")
+		w.emit(EventChanged, c, "")
+	case t == TimerArchive && c.Kind == KindTicket && c.State != StateArchived:
+		w.unlink(c)
+		c.State, c.Session = StateArchived, SessionEnded
+		w.disarm(c, TimerSession)
+		w.emit(EventChanged, c, "")
+	}
+}
+
+// reroute moves a chat whose agent did not answer to another available
+// agent; the agent who ignored it is paused (if so configured) and never
+// gets it back. With nobody available it waits in the queue again.
+func (w *world) reroute(c *Conversation) {
+	ignoring := c.Assignee
+	w.release(c)
+	c.Ignored = append(c.Ignored, ignoring)
+	if a := w.agent(ignoring); a != nil && w.rules.PauseIgnoringAgent {
+		a.Paused = true
+	}
+	w.note(c, "No answer from the agent in time: routing again")
+	c.Assignee, c.State = "", StateQueued
+	if !w.route(c, w.conversation(w.contact.Ticket)) {
+		if w.rules.Timeouts.Queue == 0 {
+			w.toTicket(c, true)
+			return
+		}
+		w.arm(c, TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
+		w.emit(EventChanged, c, "")
+	}
+}
+
+// toTicket turns a chat nobody could take (or nobody answered) into an
+// unassigned ticket. If the contact already has an open ticket, the chat is
+// merged into it instead: never two open tickets for one contact. ask says
+// whether the customer is told and offered to leave a message.
+func (w *world) toTicket(chat *Conversation, ask bool) {
+	w.release(chat)
+	w.disarm(chat, TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending)
+	if w.contact.Chat == chat.ID {
+		w.contact.Chat = ""
+		w.touchContact()
+	}
+	ticket := w.conversation(w.contact.Ticket)
+	if ticket != nil && ticket.Open() {
+		ticket.Merged = append(ticket.Merged, chat.ID)
+		ticket.AwaitingAgent, ticket.UpdatedAt = true, w.now
+		chat.MergedInto = ticket.ID
+		w.closeConversation(chat, Closure{By: "system", Reason: ReasonMerged})
+		w.note(ticket, "Chat "+chat.ID+" merged into this ticket")
+	} else {
+		ticket = chat
+		ticket.Kind, ticket.State, ticket.Assignee = KindTicket, StateUnassigned, ""
+		w.contact.Ticket = ticket.ID
+		w.touchContact()
+		w.note(ticket, "Converted to a ticket")
+	}
+	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	if ask {
+		w.askToLeaveMessage(ticket, w.rules.Texts.NoAgent)
+	}
+	w.emit(EventChanged, ticket, "")
+}
+
+// dueAt is the earliest deadline of a conversation, zero if none.
+func dueAt(c *Conversation) time.Time {
+	var first time.Time
+	for _, at := range c.Deadlines {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	return first
+}

@@ -1,0 +1,107 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// sidTTL is how long a provider SID is remembered: longer than Twilio retries
+// a webhook, and long enough for late "read" receipts.
+const sidTTL = 30 * 24 * time.Hour
+
+// Received is the outcome of one inbound webhook.
+type Received struct {
+	MessageID      string
+	ConversationID string
+	// Duplicate is true when the MessageSid was already stored: nothing new
+	// was written.
+	Duplicate bool
+}
+
+// Receive takes one inbound message: the engine decides where it goes (a
+// chat, the queue, the leave-a-message flow, a ticket), and the MessageSid
+// claim, the message and every change the decision made are one atomic
+// write, so a webhook Twilio retries, even concurrently, is taken once.
+func (s *Service) Receive(ctx context.Context, in channels.Inbound) (Received, error) {
+	var r Received
+	err := s.retry(ctx, func() (err error) {
+		r, err = s.receiveOnce(ctx, in)
+		return err
+	})
+	var exists *existsError
+	if errors.As(err, &exists) {
+		return Received{MessageID: exists.value, Duplicate: true}, nil
+	}
+	return r, err
+}
+
+func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Received, error) {
+	w, err := s.contactWorld(ctx, in.From)
+	if err != nil {
+		return Received{}, err
+	}
+	c := w.contact
+	if in.ProfileName != "" && c.Name != in.ProfileName {
+		c.Name = in.ProfileName
+	}
+	if in.WaID != "" {
+		c.WaID = in.WaID
+	}
+	switch channels.ConsentOf(in.Channel(), in.Body, in.OptOutType) {
+	case channels.ConsentOptOut:
+		c.OptedOut = true
+	case channels.ConsentOptIn:
+		c.OptedOut = false
+	}
+
+	dept := s.rules.Department(string(in.To))
+	chat, ticket := w.conversation(c.Chat), w.conversation(c.Ticket)
+	open := true
+	switch {
+	case chat != nil:
+		dept = chat.Department
+		if chat.State == StatePending || word(in.Body) == wordEnd {
+			if err := s.store.loadAgent(ctx, w, chat.Assignee); err != nil {
+				return Received{}, err
+			}
+		}
+	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting ||
+		(ticket.State == StateAssigned && ticket.AgentReplied)):
+		// The message continues the ticket: no routing.
+	default:
+		if ticket != nil {
+			dept = ticket.Department
+		}
+		open = s.rules.HoursOf(dept).Open(w.now)
+		if open {
+			if err := s.store.loadDepartment(ctx, w, dept); err != nil {
+				return Received{}, err
+			}
+		}
+	}
+
+	msg := Message{
+		ID: newID(), Direction: DirIn, Author: string(in.From), Body: in.Body, Media: in.Media,
+		Location: in.Location, Button: in.Button, SID: in.MessageSID, At: w.now,
+	}
+	if c.Name != "" {
+		msg.Author = c.Name
+	}
+	w.onInbound(msg, dept, open)
+
+	t := newTx()
+	t.claim(s.store.keys.sid(in.MessageSID), msg.ID, sidTTL.Milliseconds())
+	if err := s.commit(ctx, t, w); err != nil {
+		return Received{}, err
+	}
+	convID := ""
+	for _, m := range w.messages {
+		if m.ID == msg.ID {
+			convID = m.ConversationID
+		}
+	}
+	return Received{MessageID: msg.ID, ConversationID: convID}, nil
+}

@@ -1,0 +1,110 @@
+package desk
+
+import (
+	"context"
+	"errors"
+)
+
+// Wake applies a conversation's due deadlines; it is the body of the
+// conversation's wake-up job. The deadlines are read from the stored
+// conversation, so a job for a deadline that has since moved or gone does
+// nothing, and a job that runs twice acts once.
+func (s *Service) Wake(ctx context.Context, convID string) error {
+	return s.retry(ctx, func() error {
+		conv, err := s.store.Conversation(ctx, convID)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		due := dueAt(conv)
+		if due.IsZero() || due.After(s.now()) {
+			return nil
+		}
+		w, err := s.contactWorld(ctx, conv.Contact)
+		if err != nil {
+			return err
+		}
+		c := w.track(conv)
+		if c.Version != conv.Version {
+			return errConflict // the contact's copy is newer: load again
+		}
+		if c.State == StateLive || c.State == StateQueued {
+			// Re-routing and conversion move chats between agents.
+			if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {
+				return err
+			}
+			if err := s.store.loadAgent(ctx, w, c.Assignee); err != nil {
+				return err
+			}
+		}
+		w.onTimers(c)
+		return s.commit(ctx, newTx(), w)
+	})
+}
+
+// drain routes a department's queued chats, oldest first, while it has
+// available agents. It is called whenever an agent may have got room; the
+// reconciler calls it too, so a missed call only delays a chat.
+func (s *Service) drain(ctx context.Context, dept string) {
+	for {
+		routed, err := s.routeOldest(ctx, dept)
+		if err != nil {
+			s.log.Warn().Err(err).Str("department", dept).Msg("routing the queue failed")
+			return
+		}
+		if !routed {
+			return
+		}
+	}
+}
+
+// Drain routes every department's queue; the reconciler calls it.
+func (s *Service) Drain(ctx context.Context) {
+	depts := []string{s.rules.DefaultDepartment}
+	for _, d := range s.rules.Departments {
+		if d.ID != s.rules.DefaultDepartment {
+			depts = append(depts, d.ID)
+		}
+	}
+	for _, d := range depts {
+		s.drain(ctx, d)
+	}
+}
+
+func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
+	routed := false
+	err := s.retry(ctx, func() error {
+		routed = false
+		ids, err := s.store.rdb.ZRange(ctx, s.store.keys.queue(dept), 0, 0).Result()
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		w, c, err := s.convWorld(ctx, ids[0])
+		if err != nil {
+			return err
+		}
+		if c.State != StateQueued {
+			return errConflict // moved on since it was listed
+		}
+		if err := s.store.loadDepartment(ctx, w, dept); err != nil {
+			return err
+		}
+		if !w.route(c, w.conversation(w.contact.Ticket)) {
+			return nil
+		}
+		routed = true
+		t := newTx()
+		if err := s.store.write(t, w); err != nil {
+			return err
+		}
+		if err := t.commit(ctx, s.store.rdb); err != nil {
+			return err
+		}
+		w.freed = map[string]bool{} // this loop is the drain; no recursion
+		s.after(ctx, w)
+		return nil
+	})
+	return routed, err
+}

@@ -1,0 +1,288 @@
+package desk
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
+)
+
+// world is the slice of state one decision reads, and what the decision
+// changes in it. Decisions are plain Go on a world: no I/O, time from now,
+// every effect recorded as data (messages to send, deadlines, events). The
+// service loads a world, lets a decision run, and commits the result in one
+// guarded write; on conflict it loads and decides again.
+type world struct {
+	now   time.Time
+	rules *config.Engine
+
+	contact       *Contact
+	contactLoaded int64 // version loaded; 0 for a new contact
+	contactDirty  bool
+
+	convs  map[string]*tracked
+	agents map[string]*trackedAgent
+
+	messages []Message
+	events   []Event
+	// freed lists departments where an agent may have room for a queued chat.
+	freed map[string]bool
+	// queued is the number of chats waiting in each department's queue.
+	queued map[string]int
+}
+
+type tracked struct {
+	before *Conversation // as loaded; nil for a new conversation
+	c      *Conversation
+}
+
+type trackedAgent struct {
+	before Agent
+	a      *Agent
+}
+
+func newWorld(now time.Time, rules *config.Engine) *world {
+	return &world{now: now, rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}}
+}
+
+// track registers a loaded conversation and returns the copy to change.
+func (w *world) track(c *Conversation) *Conversation {
+	if c == nil {
+		return nil
+	}
+	if t, ok := w.convs[c.ID]; ok {
+		return t.c
+	}
+	before := *c
+	cp := cloneConversation(c)
+	w.convs[c.ID] = &tracked{before: &before, c: cp}
+	return cp
+}
+
+func cloneConversation(c *Conversation) *Conversation {
+	cp := *c
+	cp.Ignored = slices.Clone(c.Ignored)
+	cp.Merged = slices.Clone(c.Merged)
+	if c.Deadlines != nil {
+		cp.Deadlines = make(map[Timer]time.Time, len(c.Deadlines))
+		for k, v := range c.Deadlines {
+			cp.Deadlines[k] = v
+		}
+	}
+	if c.Closed != nil {
+		cl := *c.Closed
+		cp.Closed = &cl
+	}
+	return &cp
+}
+
+// trackAgent registers a loaded agent and returns the copy to change.
+func (w *world) trackAgent(a *Agent) *Agent {
+	if t, ok := w.agents[a.ID]; ok {
+		return t.a
+	}
+	cp := *a
+	cp.Departments = slices.Clone(a.Departments)
+	w.agents[a.ID] = &trackedAgent{before: *a, a: &cp}
+	return &cp
+}
+
+func (w *world) agent(id string) *Agent {
+	if t, ok := w.agents[id]; ok {
+		return t.a
+	}
+	return nil
+}
+
+// conversation returns the tracked conversation with id, or nil.
+func (w *world) conversation(id string) *Conversation {
+	if t, ok := w.convs[id]; ok && id != "" {
+		return t.c
+	}
+	return nil
+}
+
+func (w *world) newConversation(kind Kind, state State, dept string) *Conversation {
+	c := &Conversation{
+		ID: newID(), Contact: w.contact.Address, Channel: w.contact.Address.Channel(), Department: dept,
+		Kind: kind, State: state, CreatedAt: w.now, UpdatedAt: w.now,
+	}
+	w.convs[c.ID] = &tracked{c: c}
+	return c
+}
+
+func (w *world) touchContact() { w.contactDirty = true }
+
+// add appends a message to a conversation.
+func (w *world) add(c *Conversation, m Message) {
+	m.ConversationID = c.ID
+	if m.ID == "" {
+		m.ID = newID()
+	}
+	if m.At.IsZero() {
+		m.At = w.now
+	}
+	c.UpdatedAt = w.now
+	w.messages = append(w.messages, m)
+	kind := EventMessageOut
+	switch m.Direction {
+	case DirIn:
+		kind = EventMessageIn
+	case DirSystem, DirNote:
+		kind = EventNote
+	}
+	w.emit(kind, c, m.ID)
+}
+
+// say queues a text from Parley to the contact. Nothing is queued for an
+// empty text (a text switched off) or a contact who opted out.
+func (w *world) say(c *Conversation, text string) {
+	if text == "" || w.contact.OptedOut {
+		return
+	}
+	w.add(c, Message{Direction: DirOut, Author: SystemAuthor, To: c.Contact, Body: text, Status: channels.StatusQueued})
+}
+
+// note records an event in the conversation's history.
+func (w *world) note(c *Conversation, text string) {
+	w.add(c, Message{Direction: DirSystem, Author: SystemAuthor, Body: text})
+}
+
+func (w *world) emit(kind string, c *Conversation, messageID string) {
+	w.events = append(w.events, Event{Type: kind, ConversationID: c.ID, MessageID: messageID, State: string(c.State), Assignee: c.Assignee, At: w.now})
+}
+
+func (w *world) arm(c *Conversation, t Timer, at time.Time) {
+	if c.Deadlines == nil {
+		c.Deadlines = map[Timer]time.Time{}
+	}
+	c.Deadlines[t] = at
+}
+
+func (w *world) disarm(c *Conversation, timers ...Timer) {
+	for _, t := range timers {
+		delete(c.Deadlines, t)
+	}
+}
+
+// armChatTimers sets a live chat's inactivity deadline and, while the
+// customer waits for an answer, the agent's response deadline (unless one
+// already runs from an earlier unanswered message). Flagged chats have none.
+func (w *world) armChatTimers(c *Conversation) {
+	if c.Flagged || c.State != StateLive {
+		w.disarm(c, TimerAgentResponse, TimerInactivity)
+		return
+	}
+	w.arm(c, TimerInactivity, w.now.Add(w.rules.Timeouts.Inactivity))
+	if !c.AwaitingAgent {
+		w.disarm(c, TimerAgentResponse)
+	} else if _, running := c.Deadlines[TimerAgentResponse]; !running {
+		w.arm(c, TimerAgentResponse, w.now.Add(w.rules.Timeouts.AgentResponse))
+	}
+}
+
+// assign gives a chat to an agent and makes it live.
+func (w *world) assign(c *Conversation, a *Agent) {
+	c.Assignee, c.AssignedAt, c.State = a.ID, w.now, StateLive
+	a.Load++
+	a.LastAssigned = w.now
+	w.disarm(c, TimerQueue, TimerAgentResponse)
+	w.armChatTimers(c)
+	w.note(c, "Chat assigned to "+a.Name)
+	w.emit(EventAssigned, c, "")
+}
+
+// release takes a live chat off its agent's load.
+func (w *world) release(c *Conversation) {
+	if c.State != StateLive || c.Assignee == "" {
+		return
+	}
+	if a := w.agent(c.Assignee); a != nil && a.Load > 0 {
+		a.Load--
+		for _, d := range a.Departments {
+			w.freed[d] = true
+		}
+	}
+}
+
+// closeConversation ends a chat or a ticket.
+func (w *world) closeConversation(c *Conversation, cl Closure) {
+	w.release(c)
+	cl.At = w.now
+	c.State, c.Closed, c.AwaitingAgent = StateClosed, &cl, false
+	if c.Session == SessionAsking || c.Session == SessionCollecting {
+		c.Session = SessionEnded
+	}
+	w.disarm(c, TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending, TimerSession)
+	if c.Kind == KindTicket {
+		w.arm(c, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	}
+	w.unlink(c)
+	w.emit(EventClosed, c, "")
+}
+
+// unlink clears the contact's pointer to a conversation that is no longer open.
+func (w *world) unlink(c *Conversation) {
+	if w.contact.Chat == c.ID {
+		w.contact.Chat = ""
+		w.touchContact()
+	}
+	if w.contact.Ticket == c.ID {
+		w.contact.Ticket = ""
+		w.touchContact()
+	}
+}
+
+// pickAgent chooses who gets a chat: among the available agents of the
+// department not in exclude, the one with the fewest live chats; on a tie,
+// the one whose last chat was assigned longest ago; then by id, so the
+// choice is the same on every run.
+func pickAgent(agents []*Agent, dept string, exclude []string) *Agent {
+	var best *Agent
+	for _, a := range agents {
+		if !a.Available() || !a.InDepartment(dept) || slices.Contains(exclude, a.ID) {
+			continue
+		}
+		if best == nil || a.Load < best.Load ||
+			(a.Load == best.Load && a.LastAssigned.Before(best.LastAssigned)) ||
+			(a.Load == best.Load && a.LastAssigned.Equal(best.LastAssigned) && a.ID < best.ID) {
+			best = a
+		}
+	}
+	return best
+}
+
+// deptAgents lists the tracked agents of a department, in id order.
+func (w *world) deptAgents(dept string) []*Agent {
+	var out []*Agent
+	for _, t := range w.agents {
+		if t.a.InDepartment(dept) {
+			out = append(out, t.a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// anyTakesChats reports whether some agent of the department is online and
+// accepting chats, whatever their load.
+func (w *world) anyTakesChats(dept string) bool {
+	for _, a := range w.deptAgents(dept) {
+		if a.TakesChats() {
+			return true
+		}
+	}
+	return false
+}
+
+// word is a customer message reduced for keyword matching: trimmed, upper case.
+func word(body string) string { return strings.ToUpper(strings.TrimSpace(body)) }
+
+const (
+	wordYes = "YES"
+	wordNo  = "NO"
+	wordEnd = "//END"
+)
