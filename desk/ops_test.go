@@ -1,0 +1,387 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
+)
+
+// Operations and races on a real Redis, through the Service.
+
+func seed(t *testing.T, f fixture, agents ...config.Agent) {
+	t.Helper()
+	if err := f.svc.SeedAgents(context.Background(), agents); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func online(id string, capacity int) config.Agent {
+	return config.Agent{ID: id, Name: id, Capacity: capacity, Online: true}
+}
+
+// liveChat opens a chat from a new contact, routed to an online agent.
+func liveChat(t *testing.T, f fixture, from string) *Conversation {
+	t.Helper()
+	r, err := f.svc.Receive(context.Background(), inbound("SM"+from, from, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.store.Conversation(context.Background(), r.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tickets makes n unassigned tickets, one per contact, a second apart.
+func tickets(t *testing.T, f fixture, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		r, err := f.svc.Receive(context.Background(), inbound(fmt.Sprintf("SMt%d", i), fmt.Sprintf("whatsapp:+2783%07d", i), "help"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ConversationID)
+		f.clock.Add(time.Second)
+	}
+	return ids
+}
+
+func TestAcceptRaceHasOneWinner(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var agents []config.Agent
+	for i := range 20 {
+		agents = append(agents, config.Agent{ID: fmt.Sprintf("a%02d", i)})
+	}
+	seed(t, f, agents...)
+	id := tickets(t, f, 1)[0]
+	var wins, lost int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			err := f.svc.AcceptTicket(ctx, Actor{ID: fmt.Sprintf("a%02d", i), Role: "agent"}, id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, ErrWrongState):
+				lost++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 || lost != 19 {
+		t.Fatalf("%d won, %d lost; want 1 and 19", wins, lost)
+	}
+	c, _ := f.store.Conversation(ctx, id)
+	if c.State != StateAssigned || c.Assignee == "" {
+		t.Fatalf("ticket %s assigned to %q", c.State, c.Assignee)
+	}
+}
+
+func TestQuickAcceptRaceTakesEachTicketOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var agents []config.Agent
+	for i := range 10 {
+		agents = append(agents, config.Agent{ID: fmt.Sprintf("a%d", i)})
+	}
+	seed(t, f, agents...)
+	ids := tickets(t, f, 30)
+	taken := make([][]string, 10)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			got, err := f.svc.QuickAccept(ctx, Actor{ID: fmt.Sprintf("a%d", i), Role: "agent"}, 5)
+			if err != nil {
+				t.Error(err)
+			}
+			taken[i] = got
+		})
+	}
+	wg.Wait()
+	seen := map[string]string{}
+	for i, got := range taken {
+		if !slices.IsSortedFunc(got, func(a, b string) int { return slices.Index(ids, a) - slices.Index(ids, b) }) {
+			t.Fatalf("agent a%d took %v, not oldest first", i, got)
+		}
+		for _, id := range got {
+			if other, dup := seen[id]; dup {
+				t.Fatalf("ticket %s taken by a%d and %s", id, i, other)
+			}
+			seen[id] = fmt.Sprintf("a%d", i)
+			c, _ := f.store.Conversation(ctx, id)
+			if c.Assignee != fmt.Sprintf("a%d", i) {
+				t.Fatalf("ticket %s assigned to %s, reported taken by a%d", id, c.Assignee, i)
+			}
+		}
+	}
+	if len(seen) != 30 {
+		t.Fatalf("%d tickets taken, want all 30", len(seen))
+	}
+}
+
+func TestQuickAcceptTakesTheOldest(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, config.Agent{ID: "ann"})
+	ids := tickets(t, f, 8)
+	// One of the oldest is taken by hand first.
+	if err := f.svc.AcceptTicket(ctx, Actor{ID: "ann"}, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.QuickAccept(ctx, Actor{ID: "ann"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{ids[0], ids[2], ids[3]}; !slices.Equal(got, want) {
+		t.Fatalf("quick accept took %v, want %v", got, want)
+	}
+}
+
+func TestTicketRules(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, config.Agent{ID: "ann"}, config.Agent{ID: "bob"})
+	id := tickets(t, f, 1)[0]
+	ann, bob := Actor{ID: "ann", Role: "agent"}, Actor{ID: "bob", Role: "agent"}
+	if _, err := f.svc.Reply(ctx, ann, id, Reply{Body: "hi"}); !errors.Is(err, ErrWrongState) {
+		t.Fatalf("reply to an unassigned ticket: %v, want ErrWrongState", err)
+	}
+	if err := f.svc.AcceptTicket(ctx, ann, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Reply(ctx, bob, id, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("reply to someone else's ticket: %v, want ErrNotAllowed", err)
+	}
+	if err := f.svc.CloseTicket(ctx, ann, id, CloseForm{}); !errors.Is(err, ErrReplyFirst) {
+		t.Fatalf("close before replying: %v, want ErrReplyFirst", err)
+	}
+	if err := f.svc.Transfer(ctx, ann, id, Target{Agent: "bob"}); !errors.Is(err, ErrTicketTransfer) {
+		t.Fatalf("transfer a ticket: %v, want ErrTicketTransfer", err)
+	}
+	if _, err := f.svc.Reply(ctx, ann, id, Reply{Body: "We are on it"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CloseTicket(ctx, bob, id, CloseForm{}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("close someone else's ticket: %v, want ErrNotAllowed", err)
+	}
+	if err := f.svc.CloseTicket(ctx, ann, id, CloseForm{Sentiment: "positive", Notes: "sorted"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.store.Conversation(ctx, id)
+	if c.State != StateClosed || c.Closed.By != "ann" || c.Closed.Notes != "sorted" {
+		t.Fatalf("ticket %s closed %+v", c.State, c.Closed)
+	}
+	contact, _ := f.store.Contact(ctx, c.Contact)
+	if contact.Ticket != "" {
+		t.Fatalf("contact still points at closed ticket %s", contact.Ticket)
+	}
+}
+
+func TestTicketReplyOutsideWindowNeedsTemplate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, config.Agent{ID: "ann"})
+	id := tickets(t, f, 1)[0]
+	ann := Actor{ID: "ann"}
+	if err := f.svc.AcceptTicket(ctx, ann, id); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(25 * time.Hour)
+	if _, err := f.svc.Reply(ctx, ann, id, Reply{Body: "sorry for the wait"}); !errors.Is(err, channels.ErrTemplateRequired) {
+		t.Fatalf("free text after 24 h: %v, want ErrTemplateRequired", err)
+	}
+	if _, err := f.svc.Reply(ctx, ann, id, Reply{Template: &channels.Template{ContentSID: "HX1"}}); err != nil {
+		t.Fatalf("template after 24 h: %v", err)
+	}
+}
+
+func TestChatOperations(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 2), online("bob", 2), config.Agent{ID: "sue", Role: "supervisor"})
+	ann, bob, sue := Actor{ID: "ann", Role: "agent"}, Actor{ID: "bob", Role: "agent"}, Actor{ID: "sue", Role: "supervisor"}
+	c := liveChat(t, f, "whatsapp:+27820000100")
+	if c.State != StateLive || c.Assignee != "ann" {
+		t.Fatalf("chat %s on %q, want live on ann", c.State, c.Assignee)
+	}
+	if _, err := f.svc.Reply(ctx, sue, c.ID, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("supervisor writing in a live chat: %v, want ErrNotAllowed", err)
+	}
+	if _, err := f.svc.Reply(ctx, bob, c.ID, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("another agent writing: %v, want ErrNotAllowed", err)
+	}
+	if _, err := f.svc.Reply(ctx, ann, c.ID, Reply{Body: "How can I help?"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.store.Conversation(ctx, c.ID)
+	if got.AwaitingAgent || !got.Deadlines[TimerAgentResponse].IsZero() {
+		t.Fatalf("after the agent's reply: awaiting %v, agent deadline %v", got.AwaitingAgent, got.Deadlines[TimerAgentResponse])
+	}
+
+	if err := f.svc.Flag(ctx, ann, c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.store.Conversation(ctx, c.ID)
+	if !got.Flagged || len(got.Deadlines) != 0 {
+		t.Fatalf("flagged chat deadlines %v", got.Deadlines)
+	}
+	if err := f.svc.Flag(ctx, ann, c.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.store.Conversation(ctx, c.ID)
+	if got.Flagged || got.Deadlines[TimerInactivity].IsZero() {
+		t.Fatalf("unflagged chat deadlines %v", got.Deadlines)
+	}
+
+	if err := f.svc.Transfer(ctx, bob, c.ID, Target{Agent: "bob"}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("transfer by a stranger: %v, want ErrNotAllowed", err)
+	}
+	if err := f.svc.Transfer(ctx, ann, c.ID, Target{Department: "nobody-here"}); !errors.Is(err, ErrNoAgentAvailable) {
+		t.Fatalf("transfer to an empty department: %v, want ErrNoAgentAvailable", err)
+	}
+	if err := f.svc.SetPresence(ctx, "bob", Away, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Transfer(ctx, sue, c.ID, Target{Agent: "bob"}); !errors.Is(err, ErrNoAgentAvailable) {
+		t.Fatalf("transfer to an agent who is away: %v, want ErrNoAgentAvailable", err)
+	}
+	if err := f.svc.SetPresence(ctx, "bob", Online, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Transfer(ctx, sue, c.ID, Target{Department: "general"}); err != nil {
+		t.Fatalf("supervisor transfer to the department: %v", err)
+	}
+	got, _ = f.store.Conversation(ctx, c.ID)
+	a, _ := f.store.Agent(ctx, "ann")
+	b, _ := f.store.Agent(ctx, "bob")
+	if got.Assignee != "bob" || a.Load != 0 || b.Load != 1 {
+		t.Fatalf("after transfer: on %s, ann load %d, bob load %d", got.Assignee, a.Load, b.Load)
+	}
+
+	if err := f.svc.MarkPending(ctx, bob, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.store.Conversation(ctx, c.ID)
+	b, _ = f.store.Agent(ctx, "bob")
+	if got.State != StatePending || b.Load != 0 || got.Deadlines[TimerPending].IsZero() {
+		t.Fatalf("pending: %s, bob load %d, deadlines %v", got.State, b.Load, got.Deadlines)
+	}
+
+	if err := f.svc.CloseChat(ctx, bob, c.ID, CloseForm{Sentiment: "great"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("close with an unknown sentiment: %v, want ErrInvalid", err)
+	}
+	if err := f.svc.CloseChat(ctx, bob, c.ID, CloseForm{Sentiment: "neutral", Tag: "not-a-tag"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("close with an unknown tag: %v, want ErrInvalid", err)
+	}
+	form := CloseForm{Sentiment: "positive", Notes: "refund issued", Tag: "billing", Refs: []string{"JIRA-12"}}
+	if err := f.svc.CloseChat(ctx, bob, c.ID, form); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.store.Conversation(ctx, c.ID)
+	if got.State != StateClosed || got.Closed.Tag != "billing" || got.Closed.Refs[0] != "JIRA-12" || got.Closed.By != "bob" {
+		t.Fatalf("closed chat %+v", got.Closed)
+	}
+
+	// Reopen: outside the window a template is required.
+	f.clock.Add(25 * time.Hour)
+	if _, err := f.svc.Reopen(ctx, ann, c.ID, Reply{Body: "hello again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+		t.Fatalf("reopen with free text after 24 h: %v, want ErrTemplateRequired", err)
+	}
+	if _, err := f.svc.Reopen(ctx, ann, c.ID, Reply{Template: &channels.Template{ContentSID: "HX9"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = f.store.Conversation(ctx, c.ID)
+	if got.State != StateLive || got.Assignee != "ann" {
+		t.Fatalf("reopened chat %s on %s", got.State, got.Assignee)
+	}
+}
+
+// A queued chat is routed the moment an agent frees up.
+func TestQueuedChatRoutedWhenAgentFreesUp(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 1))
+	first := liveChat(t, f, "whatsapp:+27820000200")
+	second := liveChat(t, f, "whatsapp:+27820000201")
+	if first.State != StateLive || second.State != StateQueued {
+		t.Fatalf("first %s, second %s; want live and queued", first.State, second.State)
+	}
+	if err := f.svc.CloseChat(ctx, Actor{ID: "ann"}, first.ID, CloseForm{Sentiment: "neutral"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.store.Conversation(ctx, second.ID)
+	if got.State != StateLive || got.Assignee != "ann" {
+		t.Fatalf("queued chat after ann freed up: %s on %q", got.State, got.Assignee)
+	}
+}
+
+func TestQueuedChatRoutedWhenAgentComesOnline(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 1), config.Agent{ID: "bob", Capacity: 1})
+	liveChat(t, f, "whatsapp:+27820000300")
+	waiting := liveChat(t, f, "whatsapp:+27820000301")
+	if waiting.State != StateQueued {
+		t.Fatalf("second chat %s, want queued", waiting.State)
+	}
+	if err := f.svc.SetPresence(ctx, "bob", Online, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.store.Conversation(ctx, waiting.ID)
+	if got.State != StateLive || got.Assignee != "bob" {
+		t.Fatalf("queued chat after bob came online: %s on %q", got.State, got.Assignee)
+	}
+}
+
+// Timers through the service: the wake-up applies what is due, and a wake-up
+// that comes early or twice does nothing more.
+func TestWakeAppliesDueDeadlinesOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 2), online("bob", 2))
+	c := liveChat(t, f, "whatsapp:+27820000400")
+	if err := f.svc.Wake(ctx, c.ID); err != nil { // early: nothing due
+		t.Fatal(err)
+	}
+	got, _ := f.store.Conversation(ctx, c.ID)
+	if got.Assignee != "ann" || got.Version != c.Version {
+		t.Fatalf("early wake changed the chat: %+v", got)
+	}
+	f.clock.Add(2 * time.Minute)
+	for range 2 {
+		if err := f.svc.Wake(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ = f.store.Conversation(ctx, c.ID)
+	ann, _ := f.store.Agent(ctx, "ann")
+	if got.Assignee != "bob" || !ann.Paused || ann.Load != 0 {
+		t.Fatalf("after the agent timeout: on %s, ann paused %v load %d", got.Assignee, ann.Paused, ann.Load)
+	}
+	// ann going online again clears the pause.
+	if err := f.svc.SetPresence(ctx, "ann", Offline, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetPresence(ctx, "ann", Online, true); err != nil {
+		t.Fatal(err)
+	}
+	ann, _ = f.store.Agent(ctx, "ann")
+	if ann.Paused {
+		t.Fatal("ann still paused after going online again")
+	}
+}
