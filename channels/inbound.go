@@ -161,11 +161,11 @@ func parseLocation(p map[string]string) (*Location, error) {
 		return nil, nil
 	}
 	la, err := strconv.ParseFloat(lat, 64)
-	if err != nil || la < -90 || la > 90 {
+	if err != nil || !(la >= -90 && la <= 90) { // written so that NaN fails too
 		return nil, malformed("Latitude", fmt.Sprintf("not a latitude: %q", lat))
 	}
 	lo, err := strconv.ParseFloat(lon, 64)
-	if err != nil || lo < -180 || lo > 180 {
+	if err != nil || !(lo >= -180 && lo <= 180) {
 		return nil, malformed("Longitude", fmt.Sprintf("not a longitude: %q", lon))
 	}
 	return &Location{Latitude: la, Longitude: lo, Address: p["Address"], Label: p["Label"]}, nil
