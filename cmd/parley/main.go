@@ -4,6 +4,7 @@
 //	parley gateway   HTTP only: webhooks, operator pages
 //	parley worker    Asynq jobs only: sends, timers, upkeep
 //	parley send      queue a message to a contact's open conversation
+//	parley agent     act as an agent (presence, reply, pending, close, accept)
 package main
 
 import (
@@ -30,6 +31,7 @@ commands:
   gateway   run the HTTP gateway only (needs PARLEY_REDIS_URL)
   worker    run the job worker only (needs PARLEY_REDIS_URL)
   send      queue a message: parley send -to whatsapp:+27820000001 -body "Hello"
+  agent     act as an agent: presence, reply, pending, close, accept (see parley agent)
   help      show this text
 
 Configuration comes from the YAML file named by PARLEY_CONFIG and from the
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, getenv, stdout, stderr, roleWorker)
 	case "send":
 		err = sendCommand(ctx, args, getenv, stdout, stderr)
+	case "agent":
+		err = agentCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
