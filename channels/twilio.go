@@ -1,12 +1,15 @@
 package channels
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/twilio/twilio-go"
@@ -42,7 +45,7 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 15 * time.Second
 	}
-	var transport http.RoundTripper = http.DefaultTransport
+	var transport http.RoundTripper = errorStatus{next: http.DefaultTransport}
 	if cfg.APIURL != "" {
 		base, err := url.Parse(cfg.APIURL)
 		if err != nil || base.Host == "" {
@@ -73,6 +76,32 @@ func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.URL.Scheme, req.URL.Host, req.Host = r.scheme, r.host, r.host
 	return r.next.RoundTrip(req)
+}
+
+// errorStatus makes every error answer carry its HTTP status in the JSON
+// body, where twilio-go reads it: Twilio's own errors do, but a proxy's HTML
+// page or a bare 503 would otherwise be classified by guesswork.
+type errorStatus struct{ next http.RoundTripper }
+
+func (e errorStatus) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := e.next.RoundTrip(req)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	var body map[string]any
+	if json.Unmarshal(raw, &body) != nil || body == nil {
+		body = map[string]any{"message": strings.TrimSpace(string(raw))}
+	}
+	if _, ok := body["status"].(float64); !ok {
+		body["status"] = resp.StatusCode
+	}
+	fixed, _ := json.Marshal(body) // strings and numbers from a decoded map: cannot fail
+	resp.Body = io.NopCloser(bytes.NewReader(fixed))
+	resp.ContentLength = int64(len(fixed))
+	resp.Header.Set("Content-Type", "application/json")
+	return resp, nil
 }
 
 // From returns the sender for a channel.

@@ -294,6 +294,32 @@ func TestTwilioSendUnreadableAnswers(t *testing.T) {
 		checkWire(t, fake.only(t))
 	})
 
+	// Error answers are classified by their HTTP status even when the body
+	// is not Twilio's JSON or lacks its status field.
+	for _, tc := range []struct {
+		name      string
+		status    int
+		body      string
+		temporary bool
+	}{
+		{"403 HTML from a proxy is permanent", http.StatusForbidden, "<html>forbidden</html>", false},
+		{"429 JSON without a status field is temporary", http.StatusTooManyRequests, `{"code":20429,"message":"Too Many Requests"}`, true},
+		{"502 empty body is temporary", http.StatusBadGateway, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFakeTwilio(t, tc.status, tc.body)
+			tw := newTestTwilio(t, fake.URL)
+			_, err := tw.Send(context.Background(), channels.Outbound{To: "sms:+27820000001", Body: "hello"})
+			var se *channels.SendError
+			if !errors.As(err, &se) {
+				t.Fatalf("Send error %T %v, want *channels.SendError", err, err)
+			}
+			if se.HTTPStatus != tc.status || se.Temporary != tc.temporary {
+				t.Errorf("SendError = %+v, want HTTPStatus %d, Temporary %v", *se, tc.status, tc.temporary)
+			}
+		})
+	}
+
 	t.Run("connection refused", func(t *testing.T) {
 		fake := newFakeTwilio(t, http.StatusCreated, `{}`)
 		addr := fake.URL
