@@ -17,20 +17,22 @@ import (
 
 // fakeDispatch records enqueued sends instead of using Asynq.
 type fakeDispatch struct {
-	mu   sync.Mutex
-	sent []string
-	fail error
+	mu      sync.Mutex
+	sent    []string
+	batches [][]string
+	fail    error
 }
 
 func (f *fakeDispatch) DispatchWake(context.Context, string, time.Time) error { return nil }
 
-func (f *fakeDispatch) DispatchSend(_ context.Context, id string) error {
+func (f *fakeDispatch) DispatchSend(_ context.Context, ids ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return f.fail
 	}
-	f.sent = append(f.sent, id)
+	f.sent = append(f.sent, ids...)
+	f.batches = append(f.batches, ids)
 	return nil
 }
 
@@ -450,5 +452,31 @@ func TestSendWithoutEnqueueStaysDue(t *testing.T) {
 	stored, err := f.store.Message(ctx, m.ID)
 	if err != nil || stored.Status != channels.StatusQueued {
 		t.Fatalf("stored %+v %v", stored, err)
+	}
+}
+
+// The texts one decision queues for a customer go out as one job, in order:
+// separate jobs could overtake each other.
+func TestAutoresponderTextsAreOneOrderedJob(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r, err := f.svc.Receive(ctx, inbound("SMauto", "whatsapp:+27820000050", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.dispatch.batches) != 1 || len(f.dispatch.batches[0]) != 2 {
+		t.Fatalf("dispatched %v, want one job of two messages", f.dispatch.batches)
+	}
+	var bodies []string
+	for _, id := range f.dispatch.batches[0] {
+		m, err := f.store.Message(ctx, id)
+		if err != nil || m.ConversationID != r.ConversationID {
+			t.Fatalf("message %s: %+v %v", id, m, err)
+		}
+		bodies = append(bodies, m.Body)
+	}
+	rules := f.svc.Rules()
+	if want := []string{rules.Texts.NoAgent, rules.Texts.LeaveMessage}; !slices.Equal(bodies, want) {
+		t.Fatalf("job sends %q, want %q", bodies, want)
 	}
 }

@@ -19,8 +19,9 @@ var ErrInvalid = errors.New("invalid request")
 // Dispatcher hands work to the job system. worker implements it with Asynq.
 // Enqueuing the same work twice must be harmless.
 type Dispatcher interface {
-	// DispatchSend enqueues the send of a queued message.
-	DispatchSend(ctx context.Context, messageID string) error
+	// DispatchSend enqueues the send of queued messages, one after the
+	// other in the order given (they are one conversation's, in order).
+	DispatchSend(ctx context.Context, messageIDs ...string) error
 	// DispatchWake schedules a conversation's wake-up for its deadline at.
 	DispatchWake(ctx context.Context, convID string, at time.Time) error
 }
@@ -93,11 +94,22 @@ func (s *Service) commit(ctx context.Context, t *tx, w *world) error {
 // loses nothing: each piece of work is in the due set, and the reconciler
 // enqueues it.
 func (s *Service) after(ctx context.Context, w *world) {
+	// A decision may queue several texts for one customer (why nobody
+	// answers, then the question): one job sends them in order, where
+	// separate jobs could overtake each other.
+	var byConv = map[string][]string{}
+	var order []string
 	for _, m := range w.messages {
 		if m.Direction == DirOut && m.Status == channels.StatusQueued {
-			if err := s.dispatch.DispatchSend(ctx, m.ID); err != nil {
-				s.log.Warn().Err(err).Str("message", m.ID).Msg("send not enqueued; the reconciler will")
+			if byConv[m.ConversationID] == nil {
+				order = append(order, m.ConversationID)
 			}
+			byConv[m.ConversationID] = append(byConv[m.ConversationID], m.ID)
+		}
+	}
+	for _, conv := range order {
+		if err := s.dispatch.DispatchSend(ctx, byConv[conv]...); err != nil {
+			s.log.Warn().Err(err).Strs("messages", byConv[conv]).Msg("send not enqueued; the reconciler will")
 		}
 	}
 	for _, tr := range w.convs {

@@ -10,12 +10,17 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/valyala/fasthttp"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/worker"
 )
 
 // BenchmarkWebhook compares Parley's whole inbound path (signature, parse,
-// one guarded atomic store with dedupe, response) with the floor of the
+// the engine's decision, one guarded atomic store with dedupe, the Asynq
+// enqueues of its replies and wake-up, response) with the floor of the
 // design: a bare Fiber handler that parses the form and enqueues one Asynq
 // task, on the same Redis. Both are driven through the app's fasthttp
 // handler, with no network between, so the ratio is of the work itself.
@@ -37,7 +42,11 @@ func BenchmarkWebhook(b *testing.B) {
 		drive(b, app.Handler())
 	})
 	b.Run("parley", func(b *testing.B) {
-		g := newTestGateway(b, false)
+		g := newGatewayWith(b, false, func(rdb redis.UniversalClient) desk.Dispatcher {
+			client := asynq.NewClientFromRedisClient(rdb)
+			b.Cleanup(func() { client.Close() })
+			return worker.NewDispatcher(client, 3)
+		})
 		drive(b, g.app.(*fiber.App).Handler())
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
@@ -28,7 +29,7 @@ const (
 
 type nopDispatch struct{}
 
-func (nopDispatch) DispatchSend(context.Context, string) error { return nil }
+func (nopDispatch) DispatchSend(context.Context, ...string) error { return nil }
 
 func (nopDispatch) DispatchWake(context.Context, string, time.Time) error { return nil }
 
@@ -40,6 +41,12 @@ type testGateway struct {
 }
 
 func newTestGateway(t testing.TB, phone bool) testGateway {
+	return newGatewayWith(t, phone, func(redis.UniversalClient) desk.Dispatcher { return nopDispatch{} })
+}
+
+// newGatewayWith builds the gateway on a fresh Redis database, with the
+// dispatcher that dispatch makes for it.
+func newGatewayWith(t testing.TB, phone bool, dispatch func(redis.UniversalClient) desk.Dispatcher) testGateway {
 	t.Helper()
 	db := redistest.New(t)
 	store := desk.NewStore(db.Client, "parley:")
@@ -48,7 +55,7 @@ func newTestGateway(t testing.TB, phone bool) testGateway {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: sandbox, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
+	svc := desk.NewService(desk.Options{Store: store, Dispatcher: dispatch(db.Client), Provider: sandbox, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	verifier := channels.NewVerifier(testPublic, testToken)
 	d := Deps{
 		Service: svc, Redis: db.Client, Verifier: verifier, AccountSID: testAccount,

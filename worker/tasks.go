@@ -32,30 +32,44 @@ const (
 )
 
 type sendPayload struct {
-	MessageID string `json:"message_id"`
+	MessageIDs []string `json:"message_ids"`
 }
 
-// NewSendTask is the job that sends one queued message. Its TaskID is the
-// message id, so enqueuing it again while it waits or retries is refused by
-// Asynq instead of sending twice.
-func NewSendTask(messageID string, maxRetry int) *asynq.Task {
-	payload, _ := json.Marshal(sendPayload{MessageID: messageID}) // plain struct: cannot fail
-	return asynq.NewTask(TypeSend, payload, asynq.TaskID(messageID), asynq.Queue(QueueCritical), asynq.MaxRetry(maxRetry))
+// NewSendTask is the job that sends queued messages, in order. Its TaskID is
+// the first message's id, so enqueuing it again while it waits or retries is
+// refused by Asynq instead of sending twice.
+func NewSendTask(maxRetry int, messageIDs ...string) *asynq.Task {
+	payload, _ := json.Marshal(sendPayload{MessageIDs: messageIDs}) // plain struct: cannot fail
+	return asynq.NewTask(TypeSend, payload, asynq.TaskID(messageIDs[0]), asynq.Queue(QueueCritical), asynq.MaxRetry(maxRetry))
 }
 
+// handleSend delivers each message in turn. A temporary failure stops the
+// batch so that the retry keeps the order; messages already handed over
+// are skipped on the retry. A permanent failure is recorded on its message
+// and the batch goes on.
 func handleSend(svc *desk.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p sendPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.MessageID == "" {
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.MessageIDs) == 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
-		err := svc.Deliver(ctx, p.MessageID, retried >= maxRetry)
-		if errors.Is(err, desk.ErrSendFailed) {
-			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		var failed error
+		for _, id := range p.MessageIDs {
+			err := svc.Deliver(ctx, id, retried >= maxRetry)
+			if errors.Is(err, desk.ErrSendFailed) {
+				failed = err
+				continue
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return err
+		if failed != nil {
+			return fmt.Errorf("%w: %w", failed, asynq.SkipRetry)
+		}
+		return nil
 	}
 }
 
@@ -139,10 +153,13 @@ func (d *Dispatcher) DispatchWake(ctx context.Context, convID string, at time.Ti
 	return err
 }
 
-// DispatchSend enqueues a send. A job that already exists for the message is
-// success: that job will do the send.
-func (d *Dispatcher) DispatchSend(ctx context.Context, messageID string) error {
-	_, err := d.client.EnqueueContext(ctx, NewSendTask(messageID, d.sendRetry))
+// DispatchSend enqueues the send of messages, in order. A job that already
+// exists for them is success: that job will do the send.
+func (d *Dispatcher) DispatchSend(ctx context.Context, messageIDs ...string) error {
+	if len(messageIDs) == 0 {
+		return nil
+	}
+	_, err := d.client.EnqueueContext(ctx, NewSendTask(d.sendRetry, messageIDs...))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
