@@ -20,6 +20,10 @@ type Engine struct {
 	Texts             Texts        `yaml:"texts"`
 	// Tags are the labels an agent may put on a chat when closing it.
 	Tags []string `yaml:"tags"`
+	// Templates are the approved WhatsApp templates agents may send.
+	Templates []Template `yaml:"templates"`
+	// CannedReplies are ready answers an agent inserts by shortcut.
+	CannedReplies []CannedReply `yaml:"canned_replies"`
 	// PauseIgnoringAgent stops routing new chats to an agent who let one
 	// time out, until they set themselves online again.
 	PauseIgnoringAgent bool `yaml:"pause_ignoring_agent"`
@@ -42,6 +46,22 @@ type Agent struct {
 	Departments []string `yaml:"departments"`
 	Capacity    int      `yaml:"capacity"`
 	Online      bool     `yaml:"online"`
+}
+
+// Template is an approved WhatsApp template: its Twilio Content SID, the
+// names of its variables ("1", "2", ... in Twilio's numbering) and a preview
+// text with {{1}}-style placeholders.
+type Template struct {
+	Name       string   `yaml:"name" json:"name"`
+	ContentSID string   `yaml:"content_sid" json:"content_sid"`
+	Variables  []string `yaml:"variables" json:"variables"`
+	Preview    string   `yaml:"preview" json:"preview"`
+}
+
+// CannedReply is a ready answer, inserted by typing its shortcut.
+type CannedReply struct {
+	Shortcut string `yaml:"shortcut" json:"shortcut"`
+	Text     string `yaml:"text" json:"text"`
 }
 
 // Timeouts are the engine's timers.
@@ -88,7 +108,15 @@ func defaultEngine() Engine {
 			Ended:        "Thank you, your message is with the team and someone will get back to you.",
 			Queued:       "Thanks for waiting: an agent will be with you shortly. You are number {position} in the queue.",
 		},
-		Tags:               []string{"billing", "complaint", "general enquiry", "technical"},
+		Tags: []string{"billing", "complaint", "general enquiry", "technical"},
+		Templates: []Template{{
+			Name: "follow_up", ContentSID: "HX00000000000000000000000000000001", Variables: []string{"1"},
+			Preview: "Hello {{1}}, we are following up on your recent message. Reply to continue the conversation.",
+		}},
+		CannedReplies: []CannedReply{
+			{Shortcut: "/hello", Text: "Hello! Thanks for reaching out. How can I help you today?"},
+			{Shortcut: "/thanks", Text: "Thank you for your patience. Is there anything else I can help with?"},
+		},
 		PauseIgnoringAgent: true,
 	}
 }
@@ -165,6 +193,11 @@ func (e *Engine) validate() error {
 			if d != e.DefaultDepartment && !seen[d] {
 				return fmt.Errorf("agents[%d].departments: unknown department %q", i, d)
 			}
+		}
+	}
+	for i, tp := range e.Templates {
+		if tp.Name == "" || !strings.HasPrefix(tp.ContentSID, "HX") {
+			return fmt.Errorf("templates[%d]: want a name and a content_sid starting with HX", i)
 		}
 	}
 	t := e.Timeouts

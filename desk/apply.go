@@ -38,6 +38,11 @@ func (k keys) indexes(c *Conversation) map[string]float64 {
 	case c.State == StateArchived:
 		idx[k.index("archived")] = updated
 	}
+	if c.Open() {
+		for _, agent := range c.Mentions {
+			idx[k.index("tagged:"+agent)] = updated
+		}
+	}
 	return idx
 }
 
@@ -121,6 +126,15 @@ func (s *Store) write(t *tx, w *world) error {
 		}
 	}
 	for _, e := range w.events {
+		if tr, ok := w.convs[e.ConversationID]; ok {
+			// Describe the conversation as committed, not as it was when the
+			// event was noted mid-decision, so each desk is told what it may see.
+			c := tr.c
+			e.State, e.Assignee, e.Kind, e.Department = string(c.State), c.Assignee, string(c.Kind), c.Department
+			if tr.before != nil && tr.before.Assignee != c.Assignee {
+				e.Was = tr.before.Assignee // so the previous agent's desk lets it go
+			}
+		}
 		t.publish(k.events(), e.encode())
 	}
 	return nil

@@ -40,6 +40,9 @@ func (w *world) onInbound(m Message, dept string, open bool) {
 
 func (w *world) addCustomer(c *Conversation, m Message) {
 	c.LastCustomerAt, c.AwaitingAgent = w.now, true
+	if w.contact.Name != "" {
+		c.ContactName = w.contact.Name
+	}
 	w.add(c, m)
 }
 

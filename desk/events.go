@@ -8,14 +8,22 @@ import (
 // Event is a live update, published on the store's Events channel in the same
 // atomic write as the change it announces.
 type Event struct {
-	Type           string    `json:"type"`
-	ConversationID string    `json:"conversation_id,omitempty"`
-	MessageID      string    `json:"message_id,omitempty"`
-	Status         string    `json:"status,omitempty"`
-	State          string    `json:"state,omitempty"`
-	Assignee       string    `json:"assignee,omitempty"`
-	Agent          string    `json:"agent,omitempty"`
-	At             time.Time `json:"at"`
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	MessageID      string `json:"message_id,omitempty"`
+	Status         string `json:"status,omitempty"`
+	State          string `json:"state,omitempty"`
+	Assignee       string `json:"assignee,omitempty"`
+	Agent          string `json:"agent,omitempty"`
+	// Was is the previous assignee when the change moved the conversation.
+	Was        string `json:"was,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Department string `json:"department,omitempty"`
+	// Mentions are the agents a comment named.
+	Mentions []string `json:"mentions,omitempty"`
+	// Typing is set on viewer events: the agent is typing, not only viewing.
+	Typing bool      `json:"typing,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Event types.
@@ -28,6 +36,8 @@ const (
 	EventAssigned      = "conversation.assigned"
 	EventClosed        = "conversation.closed"
 	EventAgent         = "agent.changed"
+	EventComment       = "comment"
+	EventViewing       = "viewing"
 )
 
 func (e Event) encode() []byte {

@@ -102,6 +102,13 @@ type Conversation struct {
 	// Ignored lists the agents who let this chat time out; it is not
 	// routed back to them.
 	Ignored []string `json:"ignored,omitempty"`
+	// ContactName and Preview (the last message, shortened) let lists show
+	// a conversation without reading its contact and history.
+	ContactName string `json:"contact_name,omitempty"`
+	Preview     string `json:"preview,omitempty"`
+	// Mentions lists the agents @-mentioned in its comments; while the
+	// conversation is open it is in their Tagged tab.
+	Mentions []string `json:"mentions,omitempty"`
 	// Merged lists conversations whose history continues in this one.
 	Merged     []string            `json:"merged,omitempty"`
 	MergedInto string              `json:"merged_into,omitempty"`
@@ -112,6 +119,8 @@ type Conversation struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 	LastCustomerAt time.Time `json:"last_customer_at,omitzero"`
 	LastAgentAt    time.Time `json:"last_agent_at,omitzero"`
+	// LastActivityAt is the time of the last message either way.
+	LastActivityAt time.Time `json:"last_activity_at,omitzero"`
 	AssignedAt     time.Time `json:"assigned_at,omitzero"`
 	// Version is bumped by every committed change; a write that was decided
 	// on an older version is refused and decided again.

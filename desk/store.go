@@ -219,3 +219,6 @@ func jsonString(v any) (string, error) {
 	raw, err := json.Marshal(v)
 	return string(raw), err
 }
+
+// redisNil is the "no such key" answer.
+var redisNil = redis.Nil

@@ -66,6 +66,7 @@ func cloneConversation(c *Conversation) *Conversation {
 	cp := *c
 	cp.Ignored = slices.Clone(c.Ignored)
 	cp.Merged = slices.Clone(c.Merged)
+	cp.Mentions = slices.Clone(c.Mentions)
 	if c.Deadlines != nil {
 		cp.Deadlines = make(map[Timer]time.Time, len(c.Deadlines))
 		for k, v := range c.Deadlines {
@@ -108,7 +109,7 @@ func (w *world) conversation(id string) *Conversation {
 func (w *world) newConversation(kind Kind, state State, dept string) *Conversation {
 	c := &Conversation{
 		ID: newID(), Contact: w.contact.Address, Channel: w.contact.Address.Channel(), Department: dept,
-		Kind: kind, State: state, CreatedAt: w.now, UpdatedAt: w.now,
+		Kind: kind, State: state, CreatedAt: w.now, UpdatedAt: w.now, ContactName: w.contact.Name,
 	}
 	w.convs[c.ID] = &tracked{c: c}
 	return c
@@ -126,6 +127,10 @@ func (w *world) add(c *Conversation, m Message) {
 		m.At = w.now
 	}
 	c.UpdatedAt = w.now
+	if m.Direction == DirIn || m.Direction == DirOut {
+		c.LastActivityAt = w.now
+		c.Preview = preview(m)
+	}
 	w.messages = append(w.messages, m)
 	kind := EventMessageOut
 	switch m.Direction {
@@ -152,7 +157,8 @@ func (w *world) note(c *Conversation, text string) {
 }
 
 func (w *world) emit(kind string, c *Conversation, messageID string) {
-	w.events = append(w.events, Event{Type: kind, ConversationID: c.ID, MessageID: messageID, State: string(c.State), Assignee: c.Assignee, At: w.now})
+	w.events = append(w.events, Event{Type: kind, ConversationID: c.ID, MessageID: messageID, State: string(c.State),
+		Assignee: c.Assignee, Kind: string(c.Kind), Department: c.Department, At: w.now})
 }
 
 func (w *world) arm(c *Conversation, t Timer, at time.Time) {
@@ -286,3 +292,20 @@ const (
 	wordNo  = "NO"
 	wordEnd = "//END"
 )
+
+// preview shortens a message for lists.
+func preview(m Message) string {
+	text := m.Body
+	switch {
+	case text == "" && m.Template != nil:
+		text = "[template]"
+	case text == "" && len(m.Media) > 0:
+		text = "[media]"
+	case text == "" && m.Location != nil:
+		text = "[location]"
+	}
+	if r := []rune(text); len(r) > 120 {
+		text = string(r[:119]) + "…"
+	}
+	return text
+}

@@ -34,7 +34,11 @@ type Deps struct {
 	Registry   *prometheus.Registry
 	// Phone is the development phone, only in sandbox mode (nil otherwise).
 	Phone *Phone
-	Log   zerolog.Logger
+	// KeyPrefix starts the gateway's own Redis keys (sessions, sign-in limits).
+	KeyPrefix string
+	// SecureCookies marks session cookies HTTPS-only (a https public URL).
+	SecureCookies bool
+	Log           zerolog.Logger
 }
 
 // Credentials guard the operator pages.
@@ -72,6 +76,38 @@ func New(d Deps) *fiber.App {
 		app.Post("/dev/phone/send", d.Phone.send)
 		app.Get("/dev/phone/messages", d.Phone.messages)
 	}
+
+	a := &api{svc: d.Service, sessions: &sessions{rdb: d.Redis, prefix: d.KeyPrefix, secure: d.SecureCookies}, rdb: d.Redis}
+	v1 := app.Group("/api/v1")
+	v1.Get("/openapi.yaml", openAPI)                      // anyone
+	v1.Post("/session", a.signIn)                         // anyone; failures limited
+	user := v1.Group("", a.signedIn)                      // below: a signed-in user; CSRF on writes
+	user.Delete("/session", a.signOut)                    //
+	user.Get("/me", a.me)                                 //
+	user.Put("/me/presence", a.presence)                  // own presence only
+	user.Get("/counts", a.counts)                         // own tabs
+	user.Get("/conversations", a.list)                    // filtered to what the user may see
+	user.Get("/conversations/:id", a.detail)              // 404 unless visible
+	conv := user.Group("/conversations/:id", a.visible)   // below: 404 unless visible
+	conv.Post("/messages", a.reply)                       // the assignee only (engine)
+	conv.Post("/comments", a.comment)                     //
+	conv.Post("/accept", a.accept)                        // unassigned ticket of own department
+	conv.Post("/flag", a.flag)                            // the assignee only
+	conv.Post("/pending", a.pending)                      // the assignee only
+	conv.Post("/close", a.closeConversation)              // the assignee only
+	conv.Post("/reopen", a.reopen)                        // a closed chat the user may see
+	conv.Post("/transfer", a.transfer)                    // the assignee or a supervisor
+	conv.Post("/viewing", a.viewing)                      //
+	user.Post("/tickets/quick-accept", a.quickAccept)     // own departments
+	user.Get("/agents", a.agents)                         //
+	user.Get("/settings", a.settings)                     //
+	user.Get("/notifications", a.notifications)           // own
+	user.Post("/notifications/read", a.readNotifications) // own
+	user.Get("/events", a.events)                         // filtered to what the user may see
+	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
+	app.Get("/desk", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
+	app.Use("/desk/", deskAssets())
+
 	app.Use(func(*fiber.Ctx) error { return errNotFound })
 	return app
 }

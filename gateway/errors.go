@@ -67,6 +67,9 @@ func toAPIError(err error) *apiError {
 		}
 		return newError(fe.Code, "http_"+http.StatusText(fe.Code), fe.Message)
 	}
+	if e, ok := engineError(err); ok {
+		return e
+	}
 	switch {
 	case errors.Is(err, desk.ErrNotFound):
 		return errNotFound

@@ -5,6 +5,7 @@
 //	parley worker    Asynq jobs only: sends, timers, upkeep
 //	parley send      queue a message to a contact's open conversation
 //	parley agent     act as an agent (presence, reply, pending, close, accept)
+//	parley user      manage desk users (add, passwd, disable)
 package main
 
 import (
@@ -32,6 +33,7 @@ commands:
   worker    run the job worker only (needs PARLEY_REDIS_URL)
   send      queue a message: parley send -to whatsapp:+27820000001 -body "Hello"
   agent     act as an agent: presence, reply, pending, close, accept (see parley agent)
+  user      manage desk users: add, passwd, disable (see parley user)
   help      show this text
 
 Configuration comes from the YAML file named by PARLEY_CONFIG and from the
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = sendCommand(ctx, args, getenv, stdout, stderr)
 	case "agent":
 		err = agentCommand(ctx, args, getenv, stdout, stderr)
+	case "user":
+		err = userCommand(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -139,6 +139,27 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	return c, nil
 }
 
+// demoUsers are created in embedded mode only, so that a person trying
+// Parley can sign in at once.
+var demoUsers = []desk.UserSpec{
+	{ID: "ann", Name: "Ann Agent", Role: "agent"},
+	{ID: "bob", Name: "Bob Agent", Role: "agent"},
+	{ID: "sue", Name: "Sue Supervisor", Role: "supervisor"},
+	{ID: "ada", Name: "Ada Admin", Role: "admin"},
+}
+
+func (c *core) createDemoUsers(ctx context.Context, stdout io.Writer) error {
+	fmt.Fprintln(stdout, "Demo users for the desk (embedded mode only; passwords are new each start):")
+	for _, u := range demoUsers {
+		password := randomHex(8)
+		if err := c.svc.SaveUser(ctx, u, password); err != nil {
+			return fmt.Errorf("demo user %s: %w", u.ID, err)
+		}
+		fmt.Fprintf(stdout, "  %-4s %-10s password %s\n", u.ID, u.Role, password)
+	}
+	return nil
+}
+
 func (c *core) close() {
 	if c.queue != nil {
 		c.queue.Close()
@@ -194,6 +215,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		admin.Password = randomHex(12)
 		fmt.Fprintf(stdout, "Operator login for /monitoring and /metrics: %s / %s (generated; set PARLEY_ADMIN_PASSWORD to choose one)\n", admin.User, admin.Password)
 	}
+	if c.embedded != nil {
+		if err := c.createDemoUsers(ctx, stdout); err != nil {
+			return err
+		}
+	}
 	inspector := asynq.NewInspectorFromRedisClient(c.rdb)
 	reg.MustRegister(metrics.NewQueueMetricsCollector(inspector))
 	publicURL := c.cfg.PublicURL
@@ -206,10 +232,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		MaxBodyBytes: c.cfg.MaxBodyBytes, Admin: admin, Registry: reg,
 		Monitoring: asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{c.rdb}}),
 		Log:        c.log.With().Str("part", "gateway").Logger(),
+		KeyPrefix:  keyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
 	}
 	if c.sandbox != nil {
 		deps.Phone = gateway.NewPhone(c.authToken, c.accountSID, c.cfg.Listen, verifier, c.sandbox)
 		fmt.Fprintf(stdout, "Phone simulator: http://%s/dev/phone\n", c.cfg.Listen)
+	}
+	if c.embedded != nil {
+		fmt.Fprintf(stdout, "Desk: http://%s/desk/\n", c.cfg.Listen)
 	}
 	app := gateway.New(deps)
 	listenErr := make(chan error, 1)

@@ -1,0 +1,377 @@
+package desk
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// Tabs of the desk, and the conversations each lists.
+const (
+	TabLive          = "live"
+	TabPending       = "pending"
+	TabTagged        = "tagged"
+	TabClosed        = "closed"
+	TabUnassigned    = "unassigned"
+	TabAssigned      = "assigned"
+	TabTicketsClosed = "tickets_closed"
+)
+
+// Tabs lists every tab, in the desk's order.
+var Tabs = []string{TabLive, TabPending, TabTagged, TabClosed, TabUnassigned, TabAssigned, TabTicketsClosed}
+
+// ListQuery filters one tab.
+type ListQuery struct {
+	Tab     string
+	Text    string // in the contact's name or number, the last message, notes, tag
+	Channel string
+	Tag     string
+	From    time.Time // created on or after
+	To      time.Time // created before
+	// Sort is "new" (newest conversation first) or "activity" (latest
+	// customer message first).
+	Sort string
+	// Mine keeps only the tickets the actor closed ("Closed by me").
+	Mine   bool
+	Offset int
+	Limit  int
+}
+
+// Page is one page of a list.
+type Page struct {
+	Items []*Conversation `json:"items"`
+	Total int             `json:"total"`
+	// Next is the offset of the next page, 0 when this is the last.
+	Next int `json:"next"`
+}
+
+// listScan bounds how many conversations one list request reads.
+const listScan = 2000
+
+// indexesFor names the sorted sets a tab reads for an actor: an agent's own
+// lists, or everyone's for a supervisor.
+func (s *Service) indexesFor(ctx context.Context, a Actor, tab string) ([]string, error) {
+	k := s.store.keys
+	own := func(name string) []string {
+		if a.Supervises() {
+			return []string{k.index(name)}
+		}
+		return []string{k.index(name + ":" + a.ID)}
+	}
+	switch tab {
+	case TabLive, TabPending, TabClosed:
+		return own(tab), nil
+	case TabAssigned:
+		return own("tickets:assigned"), nil
+	case TabTagged:
+		return []string{k.index("tagged:" + a.ID)}, nil
+	case TabTicketsClosed:
+		return []string{k.index("tickets:closed")}, nil
+	case TabUnassigned:
+		depts, err := s.departmentsOf(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, d := range depts {
+			out = append(out, k.index("tickets:unassigned:"+d))
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: unknown tab %q", ErrInvalid, tab)
+}
+
+// departmentsOf lists the departments whose unassigned tickets the actor
+// sees: their own, or all when no departments are configured or the actor
+// supervises.
+func (s *Service) departmentsOf(ctx context.Context, a Actor) ([]string, error) {
+	all := []string{s.rules.DefaultDepartment}
+	for _, d := range s.rules.Departments {
+		if d.ID != s.rules.DefaultDepartment {
+			all = append(all, d.ID)
+		}
+	}
+	if a.Supervises() || len(s.rules.Departments) == 0 {
+		return all, nil
+	}
+	agent, err := s.store.Agent(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return agent.Departments, nil
+}
+
+// List returns one page of a tab, filtered, for the actor.
+func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (Page, error) {
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 50
+	}
+	if q.Offset < 0 {
+		return Page{}, fmt.Errorf("%w: offset must not be negative", ErrInvalid)
+	}
+	idx, err := s.indexesFor(ctx, a, q.Tab)
+	if err != nil {
+		return Page{}, err
+	}
+	var ids []string
+	for _, key := range idx {
+		more, err := s.store.rdb.ZRevRange(ctx, key, 0, listScan-1).Result()
+		if err != nil {
+			return Page{}, err
+		}
+		ids = append(ids, more...)
+	}
+	convs, err := s.store.conversations(ctx, ids)
+	if err != nil {
+		return Page{}, err
+	}
+	text := strings.ToLower(strings.TrimSpace(q.Text))
+	kept := convs[:0]
+	for _, c := range convs {
+		if q.Channel != "" && string(c.Channel) != q.Channel ||
+			q.Tag != "" && (c.Closed == nil || c.Closed.Tag != q.Tag) ||
+			!q.From.IsZero() && c.CreatedAt.Before(q.From) ||
+			!q.To.IsZero() && !c.CreatedAt.Before(q.To) ||
+			q.Mine && (c.Closed == nil || c.Closed.By != a.ID) ||
+			text != "" && !matches(c, text) {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	sortConversations(kept, q.Tab, q.Sort)
+	page := Page{Total: len(kept)}
+	if q.Offset < len(kept) {
+		end := min(q.Offset+q.Limit, len(kept))
+		page.Items = kept[q.Offset:end]
+		if end < len(kept) {
+			page.Next = end
+		}
+	}
+	if page.Items == nil {
+		page.Items = []*Conversation{}
+	}
+	return page, nil
+}
+
+func matches(c *Conversation, text string) bool {
+	fields := []string{string(c.Contact), c.ContactName, c.Preview, c.ID}
+	if c.Closed != nil {
+		fields = append(fields, c.Closed.Notes, c.Closed.Tag, strings.Join(c.Closed.Refs, " "))
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), text) {
+			return true
+		}
+	}
+	return false
+}
+
+// sortConversations orders a list: unassigned tickets newest first (the
+// seeds' "most recent at the top"), live chats by newest chat or latest
+// customer activity, everything else by latest change.
+func sortConversations(cs []*Conversation, tab, by string) {
+	key := func(c *Conversation) time.Time { return c.UpdatedAt }
+	switch {
+	case tab == TabLive && by == "activity":
+		key = func(c *Conversation) time.Time { return c.LastCustomerAt }
+	case tab == TabLive || tab == TabUnassigned || by == "new":
+		key = func(c *Conversation) time.Time { return c.CreatedAt }
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		ki, kj := key(cs[i]), key(cs[j])
+		if !ki.Equal(kj) {
+			return ki.After(kj)
+		}
+		return cs[i].ID > cs[j].ID
+	})
+}
+
+// conversations loads several conversations in one round trip, skipping ids
+// that no longer exist and repeats.
+func (st *Store) conversations(ctx context.Context, ids []string) ([]*Conversation, error) {
+	cmds := make([]*redis.SliceCmd, len(ids))
+	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HMGet(ctx, st.keys.conversation(id), "doc", "ver")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := make([]*Conversation, 0, len(ids))
+	for _, cmd := range cmds {
+		vals := cmd.Val()
+		doc, _ := vals[0].(string)
+		ver, _ := vals[1].(string)
+		if doc == "" {
+			continue
+		}
+		c, err := decodeConversation(doc, ver)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Counts returns the number of conversations in each tab for the actor.
+func (s *Service) Counts(ctx context.Context, a Actor) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, tab := range Tabs {
+		idx, err := s.indexesFor(ctx, a, tab)
+		if err != nil {
+			return nil, err
+		}
+		for _, key := range idx {
+			n, err := s.store.rdb.ZCard(ctx, key).Result()
+			if err != nil {
+				return nil, err
+			}
+			out[tab] += n
+		}
+	}
+	return out, nil
+}
+
+// CanSee reports whether the actor may read a conversation: supervisors see
+// everything; an agent sees what is assigned to them (open or closed), the
+// unassigned tickets of their departments, every closed ticket, and the
+// conversations they were @-mentioned in.
+func (s *Service) CanSee(ctx context.Context, a Actor, c *Conversation) (bool, error) {
+	switch {
+	case a.Supervises(), c.Assignee == a.ID, slices.Contains(c.Mentions, a.ID):
+		return true, nil
+	case c.Kind == KindTicket && c.State == StateClosed:
+		return true, nil
+	case c.Kind == KindTicket && c.State == StateUnassigned:
+		depts, err := s.departmentsOf(ctx, a)
+		return slices.Contains(depts, c.Department), err
+	}
+	return false, nil
+}
+
+// Detail is a conversation as the desk shows it.
+type Detail struct {
+	Conversation *Conversation `json:"conversation"`
+	Contact      Contact       `json:"contact"`
+	// History is the conversation's messages; for an open chat, the
+	// contact's earlier conversations come first (live history is by
+	// contact, closed history by conversation).
+	History []Message `json:"history"`
+	// WindowOpen says whether free text can go to a WhatsApp contact.
+	WindowOpen bool `json:"window_open"`
+}
+
+// Open returns a conversation the actor may see; one they may not see is
+// ErrNotFound, so its existence is not revealed.
+func (s *Service) Open(ctx context.Context, a Actor, id string) (*Conversation, error) {
+	c, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.CanSee(ctx, a, c)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return c, nil
+}
+
+// Detail returns what the desk shows of one conversation.
+func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error) {
+	c, err := s.Open(ctx, a, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	contact, err := s.store.Contact(ctx, c.Contact)
+	if err != nil {
+		return Detail{}, err
+	}
+	var hist []Message
+	if c.Kind == KindChat && c.Open() {
+		earlier, err := s.store.rdb.ZRange(ctx, s.store.keys.index("contact:"+string(c.Contact)), 0, -1).Result()
+		if err != nil {
+			return Detail{}, err
+		}
+		for _, other := range earlier {
+			if other == c.ID || slices.Contains(c.Merged, other) {
+				continue
+			}
+			h, err := s.store.History(ctx, other)
+			if err != nil {
+				return Detail{}, err
+			}
+			hist = append(hist, h...)
+		}
+	}
+	own, err := s.store.History(ctx, c.ID)
+	if err != nil {
+		return Detail{}, err
+	}
+	hist = append(hist, own...)
+	return Detail{Conversation: c, Contact: contact, History: hist, WindowOpen: windowOpen(contact, s.now())}, nil
+}
+
+func windowOpen(c Contact, now time.Time) bool {
+	return c.Address.Channel() != channels.WhatsApp || channels.WindowOpen(c.LastInbound, now)
+}
+
+// mentionPattern finds @agent-id in a comment.
+var mentionPattern = regexp.MustCompile(`@([a-z0-9][a-z0-9._-]{0,39})`)
+
+// Comment adds an internal note to a conversation the actor can see. Each
+// @agent-id names an agent: they get a notification and, while the
+// conversation is open, it is in their Tagged tab.
+func (s *Service) Comment(ctx context.Context, a Actor, convID, body string) (Message, error) {
+	body = strings.TrimSpace(body)
+	if body == "" || len(body) > 4000 {
+		return Message{}, fmt.Errorf("%w: a comment has 1 to 4000 characters", ErrInvalid)
+	}
+	if _, err := s.Open(ctx, a, convID); err != nil {
+		return Message{}, err
+	}
+	var mentioned []string
+	for _, m := range mentionPattern.FindAllStringSubmatch(body, -1) {
+		if _, err := s.store.Agent(ctx, m[1]); err == nil && !slices.Contains(mentioned, m[1]) {
+			mentioned = append(mentioned, m[1])
+		}
+	}
+	var note Message
+	err := s.op(ctx, a, convID, func(w *world, c *Conversation) error {
+		note = Message{ID: newID(), Direction: DirNote, Author: a.ID, Body: body}
+		w.add(c, note)
+		for _, id := range mentioned {
+			if !slices.Contains(c.Mentions, id) {
+				c.Mentions = append(c.Mentions, id)
+			}
+		}
+		w.events = append(w.events, Event{Type: EventComment, ConversationID: c.ID, MessageID: note.ID, Agent: a.ID,
+			Mentions: mentioned, Assignee: c.Assignee, Kind: string(c.Kind), Department: c.Department, At: w.now})
+		return nil
+	})
+	if err != nil {
+		return Message{}, err
+	}
+	for _, id := range mentioned {
+		n := Notification{ConversationID: convID, MessageID: note.ID, By: a.ID, Text: body, At: s.now().UTC()}
+		if err := s.store.notify(ctx, id, n); err != nil {
+			return note, err
+		}
+	}
+	return note, nil
+}

@@ -1,0 +1,161 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Notification tells an agent they were @-mentioned in a comment.
+type Notification struct {
+	ConversationID string    `json:"conversation_id"`
+	MessageID      string    `json:"message_id"`
+	By             string    `json:"by"`
+	Text           string    `json:"text"`
+	At             time.Time `json:"at"`
+}
+
+// notificationsKept is how many notifications an agent's bell remembers.
+const notificationsKept = 200
+
+func (k keys) notifications(agent string) string { return k.prefix + "notif:" + agent }
+func (k keys) unread(agent string) string        { return k.prefix + "notif:" + agent + ":unread" }
+func (k keys) viewers(conv string) string        { return k.prefix + "viewers:" + conv }
+
+func (st *Store) notify(ctx context.Context, agent string, n Notification) error {
+	raw, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	_, err = st.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.LPush(ctx, st.keys.notifications(agent), raw)
+		p.LTrim(ctx, st.keys.notifications(agent), 0, notificationsKept-1)
+		p.Incr(ctx, st.keys.unread(agent))
+		return nil
+	})
+	return err
+}
+
+// Notifications returns an agent's notifications, newest first, and how many
+// are unread.
+func (s *Service) Notifications(ctx context.Context, agent string) ([]Notification, int, error) {
+	raws, err := s.store.rdb.LRange(ctx, s.store.keys.notifications(agent), 0, -1).Result()
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]Notification, 0, len(raws))
+	for _, raw := range raws {
+		var n Notification
+		if json.Unmarshal([]byte(raw), &n) == nil {
+			out = append(out, n)
+		}
+	}
+	unread, err := s.store.rdb.Get(ctx, s.store.keys.unread(agent)).Int()
+	if err != nil && err != redis.Nil {
+		return nil, 0, err
+	}
+	return out, unread, nil
+}
+
+// MarkNotificationsRead clears an agent's unread count.
+func (s *Service) MarkNotificationsRead(ctx context.Context, agent string) error {
+	return s.store.rdb.Del(ctx, s.store.keys.unread(agent)).Err()
+}
+
+// viewingTTL is how long one "I am looking at this" lasts; the desk renews it.
+const viewingTTL = 20 * time.Second
+
+// Viewer is someone looking at a conversation now.
+type Viewer struct {
+	Agent  string `json:"agent"`
+	Typing bool   `json:"typing"`
+}
+
+// Viewing records that the actor is looking at (or typing in) a
+// conversation they can see, and tells the others looking at it.
+func (s *Service) Viewing(ctx context.Context, a Actor, convID string, typing bool) error {
+	c, err := s.Open(ctx, a, convID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	member := a.ID
+	if typing {
+		member += ":typing"
+	}
+	key := s.store.keys.viewers(convID)
+	ev := Event{Type: EventViewing, ConversationID: convID, Agent: a.ID, Typing: typing, Assignee: c.Assignee,
+		Kind: string(c.Kind), State: string(c.State), Department: c.Department, At: now.UTC()}
+	_, err = s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, key, a.ID, a.ID+":typing")
+		p.ZAdd(ctx, key, redis.Z{Score: float64(now.Add(viewingTTL).UnixMilli()), Member: member})
+		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+		p.PExpire(ctx, key, viewingTTL)
+		p.Publish(ctx, s.store.keys.events(), ev.encode())
+		return nil
+	})
+	return err
+}
+
+// Viewers lists who is looking at a conversation now.
+func (s *Service) Viewers(ctx context.Context, convID string) ([]Viewer, error) {
+	members, err := s.store.rdb.ZRangeByScore(ctx, s.store.keys.viewers(convID), &redis.ZRangeBy{
+		Min: strconv.FormatInt(s.now().UnixMilli(), 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := []Viewer{}
+	for _, m := range members {
+		id, typing := m, false
+		if len(m) > 7 && m[len(m)-7:] == ":typing" {
+			id, typing = m[:len(m)-7], true
+		}
+		out = append(out, Viewer{Agent: id, Typing: typing})
+	}
+	return out, nil
+}
+
+// Visible reports whether a live-update event concerns the actor, so the
+// event stream sends each desk only what it may see.
+func (s *Service) Visible(ctx context.Context, a Actor, e Event) bool {
+	if a.Supervises() {
+		return true
+	}
+	if e.Kind == "" && e.ConversationID != "" {
+		// Delivery-status events carry no context: look the conversation up.
+		c, err := s.store.Conversation(ctx, e.ConversationID)
+		if err != nil {
+			return false
+		}
+		ok, err := s.CanSee(ctx, a, c)
+		return err == nil && ok
+	}
+	switch {
+	case e.Assignee == a.ID, e.Was == a.ID, e.Type == EventAgent && e.Agent == a.ID:
+		return true
+	case e.Type == EventComment:
+		for _, m := range e.Mentions {
+			if m == a.ID {
+				return true
+			}
+		}
+	case e.Kind == string(KindTicket) && (e.State == string(StateUnassigned) || e.State == string(StateClosed)):
+		if e.State == string(StateClosed) {
+			return true
+		}
+		depts, err := s.departmentsOf(ctx, a)
+		if err != nil {
+			return false
+		}
+		for _, d := range depts {
+			if d == e.Department {
+				return true
+			}
+		}
+	}
+	return false
+}

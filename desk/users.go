@@ -1,0 +1,122 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parleydesk/parley/config"
+)
+
+// A user is an agent record (name, role, departments, capacity) with a
+// password. The password hash lives under its own key, so nothing that
+// reads agents for routing or lists ever carries it.
+
+var (
+	// ErrBadCredentials: unknown user, wrong password, or a disabled account;
+	// the three are not told apart.
+	ErrBadCredentials = errors.New("wrong user name or password")
+	validUserID       = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,39}$`)
+)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+func (k keys) credentials(id string) string { return k.prefix + "auth:" + id }
+
+// UserSpec describes a user to create or update.
+type UserSpec struct {
+	ID          string
+	Name        string
+	Role        string
+	Departments []string
+	Capacity    int
+}
+
+// SaveUser creates or updates a user's profile (as an agent record) and,
+// when password is not empty, sets the password.
+func (s *Service) SaveUser(ctx context.Context, u UserSpec, password string) error {
+	if !validUserID.MatchString(u.ID) {
+		return fmt.Errorf("%w: user id: lower-case letters, digits, '.', '_' or '-', up to 40", ErrInvalid)
+	}
+	if !slices.Contains([]string{"agent", "supervisor", "admin"}, u.Role) {
+		return fmt.Errorf("%w: role: want agent, supervisor or admin", ErrInvalid)
+	}
+	if password != "" {
+		if err := s.SetPassword(ctx, u.ID, password, false); err != nil {
+			return err
+		}
+	}
+	return s.SeedAgents(ctx, []config.Agent{{ID: u.ID, Name: u.Name, Role: u.Role, Departments: u.Departments, Capacity: u.Capacity}})
+}
+
+// SetPassword sets a user's password (bcrypt) and enables the account.
+// mustExist refuses an id that has no agent record.
+func (s *Service) SetPassword(ctx context.Context, id, password string, mustExist bool) error {
+	if len(password) < MinPasswordLength || len(password) > 72 {
+		return fmt.Errorf("%w: password: %d to 72 characters", ErrInvalid, MinPasswordLength)
+	}
+	if mustExist {
+		if _, err := s.store.Agent(ctx, id); err != nil {
+			return err
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	return s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "hash", string(hash), "disabled", "0").Err()
+}
+
+// DisableUser stops a user from signing in and ends their sessions' use: the
+// session check reads the disabled flag on every request.
+func (s *Service) DisableUser(ctx context.Context, id string) error {
+	if _, err := s.store.Agent(ctx, id); err != nil {
+		return err
+	}
+	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "disabled", "1").Err(); err != nil {
+		return err
+	}
+	return s.SetPresence(ctx, id, Offline, false)
+}
+
+// Authenticate checks a user's password and returns the user.
+func (s *Service) Authenticate(ctx context.Context, id, password string) (*Agent, error) {
+	cred, err := s.store.rdb.HGetAll(ctx, s.store.keys.credentials(id)).Result()
+	if err != nil {
+		return nil, err
+	}
+	if cred["hash"] == "" || cred["disabled"] == "1" {
+		// Spend the same time as a real check, so timing does not tell
+		// which user names exist.
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		return nil, ErrBadCredentials
+	}
+	if bcrypt.CompareHashAndPassword([]byte(cred["hash"]), []byte(password)) != nil {
+		return nil, ErrBadCredentials
+	}
+	return s.store.Agent(ctx, id)
+}
+
+// Enabled reports whether a user may act: it exists and is not disabled.
+func (s *Service) Enabled(ctx context.Context, id string) (*Agent, error) {
+	disabled, err := s.store.rdb.HGet(ctx, s.store.keys.credentials(id), "disabled").Result()
+	if err != nil && !errors.Is(err, redisNil) {
+		return nil, err
+	}
+	if disabled == "1" {
+		return nil, ErrBadCredentials
+	}
+	return s.store.Agent(ctx, id)
+}
+
+// dummyHash is made on first use, not at start-up.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("parley-timing-equaliser"), bcrypt.DefaultCost)
+	return h
+})

@@ -1,0 +1,16 @@
+package desk
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed web
+var web embed.FS
+
+// Web is the desk's page and assets (HTML, CSS, JavaScript), built into the
+// binary: no build step, nothing to install.
+func Web() fs.FS {
+	sub, _ := fs.Sub(web, "web") // "web" is embedded above: cannot fail
+	return sub
+}

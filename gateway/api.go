@@ -1,0 +1,359 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk"
+)
+
+// api is the desk's JSON API under /api/v1. The engine enforces what each
+// role may do; handlers here check who is asking and what they may see.
+type api struct {
+	svc      *desk.Service
+	sessions *sessions
+	rdb      redis.UniversalClient
+}
+
+// decodeJSON reads a JSON body; anything else is the caller's 400.
+func decodeJSON(c *fiber.Ctx, v any) error {
+	if len(c.Body()) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.Body(), v); err != nil {
+		return newError(http.StatusBadRequest, "bad_json", "body: "+err.Error())
+	}
+	return nil
+}
+
+type me struct {
+	ID          string        `json:"id"`
+	Name        string        `json:"name"`
+	Role        string        `json:"role"`
+	Departments []string      `json:"departments"`
+	Presence    desk.Presence `json:"presence"`
+	Accepting   bool          `json:"accepting"`
+	Capacity    int           `json:"capacity"`
+	Load        int           `json:"load"`
+	CSRFToken   string        `json:"csrf_token,omitempty"`
+}
+
+func meResponse(a *desk.Agent, csrf string) me {
+	return me{ID: a.ID, Name: a.Name, Role: a.Role, Departments: a.Departments, Presence: a.Presence,
+		Accepting: a.Accepting, Capacity: a.Capacity, Load: a.Load, CSRFToken: csrf}
+}
+
+func (a *api) me(c *fiber.Ctx) error {
+	agent, err := a.svc.Store().Agent(c.UserContext(), actor(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(meResponse(agent, c.Locals("session").(session).csrf))
+}
+
+func (a *api) presence(c *fiber.Ctx) error {
+	var req struct {
+		Presence  desk.Presence `json:"presence"`
+		Accepting *bool         `json:"accepting"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	accepting := req.Presence == desk.Online
+	if req.Accepting != nil {
+		accepting = *req.Accepting
+	}
+	if err := a.svc.SetPresence(c.UserContext(), actor(c).ID, req.Presence, accepting); err != nil {
+		return err
+	}
+	return a.me(c)
+}
+
+func (a *api) counts(c *fiber.Ctx) error {
+	counts, err := a.svc.Counts(c.UserContext(), actor(c))
+	if err != nil {
+		return err
+	}
+	_, unread, err := a.svc.Notifications(c.UserContext(), actor(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"tabs": counts, "unread_notifications": unread})
+}
+
+func parseDate(c *fiber.Ctx, name string) (time.Time, error) {
+	v := c.Query(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return t, newError(http.StatusBadRequest, "invalid", name+": want a date like 2026-03-02")
+	}
+	return t, nil
+}
+
+func (a *api) list(c *fiber.Ctx) error {
+	q := desk.ListQuery{
+		Tab: c.Query("tab", desk.TabLive), Text: c.Query("q"), Channel: c.Query("channel"), Tag: c.Query("tag"),
+		Sort: c.Query("sort"), Mine: c.QueryBool("mine"), Offset: c.QueryInt("offset", 0), Limit: c.QueryInt("limit", 50),
+	}
+	var err error
+	if q.From, err = parseDate(c, "from"); err != nil {
+		return err
+	}
+	if q.To, err = parseDate(c, "to"); err != nil {
+		return err
+	}
+	if !q.To.IsZero() {
+		q.To = q.To.Add(24 * time.Hour) // "to" names the last day included
+	}
+	page, err := a.svc.List(c.UserContext(), actor(c), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(page)
+}
+
+func (a *api) detail(c *fiber.Ctx) error {
+	d, err := a.svc.Detail(c.UserContext(), actor(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	viewers, err := a.svc.Viewers(c.UserContext(), d.Conversation.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"conversation": d.Conversation, "contact": d.Contact, "history": d.History,
+		"window_open": d.WindowOpen, "viewers": viewers})
+}
+
+// visible answers 404 for a conversation the actor may not see, before any
+// action on it, so that its existence is not revealed.
+func (a *api) visible(c *fiber.Ctx) error {
+	if _, err := a.svc.Open(c.UserContext(), actor(c), c.Params("id")); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+type replyRequest struct {
+	Body     string             `json:"body"`
+	Template *channels.Template `json:"template"`
+}
+
+func (r replyRequest) reply() desk.Reply { return desk.Reply{Body: r.Body, Template: r.Template} }
+
+func (a *api) reply(c *fiber.Ctx) error {
+	var req replyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := a.svc.Reply(c.UserContext(), actor(c), c.Params("id"), req.reply())
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(m)
+}
+
+func (a *api) comment(c *fiber.Ctx) error {
+	var req struct {
+		Body string `json:"body"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := a.svc.Comment(c.UserContext(), actor(c), c.Params("id"), req.Body)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(m)
+}
+
+// done answers an action with the conversation as it now is.
+func (a *api) done(c *fiber.Ctx, err error) error {
+	if err != nil {
+		return err
+	}
+	conv, err := a.svc.Store().Conversation(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(conv)
+}
+
+func (a *api) accept(c *fiber.Ctx) error {
+	return a.done(c, a.svc.AcceptTicket(c.UserContext(), actor(c), c.Params("id")))
+}
+
+func (a *api) flag(c *fiber.Ctx) error {
+	var req struct {
+		Flagged bool `json:"flagged"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	return a.done(c, a.svc.Flag(c.UserContext(), actor(c), c.Params("id"), req.Flagged))
+}
+
+func (a *api) pending(c *fiber.Ctx) error {
+	return a.done(c, a.svc.MarkPending(c.UserContext(), actor(c), c.Params("id")))
+}
+
+func (a *api) closeConversation(c *fiber.Ctx) error {
+	var form desk.CloseForm
+	if err := decodeJSON(c, &form); err != nil {
+		return err
+	}
+	conv, err := a.svc.Store().Conversation(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if conv.Kind == desk.KindTicket {
+		return a.done(c, a.svc.CloseTicket(c.UserContext(), actor(c), conv.ID, form))
+	}
+	return a.done(c, a.svc.CloseChat(c.UserContext(), actor(c), conv.ID, form))
+}
+
+func (a *api) reopen(c *fiber.Ctx) error {
+	var req replyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	_, err := a.svc.Reopen(c.UserContext(), actor(c), c.Params("id"), req.reply())
+	return a.done(c, err)
+}
+
+func (a *api) transfer(c *fiber.Ctx) error {
+	var to desk.Target
+	if err := decodeJSON(c, &to); err != nil {
+		return err
+	}
+	return a.done(c, a.svc.Transfer(c.UserContext(), actor(c), c.Params("id"), to))
+}
+
+func (a *api) viewing(c *fiber.Ctx) error {
+	var req struct {
+		Typing bool `json:"typing"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := a.svc.Viewing(c.UserContext(), actor(c), c.Params("id"), req.Typing); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (a *api) quickAccept(c *fiber.Ctx) error {
+	var req struct {
+		N int `json:"n"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ids, err := a.svc.QuickAccept(c.UserContext(), actor(c), req.N)
+	if err != nil {
+		return err
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return c.JSON(fiber.Map{"accepted": ids})
+}
+
+type agentView struct {
+	ID          string        `json:"id"`
+	Name        string        `json:"name"`
+	Departments []string      `json:"departments"`
+	Presence    desk.Presence `json:"presence"`
+	Available   bool          `json:"available"`
+	Load        int           `json:"load"`
+	Capacity    int           `json:"capacity"`
+}
+
+// agents lists the agents; ?available=true keeps those a chat can go to now.
+func (a *api) agents(c *fiber.Ctx) error {
+	all, err := a.svc.Store().Agents(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := []agentView{}
+	for _, ag := range all {
+		if c.QueryBool("available") && !ag.Available() {
+			continue
+		}
+		out = append(out, agentView{ID: ag.ID, Name: ag.Name, Departments: ag.Departments, Presence: ag.Presence,
+			Available: ag.Available(), Load: ag.Load, Capacity: ag.Capacity})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return c.JSON(fiber.Map{"items": out})
+}
+
+// settings are what the desk's forms offer: tags (alphabetical),
+// sentiments, departments, templates and canned replies.
+func (a *api) settings(c *fiber.Ctx) error {
+	r := a.svc.Rules()
+	tags := slices.Clone(r.Tags)
+	sort.Strings(tags)
+	depts := []fiber.Map{}
+	for _, d := range r.Departments {
+		depts = append(depts, fiber.Map{"id": d.ID, "name": d.Name})
+	}
+	if len(depts) == 0 {
+		depts = append(depts, fiber.Map{"id": r.DefaultDepartment, "name": r.DefaultDepartment})
+	}
+	return c.JSON(fiber.Map{"tags": tags, "sentiments": desk.Sentiments, "departments": depts,
+		"templates": r.Templates, "canned_replies": r.CannedReplies})
+}
+
+func (a *api) notifications(c *fiber.Ctx) error {
+	items, unread, err := a.svc.Notifications(c.UserContext(), actor(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items, "unread": unread})
+}
+
+func (a *api) readNotifications(c *fiber.Ctx) error {
+	if err := a.svc.MarkNotificationsRead(c.UserContext(), actor(c).ID); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// apiErrors maps the engine's errors to answers.
+var apiErrors = []struct {
+	err error
+	api *apiError
+}{
+	{desk.ErrNotAllowed, newError(http.StatusForbidden, "forbidden", "")},
+	{desk.ErrWrongState, newError(http.StatusConflict, "wrong_state", "")},
+	{desk.ErrNoAgentAvailable, newError(http.StatusConflict, "no_agent_available", "")},
+	{desk.ErrTicketTransfer, newError(http.StatusConflict, "ticket_transfer", "")},
+	{desk.ErrReplyFirst, newError(http.StatusConflict, "reply_first", "")},
+	{desk.ErrInvalid, newError(http.StatusBadRequest, "invalid", "")},
+	{desk.ErrBadCredentials, errBadCredentials},
+}
+
+// engineError turns an engine error into an answer that keeps its message.
+func engineError(err error) (*apiError, bool) {
+	for _, e := range apiErrors {
+		if errors.Is(err, e.err) {
+			msg := e.api.message
+			if msg == "" {
+				msg = err.Error()
+			}
+			return newError(e.api.status, e.api.code, msg), true
+		}
+	}
+	return nil, false
+}
