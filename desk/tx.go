@@ -102,6 +102,9 @@ return {"ok", ""}
 // commit runs the transaction. It returns errConflict when a version guard
 // failed and *existsError when a claim found its key taken.
 func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
+	if len(t.ops) == 0 {
+		return nil // nothing changed: nothing to guard
+	}
 	if t.guards == nil {
 		t.guards = [][]string{}
 	}

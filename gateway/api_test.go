@@ -1,0 +1,349 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"gopkg.in/yaml.v3"
+
+	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/redistest"
+)
+
+const password = "correct horse battery"
+
+// deskFixture is a gateway with two departments and users in them:
+// ann (support agent), bob (sales agent), sue (supervisor), and a running
+// service to make conversations with.
+type deskFixture struct {
+	app *fiber.App
+	svc *desk.Service
+}
+
+func newDeskFixture(t *testing.T) deskFixture {
+	t.Helper()
+	db := redistest.New(t)
+	cfg := config.Default()
+	cfg.Departments = []config.Department{
+		{ID: "support", Numbers: []string{"whatsapp:+15550000001"}},
+		{ID: "sales", Numbers: []string{"whatsapp:+15550000002"}},
+	}
+	cfg.DefaultDepartment = "support"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	store := desk.NewStore(db.Client, "parley:")
+	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, "parley:"),
+		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
+	ctx := context.Background()
+	for _, u := range []desk.UserSpec{
+		{ID: "ann", Name: "Ann", Role: "agent", Departments: []string{"support"}},
+		{ID: "bob", Name: "Bob", Role: "agent", Departments: []string{"sales"}},
+		{ID: "sue", Name: "Sue", Role: "supervisor", Departments: []string{"support"}},
+	} {
+		if err := svc.SaveUser(ctx, u, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := New(Deps{
+		Service: svc, Redis: db.Client, Verifier: channels.NewVerifier(testPublic, testToken), AccountSID: testAccount,
+		MaxBodyBytes: 64 << 10, Admin: Credentials{User: "ops", Password: "secret"},
+		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: "parley:",
+	})
+	return deskFixture{app: app, svc: svc}
+}
+
+// inbound delivers a customer message to a department's number.
+func (f deskFixture) inbound(t *testing.T, sid, from, to, body string) string {
+	t.Helper()
+	a, _ := channels.ParseAddress(from)
+	b, _ := channels.ParseAddress(to)
+	r, err := f.svc.Receive(context.Background(), channels.Inbound{MessageSID: sid, From: a, To: b, Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.ConversationID
+}
+
+// client is a signed-in desk user.
+type client struct {
+	t      *testing.T
+	app    *fiber.App
+	cookie string
+	csrf   string
+}
+
+func (f deskFixture) signIn(t *testing.T, user string) *client {
+	t.Helper()
+	c := &client{t: t, app: f.app}
+	resp := c.do("POST", "/api/v1/session", map[string]string{"user": user, "password": password})
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign in as %s: %d", user, resp.StatusCode)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			c.cookie = ck.Value
+		}
+	}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&me)
+	c.csrf = me.CSRF
+	return c
+}
+
+func (c *client) do(method, path string, body any) *http.Response {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		r = strings.NewReader(string(raw))
+	}
+	req := httptest.NewRequest(method, path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.cookie})
+	}
+	if c.csrf != "" {
+		req.Header.Set(csrfHeader, c.csrf)
+	}
+	resp, err := c.app.Test(req, 5000)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp
+}
+
+// want checks an answer's status and, for errors, its code.
+func (c *client) want(method, path string, body any, status int, code string) *http.Response {
+	c.t.Helper()
+	resp := c.do(method, path, body)
+	if resp.StatusCode != status {
+		raw, _ := io.ReadAll(resp.Body)
+		c.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, raw, status)
+	}
+	if code != "" {
+		var e struct{ Code string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		if e.Code != code {
+			c.t.Fatalf("%s %s: code %q, want %q", method, path, e.Code, code)
+		}
+	}
+	return resp
+}
+
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	f := newDeskFixture(t)
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	param := regexp.MustCompile(`:(\w+)`)
+	seen := 0
+	for _, r := range f.app.GetRoutes(true) {
+		path, ok := strings.CutPrefix(r.Path, "/api/v1")
+		if !ok || r.Method == "HEAD" || path == "" {
+			continue
+		}
+		path = param.ReplaceAllString(path, "{$1}")
+		if _, ok := doc.Paths[path][strings.ToLower(r.Method)]; !ok {
+			t.Errorf("%s %s is served but not in openapi.yaml", r.Method, path)
+		}
+		seen++
+	}
+	if seen < 20 {
+		t.Fatalf("only %d API routes found; the route walk is broken", seen)
+	}
+	for path, methods := range doc.Paths {
+		for m := range methods {
+			found := false
+			for _, r := range f.app.GetRoutes(true) {
+				if r.Method == strings.ToUpper(m) && param.ReplaceAllString(strings.TrimPrefix(r.Path, "/api/v1"), "{$1}") == path {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("openapi.yaml documents %s %s, which is not served", m, path)
+			}
+		}
+	}
+}
+
+func TestSignInSessionAndCSRF(t *testing.T) {
+	f := newDeskFixture(t)
+	anon := &client{t: t, app: f.app}
+	anon.want("POST", "/api/v1/session", map[string]string{"user": "ann", "password": "wrong password!"}, 401, "bad_credentials")
+	anon.want("POST", "/api/v1/session", map[string]string{"user": "nobody", "password": "wrong password!"}, 401, "bad_credentials")
+	anon.want("POST", "/api/v1/session", "not an object", 400, "bad_json")
+	anon.want("GET", "/api/v1/me", nil, 401, "unauthenticated")
+
+	ann := f.signIn(t, "ann")
+	resp := ann.do("POST", "/api/v1/session", map[string]string{"user": "ann", "password": password})
+	var cookie *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			cookie = ck
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v, want HttpOnly and SameSite=Lax", cookie)
+	}
+	ann.want("GET", "/api/v1/me", nil, 200, "")
+
+	noCSRF := &client{t: t, app: f.app, cookie: ann.cookie}
+	noCSRF.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 403, "csrf")
+	wrong := &client{t: t, app: f.app, cookie: ann.cookie, csrf: strings.Repeat("0", 64)}
+	wrong.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 403, "csrf")
+	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
+	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "asleep"}, 400, "invalid")
+
+	ann.want("DELETE", "/api/v1/session", nil, 204, "")
+	ann.want("GET", "/api/v1/me", nil, 401, "unauthenticated")
+}
+
+func TestFailedSignInsAreLimited(t *testing.T) {
+	f := newDeskFixture(t)
+	anon := &client{t: t, app: f.app}
+	for range failLimit {
+		anon.want("POST", "/api/v1/session", map[string]string{"user": "bob", "password": "guess guess guess"}, 401, "bad_credentials")
+	}
+	// Locked out now, even with the right password.
+	anon.want("POST", "/api/v1/session", map[string]string{"user": "bob", "password": password}, 429, "too_many_attempts")
+}
+
+func TestDisabledUserLosesSession(t *testing.T) {
+	f := newDeskFixture(t)
+	bob := f.signIn(t, "bob")
+	if err := f.svc.DisableUser(context.Background(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	bob.want("GET", "/api/v1/me", nil, 401, "unauthenticated")
+	anon := &client{t: t, app: f.app}
+	anon.want("POST", "/api/v1/session", map[string]string{"user": "bob", "password": password}, 401, "bad_credentials")
+}
+
+func TestEveryUserRouteNeedsASession(t *testing.T) {
+	f := newDeskFixture(t)
+	anon := &client{t: t, app: f.app}
+	for _, r := range f.app.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/v1") || r.Method == "HEAD" ||
+			r.Path == "/api/v1/openapi.yaml" || (r.Path == "/api/v1/session" && r.Method == "POST") {
+			continue
+		}
+		path := strings.ReplaceAll(r.Path, ":id", "01ABCDEFGHJKMNPQRSTVWXYZ00")
+		anon.want(r.Method, path, nil, 401, "unauthenticated")
+	}
+}
+
+// The authorization matrix: each role against what it must not reach.
+func TestAuthorizationMatrix(t *testing.T) {
+	f := newDeskFixture(t)
+	ctx := context.Background()
+	ann, bob, sue := f.signIn(t, "ann"), f.signIn(t, "bob"), f.signIn(t, "sue")
+	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
+
+	chat := f.inbound(t, "SM1", "whatsapp:+27820000001", "whatsapp:+15550000001", "hello")   // support: ann's live chat
+	sales := f.inbound(t, "SM2", "whatsapp:+27820000002", "whatsapp:+15550000002", "price?") // sales: unassigned ticket
+	mine := f.inbound(t, "SM3", "whatsapp:+27820000003", "whatsapp:+15550000002", "order")   // sales ticket, for bob
+	if err := f.svc.AcceptTicket(ctx, desk.Actor{ID: "bob", Role: "agent"}, mine); err != nil {
+		t.Fatal(err)
+	}
+
+	conv := func(id, action string) string { return "/api/v1/conversations/" + id + action }
+	reply := map[string]string{"body": "hi"}
+
+	// ann's live chat: bob cannot see or touch it; sue sees it but cannot write.
+	bob.want("GET", conv(chat, ""), nil, 404, "not_found")
+	bob.want("POST", conv(chat, "/messages"), reply, 404, "not_found")
+	bob.want("POST", conv(chat, "/close"), map[string]string{"sentiment": "neutral"}, 404, "not_found")
+	bob.want("POST", conv(chat, "/comments"), map[string]string{"body": "x"}, 404, "not_found")
+	sue.want("GET", conv(chat, ""), nil, 200, "")
+	sue.want("POST", conv(chat, "/messages"), reply, 403, "forbidden")
+	sue.want("POST", conv(chat, "/flag"), map[string]bool{"flagged": true}, 403, "forbidden")
+	sue.want("POST", conv(chat, "/comments"), map[string]string{"body": "@ann please check the order"}, 201, "")
+	ann.want("POST", conv(chat, "/messages"), reply, 201, "")
+
+	// The sales ticket: ann (support) cannot see or accept it; bob can.
+	ann.want("GET", conv(sales, ""), nil, 404, "not_found")
+	ann.want("POST", conv(sales, "/accept"), nil, 404, "not_found")
+	bob.want("GET", conv(sales, ""), nil, 200, "")
+
+	// bob's assigned ticket: nobody else reads or answers it; no transfer.
+	ann.want("GET", conv(mine, ""), nil, 404, "not_found")
+	ann.want("POST", conv(mine, "/messages"), reply, 404, "not_found")
+	bob.want("POST", conv(mine, "/transfer"), map[string]string{"agent": "ann"}, 409, "ticket_transfer")
+	bob.want("POST", conv(mine, "/close"), map[string]string{}, 409, "reply_first")
+	bob.want("POST", conv(mine, "/messages"), reply, 201, "")
+	bob.want("POST", conv(mine, "/close"), map[string]string{"sentiment": "positive"}, 200, "")
+	// Closed tickets are visible to every agent.
+	ann.want("GET", conv(mine, ""), nil, 200, "")
+
+	// Lists hold only what the user may see.
+	ids := func(c *client, query string) []string {
+		var page desk.Page
+		json.NewDecoder(c.want("GET", "/api/v1/conversations?"+query, nil, 200, "").Body).Decode(&page)
+		var out []string
+		for _, it := range page.Items {
+			out = append(out, it.ID)
+		}
+		return out
+	}
+	if got := ids(bob, "tab=live"); len(got) != 0 {
+		t.Fatalf("bob's live list %v, want empty", got)
+	}
+	if got := ids(sue, "tab=live"); len(got) != 1 || got[0] != chat {
+		t.Fatalf("sue's live list %v, want [%s]", got, chat)
+	}
+	if got := ids(ann, "tab=unassigned"); len(got) != 0 {
+		t.Fatalf("ann's unassigned list %v, want none (the ticket is sales')", got)
+	}
+	if got := ids(bob, "tab=unassigned"); len(got) != 1 || got[0] != sales {
+		t.Fatalf("bob's unassigned list %v, want [%s]", got, sales)
+	}
+	if got := ids(ann, "tab=tagged"); len(got) != 1 || got[0] != chat {
+		t.Fatalf("ann's tagged list %v, want the chat sue mentioned her in", got)
+	}
+	if got := ids(ann, "tab=tickets_closed&mine=true"); len(got) != 0 {
+		t.Fatalf("ann's closed-by-me %v, want none", got)
+	}
+	if got := ids(bob, "tab=tickets_closed&mine=true"); len(got) != 1 {
+		t.Fatalf("bob's closed-by-me %v, want his ticket", got)
+	}
+	ann.want("GET", "/api/v1/conversations?tab=everything", nil, 400, "invalid")
+	ann.want("GET", "/api/v1/conversations?tab=live&from=yesterday", nil, 400, "invalid")
+
+	// A transfer to a department with nobody available is refused.
+	sue.want("POST", conv(chat, "/transfer"), map[string]string{"department": "sales"}, 409, "no_agent_available")
+	ann.want("GET", "/api/v1/conversations/nope", nil, 404, "not_found")
+}
+
+func TestQuickAcceptThroughTheAPI(t *testing.T) {
+	f := newDeskFixture(t)
+	var want []string
+	for _, n := range []string{"1", "2", "3", "4"} {
+		want = append(want, f.inbound(t, "SMq"+n, "whatsapp:+2782000010"+n, "whatsapp:+15550000001", "help"))
+		time.Sleep(2 * time.Millisecond) // distinct creation times
+	}
+	ann := f.signIn(t, "ann")
+	var out struct{ Accepted []string }
+	json.NewDecoder(ann.want("POST", "/api/v1/tickets/quick-accept", map[string]int{"n": 3}, 200, "").Body).Decode(&out)
+	if len(out.Accepted) != 3 || out.Accepted[0] != want[0] || out.Accepted[2] != want[2] {
+		t.Fatalf("accepted %v, want the 3 oldest of %v", out.Accepted, want)
+	}
+	ann.want("POST", "/api/v1/tickets/quick-accept", map[string]int{"n": 0}, 400, "invalid")
+}
