@@ -14,6 +14,12 @@ func (k keys) indexes(c *Conversation) map[string]float64 {
 	created := float64(c.CreatedAt.UnixMilli())
 	updated := float64(c.UpdatedAt.UnixMilli())
 	idx := map[string]float64{k.index("contact:" + string(c.Contact)): created}
+	if c.DeletedAt != nil {
+		deleted := float64(c.DeletedAt.UnixMilli())
+		idx[k.index("trash")] = deleted
+		idx[k.index("trash:"+c.DeletedBy)] = deleted
+		return idx
+	}
 	switch {
 	case c.Kind == KindChat && c.State == StateQueued:
 		idx[k.queue(c.Department)] = created

@@ -23,10 +23,11 @@ const (
 	TabUnassigned    = "unassigned"
 	TabAssigned      = "assigned"
 	TabTicketsClosed = "tickets_closed"
+	TabTrash         = "trash"
 )
 
 // Tabs lists every tab, in the desk's order.
-var Tabs = []string{TabLive, TabPending, TabTagged, TabClosed, TabUnassigned, TabAssigned, TabTicketsClosed}
+var Tabs = []string{TabLive, TabPending, TabTagged, TabClosed, TabUnassigned, TabAssigned, TabTicketsClosed, TabTrash}
 
 // ListQuery filters one tab.
 type ListQuery struct {
@@ -67,7 +68,7 @@ func (s *Service) indexesFor(ctx context.Context, a Actor, tab string) ([]string
 		return []string{k.index(name + ":" + a.ID)}
 	}
 	switch tab {
-	case TabLive, TabPending, TabClosed:
+	case TabLive, TabPending, TabClosed, TabTrash:
 		return own(tab), nil
 	case TabAssigned:
 		return own("tickets:assigned"), nil
@@ -254,6 +255,8 @@ func (s *Service) CanSee(ctx context.Context, a Actor, c *Conversation) (bool, e
 	switch {
 	case a.Supervises(), c.Assignee == a.ID, slices.Contains(c.Mentions, a.ID):
 		return true, nil
+	case c.DeletedAt != nil:
+		return c.DeletedBy == a.ID, nil
 	case c.Kind == KindTicket && c.State == StateClosed:
 		return true, nil
 	case c.Kind == KindTicket && c.State == StateUnassigned:

@@ -110,10 +110,17 @@ type Conversation struct {
 	// conversation is open it is in their Tagged tab.
 	Mentions []string `json:"mentions,omitempty"`
 	// Merged lists conversations whose history continues in this one.
-	Merged     []string            `json:"merged,omitempty"`
-	MergedInto string              `json:"merged_into,omitempty"`
-	Deadlines  map[Timer]time.Time `json:"deadlines,omitempty"`
-	Closed     *Closure            `json:"closed,omitempty"`
+	Merged     []string `json:"merged,omitempty"`
+	MergedInto string   `json:"merged_into,omitempty"`
+	// ConvertedTo is the ticket a closed chat was converted into.
+	ConvertedTo string `json:"converted_to,omitempty"`
+	// Subject names a ticket made from a chat.
+	Subject string `json:"subject,omitempty"`
+	// DeletedAt is set while the conversation is in the trash.
+	DeletedAt *time.Time          `json:"deleted_at,omitempty"`
+	DeletedBy string              `json:"deleted_by,omitempty"`
+	Deadlines map[Timer]time.Time `json:"deadlines,omitempty"`
+	Closed    *Closure            `json:"closed,omitempty"`
 
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`

@@ -30,6 +30,9 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 		if c.Version != conv.Version {
 			return errConflict // the contact's copy is newer: load again
 		}
+		if at, ok := c.Deadlines[TimerPurge]; ok && !at.After(s.now()) {
+			return s.purge(ctx, c)
+		}
 		if c.State == StateLive || c.State == StateQueued {
 			// Re-routing and conversion move chats between agents.
 			if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {

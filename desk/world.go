@@ -77,6 +77,10 @@ func cloneConversation(c *Conversation) *Conversation {
 		cl := *c.Closed
 		cp.Closed = &cl
 	}
+	if c.DeletedAt != nil {
+		at := *c.DeletedAt
+		cp.DeletedAt = &at
+	}
 	return &cp
 }
 

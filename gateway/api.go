@@ -253,6 +253,48 @@ func (a *api) viewing(c *fiber.Ctx) error {
 	return c.SendStatus(http.StatusNoContent)
 }
 
+func (a *api) trash(c *fiber.Ctx) error {
+	return a.done(c, a.svc.Delete(c.UserContext(), actor(c), c.Params("id")))
+}
+
+func (a *api) restore(c *fiber.Ctx) error {
+	return a.done(c, a.svc.Restore(c.UserContext(), actor(c), c.Params("id")))
+}
+
+func (a *api) convert(c *fiber.Ctx) error {
+	var req struct {
+		Subject string `json:"subject"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ticket, err := a.svc.ConvertToTicket(c.UserContext(), actor(c), c.Params("id"), req.Subject)
+	if err != nil {
+		return err
+	}
+	conv, err := a.svc.Store().Conversation(c.UserContext(), ticket)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(conv)
+}
+
+// transcript downloads a conversation as text or JSON.
+func (a *api) transcript(c *fiber.Ctx) error {
+	format := c.Query("format", "text")
+	body, err := a.svc.Transcript(c.UserContext(), actor(c), c.Params("id"), format)
+	if err != nil {
+		return err
+	}
+	ext, mime := "txt", fiber.MIMETextPlainCharsetUTF8
+	if format == "json" {
+		ext, mime = "json", fiber.MIMEApplicationJSONCharsetUTF8
+	}
+	c.Set(fiber.HeaderContentType, mime)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="parley-`+c.Params("id")+`.`+ext+`"`)
+	return c.Send(body)
+}
+
 func (a *api) quickAccept(c *fiber.Ctx) error {
 	var req struct {
 		N int `json:"n"`

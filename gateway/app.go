@@ -98,6 +98,10 @@ func New(d Deps) *fiber.App {
 	conv.Post("/reopen", a.reopen)                        // a closed chat the user may see
 	conv.Post("/transfer", a.transfer)                    // the assignee or a supervisor
 	conv.Post("/viewing", a.viewing)                      //
+	conv.Post("/convert", a.convert)                      // a closed chat: its agent or a supervisor
+	conv.Post("/delete", a.trash)                         // a closed conversation: its agent or a supervisor
+	conv.Post("/restore", a.restore)                      // who deleted it, or a supervisor
+	conv.Get("/transcript", a.transcript)                 //
 	user.Post("/tickets/quick-accept", a.quickAccept)     // own departments
 	user.Get("/agents", a.agents)                         //
 	user.Get("/settings", a.settings)                     //
