@@ -27,6 +27,9 @@ type Config struct {
 	// MaxBodyBytes bounds every request body; Twilio webhooks are a few KB.
 	MaxBodyBytes int `yaml:"max_body_bytes"`
 
+	// MediaSecret signs attachment URLs; every gateway needs the same one.
+	MediaSecret string `yaml:"-"`
+
 	Log    Log    `yaml:"log"`
 	Twilio Twilio `yaml:"twilio"`
 	Admin  Admin  `yaml:"admin"`
@@ -167,6 +170,7 @@ var envVars = []envVar{
 	{"PARLEY_SMS_FROM", str(func(c *Config) *string { return &c.Twilio.SMSFrom })},
 	{"PARLEY_ADMIN_USER", str(func(c *Config) *string { return &c.Admin.User })},
 	{"PARLEY_ADMIN_PASSWORD", str(func(c *Config) *string { return &c.Admin.Password })},
+	{"PARLEY_MEDIA_SECRET", str(func(c *Config) *string { return &c.MediaSecret })},
 	{"PARLEY_WORKER_CONCURRENCY", integer(func(c *Config) *int { return &c.Worker.Concurrency })},
 	{"PARLEY_SEND_RETRIES", integer(func(c *Config) *int { return &c.Worker.SendRetries })},
 	{"PARLEY_SEND_RETRY_BASE", duration(func(c *Config) *time.Duration { return &c.Worker.SendRetryBase })},
@@ -226,6 +230,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Twilio.validate(c.PublicURL); err != nil {
 		return err
+	}
+	if c.MediaSecret != "" && len(c.MediaSecret) < 32 {
+		return fmt.Errorf("PARLEY_MEDIA_SECRET: at least 32 characters, got %d", len(c.MediaSecret))
 	}
 	if c.Admin.User == "" {
 		return errors.New("PARLEY_ADMIN_USER: must not be empty")

@@ -35,6 +35,7 @@ type Service struct {
 	rules    *config.Engine
 	now      func() time.Time
 	log      zerolog.Logger
+	media    *Media
 }
 
 // Options wires a Service.
@@ -46,11 +47,17 @@ type Options struct {
 	// Now is the clock every time rule reads.
 	Now func() time.Time
 	Log zerolog.Logger
+	// Media signs attachment URLs; without it attachments are refused.
+	Media *Media
 }
 
 // NewService wires the desk.
 func NewService(o Options) *Service {
-	return &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, rules: o.Rules, now: o.Now, log: o.Log}
+	media := o.Media
+	if media == nil {
+		media = NewMedia(nil, "")
+	}
+	return &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, rules: o.Rules, now: o.Now, log: o.Log, media: media}
 }
 
 // Store gives read access to the state.

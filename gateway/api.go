@@ -3,9 +3,12 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -148,16 +151,35 @@ func (a *api) visible(c *fiber.Ctx) error {
 type replyRequest struct {
 	Body     string             `json:"body"`
 	Template *channels.Template `json:"template"`
+	// Media are attachment ids from POST .../attachments.
+	Media []string `json:"media"`
 }
 
-func (r replyRequest) reply() desk.Reply { return desk.Reply{Body: r.Body, Template: r.Template} }
+func (a *api) replyOf(c *fiber.Ctx, r replyRequest) (desk.Reply, error) {
+	out := desk.Reply{Body: r.Body, Template: r.Template}
+	if len(r.Media) > 10 {
+		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
+	}
+	for _, id := range r.Media {
+		u, err := a.svc.MediaURL(c.UserContext(), id)
+		if err != nil {
+			return out, err
+		}
+		out.MediaURLs = append(out.MediaURLs, u)
+	}
+	return out, nil
+}
 
 func (a *api) reply(c *fiber.Ctx) error {
 	var req replyRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	m, err := a.svc.Reply(c.UserContext(), actor(c), c.Params("id"), req.reply())
+	r, err := a.replyOf(c, req)
+	if err != nil {
+		return err
+	}
+	m, err := a.svc.Reply(c.UserContext(), actor(c), c.Params("id"), r)
 	if err != nil {
 		return err
 	}
@@ -228,7 +250,11 @@ func (a *api) reopen(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	_, err := a.svc.Reopen(c.UserContext(), actor(c), c.Params("id"), req.reply())
+	r, err := a.replyOf(c, req)
+	if err != nil {
+		return err
+	}
+	_, err = a.svc.Reopen(c.UserContext(), actor(c), c.Params("id"), r)
 	return a.done(c, err)
 }
 
@@ -251,6 +277,48 @@ func (a *api) viewing(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
+}
+
+// attach stores an uploaded file (multipart field "file") for a reply.
+func (a *api) attach(c *fiber.Ctx) error {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return newError(http.StatusBadRequest, "invalid", "want a multipart form with a file field")
+	}
+	if fh.Size > desk.MaxAttachment {
+		return errTooLarge
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, desk.MaxAttachment+1))
+	if err != nil {
+		return err
+	}
+	contentType := fh.Header.Get("Content-Type")
+	if contentType == "" || contentType == "application/octet-stream" {
+		contentType = http.DetectContentType(data) // Twilio needs a real media type
+	}
+	att, err := a.svc.Attach(c.UserContext(), actor(c), c.Params("id"), filepath.Base(fh.Filename), contentType, data)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(att)
+}
+
+// media serves an attachment to whoever holds its signed URL (Twilio).
+func (a *api) media(c *fiber.Ctx) error {
+	name, contentType, data, err := a.svc.Attachment(c.UserContext(), c.Params("id"), c.Query("exp"), c.Query("sig"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, contentType)
+	c.Set(fiber.HeaderContentDisposition, `inline; filename="`+strings.ReplaceAll(name, `"`, "")+`"`)
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Content-Security-Policy", "sandbox")
+	return c.Send(data)
 }
 
 func (a *api) trash(c *fiber.Ctx) error {

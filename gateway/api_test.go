@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -46,7 +47,7 @@ func newDeskFixture(t *testing.T) deskFixture {
 	}
 	store := desk.NewStore(db.Client, "parley:")
 	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, "parley:"),
-		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
+		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop(), Media: desk.NewMedia([]byte(strings.Repeat("k", 32)), testPublic)})
 	ctx := context.Background()
 	for _, u := range []desk.UserSpec{
 		{ID: "ann", Name: "Ann", Role: "agent", Departments: []string{"support"}},
@@ -346,4 +347,65 @@ func TestQuickAcceptThroughTheAPI(t *testing.T) {
 		t.Fatalf("accepted %v, want the 3 oldest of %v", out.Accepted, want)
 	}
 	ann.want("POST", "/api/v1/tickets/quick-accept", map[string]int{"n": 0}, 400, "invalid")
+}
+
+func TestAttachments(t *testing.T) {
+	f := newDeskFixture(t)
+	ann, sue := f.signIn(t, "ann"), f.signIn(t, "sue")
+	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
+	chat := f.inbound(t, "SMa1", "whatsapp:+27820000009", "whatsapp:+15550000001", "can I send a photo?")
+
+	upload := func(c *client, name string, data []byte) *http.Response {
+		var buf strings.Builder
+		w := multipart.NewWriter(&buf)
+		part, _ := w.CreateFormFile("file", name)
+		part.Write(data)
+		w.Close()
+		req := httptest.NewRequest("POST", "/api/v1/conversations/"+chat+"/attachments", strings.NewReader(buf.String()))
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.cookie})
+		req.Header.Set(csrfHeader, c.csrf)
+		resp, err := f.app.Test(req, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...)
+	if resp := upload(sue, "x.png", png); resp.StatusCode != 403 {
+		t.Fatalf("a supervisor attaching to a live chat: %d, want 403", resp.StatusCode)
+	}
+	resp := upload(ann, "../../etc/photo.png", png)
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	var att desk.Attachment
+	json.NewDecoder(resp.Body).Decode(&att)
+	if att.Name != "photo.png" || att.Size != len(png) || !strings.HasPrefix(att.URL, testPublic+"/media/"+att.ID+"?exp=") {
+		t.Fatalf("attachment %+v", att)
+	}
+
+	path := strings.TrimPrefix(att.URL, testPublic)
+	got, _ := f.app.Test(httptest.NewRequest("GET", path, nil))
+	body, _ := io.ReadAll(got.Body)
+	if got.StatusCode != 200 || string(body) != string(png) || got.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("GET %s: %d %q", path, got.StatusCode, got.Header.Get("Content-Type"))
+	}
+	forged, _ := f.app.Test(httptest.NewRequest("GET", path[:len(path)-2]+"xx", nil))
+	if forged.StatusCode != 404 {
+		t.Fatalf("a forged signature: %d, want 404", forged.StatusCode)
+	}
+	unsigned, _ := f.app.Test(httptest.NewRequest("GET", "/media/"+att.ID, nil))
+	if unsigned.StatusCode != 404 {
+		t.Fatalf("no signature: %d, want 404", unsigned.StatusCode)
+	}
+
+	var m desk.Message
+	json.NewDecoder(ann.want("POST", "/api/v1/conversations/"+chat+"/messages", map[string]any{"body": "here it is", "media": []string{att.ID}}, 201, "").Body).Decode(&m)
+	if len(m.Media) != 1 || !strings.Contains(m.Media[0].URL, "/media/"+att.ID+"?exp=") {
+		t.Fatalf("reply media %+v", m.Media)
+	}
+	ann.want("POST", "/api/v1/conversations/"+chat+"/messages", map[string]any{"body": "x", "media": []string{"nope"}}, 404, "not_found")
+	// Outside the upload, the small body limit holds.
+	ann.want("POST", "/api/v1/conversations/"+chat+"/comments", map[string]string{"body": strings.Repeat("x", 70<<10)}, 413, "too_large")
 }

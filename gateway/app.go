@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,7 +48,9 @@ type Credentials struct{ User, Password string }
 // New builds the Fiber app with every route.
 func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
-		BodyLimit:             d.MaxBodyBytes,
+		// Attachments are the only large bodies; limitBody holds every other
+		// route to MaxBodyBytes.
+		BodyLimit:             max(d.MaxBodyBytes, desk.MaxAttachment+1<<20),
 		ErrorHandler:          errorHandler(d.Log),
 		DisableStartupMessage: true,
 		ReadTimeout:           10 * time.Second,
@@ -55,6 +58,7 @@ func New(d Deps) *fiber.App {
 		IdleTimeout:           2 * time.Minute,
 	})
 	app.Use(requestLog(d.Log))
+	app.Use(limitBody(d.MaxBodyBytes))
 
 	counter := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_webhooks_total", Help: "Twilio webhooks by kind (message, status), channel and outcome.",
@@ -98,6 +102,7 @@ func New(d Deps) *fiber.App {
 	conv.Post("/reopen", a.reopen)                        // a closed chat the user may see
 	conv.Post("/transfer", a.transfer)                    // the assignee or a supervisor
 	conv.Post("/viewing", a.viewing)                      //
+	conv.Post("/attachments", a.attach)                   // the assignee only; up to 20 MB
 	conv.Post("/convert", a.convert)                      // a closed chat: its agent or a supervisor
 	conv.Post("/delete", a.trash)                         // a closed conversation: its agent or a supervisor
 	conv.Post("/restore", a.restore)                      // who deleted it, or a supervisor
@@ -108,12 +113,24 @@ func New(d Deps) *fiber.App {
 	user.Get("/notifications", a.notifications)           // own
 	user.Post("/notifications/read", a.readNotifications) // own
 	user.Get("/events", a.events)                         // filtered to what the user may see
+	app.Get("/media/:id", a.media)                        // anyone with the signed, expiring URL (Twilio)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
 	app.Get("/desk", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
 	app.Use("/desk/", deskAssets())
 
 	app.Use(func(*fiber.Ctx) error { return errNotFound })
 	return app
+}
+
+// limitBody answers 413 to a body over limit, except on the attachment
+// upload, which takes up to desk.MaxAttachment.
+func limitBody(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(c.Request().Body()) > limit && !strings.HasSuffix(c.Path(), "/attachments") {
+			return errTooLarge
+		}
+		return c.Next()
+	}
 }
 
 func healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }

@@ -128,9 +128,14 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	c.queue = asynq.NewClientFromRedisClient(c.rdb)
 	c.dispatch = worker.NewDispatcher(c.queue, cfg.Worker.SendRetries)
 	c.cfg = cfg
+	secret := cfg.MediaSecret
+	if secret == "" {
+		// Good for one gateway; several must share PARLEY_MEDIA_SECRET.
+		secret = randomHex(32)
+	}
 	c.svc = desk.NewService(desk.Options{
 		Store: desk.NewStore(c.rdb, keyPrefix), Dispatcher: c.dispatch, Provider: provider,
-		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log,
+		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: desk.NewMedia([]byte(secret), publicURLOf(cfg)),
 	})
 	if err := c.svc.SeedAgents(ctx, cfg.Agents); err != nil {
 		c.close()
@@ -170,6 +175,14 @@ func (c *core) close() {
 	if c.embedded != nil {
 		c.embedded.Close()
 	}
+}
+
+// publicURLOf is the base URL Twilio and browsers reach Parley at.
+func publicURLOf(cfg config.Config) string {
+	if cfg.PublicURL != "" {
+		return strings.TrimSuffix(cfg.PublicURL, "/")
+	}
+	return "http://" + cfg.Listen
 }
 
 // sharedRedis hands asynqmon the client Parley already has.
@@ -222,10 +235,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	inspector := asynq.NewInspectorFromRedisClient(c.rdb)
 	reg.MustRegister(metrics.NewQueueMetricsCollector(inspector))
-	publicURL := c.cfg.PublicURL
-	if publicURL == "" {
-		publicURL = "http://" + c.cfg.Listen
-	}
+	publicURL := publicURLOf(c.cfg)
 	verifier := channels.NewVerifier(publicURL, c.authToken)
 	deps := gateway.Deps{
 		Service: c.svc, Redis: c.rdb, Verifier: verifier, AccountSID: c.accountSID,

@@ -1,0 +1,126 @@
+package desk
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Attachments an agent sends are kept by Parley and served to Twilio (and
+// the desk) at signed, expiring URLs: Twilio fetches media by URL, without
+// credentials, so the URL itself is the permission.
+
+const (
+	// MaxAttachment is the largest file an agent may attach.
+	MaxAttachment = 20 << 20
+	// mediaKeep is how long an attachment is kept and its URL valid.
+	mediaKeep = 7 * 24 * time.Hour
+)
+
+// Attachment is a stored file.
+type Attachment struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
+	// URL is the signed, expiring address of the file.
+	URL string `json:"url"`
+}
+
+func (k keys) media(id string) string { return k.prefix + "media:" + id }
+
+// Media signs and checks attachment URLs.
+type Media struct {
+	secret    []byte
+	publicURL string
+}
+
+// NewMedia returns the signer for URLs under publicURL.
+func NewMedia(secret []byte, publicURL string) *Media {
+	return &Media{secret: secret, publicURL: publicURL}
+}
+
+func (m *Media) sign(id string, exp int64) string {
+	mac := hmac.New(sha256.New, m.secret)
+	fmt.Fprintf(mac, "%s:%d", id, exp)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// URL is an attachment's signed address, valid until exp.
+func (m *Media) URL(id string, exp time.Time) string {
+	e := exp.Unix()
+	return fmt.Sprintf("%s/media/%s?exp=%d&sig=%s", m.publicURL, id, e, m.sign(id, e))
+}
+
+// Valid reports whether a signature is this server's for id and exp, and
+// exp has not passed.
+func (m *Media) Valid(id, exp, sig string, now time.Time) bool {
+	if len(m.secret) == 0 {
+		return false
+	}
+	e, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || now.Unix() > e {
+		return false
+	}
+	return hmac.Equal([]byte(sig), []byte(m.sign(id, e)))
+}
+
+// Attach stores a file for a conversation the actor may reply in.
+func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType string, data []byte) (Attachment, error) {
+	if len(s.media.secret) == 0 {
+		return Attachment{}, fmt.Errorf("%w: attachments are not set up on this server", ErrInvalid)
+	}
+	c, err := s.Open(ctx, a, convID)
+	if err != nil {
+		return Attachment{}, err
+	}
+	if err := mustHold(a, c); err != nil {
+		return Attachment{}, err
+	}
+	if len(data) == 0 || len(data) > MaxAttachment {
+		return Attachment{}, fmt.Errorf("%w: an attachment has 1 byte to 20 MB", ErrInvalid)
+	}
+	att := Attachment{ID: newID(), Name: name, ContentType: contentType, Size: len(data)}
+	if err := s.store.rdb.HSet(ctx, s.store.keys.media(att.ID), "name", name, "type", contentType, "data", data).Err(); err != nil {
+		return Attachment{}, err
+	}
+	if err := s.store.rdb.Expire(ctx, s.store.keys.media(att.ID), mediaKeep).Err(); err != nil {
+		return Attachment{}, err
+	}
+	att.URL = s.media.URL(att.ID, s.now().Add(mediaKeep))
+	return att, nil
+}
+
+// MediaURL signs the address of a stored attachment, for a reply.
+func (s *Service) MediaURL(ctx context.Context, id string) (string, error) {
+	n, err := s.store.rdb.Exists(ctx, s.store.keys.media(id)).Result()
+	if err != nil {
+		return "", err
+	}
+	if n == 0 {
+		return "", fmt.Errorf("attachment %s: %w", id, ErrNotFound)
+	}
+	return s.media.URL(id, s.now().Add(mediaKeep)), nil
+}
+
+// Attachment returns a stored file when its URL's signature holds.
+func (s *Service) Attachment(ctx context.Context, id, exp, sig string) (name, contentType string, data []byte, err error) {
+	if !s.media.Valid(id, exp, sig, s.now()) {
+		return "", "", nil, ErrNotFound
+	}
+	v, err := s.store.rdb.HMGet(ctx, s.store.keys.media(id), "name", "type", "data").Result()
+	if err != nil {
+		return "", "", nil, err
+	}
+	raw, ok := v[2].(string)
+	if !ok {
+		return "", "", nil, ErrNotFound
+	}
+	name, _ = v[0].(string)
+	contentType, _ = v[1].(string)
+	return name, contentType, []byte(raw), nil
+}
