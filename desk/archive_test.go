@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleydesk/parley/channels"
 )
 
 func closedChat(t *testing.T, f fixture, from string) *Conversation {
@@ -118,5 +120,46 @@ func TestTranscript(t *testing.T) {
 	}
 	if _, err := f.svc.Transcript(ctx, owner, c.ID, "pdf"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("pdf: %v, want ErrInvalid", err)
+	}
+}
+
+func TestReachOutFromClosedChat(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old := closedChat(t, f, "whatsapp:+27820000503")
+	ann := Actor{ID: old.Assignee, Role: "agent"}
+	if _, err := f.svc.ReachOut(ctx, Actor{ID: "stranger", Role: "agent"}, old.ID, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("reach-out by a stranger: %v, want ErrNotAllowed", err)
+	}
+	f.clock.Add(25 * time.Hour)
+	if _, err := f.svc.ReachOut(ctx, ann, old.ID, Reply{Body: "hi again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+		t.Fatalf("free text after 24 h: %v, want ErrTemplateRequired", err)
+	}
+	id, err := f.svc.ReachOut(ctx, ann, old.ID, Reply{Template: &channels.Template{ContentSID: "HX1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := f.store.Conversation(ctx, id)
+	if id == old.ID || fresh.State != StateClosed || fresh.Kind != KindChat {
+		t.Fatalf("reach-out made %s %s/%s, want a new closed chat", id, fresh.Kind, fresh.State)
+	}
+	r, err := f.svc.Receive(ctx, inbound("SMback", "whatsapp:+27820000503", "yes, still need help"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ConversationID != id {
+		t.Fatalf("the answer went to %s, want the reach-out chat %s", r.ConversationID, id)
+	}
+	live, _ := f.store.Conversation(ctx, id)
+	if live.State != StateLive || live.Assignee == "" || live.Closed != nil {
+		t.Fatalf("reach-out chat after the answer: %s on %q", live.State, live.Assignee)
+	}
+	hist, _ := f.store.History(ctx, id)
+	if len(hist) < 2 || hist[0].Template == nil || hist[0].Template.ContentSID != "HX1" {
+		t.Fatalf("history should start with the template: %+v", hist)
+	}
+	before, _ := f.store.Conversation(ctx, old.ID)
+	if before.State != StateClosed || before.Version != old.Version {
+		t.Fatalf("the earlier chat changed: %+v", before)
 	}
 }

@@ -30,12 +30,28 @@ func (w *world) onInbound(m Message, dept string, open bool) {
 		w.addCustomer(ticket, m)
 		w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	case open && w.anyTakesChats(dept):
-		w.startChat(m, dept, ticket)
+		w.startChat(m, dept, ticket, w.takeReachOut())
 	case open:
+		w.takeReachOut()
 		w.leaveMessage(m, dept, ticket, w.rules.Texts.NoAgent)
 	default:
+		w.takeReachOut()
 		w.leaveMessage(m, dept, ticket, w.rules.Texts.OutOfHours)
 	}
+}
+
+// takeReachOut returns the closed chat a business last reached out from,
+// if any, and forgets it: the customer's answer is routed once.
+func (w *world) takeReachOut() *Conversation {
+	c := w.conversation(w.contact.ReachOut)
+	if w.contact.ReachOut != "" {
+		w.contact.ReachOut = ""
+		w.touchContact()
+	}
+	if c == nil || c.Kind != KindChat || c.State != StateClosed || c.DeletedAt != nil {
+		return nil
+	}
+	return c
 }
 
 func (w *world) addCustomer(c *Conversation, m Message) {
@@ -70,13 +86,21 @@ func (w *world) onChatMessage(chat *Conversation, m Message) {
 
 // startChat opens a chat and routes it: to the best available agent, or to
 // the department's queue when all are busy, or, with no queue wait
-// configured, to the leave-a-message flow.
-func (w *world) startChat(m Message, dept string, ticket *Conversation) {
+// configured, to the leave-a-message flow. An answer to a reach-out
+// continues the chat the business wrote from, so its history starts there.
+func (w *world) startChat(m Message, dept string, ticket, reachOut *Conversation) {
 	if w.rules.Timeouts.Queue == 0 && pickAgent(w.deptAgents(dept), dept, nil) == nil {
 		w.leaveMessage(m, dept, ticket, w.rules.Texts.NoAgent)
 		return
 	}
-	chat := w.newConversation(KindChat, StateQueued, dept)
+	var chat *Conversation
+	if reachOut != nil {
+		chat = reachOut
+		chat.State, chat.Closed, chat.Assignee, chat.Department = StateQueued, nil, "", dept
+		w.disarm(chat, TimerArchive)
+	} else {
+		chat = w.newConversation(KindChat, StateQueued, dept)
+	}
 	w.contact.Chat = chat.ID
 	w.addCustomer(chat, m)
 	if !w.route(chat, ticket) {

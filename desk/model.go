@@ -79,8 +79,11 @@ type Contact struct {
 	Chat string `json:"chat,omitempty"`
 	// Ticket is the contact's open ticket (unassigned or assigned), if any:
 	// never more than one.
-	Ticket  string `json:"ticket,omitempty"`
-	Version int64  `json:"-"`
+	Ticket string `json:"ticket,omitempty"`
+	// ReachOut is the closed chat a business last wrote from to this
+	// contact; their answer reopens it as a live chat.
+	ReachOut string `json:"reach_out,omitempty"`
+	Version  int64  `json:"-"`
 }
 
 // Conversation is a chat or a ticket with one contact.
@@ -165,6 +168,7 @@ const (
 	ReasonPendingTimeout = "no reply while pending"
 	ReasonLiveChat       = "customer started a live chat"
 	ReasonMerged         = "merged into the contact's open ticket"
+	ReasonReachOut       = "reached out; waiting for the customer"
 )
 
 // Agent is a person who answers chats and tickets.

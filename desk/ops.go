@@ -401,3 +401,38 @@ func (s *Service) CloseTicket(ctx context.Context, a Actor, ticketID string, f C
 		return nil
 	})
 }
+
+// ReachOut writes to the contact of a closed conversation again, on the
+// channel they used: on WhatsApp outside the 24-hour window only a template.
+// Each reach-out starts a new closed chat, so earlier history stays where it
+// was; when the customer answers, that chat becomes live and is routed as
+// usual. Its agent or a supervisor may reach out; not while the contact is
+// in an open chat.
+func (s *Service) ReachOut(ctx context.Context, a Actor, convID string, r Reply) (string, error) {
+	var id string
+	err := s.op(ctx, a, convID, func(w *world, c *Conversation) error {
+		if c.State != StateClosed && c.State != StateArchived {
+			return fmt.Errorf("%w: reach out from a closed conversation", ErrWrongState)
+		}
+		if c.Assignee != a.ID && !a.Supervises() {
+			return fmt.Errorf("%w: only its agent or a supervisor reaches out", ErrNotAllowed)
+		}
+		if w.contact.Chat != "" {
+			return fmt.Errorf("%w: the contact is in an open chat", ErrWrongState)
+		}
+		chat := w.newConversation(KindChat, StateClosed, c.Department)
+		chat.Assignee = a.ID
+		r.Author = a.ID
+		if _, err := w.reply(chat, r); err != nil {
+			return err
+		}
+		chat.LastAgentAt = w.now
+		chat.Closed = &Closure{By: a.ID, Reason: ReasonReachOut, At: w.now}
+		w.contact.ReachOut = chat.ID
+		w.touchContact()
+		w.emit(EventChanged, chat, "")
+		id = chat.ID
+		return nil
+	})
+	return id, err
+}

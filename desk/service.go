@@ -135,28 +135,29 @@ func (s *Service) after(ctx context.Context, w *world) {
 
 // OpenConversation returns the contact's open chat, or else its open ticket.
 func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*Conversation, error) {
-	_, chat, ticket, err := s.store.loadContact(ctx, a)
+	st, err := s.store.loadContact(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	if chat != nil {
-		return chat, nil
+	if st.chat != nil {
+		return st.chat, nil
 	}
-	if ticket != nil {
-		return ticket, nil
+	if st.ticket != nil {
+		return st.ticket, nil
 	}
 	return nil, fmt.Errorf("no open conversation: %w", ErrNotFound)
 }
 
 // contactWorld loads a contact with its open chat and ticket into a new world.
 func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*world, error) {
-	c, chat, ticket, err := s.store.loadContact(ctx, a)
+	st, err := s.store.loadContact(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	w := newWorld(s.now().UTC(), s.rules)
-	w.contact, w.contactLoaded = &c, c.Version
-	w.track(chat)
-	w.track(ticket)
+	w.contact, w.contactLoaded = &st.contact, st.contact.Version
+	w.track(st.chat)
+	w.track(st.ticket)
+	w.track(st.reachOut)
 	return w, nil
 }

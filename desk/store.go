@@ -54,13 +54,14 @@ func version(v string) int64 {
 }
 
 // loadScript returns, in one round trip, a contact's document and version
-// and those of its open chat and open ticket ("" where there is none).
+// and those of its open chat, open ticket and last reach-out ("" where there
+// is none).
 var loadScript = redis.NewScript(`
 local c = redis.call("HMGET", KEYS[1], "doc", "ver")
-local out = {c[1] or "", c[2] or "", "", "", "", ""}
+local out = {c[1] or "", c[2] or "", "", "", "", "", "", ""}
 if c[1] then
   local doc = cjson.decode(c[1])
-  for i, field in ipairs({"chat", "ticket"}) do
+  for i, field in ipairs({"chat", "ticket", "reach_out"}) do
     local id = doc[field]
     if type(id) == "string" and id ~= "" then
       local conv = redis.call("HMGET", ARGV[1] .. id, "doc", "ver")
@@ -72,30 +73,36 @@ end
 return out
 `)
 
-// loadContact returns a contact (version 0 if unknown) with its open chat
-// and open ticket (nil where none).
-func (s *Store) loadContact(ctx context.Context, a channels.Address) (Contact, *Conversation, *Conversation, error) {
+// contactState is a contact with the conversations it points at (nil where
+// none).
+type contactState struct {
+	contact                Contact
+	chat, ticket, reachOut *Conversation
+}
+
+// loadContact returns a contact (version 0 if unknown) with its open chat,
+// open ticket and last reach-out.
+func (s *Store) loadContact(ctx context.Context, a channels.Address) (contactState, error) {
 	res, err := loadScript.Run(ctx, s.rdb, []string{s.keys.contact(a)}, s.keys.conversation("")).StringSlice()
 	if err != nil {
-		return Contact{}, nil, nil, fmt.Errorf("load contact: %w", err)
+		return contactState{}, fmt.Errorf("load contact: %w", err)
 	}
-	c := Contact{Address: a}
+	st := contactState{contact: Contact{Address: a}}
 	if res[0] != "" {
-		if err := json.Unmarshal([]byte(res[0]), &c); err != nil {
-			return c, nil, nil, fmt.Errorf("decode contact: %w", err)
+		if err := json.Unmarshal([]byte(res[0]), &st.contact); err != nil {
+			return st, fmt.Errorf("decode contact: %w", err)
 		}
-		c.Version = version(res[1])
+		st.contact.Version = version(res[1])
 	}
-	var convs [2]*Conversation
-	for i := range convs {
+	for i, into := range []**Conversation{&st.chat, &st.ticket, &st.reachOut} {
 		if res[2+2*i] == "" {
 			continue
 		}
-		if convs[i], err = decodeConversation(res[2+2*i], res[3+2*i]); err != nil {
-			return c, nil, nil, err
+		if *into, err = decodeConversation(res[2+2*i], res[3+2*i]); err != nil {
+			return st, err
 		}
 	}
-	return c, convs[0], convs[1], nil
+	return st, nil
 }
 
 func decodeConversation(doc, ver string) (*Conversation, error) {
@@ -109,11 +116,11 @@ func decodeConversation(doc, ver string) (*Conversation, error) {
 
 // Contact returns a contact; an unknown address is ErrNotFound.
 func (s *Store) Contact(ctx context.Context, a channels.Address) (Contact, error) {
-	c, _, _, err := s.loadContact(ctx, a)
-	if err == nil && c.Version == 0 {
-		return c, ErrNotFound
+	st, err := s.loadContact(ctx, a)
+	if err == nil && st.contact.Version == 0 {
+		return st.contact, ErrNotFound
 	}
-	return c, err
+	return st.contact, err
 }
 
 // Conversation returns one conversation by id.

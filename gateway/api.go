@@ -279,6 +279,28 @@ func (a *api) viewing(c *fiber.Ctx) error {
 	return c.SendStatus(http.StatusNoContent)
 }
 
+// reachOut writes to the contact of a closed conversation from a new
+// closed chat.
+func (a *api) reachOut(c *fiber.Ctx) error {
+	var req replyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	r, err := a.replyOf(c, req)
+	if err != nil {
+		return err
+	}
+	id, err := a.svc.ReachOut(c.UserContext(), actor(c), c.Params("id"), r)
+	if err != nil {
+		return err
+	}
+	conv, err := a.svc.Store().Conversation(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(conv)
+}
+
 // attach stores an uploaded file (multipart field "file") for a reply.
 func (a *api) attach(c *fiber.Ctx) error {
 	fh, err := c.FormFile("file")

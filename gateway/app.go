@@ -103,6 +103,7 @@ func New(d Deps) *fiber.App {
 	conv.Post("/transfer", a.transfer)                    // the assignee or a supervisor
 	conv.Post("/viewing", a.viewing)                      //
 	conv.Post("/attachments", a.attach)                   // the assignee only; up to 20 MB
+	conv.Post("/reach-out", a.reachOut)                   // a closed conversation: its agent or a supervisor
 	conv.Post("/convert", a.convert)                      // a closed chat: its agent or a supervisor
 	conv.Post("/delete", a.trash)                         // a closed conversation: its agent or a supervisor
 	conv.Post("/restore", a.restore)                      // who deleted it, or a supervisor
