@@ -249,7 +249,7 @@ func (c *Config) Validate() error {
 	if c.Worker.ReconcileEvery < time.Second {
 		return fmt.Errorf("PARLEY_RECONCILE_EVERY: must be at least 1s, got %s", c.Worker.ReconcileEvery)
 	}
-	return c.Engine.validate()
+	return c.Engine.Validate()
 }
 
 func (t Twilio) validate(publicURL string) error {

@@ -149,10 +149,22 @@ func (e *Engine) HoursOf(dept string) *Hours {
 	return &e.Hours
 }
 
+// DepartmentIDs lists every department, the default first.
+func (e *Engine) DepartmentIDs() []string {
+	ids := []string{e.DefaultDepartment}
+	for _, d := range e.Departments {
+		if d.ID != e.DefaultDepartment {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
+}
+
 // HasTag reports whether tag is one of the configured tags.
 func (e *Engine) HasTag(tag string) bool { return slices.Contains(e.Tags, tag) }
 
-func (e *Engine) validate() error {
+// Validate checks the engine settings and compiles their calendars.
+func (e *Engine) Validate() error {
 	if err := e.Hours.Compile(); err != nil {
 		return fmt.Errorf("business_hours.%w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
@@ -130,6 +131,7 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 	default:
 		loaded = a.Version
 	}
+	before := a.Departments
 	a.Name, a.Role, a.Departments, a.Capacity = ca.Name, ca.Role, ca.Departments, ca.Capacity
 	if a.Name == "" {
 		a.Name = ca.ID
@@ -138,7 +140,7 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 		a.Role = "agent"
 	}
 	if len(a.Departments) == 0 {
-		a.Departments = []string{s.rules.DefaultDepartment}
+		a.Departments = []string{s.Rules().DefaultDepartment}
 	}
 	if a.Capacity == 0 {
 		a.Capacity = DefaultCapacity
@@ -151,6 +153,11 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 	t.expectVersion(k.agent(a.ID), loaded)
 	t.do("HSET", k.agent(a.ID), "doc", string(raw), "ver", itoa(loaded+1))
 	t.do("SADD", k.allAgents(), a.ID)
+	for _, d := range before {
+		if !slices.Contains(a.Departments, d) {
+			t.do("SREM", k.deptAgents(d), a.ID)
+		}
+	}
 	for _, d := range a.Departments {
 		t.do("SADD", k.deptAgents(d), a.ID)
 	}
@@ -172,7 +179,7 @@ func (s *Service) SetPresence(ctx context.Context, agentID string, p Presence, a
 		if err != nil {
 			return err
 		}
-		w := newWorld(s.now().UTC(), s.rules)
+		w := newWorld(s.now().UTC(), s.Rules())
 		na := w.trackAgent(a)
 		if p == Online && na.Presence != Online {
 			na.Paused = false

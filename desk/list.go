@@ -94,13 +94,8 @@ func (s *Service) indexesFor(ctx context.Context, a Actor, tab string) ([]string
 // sees: their own, or all when no departments are configured or the actor
 // supervises.
 func (s *Service) departmentsOf(ctx context.Context, a Actor) ([]string, error) {
-	all := []string{s.rules.DefaultDepartment}
-	for _, d := range s.rules.Departments {
-		if d.ID != s.rules.DefaultDepartment {
-			all = append(all, d.ID)
-		}
-	}
-	if a.Supervises() || len(s.rules.Departments) == 0 {
+	all := s.Rules().DepartmentIDs()
+	if a.Supervises() || len(s.Rules().Departments) == 0 {
 		return all, nil
 	}
 	agent, err := s.store.Agent(ctx, a.ID)

@@ -148,7 +148,7 @@ func (s *Service) checkCloseForm(f CloseForm) error {
 	if !slices.Contains(Sentiments, f.Sentiment) {
 		return fmt.Errorf("%w: sentiment must be one of %s", ErrInvalid, strings.Join(Sentiments, ", "))
 	}
-	if f.Tag != "" && !s.rules.HasTag(f.Tag) {
+	if f.Tag != "" && !s.Rules().HasTag(f.Tag) {
 		return fmt.Errorf("%w: tag %q is not one of the configured tags", ErrInvalid, f.Tag)
 	}
 	if len(f.Notes) > 10000 || len(f.Refs) > 20 {
@@ -308,7 +308,7 @@ func (s *Service) accept(w *world, a Actor, c *Conversation) error {
 // inDepartment reports whether the actor works in dept. Without
 // departments configured, every agent sees every ticket.
 func (s *Service) inDepartment(w *world, a Actor, dept string) bool {
-	if len(s.rules.Departments) == 0 || a.Supervises() {
+	if len(s.Rules().Departments) == 0 || a.Supervises() {
 		return true
 	}
 	ag := w.agent(a.ID)
@@ -331,8 +331,8 @@ func (s *Service) QuickAccept(ctx context.Context, a Actor, n int) ([]string, er
 			return fmt.Errorf("%w: unknown agent %s", ErrNotAllowed, a.ID)
 		}
 		depts := agent.Departments
-		if len(s.rules.Departments) == 0 {
-			depts = []string{s.rules.DefaultDepartment}
+		if len(s.Rules().Departments) == 0 {
+			depts = []string{s.Rules().DefaultDepartment}
 		}
 		type cand struct {
 			id    string
@@ -357,7 +357,7 @@ func (s *Service) QuickAccept(ctx context.Context, a Actor, n int) ([]string, er
 		if len(cands) > n {
 			cands = cands[:n]
 		}
-		w := newWorld(s.now().UTC(), s.rules)
+		w := newWorld(s.now().UTC(), s.Rules())
 		w.contact = &Contact{} // tickets keep their contacts' pointers: no contact changes
 		w.trackAgent(agent)
 		for _, cd := range cands {

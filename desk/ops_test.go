@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 )
@@ -383,5 +385,38 @@ func TestWakeAppliesDueDeadlinesOnce(t *testing.T) {
 	ann, _ = f.store.Agent(ctx, "ann")
 	if ann.Paused {
 		t.Fatal("ann still paused after going online again")
+	}
+}
+
+// A settings change made through one process reaches another.
+func TestSettingsReachOtherProcesses(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other := NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: testRules(t), Now: f.clock.Now, Log: zerolog.Nop()})
+	if _, err := f.svc.LoadSettings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	known, err := other.LoadSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "default_department: general\ntags: [zebra, apple]\ntimeouts: {queue_timeout: 1m, agent_response_timeout: 1m, inactivity_timeout: 1m, pending_timeout: 1m, ticket_session_timeout: 1m, ticket_archive_after: 1h}\n"
+	if err := f.svc.UpdateSettings(ctx, Actor{ID: "ann", Role: "agent"}, doc); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("an agent changing settings: %v, want ErrNotAllowed", err)
+	}
+	if err := f.svc.UpdateSettings(ctx, Actor{ID: "ada", Role: "admin"}, doc); err != nil {
+		t.Fatal(err)
+	}
+	if !f.svc.Rules().HasTag("zebra") {
+		t.Fatal("the changing process did not apply its own change")
+	}
+	if other.Rules().HasTag("zebra") {
+		t.Fatal("the other process changed before reloading")
+	}
+	if _, err := other.reloadSettings(ctx, known); err != nil {
+		t.Fatal(err)
+	}
+	if !other.Rules().HasTag("zebra") || other.Rules().Timeouts.Queue != time.Minute {
+		t.Fatalf("the other process has tags %v, queue timeout %s", other.Rules().Tags, other.Rules().Timeouts.Queue)
 	}
 }

@@ -57,7 +57,7 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 		c.OptedOut = false
 	}
 
-	dept := s.rules.Department(string(in.To))
+	dept := w.rules.Department(string(in.To))
 	chat, ticket := w.conversation(c.Chat), w.conversation(c.Ticket)
 	open := true
 	switch {
@@ -75,7 +75,7 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 		if ticket != nil {
 			dept = ticket.Department
 		}
-		open = s.rules.HoursOf(dept).Open(w.now)
+		open = w.rules.HoursOf(dept).Open(w.now)
 		if open {
 			if err := s.store.loadDepartment(ctx, w, dept); err != nil {
 				return Received{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -32,10 +33,12 @@ type Service struct {
 	store    *Store
 	dispatch Dispatcher
 	provider channels.Provider
-	rules    *config.Engine
-	now      func() time.Time
-	log      zerolog.Logger
-	media    *Media
+	// rules are swapped whole when an admin changes the settings; each
+	// decision reads one snapshot.
+	rules atomic.Pointer[config.Engine]
+	now   func() time.Time
+	log   zerolog.Logger
+	media *Media
 }
 
 // Options wires a Service.
@@ -57,14 +60,16 @@ func NewService(o Options) *Service {
 	if media == nil {
 		media = NewMedia(nil, "")
 	}
-	return &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, rules: o.Rules, now: o.Now, log: o.Log, media: media}
+	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media}
+	s.rules.Store(o.Rules)
+	return s
 }
 
 // Store gives read access to the state.
 func (s *Service) Store() *Store { return s.store }
 
 // Rules are the engine's configuration.
-func (s *Service) Rules() *config.Engine { return s.rules }
+func (s *Service) Rules() *config.Engine { return s.rules.Load() }
 
 // newID returns a sortable unique id (a ULID).
 func newID() string { return ulid.Make().String() }
@@ -154,7 +159,7 @@ func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*world,
 	if err != nil {
 		return nil, err
 	}
-	w := newWorld(s.now().UTC(), s.rules)
+	w := newWorld(s.now().UTC(), s.Rules())
 	w.contact, w.contactLoaded = &st.contact, st.contact.Version
 	w.track(st.chat)
 	w.track(st.ticket)

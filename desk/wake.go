@@ -65,13 +65,7 @@ func (s *Service) drain(ctx context.Context, dept string) {
 
 // Drain routes every department's queue; the reconciler calls it.
 func (s *Service) Drain(ctx context.Context) {
-	depts := []string{s.rules.DefaultDepartment}
-	for _, d := range s.rules.Departments {
-		if d.ID != s.rules.DefaultDepartment {
-			depts = append(depts, d.ID)
-		}
-	}
-	for _, d := range depts {
+	for _, d := range s.Rules().DepartmentIDs() {
 		s.drain(ctx, d)
 	}
 }

@@ -409,3 +409,65 @@ func TestAttachments(t *testing.T) {
 	// Outside the upload, the small body limit holds.
 	ann.want("POST", "/api/v1/conversations/"+chat+"/comments", map[string]string{"body": strings.Repeat("x", 70<<10)}, 413, "too_large")
 }
+
+func TestAdministration(t *testing.T) {
+	f := newDeskFixture(t)
+	ctx := context.Background()
+	if err := f.svc.SaveUser(ctx, desk.UserSpec{ID: "ada", Name: "Ada", Role: "admin"}, password); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.LoadSettings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ada, sue := f.signIn(t, "ada"), f.signIn(t, "sue")
+	sue.want("GET", "/api/v1/admin/settings", nil, 403, "forbidden")
+	sue.want("POST", "/api/v1/admin/users", map[string]any{"id": "x"}, 403, "forbidden")
+
+	// Users.
+	ada.want("POST", "/api/v1/admin/users", map[string]any{"id": "cy", "name": "Cy", "role": "agent", "departments": []string{"sales"}, "password": "short"}, 400, "invalid")
+	ada.want("POST", "/api/v1/admin/users", map[string]any{"id": "cy", "name": "Cy", "role": "agent", "departments": []string{"sales"}, "password": password}, 201, "")
+	ada.want("POST", "/api/v1/admin/users", map[string]any{"id": "cy", "role": "agent", "password": password}, 409, "exists")
+	ada.want("PUT", "/api/v1/admin/users/cy", map[string]any{"name": "Cy", "role": "supervisor", "departments": []string{"support"}, "capacity": 5}, 200, "")
+	cy := f.signIn(t, "cy")
+	var me struct{ Role string }
+	json.NewDecoder(cy.want("GET", "/api/v1/me", nil, 200, "").Body).Decode(&me)
+	if me.Role != "supervisor" {
+		t.Fatalf("cy's role %q after the change, want supervisor", me.Role)
+	}
+	ada.want("POST", "/api/v1/admin/users/cy/password", map[string]string{"password": "a brand new secret"}, 204, "")
+	ada.want("POST", "/api/v1/admin/users/cy/disable", nil, 204, "")
+	cy.want("GET", "/api/v1/me", nil, 401, "unauthenticated")
+	ada.want("POST", "/api/v1/admin/users/ada/disable", nil, 409, "wrong_state")
+	ada.want("POST", "/api/v1/admin/users/nobody/password", map[string]string{"password": "a brand new secret"}, 404, "not_found")
+
+	// Settings: an invalid change is refused whole; a valid one applies to
+	// the next inbound message.
+	var settings map[string]any
+	json.NewDecoder(ada.want("GET", "/api/v1/admin/settings", nil, 200, "").Body).Decode(&settings)
+	settings["business_hours"] = map[string]any{"timezone": "Mars/Base"}
+	ada.want("PUT", "/api/v1/admin/settings", settings, 400, "invalid")
+	today := time.Now().UTC().Format(time.DateOnly)
+	settings["business_hours"] = map[string]any{"timezone": "UTC", "holidays": []string{today}}
+	ada.want("PUT", "/api/v1/admin/settings", settings, 200, "")
+	ann := f.signIn(t, "ann")
+	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
+	id := f.inbound(t, "SMholiday", "whatsapp:+27820000077", "whatsapp:+15550000001", "hello?")
+	c, _ := f.svc.Store().Conversation(ctx, id)
+	if c.Kind != desk.KindTicket || c.Session != desk.SessionAsking {
+		t.Fatalf("on a holiday the message made a %s (%s), want a ticket asking to leave a message", c.Kind, c.Session)
+	}
+
+	var log struct{ Items []desk.AuditEntry }
+	json.NewDecoder(ada.want("GET", "/api/v1/admin/audit", nil, 200, "").Body).Decode(&log)
+	var actions []string
+	for _, e := range log.Items {
+		if e.Actor != "ada" {
+			t.Fatalf("audit entry by %q: %+v", e.Actor, e)
+		}
+		actions = append(actions, e.Action)
+	}
+	want := []string{"settings.update", "user.disable", "user.password", "user.update", "user.create"}
+	if strings.Join(actions, ",") != strings.Join(want, ",") {
+		t.Fatalf("audit %v, want %v", actions, want)
+	}
+}

@@ -114,6 +114,15 @@ func New(d Deps) *fiber.App {
 	user.Get("/notifications", a.notifications)           // own
 	user.Post("/notifications/read", a.readNotifications) // own
 	user.Get("/events", a.events)                         // filtered to what the user may see
+	admin := user.Group("/admin", a.adminOnly)            // below: admins only; every change audited
+	admin.Get("/settings", a.getSettings)                 //
+	admin.Put("/settings", a.putSettings)                 //
+	admin.Get("/users", a.users)                          //
+	admin.Post("/users", a.createUser)                    //
+	admin.Put("/users/:uid", a.updateUser)                //
+	admin.Post("/users/:uid/password", a.resetPassword)   //
+	admin.Post("/users/:uid/disable", a.disableUser)      //
+	admin.Get("/audit", a.audit)                          //
 	app.Get("/media/:id", a.media)                        // anyone with the signed, expiring URL (Twilio)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
 	app.Get("/desk", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })

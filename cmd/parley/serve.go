@@ -55,6 +55,8 @@ type core struct {
 	// authToken verifies webhooks: Twilio's, or a random one in sandbox mode.
 	authToken  string
 	accountSID string
+	// settingsVersion is the version of the engine settings loaded at start.
+	settingsVersion int64
 }
 
 func newLogger(cfg config.Log, w io.Writer) zerolog.Logger {
@@ -141,6 +143,10 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		c.close()
 		return nil, err
 	}
+	if c.settingsVersion, err = c.svc.LoadSettings(ctx); err != nil {
+		c.close()
+		return nil, fmt.Errorf("load settings: %w", err)
+	}
 	return c, nil
 }
 
@@ -198,6 +204,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	defer c.close()
+	// Settings an admin changes through another process apply here too.
+	go c.svc.WatchSettings(ctx, 2*time.Second, c.settingsVersion)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
