@@ -24,6 +24,9 @@ type Engine struct {
 	Templates []Template `yaml:"templates"`
 	// CannedReplies are ready answers an agent inserts by shortcut.
 	CannedReplies []CannedReply `yaml:"canned_replies"`
+	// Survey, when enabled, asks the customer for a 1-5 rating after a chat
+	// closes.
+	Survey Survey `yaml:"survey"`
 	// PauseIgnoringAgent stops routing new chats to an agent who let one
 	// time out, until they set themselves online again.
 	PauseIgnoringAgent bool `yaml:"pause_ignoring_agent"`
@@ -56,6 +59,13 @@ type Template struct {
 	ContentSID string   `yaml:"content_sid" json:"content_sid"`
 	Variables  []string `yaml:"variables" json:"variables"`
 	Preview    string   `yaml:"preview" json:"preview"`
+}
+
+// Survey is the optional post-chat rating.
+type Survey struct {
+	Enabled  bool   `yaml:"enabled"`
+	Question string `yaml:"question"`
+	Thanks   string `yaml:"thanks"`
 }
 
 // CannedReply is a ready answer, inserted by typing its shortcut.
@@ -107,6 +117,10 @@ func defaultEngine() Engine {
 			Declined:     "No problem. Write to us again whenever you like.",
 			Ended:        "Thank you, your message is with the team and someone will get back to you.",
 			Queued:       "Thanks for waiting: an agent will be with you shortly. You are number {position} in the queue.",
+		},
+		Survey: Survey{
+			Question: "How did we do? Reply with a number from 1 (poor) to 5 (excellent), and a comment if you like.",
+			Thanks:   "Thank you for your feedback.",
 		},
 		Tags: []string{"billing", "complaint", "general enquiry", "technical"},
 		Templates: []Template{{

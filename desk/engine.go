@@ -19,6 +19,14 @@ func (w *world) onInbound(m Message, dept string, open bool) {
 	w.touchContact()
 	chat := w.conversation(c.Chat)
 	ticket := w.conversation(c.Ticket)
+	if surveyed := w.takeSurvey(); surveyed != nil && chat == nil {
+		if score, comment, ok := parseRating(m.Body); ok {
+			surveyed.Rating = &Rating{Score: score, Comment: comment, At: w.now}
+			w.add(surveyed, m)
+			w.say(surveyed, w.rules.Survey.Thanks)
+			return
+		}
+	}
 	switch {
 	case chat != nil:
 		w.onChatMessage(chat, m)
@@ -38,6 +46,30 @@ func (w *world) onInbound(m Message, dept string, open bool) {
 		w.takeReachOut()
 		w.leaveMessage(m, dept, ticket, w.rules.Texts.OutOfHours)
 	}
+}
+
+// takeSurvey returns the closed chat whose rating question is out, if any,
+// and forgets it: only the next message can answer.
+func (w *world) takeSurvey() *Conversation {
+	c := w.conversation(w.contact.Survey)
+	if w.contact.Survey != "" {
+		w.contact.Survey = ""
+		w.touchContact()
+	}
+	if c == nil || c.State != StateClosed || c.Rating != nil {
+		return nil
+	}
+	return c
+}
+
+// parseRating reads "4" or "4 quick and friendly": a score of 1 to 5 first,
+// then an optional comment.
+func parseRating(body string) (int, string, bool) {
+	body = strings.TrimSpace(body)
+	if body == "" || body[0] < '1' || body[0] > '5' || (len(body) > 1 && body[1] >= '0' && body[1] <= '9') {
+		return 0, "", false
+	}
+	return int(body[0] - '0'), strings.TrimSpace(strings.TrimLeft(body[1:], " .,:-/")), true
 }
 
 // takeReachOut returns the closed chat a business last reached out from,

@@ -467,6 +467,49 @@ func TestEngineRules(t *testing.T) {
 			s.at(59*time.Minute, c)
 			wantState(t, c, KindChat, StatePending, SessionNone)
 		}},
+		// The post-chat survey.
+		{"survey: a chat closed by its agent asks for a rating", func(t *testing.T, s *scene) {
+			s.rules.Survey.Enabled = true
+			s.agent("ann", 1, true)
+			c := s.chat(StateLive, "ann")
+			s.w.closeConversation(c, Closure{By: "ann", Reason: ReasonAgent})
+			wantSent(t, s, s.rules.Survey.Question)
+			if s.w.contact.Survey != c.ID {
+				t.Fatalf("contact survey %q, want %s", s.w.contact.Survey, c.ID)
+			}
+		}},
+		{"survey: no question after a system close, or when disabled", func(t *testing.T, s *scene) {
+			s.rules.Survey.Enabled = true
+			c := s.chat(StateLive, "ann")
+			s.w.closeConversation(c, Closure{By: "system", Reason: ReasonInactivity})
+			s.rules.Survey.Enabled = false
+			d := s.chat(StateLive, "ann")
+			s.w.closeConversation(d, Closure{By: "ann", Reason: ReasonAgent})
+			wantSent(t, s)
+		}},
+		{"survey: a 1-5 answer is kept on the closed chat", func(t *testing.T, s *scene) {
+			s.agent("ann", 0, true)
+			c := s.chat(StateClosed, "ann")
+			s.w.contact.Chat, s.w.contact.Survey = "", c.ID
+			m := s.in("4 - quick and friendly", true)
+			if c.Rating == nil || c.Rating.Score != 4 || c.Rating.Comment != "quick and friendly" || !s.holds(c, m.ID) {
+				t.Fatalf("rating %+v", c.Rating)
+			}
+			wantSent(t, s, s.rules.Survey.Thanks)
+			if s.w.contact.Survey != "" || len(s.w.convs) != 1 {
+				t.Fatal("the answer opened another conversation or left the survey pending")
+			}
+		}},
+		{"survey: anything else is an ordinary new message", func(t *testing.T, s *scene) {
+			s.agent("ann", 0, true)
+			c := s.chat(StateClosed, "ann")
+			s.w.contact.Chat, s.w.contact.Survey = "", c.ID
+			s.in("I have another question", true)
+			if c.Rating != nil || s.w.contact.Survey != "" {
+				t.Fatalf("rating %+v", c.Rating)
+			}
+			wantState(t, s.onlyNew(KindChat), KindChat, StateLive, SessionNone)
+		}},
 		{"autoresponders are not sent to an opted-out contact", func(t *testing.T, s *scene) {
 			s.w.contact.OptedOut = true
 			s.in("hello", false)
@@ -488,5 +531,28 @@ func TestPickAgentIgnoresOtherDepartments(t *testing.T) {
 	}
 	if a := pickAgent(agents, "sales", nil); a == nil || a.ID != "sales1" {
 		t.Fatalf("picked %v for sales", a)
+	}
+}
+
+func TestParseRating(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		score   int
+		comment string
+		ok      bool
+	}{
+		{"5", 5, "", true},
+		{" 1 terrible ", 1, "terrible", true},
+		{"3. ok I guess", 3, "ok I guess", true},
+		{"10", 0, "", false},
+		{"0", 0, "", false},
+		{"6", 0, "", false},
+		{"great", 0, "", false},
+		{"", 0, "", false},
+	} {
+		score, comment, ok := parseRating(tc.in)
+		if score != tc.score || comment != tc.comment || ok != tc.ok {
+			t.Errorf("parseRating(%q) = %d %q %v, want %d %q %v", tc.in, score, comment, ok, tc.score, tc.comment, tc.ok)
+		}
 	}
 }

@@ -83,7 +83,9 @@ type Contact struct {
 	// ReachOut is the closed chat a business last wrote from to this
 	// contact; their answer reopens it as a live chat.
 	ReachOut string `json:"reach_out,omitempty"`
-	Version  int64  `json:"-"`
+	// Survey is the closed chat whose rating question awaits an answer.
+	Survey  string `json:"survey,omitempty"`
+	Version int64  `json:"-"`
 }
 
 // Conversation is a chat or a ticket with one contact.
@@ -119,6 +121,8 @@ type Conversation struct {
 	ConvertedTo string `json:"converted_to,omitempty"`
 	// Subject names a ticket made from a chat.
 	Subject string `json:"subject,omitempty"`
+	// Rating is the customer's answer to the post-chat survey.
+	Rating *Rating `json:"rating,omitempty"`
 	// DeletedAt is set while the conversation is in the trash.
 	DeletedAt *time.Time          `json:"deleted_at,omitempty"`
 	DeletedBy string              `json:"deleted_by,omitempty"`
@@ -145,6 +149,13 @@ func (c *Conversation) Open() bool {
 		return true
 	}
 	return false
+}
+
+// Rating is a customer's 1-5 score of a chat, with an optional comment.
+type Rating struct {
+	Score   int       `json:"score"`
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // Closure records how a conversation ended.

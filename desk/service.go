@@ -164,5 +164,6 @@ func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*world,
 	w.track(st.chat)
 	w.track(st.ticket)
 	w.track(st.reachOut)
+	w.track(st.survey)
 	return w, nil
 }

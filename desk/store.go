@@ -54,14 +54,14 @@ func version(v string) int64 {
 }
 
 // loadScript returns, in one round trip, a contact's document and version
-// and those of its open chat, open ticket and last reach-out ("" where there
-// is none).
+// and those of its open chat, open ticket, last reach-out and the chat whose
+// survey awaits an answer ("" where there is none).
 var loadScript = redis.NewScript(`
 local c = redis.call("HMGET", KEYS[1], "doc", "ver")
-local out = {c[1] or "", c[2] or "", "", "", "", "", "", ""}
+local out = {c[1] or "", c[2] or "", "", "", "", "", "", "", "", ""}
 if c[1] then
   local doc = cjson.decode(c[1])
-  for i, field in ipairs({"chat", "ticket", "reach_out"}) do
+  for i, field in ipairs({"chat", "ticket", "reach_out", "survey"}) do
     local id = doc[field]
     if type(id) == "string" and id ~= "" then
       local conv = redis.call("HMGET", ARGV[1] .. id, "doc", "ver")
@@ -76,8 +76,8 @@ return out
 // contactState is a contact with the conversations it points at (nil where
 // none).
 type contactState struct {
-	contact                Contact
-	chat, ticket, reachOut *Conversation
+	contact                        Contact
+	chat, ticket, reachOut, survey *Conversation
 }
 
 // loadContact returns a contact (version 0 if unknown) with its open chat,
@@ -94,7 +94,7 @@ func (s *Store) loadContact(ctx context.Context, a channels.Address) (contactSta
 		}
 		st.contact.Version = version(res[1])
 	}
-	for i, into := range []**Conversation{&st.chat, &st.ticket, &st.reachOut} {
+	for i, into := range []**Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
 		if res[2+2*i] == "" {
 			continue
 		}

@@ -81,6 +81,10 @@ func cloneConversation(c *Conversation) *Conversation {
 		at := *c.DeletedAt
 		cp.DeletedAt = &at
 	}
+	if c.Rating != nil {
+		r := *c.Rating
+		cp.Rating = &r
+	}
 	return &cp
 }
 
@@ -232,6 +236,11 @@ func (w *world) closeConversation(c *Conversation, cl Closure) {
 	}
 	w.unlink(c)
 	w.emit(EventClosed, c, "")
+	if c.Kind == KindChat && w.rules.Survey.Enabled && (cl.Reason == ReasonAgent || cl.Reason == ReasonCustomer) {
+		w.say(c, w.rules.Survey.Question)
+		w.contact.Survey = c.ID
+		w.touchContact()
+	}
 }
 
 // unlink clears the contact's pointer to a conversation that is no longer open.
