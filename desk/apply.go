@@ -13,7 +13,7 @@ import (
 func (k keys) indexes(c *Conversation) map[string]float64 {
 	created := float64(c.CreatedAt.UnixMilli())
 	updated := float64(c.UpdatedAt.UnixMilli())
-	idx := map[string]float64{k.index("contact:" + string(c.Contact)): created}
+	idx := map[string]float64{k.index("contact:" + string(c.Contact)): created, k.index("created"): created}
 	if c.DeletedAt != nil {
 		deleted := float64(c.DeletedAt.UnixMilli())
 		idx[k.index("trash")] = deleted

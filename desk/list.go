@@ -113,21 +113,69 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (Page, error) 
 	if q.Offset < 0 {
 		return Page{}, fmt.Errorf("%w: offset must not be negative", ErrInvalid)
 	}
-	idx, err := s.indexesFor(ctx, a, q.Tab)
+	kept, err := s.filtered(ctx, a, q)
 	if err != nil {
 		return Page{}, err
+	}
+	page := Page{Total: len(kept)}
+	if q.Offset < len(kept) {
+		end := min(q.Offset+q.Limit, len(kept))
+		page.Items = kept[q.Offset:end]
+		if end < len(kept) {
+			page.Next = end
+		}
+	}
+	if page.Items == nil {
+		page.Items = []*Conversation{}
+	}
+	return page, nil
+}
+
+// Group is one agent's share of a tab; Agent "" holds the unassigned.
+type Group struct {
+	Agent string `json:"agent"`
+	Count int    `json:"count"`
+}
+
+// Groups counts a tab's conversations per agent, for the supervisor desk.
+func (s *Service) Groups(ctx context.Context, a Actor, q ListQuery) ([]Group, error) {
+	if !a.Supervises() {
+		return nil, fmt.Errorf("%w: grouped views are for supervisors", ErrNotAllowed)
+	}
+	kept, err := s.filtered(ctx, a, q)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, c := range kept {
+		counts[c.Assignee]++
+	}
+	out := []Group{}
+	for agent, n := range counts {
+		out = append(out, Group{Agent: agent, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Agent < out[j].Agent })
+	return out, nil
+}
+
+// filtered returns a tab's conversations that pass the query's filters,
+// sorted, for the actor.
+func (s *Service) filtered(ctx context.Context, a Actor, q ListQuery) ([]*Conversation, error) {
+	idx, err := s.indexesFor(ctx, a, q.Tab)
+	if err != nil {
+		return nil, err
 	}
 	var ids []string
 	for _, key := range idx {
 		more, err := s.store.rdb.ZRevRange(ctx, key, 0, listScan-1).Result()
 		if err != nil {
-			return Page{}, err
+			return nil, err
 		}
 		ids = append(ids, more...)
 	}
 	convs, err := s.store.conversations(ctx, ids)
 	if err != nil {
-		return Page{}, err
+		return nil, err
 	}
 	text := strings.ToLower(strings.TrimSpace(q.Text))
 	kept := convs[:0]
@@ -143,18 +191,7 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (Page, error) 
 		kept = append(kept, c)
 	}
 	sortConversations(kept, q.Tab, q.Sort)
-	page := Page{Total: len(kept)}
-	if q.Offset < len(kept) {
-		end := min(q.Offset+q.Limit, len(kept))
-		page.Items = kept[q.Offset:end]
-		if end < len(kept) {
-			page.Next = end
-		}
-	}
-	if page.Items == nil {
-		page.Items = []*Conversation{}
-	}
-	return page, nil
+	return kept, nil
 }
 
 func matches(c *Conversation, text string) bool {

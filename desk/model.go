@@ -133,6 +133,8 @@ type Conversation struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 	LastCustomerAt time.Time `json:"last_customer_at,omitzero"`
 	LastAgentAt    time.Time `json:"last_agent_at,omitzero"`
+	// FirstAgentAt is when an agent first wrote to the customer.
+	FirstAgentAt time.Time `json:"first_agent_at,omitzero"`
 	// LastActivityAt is the time of the last message either way.
 	LastActivityAt time.Time `json:"last_activity_at,omitzero"`
 	AssignedAt     time.Time `json:"assigned_at,omitzero"`

@@ -84,6 +84,9 @@ func (s *Service) Reply(ctx context.Context, a Actor, convID string, r Reply) (M
 			return err
 		}
 		c.AwaitingAgent, c.LastAgentAt = false, w.now
+		if c.FirstAgentAt.IsZero() {
+			c.FirstAgentAt = w.now
+		}
 		if c.Kind == KindTicket {
 			c.AgentReplied = true
 			w.arm(c, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))

@@ -105,25 +105,47 @@ func parseDate(c *fiber.Ctx, name string) (time.Time, error) {
 }
 
 func (a *api) list(c *fiber.Ctx) error {
-	q := desk.ListQuery{
-		Tab: c.Query("tab", desk.TabLive), Text: c.Query("q"), Channel: c.Query("channel"), Tag: c.Query("tag"),
-		Sort: c.Query("sort"), Mine: c.QueryBool("mine"), Offset: c.QueryInt("offset", 0), Limit: c.QueryInt("limit", 50),
-	}
-	var err error
-	if q.From, err = parseDate(c, "from"); err != nil {
+	q, err := listQuery(c)
+	if err != nil {
 		return err
-	}
-	if q.To, err = parseDate(c, "to"); err != nil {
-		return err
-	}
-	if !q.To.IsZero() {
-		q.To = q.To.Add(24 * time.Hour) // "to" names the last day included
 	}
 	page, err := a.svc.List(c.UserContext(), actor(c), q)
 	if err != nil {
 		return err
 	}
 	return c.JSON(page)
+}
+
+// groups counts a tab per agent (supervisors).
+func (a *api) groups(c *fiber.Ctx) error {
+	q, err := listQuery(c)
+	if err != nil {
+		return err
+	}
+	groups, err := a.svc.Groups(c.UserContext(), actor(c), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": groups})
+}
+
+// listQuery reads a list's filters from the query string.
+func listQuery(c *fiber.Ctx) (desk.ListQuery, error) {
+	q := desk.ListQuery{
+		Tab: c.Query("tab", desk.TabLive), Text: c.Query("q"), Channel: c.Query("channel"), Tag: c.Query("tag"),
+		Sort: c.Query("sort"), Mine: c.QueryBool("mine"), Offset: c.QueryInt("offset", 0), Limit: c.QueryInt("limit", 50),
+	}
+	var err error
+	if q.From, err = parseDate(c, "from"); err != nil {
+		return q, err
+	}
+	if q.To, err = parseDate(c, "to"); err != nil {
+		return q, err
+	}
+	if !q.To.IsZero() {
+		q.To = q.To.Add(24 * time.Hour) // "to" names the last day included
+	}
+	return q, nil
 }
 
 func (a *api) detail(c *fiber.Ctx) error {
@@ -277,6 +299,66 @@ func (a *api) viewing(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
+}
+
+// reportQuery reads a report's period (from and to, both days included)
+// and scope.
+func reportQuery(c *fiber.Ctx) (desk.ReportQuery, error) {
+	q := desk.ReportQuery{Agent: c.Query("agent"), Department: c.Query("department")}
+	var err error
+	if q.From, err = parseDate(c, "from"); err != nil {
+		return q, err
+	}
+	if q.To, err = parseDate(c, "to"); err != nil {
+		return q, err
+	}
+	if q.From.IsZero() || q.To.IsZero() {
+		return q, newError(http.StatusBadRequest, "invalid", "from and to are required")
+	}
+	q.To = q.To.Add(24 * time.Hour)
+	return q, nil
+}
+
+// report answers a period's figures as JSON, or as CSV with format=csv.
+func (a *api) report(c *fiber.Ctx) error {
+	q, err := reportQuery(c)
+	if err != nil {
+		return err
+	}
+	r, err := a.svc.Report(c.UserContext(), actor(c), q)
+	if err != nil {
+		return err
+	}
+	if c.Query("format") != "csv" {
+		return c.JSON(r)
+	}
+	var buf strings.Builder
+	if err := r.WriteCSV(&buf); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="parley-report.csv"`)
+	return c.SendString(buf.String())
+}
+
+// export downloads a period's conversations as CSV or JSON.
+func (a *api) export(c *fiber.Ctx) error {
+	q, err := reportQuery(c)
+	if err != nil {
+		return err
+	}
+	format := c.Query("format", "csv")
+	var buf strings.Builder
+	if err := a.svc.ExportConversations(c.UserContext(), actor(c), q, format, &buf); err != nil {
+		return err
+	}
+	mime := "text/csv; charset=utf-8"
+	if format == "json" {
+		mime = fiber.MIMEApplicationJSONCharsetUTF8
+	}
+	c.Set(fiber.HeaderContentType, mime)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="parley-conversations.`+format+`"`)
+	return c.SendString(buf.String())
 }
 
 // reachOut writes to the contact of a closed conversation from a new

@@ -471,3 +471,42 @@ func TestAdministration(t *testing.T) {
 		t.Fatalf("audit %v, want %v", actions, want)
 	}
 }
+
+func TestSupervisorGroupsAndReports(t *testing.T) {
+	f := newDeskFixture(t)
+	ann, sue := f.signIn(t, "ann"), f.signIn(t, "sue")
+	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
+	f.inbound(t, "SMg1", "whatsapp:+27820000701", "whatsapp:+15550000001", "one")
+	f.inbound(t, "SMg2", "whatsapp:+27820000702", "whatsapp:+15550000001", "two")
+	f.inbound(t, "SMg3", "whatsapp:+27820000703", "whatsapp:+15550000002", "sales question")
+
+	ann.want("GET", "/api/v1/groups?tab=live", nil, 403, "forbidden")
+	var groups struct{ Items []desk.Group }
+	json.NewDecoder(sue.want("GET", "/api/v1/groups?tab=live", nil, 200, "").Body).Decode(&groups)
+	if len(groups.Items) != 1 || groups.Items[0].Agent != "ann" || groups.Items[0].Count != 2 {
+		t.Fatalf("live groups %+v, want ann with 2", groups.Items)
+	}
+	json.NewDecoder(sue.want("GET", "/api/v1/groups?tab=unassigned", nil, 200, "").Body).Decode(&groups)
+	if len(groups.Items) != 1 || groups.Items[0].Agent != "" || groups.Items[0].Count != 1 {
+		t.Fatalf("unassigned groups %+v, want 1 unassigned", groups.Items)
+	}
+
+	today := time.Now().UTC().Format(time.DateOnly)
+	ann.want("GET", "/api/v1/reports?from="+today+"&to="+today, nil, 403, "forbidden")
+	sue.want("GET", "/api/v1/reports?from="+today, nil, 400, "invalid")
+	var r desk.Report
+	json.NewDecoder(sue.want("GET", "/api/v1/reports?from="+today+"&to="+today, nil, 200, "").Body).Decode(&r)
+	if r.Total.Chats != 2 || r.Total.Tickets != 1 {
+		t.Fatalf("report totals %+v", r.Total)
+	}
+	resp := sue.want("GET", "/api/v1/reports?from="+today+"&to="+today+"&format=csv", nil, 200, "")
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(string(body), "scope,key,chats") {
+		t.Fatalf("csv report %q: %s", resp.Header.Get("Content-Type"), body)
+	}
+	resp = sue.want("GET", "/api/v1/reports/conversations?from="+today+"&to="+today+"&format=json", nil, 200, "")
+	var convs []desk.Conversation
+	if err := json.NewDecoder(resp.Body).Decode(&convs); err != nil || len(convs) != 3 {
+		t.Fatalf("export: %v, %d conversations", err, len(convs))
+	}
+}

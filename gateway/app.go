@@ -92,6 +92,9 @@ func New(d Deps) *fiber.App {
 	user.Get("/counts", a.counts)                         // own tabs
 	user.Get("/conversations", a.list)                    // filtered to what the user may see
 	user.Get("/conversations/:id", a.detail)              // 404 unless visible
+	user.Get("/groups", a.groups)                         // supervisors: a tab per agent
+	user.Get("/reports", a.report)                        // supervisors
+	user.Get("/reports/conversations", a.export)          // supervisors
 	conv := user.Group("/conversations/:id", a.visible)   // below: 404 unless visible
 	conv.Post("/messages", a.reply)                       // the assignee only (engine)
 	conv.Post("/comments", a.comment)                     //
@@ -125,7 +128,12 @@ func New(d Deps) *fiber.App {
 	admin.Get("/audit", a.audit)                          //
 	app.Get("/media/:id", a.media)                        // anyone with the signed, expiring URL (Twilio)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
-	app.Get("/desk", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
+	app.Get("/desk", func(c *fiber.Ctx) error { // routing is not strict: "/desk/" matches too
+		if c.Path() != "/desk" {
+			return c.Next()
+		}
+		return c.Redirect("/desk/")
+	})
 	app.Use("/desk/", deskAssets())
 
 	app.Use(func(*fiber.Ctx) error { return errNotFound })
