@@ -33,7 +33,7 @@ type deskFixture struct {
 	svc *desk.Service
 }
 
-func newDeskFixture(t *testing.T) deskFixture {
+func newDeskFixture(t testing.TB) deskFixture {
 	t.Helper()
 	db := redistest.New(t)
 	cfg := config.Default()
@@ -67,7 +67,7 @@ func newDeskFixture(t *testing.T) deskFixture {
 }
 
 // inbound delivers a customer message to a department's number.
-func (f deskFixture) inbound(t *testing.T, sid, from, to, body string) string {
+func (f deskFixture) inbound(t testing.TB, sid, from, to, body string) string {
 	t.Helper()
 	a, _ := channels.ParseAddress(from)
 	b, _ := channels.ParseAddress(to)
@@ -80,13 +80,13 @@ func (f deskFixture) inbound(t *testing.T, sid, from, to, body string) string {
 
 // client is a signed-in desk user.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	app    *fiber.App
 	cookie string
 	csrf   string
 }
 
-func (f deskFixture) signIn(t *testing.T, user string) *client {
+func (f deskFixture) signIn(t testing.TB, user string) *client {
 	t.Helper()
 	c := &client{t: t, app: f.app}
 	resp := c.do("POST", "/api/v1/session", map[string]string{"user": user, "password": password})
