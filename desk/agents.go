@@ -15,27 +15,34 @@ import (
 // DefaultCapacity is an agent's live-chat capacity when none is configured.
 const DefaultCapacity = 3
 
-func decodeAgent(doc, ver string) (*Agent, error) {
+// agentFields are the hash fields an agent is read from.
+var agentFields = []string{"doc", "ver", "load", "last"}
+
+func decodeAgent(doc, ver, load, last string) (*Agent, error) {
 	var a Agent
 	if err := json.Unmarshal([]byte(doc), &a); err != nil {
 		return nil, fmt.Errorf("decode agent: %w", err)
 	}
 	a.Version = version(ver)
+	a.Load = int(version(load))
+	a.LastAssigned = fromMS(last)
 	return &a, nil
 }
 
 // Agent returns one agent.
 func (s *Store) Agent(ctx context.Context, id string) (*Agent, error) {
-	vals, err := s.rdb.HMGet(ctx, s.keys.agent(id), "doc", "ver").Result()
+	vals, err := s.rdb.HMGet(ctx, s.keys.agent(id), agentFields...).Result()
 	if err != nil {
 		return nil, err
 	}
-	doc, _ := vals[0].(string)
-	if doc == "" {
+	str := make([]string, len(vals))
+	for i, v := range vals {
+		str[i], _ = v.(string)
+	}
+	if str[0] == "" {
 		return nil, ErrNotFound
 	}
-	ver, _ := vals[1].(string)
-	return decodeAgent(doc, ver)
+	return decodeAgent(str[0], str[1], str[2], str[3])
 }
 
 // deptScript returns the length of a department's queue and every agent of
@@ -43,17 +50,21 @@ func (s *Store) Agent(ctx context.Context, id string) (*Agent, error) {
 var deptScript = redis.NewScript(`
 local out = {tostring(redis.call("ZCARD", KEYS[2]))}
 for _, id in ipairs(redis.call("SMEMBERS", KEYS[1])) do
-  local a = redis.call("HMGET", ARGV[1] .. id, "doc", "ver")
+  local a = redis.call("HMGET", ARGV[1] .. id, "doc", "ver", "load", "last")
   if a[1] then
-    out[#out + 1] = a[1]
-    out[#out + 1] = a[2] or ""
+    for j = 1, 4 do out[#out + 1] = a[j] or "" end
   end
 end
 return out
 `)
 
-// loadDepartment adds a department's agents and queue length to w.
+// loadDepartment adds a department's agents and queue length to w, unless
+// they are there already.
 func (s *Store) loadDepartment(ctx context.Context, w *world, dept string) error {
+	if w.loaded[dept] {
+		return nil
+	}
+	w.loaded[dept] = true
 	res, err := deptScript.Run(ctx, s.rdb, []string{s.keys.deptAgents(dept), s.keys.queue(dept)}, s.keys.agent("")).StringSlice()
 	if err != nil {
 		return fmt.Errorf("load department %s: %w", dept, err)
@@ -61,8 +72,8 @@ func (s *Store) loadDepartment(ctx context.Context, w *world, dept string) error
 	var n int
 	fmt.Sscan(res[0], &n)
 	w.queued[dept] = n
-	for i := 1; i+1 < len(res); i += 2 {
-		a, err := decodeAgent(res[i], res[i+1])
+	for i := 1; i+3 < len(res); i += 4 {
+		a, err := decodeAgent(res[i], res[i+1], res[i+2], res[i+3])
 		if err != nil {
 			return err
 		}

@@ -74,6 +74,7 @@ func (s *Store) write(t *tx, w *world) error {
 		}
 		t.do("HSET", k.contact(w.contact.Address), "doc", string(raw), "ver", itoa(w.contactLoaded+1))
 	}
+	w.scheduleWakes()
 	for _, tr := range w.convs {
 		c := tr.c
 		var before int64
@@ -109,16 +110,32 @@ func (s *Store) write(t *tx, w *world) error {
 		}
 	}
 	for _, ta := range w.agents {
-		if sameAgent(&ta.before, ta.a) {
-			continue
+		a, key := ta.a, k.agent(ta.a.ID)
+		changed := false
+		if n := w.routed[a.ID]; n > 0 {
+			// Routed chats need room, not an unchanged agent: concurrent
+			// assignments to one agent commit while capacity lasts.
+			t.expectRoom(key, "load", n, a.Capacity)
 		}
-		t.expectVersion(k.agent(ta.a.ID), ta.before.Version)
-		raw, err := json.Marshal(ta.a)
-		if err != nil {
-			return err
+		if delta := a.Load - ta.before.Load; delta != 0 {
+			t.do("HINCRBY", key, "load", strconv.Itoa(delta))
+			changed = true
 		}
-		t.do("HSET", k.agent(ta.a.ID), "doc", string(raw), "ver", itoa(ta.before.Version+1))
-		w.events = append(w.events, Event{Type: EventAgent, Agent: ta.a.ID, At: w.now})
+		if !a.LastAssigned.Equal(ta.before.LastAssigned) {
+			t.do("HSET", key, "last", ms(a.LastAssigned))
+		}
+		if !sameAgent(&ta.before, a) {
+			t.expectVersion(key, ta.before.Version)
+			raw, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			t.do("HSET", key, "doc", string(raw), "ver", itoa(ta.before.Version+1))
+			changed = true
+		}
+		if changed {
+			w.events = append(w.events, Event{Type: EventAgent, Agent: a.ID, At: w.now})
+		}
 	}
 	for _, m := range w.messages {
 		fields, err := messageFields(m)

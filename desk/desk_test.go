@@ -20,10 +20,16 @@ type fakeDispatch struct {
 	mu      sync.Mutex
 	sent    []string
 	batches [][]string
+	wakes   []string
 	fail    error
 }
 
-func (f *fakeDispatch) DispatchWake(context.Context, string, time.Time) error { return nil }
+func (f *fakeDispatch) DispatchWake(_ context.Context, id string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wakes = append(f.wakes, id+"@"+at.Format("15:04:05"))
+	return nil
+}
 
 func (f *fakeDispatch) DispatchSend(_ context.Context, ids ...string) error {
 	f.mu.Lock()

@@ -151,7 +151,7 @@ func (w *world) route(chat *Conversation, ticket *Conversation) bool {
 	if a == nil {
 		return false
 	}
-	w.assign(chat, a)
+	w.assign(chat, a, true)
 	if ticket != nil && ticket.Open() {
 		w.note(ticket, "Closed: the customer is in a live chat ("+chat.ID+")")
 		w.closeConversation(ticket, Closure{By: "system", Reason: ReasonLiveChat})

@@ -127,7 +127,12 @@ type Conversation struct {
 	DeletedAt *time.Time          `json:"deleted_at,omitempty"`
 	DeletedBy string              `json:"deleted_by,omitempty"`
 	Deadlines map[Timer]time.Time `json:"deadlines,omitempty"`
-	Closed    *Closure            `json:"closed,omitempty"`
+	// WakeAt is when this conversation's wake-up job is scheduled. A job
+	// that is due no later than the earliest deadline serves it: on finding
+	// nothing due it schedules the next. So a deadline that only moves
+	// later (every message in a live chat) needs no new job.
+	WakeAt time.Time `json:"wake_at,omitzero"`
+	Closed *Closure  `json:"closed,omitempty"`
 
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -197,9 +202,12 @@ type Agent struct {
 	// Paused is set when the agent let a chat time out; going online again
 	// clears it.
 	Paused bool `json:"paused,omitempty"`
-	// Load is the number of live chats assigned to the agent.
-	Load         int       `json:"load"`
-	LastAssigned time.Time `json:"last_assigned,omitzero"`
+	// Load is the number of live chats assigned to the agent, and
+	// LastAssigned when the last one came. They are stored beside the
+	// document and changed by increments, so concurrent assignments to one
+	// agent do not conflict as long as the agent has room.
+	Load         int       `json:"-"`
+	LastAssigned time.Time `json:"-"`
 	Version      int64     `json:"-"`
 }
 

@@ -198,7 +198,7 @@ func (s *Service) Reopen(ctx context.Context, a Actor, chatID string, r Reply) (
 		c.Closed = nil
 		w.contact.Chat = c.ID
 		w.touchContact()
-		w.assign(c, agent)
+		w.assign(c, agent, false)
 		if t := w.conversation(w.contact.Ticket); t != nil {
 			w.closeConversation(t, Closure{By: "system", Reason: ReasonLiveChat})
 		}
@@ -278,7 +278,7 @@ func (s *Service) Transfer(ctx context.Context, a Actor, chatID string, to Targe
 		w.release(c)
 		c.Department = dept
 		w.disarm(c, TimerAgentResponse)
-		w.assign(c, target)
+		w.assign(c, target, true)
 		if from != "" {
 			w.note(c, "Transferred from "+from)
 		}

@@ -420,3 +420,38 @@ func TestSettingsReachOtherProcesses(t *testing.T) {
 		t.Fatalf("the other process has tags %v, queue timeout %s", other.Rules().Tags, other.Rules().Timeouts.Queue)
 	}
 }
+
+// One wake-up job serves a deadline that only moves later: a live chat's
+// messages schedule no new job, and an early job schedules the next.
+func TestWakeJobsFollowTheEarliestDeadline(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 3))
+	c := liveChat(t, f, "whatsapp:+27820000800") // 10:00: agent response due 10:02
+	if want := []string{c.ID + "@10:02:00"}; !slices.Equal(f.dispatch.wakes, want) {
+		t.Fatalf("wakes %v, want %v", f.dispatch.wakes, want)
+	}
+	if _, err := f.svc.Reply(ctx, Actor{ID: "ann"}, c.ID, Reply{Body: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	for i := range 3 { // inactivity moves to 10:11, 10:11, 10:11: later than the 10:02 job
+		if _, err := f.svc.Receive(ctx, inbound(fmt.Sprintf("SMlazy%d", i), "whatsapp:+27820000800", "more")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.dispatch.wakes) != 1 {
+		t.Fatalf("wakes %v, want still the one job", f.dispatch.wakes)
+	}
+	f.clock.Add(time.Minute) // 10:02: the job fires; the agent deadline (10:03) is not yet due
+	if err := f.svc.Wake(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if want := c.ID + "@10:03:00"; f.dispatch.wakes[len(f.dispatch.wakes)-1] != want {
+		t.Fatalf("wakes %v, want the next at %s", f.dispatch.wakes, want)
+	}
+	got, _ := f.store.Conversation(ctx, c.ID)
+	if got.Assignee != "ann" || got.State != StateLive {
+		t.Fatalf("early wake changed the chat: %s on %s", got.State, got.Assignee)
+	}
+}

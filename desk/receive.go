@@ -39,7 +39,7 @@ func (s *Service) Receive(ctx context.Context, in channels.Inbound) (Received, e
 }
 
 func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Received, error) {
-	w, err := s.contactWorld(ctx, in.From)
+	w, err := s.contactDeptWorld(ctx, in.From, s.Rules().Department(string(in.To)))
 	if err != nil {
 		return Received{}, err
 	}

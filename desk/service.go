@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -75,14 +76,21 @@ func (s *Service) Rules() *config.Engine { return s.rules.Load() }
 func newID() string { return ulid.Make().String() }
 
 // retry runs an optimistic transaction until it commits without conflict.
+// After a few conflicts it waits a little, at random, so that writers
+// racing for one key spread out instead of colliding again.
 func (s *Service) retry(ctx context.Context, attempt func() error) error {
-	for range maxAttempts {
+	for i := range maxAttempts {
 		err := attempt()
 		if !errors.Is(err, errConflict) {
 			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if i >= 2 {
+			pause := time.Duration(rand.Int64N(int64(min(i, 20)) * int64(time.Millisecond)))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
 		}
 	}
 	return errConflict
@@ -124,13 +132,9 @@ func (s *Service) after(ctx context.Context, w *world) {
 			s.log.Warn().Err(err).Strs("messages", byConv[conv]).Msg("send not enqueued; the reconciler will")
 		}
 	}
-	for _, tr := range w.convs {
-		due := dueAt(tr.c)
-		if due.IsZero() || (tr.before != nil && due.Equal(dueAt(tr.before))) {
-			continue
-		}
-		if err := s.dispatch.DispatchWake(ctx, tr.c.ID, due); err != nil {
-			s.log.Warn().Err(err).Str("conversation", tr.c.ID).Msg("wake-up not scheduled; the reconciler will")
+	for _, wk := range w.wakes {
+		if err := s.dispatch.DispatchWake(ctx, wk.conv, wk.at); err != nil {
+			s.log.Warn().Err(err).Str("conversation", wk.conv).Msg("wake-up not scheduled; the reconciler will")
 		}
 	}
 	for dept := range w.freed {
@@ -155,11 +159,24 @@ func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*Co
 
 // contactWorld loads a contact with its open chat and ticket into a new world.
 func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*world, error) {
-	st, err := s.store.loadContact(ctx, a)
+	return s.contactDeptWorld(ctx, a, "")
+}
+
+// contactDeptWorld is contactWorld that also loads dept's agents and queue
+// length when the contact has no open chat.
+func (s *Service) contactDeptWorld(ctx context.Context, a channels.Address, dept string) (*world, error) {
+	st, err := s.store.loadContactDept(ctx, a, dept)
 	if err != nil {
 		return nil, err
 	}
 	w := newWorld(s.now().UTC(), s.Rules())
+	if st.dept != "" {
+		w.queued[st.dept] = st.queued
+		w.loaded[st.dept] = true
+		for _, ag := range st.agents {
+			w.trackAgent(ag)
+		}
+	}
 	w.contact, w.contactLoaded = &st.contact, st.contact.Version
 	w.track(st.chat)
 	w.track(st.ticket)

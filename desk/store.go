@@ -70,20 +70,45 @@ if c[1] then
     end
   end
 end
+if KEYS[2] and out[3] == "" then
+  -- No open chat: the message may need routing, so the department's queue
+  -- length and agents come along in the same round trip.
+  out[#out + 1] = tostring(redis.call("ZCARD", KEYS[3]))
+  for _, id in ipairs(redis.call("SMEMBERS", KEYS[2])) do
+    local a = redis.call("HMGET", ARGV[2] .. id, "doc", "ver", "load", "last")
+    if a[1] then
+      for j = 1, 4 do out[#out + 1] = a[j] or "" end
+    end
+  end
+end
 return out
 `)
 
 // contactState is a contact with the conversations it points at (nil where
-// none).
+// none), and, when asked for and the contact has no open chat, a
+// department's agents and queue length.
 type contactState struct {
 	contact                        Contact
 	chat, ticket, reachOut, survey *Conversation
+	dept                           string // "" unless the department was loaded
+	agents                         []*Agent
+	queued                         int
 }
 
 // loadContact returns a contact (version 0 if unknown) with its open chat,
 // open ticket and last reach-out.
 func (s *Store) loadContact(ctx context.Context, a channels.Address) (contactState, error) {
-	res, err := loadScript.Run(ctx, s.rdb, []string{s.keys.contact(a)}, s.keys.conversation("")).StringSlice()
+	return s.loadContactDept(ctx, a, "")
+}
+
+// loadContactDept is loadContact that also loads dept when the contact has
+// no open chat.
+func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept string) (contactState, error) {
+	keys := []string{s.keys.contact(a)}
+	if dept != "" {
+		keys = append(keys, s.keys.deptAgents(dept), s.keys.queue(dept))
+	}
+	res, err := loadScript.Run(ctx, s.rdb, keys, s.keys.conversation(""), s.keys.agent("")).StringSlice()
 	if err != nil {
 		return contactState{}, fmt.Errorf("load contact: %w", err)
 	}
@@ -100,6 +125,17 @@ func (s *Store) loadContact(ctx context.Context, a channels.Address) (contactSta
 		}
 		if *into, err = decodeConversation(res[2+2*i], res[3+2*i]); err != nil {
 			return st, err
+		}
+	}
+	if len(res) > 10 {
+		st.dept = dept
+		st.queued, _ = strconv.Atoi(res[10])
+		for i := 11; i+3 < len(res); i += 4 {
+			ag, err := decodeAgent(res[i], res[i+1], res[i+2], res[i+3])
+			if err != nil {
+				return st, err
+			}
+			st.agents = append(st.agents, ag)
 		}
 	}
 	return st, nil

@@ -53,6 +53,12 @@ func (t *tx) expectVersion(key string, version int64) {
 	t.expectField(key, "ver", want)
 }
 
+// expectRoom guards that adding delta to a numeric hash field keeps it at
+// most limit.
+func (t *tx) expectRoom(key, field string, delta, limit int) {
+	t.guards = append(t.guards, []string{"room", t.ref(key), field, strconv.Itoa(delta), strconv.Itoa(limit)})
+}
+
 // claim guards that a string key is absent, and sets it to value. If the key
 // exists, the commit reports errExists with the key's value.
 func (t *tx) claim(key, value string, ttlMillis int64) {
@@ -83,6 +89,9 @@ for _, g in ipairs(plan.g) do
     local v = redis.call("HGET", key, g[3])
     if not v then v = "" end
     if v ~= g[4] then return {"conflict", key} end
+  elseif g[1] == "room" then
+    local v = tonumber(redis.call("HGET", key, g[3]) or "0") or 0
+    if v + tonumber(g[4]) > tonumber(g[5]) then return {"conflict", key} end
   elseif g[1] == "absent" then
     local v = redis.call("GET", key)
     if v then return {"exists", v} end

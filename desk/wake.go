@@ -19,8 +19,16 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 			return err
 		}
 		due := dueAt(conv)
-		if due.IsZero() || due.After(s.now()) {
+		if due.IsZero() {
 			return nil
+		}
+		if due.After(s.now()) {
+			// Early: the deadline moved later since this job was scheduled.
+			// Schedule the next one, unless one is already due by then.
+			w := newWorld(s.now().UTC(), s.Rules())
+			w.contact = &Contact{}
+			w.track(conv)
+			return s.commit(ctx, newTx(), w)
 		}
 		w, err := s.contactWorld(ctx, conv.Contact)
 		if err != nil {

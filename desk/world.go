@@ -32,6 +32,33 @@ type world struct {
 	freed map[string]bool
 	// queued is the number of chats waiting in each department's queue.
 	queued map[string]int
+	// loaded lists the departments whose agents are all tracked.
+	loaded map[string]bool
+	// routed counts the chats given to each agent by routing or transfer,
+	// which must fit in the agent's capacity when committed.
+	routed map[string]int
+	// wakes are the wake-up jobs to schedule once the world is committed.
+	wakes []wake
+}
+
+type wake struct {
+	conv string
+	at   time.Time
+}
+
+// scheduleWakes decides which conversations need a new wake-up job: those
+// with a deadline and no job scheduled at or before it (a job at or before
+// now has fired or is firing, and serves nothing more).
+func (w *world) scheduleWakes() {
+	for _, tr := range w.convs {
+		c := tr.c
+		due := dueAt(c)
+		if due.IsZero() || (c.WakeAt.After(w.now) && !c.WakeAt.After(due)) {
+			continue
+		}
+		c.WakeAt = due
+		w.wakes = append(w.wakes, wake{conv: c.ID, at: due})
+	}
 }
 
 type tracked struct {
@@ -45,7 +72,7 @@ type trackedAgent struct {
 }
 
 func newWorld(now time.Time, rules *config.Engine) *world {
-	return &world{now: now, rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}}
+	return &world{now: now, rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}, loaded: map[string]bool{}, routed: map[string]int{}}
 }
 
 // track registers a loaded conversation and returns the copy to change.
@@ -198,8 +225,13 @@ func (w *world) armChatTimers(c *Conversation) {
 	}
 }
 
-// assign gives a chat to an agent and makes it live.
-func (w *world) assign(c *Conversation, a *Agent) {
+// assign gives a chat to an agent and makes it live. Routing and transfers
+// count it against the agent's capacity at commit (fit); an agent reopening
+// a chat takes it whatever their load.
+func (w *world) assign(c *Conversation, a *Agent, fit bool) {
+	if fit {
+		w.routed[a.ID]++
+	}
 	c.Assignee, c.AssignedAt, c.State = a.ID, w.now, StateLive
 	a.Load++
 	a.LastAssigned = w.now

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
 	"github.com/parleydesk/parley/worker"
@@ -41,12 +43,24 @@ func BenchmarkWebhook(b *testing.B) {
 		})
 		drive(b, app.Handler())
 	})
-	b.Run("parley", func(b *testing.B) {
-		g := newGatewayWith(b, false, func(rdb redis.UniversalClient) desk.Dispatcher {
-			client := asynq.NewClientFromRedisClient(rdb)
-			b.Cleanup(func() { client.Close() })
-			return worker.NewDispatcher(client, 3)
-		})
+	dispatcher := func(rdb redis.UniversalClient) desk.Dispatcher {
+		client := asynq.NewClientFromRedisClient(rdb)
+		b.Cleanup(func() { client.Close() })
+		return worker.NewDispatcher(client, 3)
+	}
+	// Nobody online: every message is on a ticket's leave-a-message flow,
+	// and each repeats the question (a send job) – the heaviest path.
+	b.Run("parley-tickets", func(b *testing.B) {
+		g := newGatewayWith(b, false, dispatcher)
+		drive(b, g.app.(*fiber.App).Handler())
+	})
+	// An agent online: each contact's first message opens a live chat and
+	// the rest continue it – the everyday path.
+	b.Run("parley-live", func(b *testing.B) {
+		g := newGatewayWith(b, false, dispatcher)
+		if err := g.svc.SeedAgents(context.Background(), []config.Agent{{ID: "ann", Capacity: 1 << 30, Online: true}}); err != nil {
+			b.Fatal(err)
+		}
 		drive(b, g.app.(*fiber.App).Handler())
 	})
 }

@@ -38,6 +38,7 @@ type testGateway struct {
 		Test(*http.Request, ...int) (*http.Response, error)
 	}
 	store *desk.Store
+	svc   *desk.Service
 }
 
 func newTestGateway(t testing.TB, phone bool) testGateway {
@@ -66,7 +67,7 @@ func newGatewayWith(t testing.TB, phone bool, dispatch func(redis.UniversalClien
 	if phone {
 		d.Phone = NewPhone(testToken, testAccount, "127.0.0.1:1", verifier, sandbox)
 	}
-	return testGateway{app: New(d), store: store}
+	return testGateway{app: New(d), store: store, svc: svc}
 }
 
 func signedRequest(path string, params map[string]string) *http.Request {
