@@ -21,6 +21,7 @@ import (
 const (
 	TypeSend      = "message:send"
 	TypeWake      = "conversation:wake"
+	TypeBotEvent  = "bot:event"
 	TypeReconcile = "maintenance:reconcile"
 )
 
@@ -81,10 +82,20 @@ type wakePayload struct {
 // TaskID names the conversation and the deadline, so scheduling the same
 // deadline twice is refused, while a moved deadline gets a job of its own
 // (the old one then finds nothing due and does nothing).
+//
+// Asynq keeps a scheduled time in whole seconds (truncated) and runs the
+// task once that second has begun, up to a second early; a wake-up that
+// ran before its deadline would find nothing due, leaving the deadline to
+// the reconciler seconds later. So the job runs at the deadline rounded up
+// to a whole second: never before it.
 func NewWakeTask(convID string, at time.Time) *asynq.Task {
 	payload, _ := json.Marshal(wakePayload{ConversationID: convID}) // plain struct: cannot fail
 	id := fmt.Sprintf("wake:%s:%d", convID, at.UnixMilli())
-	return asynq.NewTask(TypeWake, payload, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(at), asynq.MaxRetry(10))
+	runAt := at.Truncate(time.Second)
+	if runAt.Before(at) {
+		runAt = runAt.Add(time.Second)
+	}
+	return asynq.NewTask(TypeWake, payload, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(runAt), asynq.MaxRetry(10))
 }
 
 func handleWake(svc *desk.Service) asynq.HandlerFunc {
@@ -94,6 +105,35 @@ func handleWake(svc *desk.Service) asynq.HandlerFunc {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
 		return svc.Wake(ctx, p.ConversationID)
+	}
+}
+
+type botPayload struct {
+	ConversationID string `json:"conversation_id"`
+	MessageID      string `json:"message_id"`
+}
+
+// NewBotTask is the job that hands one customer message to the bot holding
+// its chat. A failing bot is retried twice, then the chat goes to people;
+// every attempt shows in the dashboard.
+func NewBotTask(convID, messageID string) *asynq.Task {
+	payload, _ := json.Marshal(botPayload{ConversationID: convID, MessageID: messageID}) // plain struct: cannot fail
+	return asynq.NewTask(TypeBotEvent, payload, asynq.TaskID("bot:"+messageID), asynq.Queue(QueueCritical), asynq.MaxRetry(2))
+}
+
+func handleBot(svc *desk.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p botPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ConversationID == "" || p.MessageID == "" {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		retried, _ := asynq.GetRetryCount(ctx)
+		maxRetry, _ := asynq.GetMaxRetry(ctx)
+		err := svc.DeliverBotEvent(ctx, p.ConversationID, p.MessageID, retried >= maxRetry)
+		if errors.Is(err, desk.ErrBotFailed) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
 	}
 }
 
@@ -120,6 +160,11 @@ func handleReconcile(svc *desk.Service, d *Dispatcher, now func() time.Time, log
 				if err := d.DispatchSend(ctx, id); err != nil {
 					return err
 				}
+			case "bot":
+				conv, msg, _ := strings.Cut(id, ":")
+				if err := d.DispatchBot(ctx, conv, msg); err != nil {
+					return err
+				}
 			case "conv":
 				// Due already: run it now rather than at its (past) time.
 				if err := d.DispatchWake(ctx, id, now()); err != nil {
@@ -142,6 +187,15 @@ type Dispatcher struct {
 // NewDispatcher returns a Dispatcher whose send jobs retry sendRetry times.
 func NewDispatcher(client *asynq.Client, sendRetry int) *Dispatcher {
 	return &Dispatcher{client: client, sendRetry: sendRetry}
+}
+
+// DispatchBot enqueues a bot event.
+func (d *Dispatcher) DispatchBot(ctx context.Context, convID, messageID string) error {
+	_, err := d.client.EnqueueContext(ctx, NewBotTask(convID, messageID))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
 }
 
 // DispatchWake schedules a conversation's wake-up.

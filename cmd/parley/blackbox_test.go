@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -21,7 +22,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,6 +70,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bbDir = dir
+	// The black-box tests spend their time waiting for the process under
+	// test (whose timers run for seconds), not computing: unless -parallel
+	// is given, run up to four at once rather than one per CPU.
+	_ = flag.Set("test.parallel", strconv.Itoa(max(4, runtime.GOMAXPROCS(0))))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -136,8 +143,25 @@ type parley struct {
 	rdb        *redis.Client
 	store      *desk.Store
 	fake       *fakeTwilio
-	log        *syncBuffer
+	log        *syncBuffer // every run's output, restarts included
 	http       *http.Client
+	proc       *process // the running process; nil after crash
+}
+
+// process is one run of the binary.
+type process struct {
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when it has exited; waitErr is then set
+	waitErr error
+}
+
+// parleyOptions tunes the process startParleyWith runs.
+type parleyOptions struct {
+	// config is the content of its PARLEY_CONFIG file; empty means bbConfig.
+	config string
+	// env is added to its environment as KEY=VALUE, after (so over) the
+	// defaults startParley sets.
+	env []string
 }
 
 func freePort(t *testing.T) int {
@@ -166,6 +190,13 @@ func randAlnum(n int) string {
 // (SIGTERM, and it must exit 0) when t ends; its log is printed if t failed.
 func startParley(t *testing.T) *parley {
 	t.Helper()
+	return startParleyWith(t, parleyOptions{})
+}
+
+// startParleyWith is startParley with another configuration file and more
+// environment.
+func startParleyWith(t *testing.T, opts parleyOptions) *parley {
+	t.Helper()
 	bin := parleyBinary(t)
 	db := redistest.New(t)
 	p := &parley{
@@ -181,11 +212,16 @@ func startParley(t *testing.T) *parley {
 	port := freePort(t)
 	p.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 
-	// One online agent with room for every chat: each customer's first
-	// message starts a live chat with them, so Parley sends nothing on its
-	// own and every send the fake sees is one the test asked for.
+	// By default, one online agent with room for every chat: each
+	// customer's first message starts a live chat with them, so Parley
+	// sends nothing on its own and every send the fake sees is one the test
+	// asked for.
+	config := opts.config
+	if config == "" {
+		config = bbConfig
+	}
 	cfgFile := filepath.Join(t.TempDir(), "parley.yaml")
-	if err := os.WriteFile(cfgFile, []byte(bbConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -215,28 +251,21 @@ func startParley(t *testing.T) *parley {
 		"PARLEY_RECONCILE_EVERY=1s",
 		"GORACE=halt_on_error=0",
 	)
+	p.env = append(p.env, opts.env...)
 
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = p.env
-	cmd.Stdout = p.log
-	cmd.Stderr = p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-			if waitErr != nil {
-				t.Errorf("parley serve did not stop cleanly on SIGTERM: %v", waitErr)
+		if pr := p.proc; pr != nil {
+			_ = pr.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-pr.exited:
+				if pr.waitErr != nil {
+					t.Errorf("parley serve did not stop cleanly on SIGTERM: %v", pr.waitErr)
+				}
+			case <-time.After(15 * time.Second):
+				_ = pr.cmd.Process.Kill()
+				<-pr.exited
+				t.Errorf("parley serve still running 15s after SIGTERM; killed")
 			}
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("parley serve still running 15s after SIGTERM; killed")
 		}
 		logs := p.log.String()
 		if strings.Contains(logs, "WARNING: DATA RACE") {
@@ -246,12 +275,29 @@ func startParley(t *testing.T) *parley {
 			t.Logf("parley serve log:\n%s", logs)
 		}
 	})
+	p.launch(t)
+	return p
+}
+
+// launch starts the process and waits until /readyz answers 200.
+func (p *parley) launch(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(p.bin, "serve")
+	cmd.Env = p.env
+	cmd.Stdout = p.log
+	cmd.Stderr = p.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() { pr.waitErr = cmd.Wait(); close(pr.exited) }()
+	p.proc = pr
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
-		case <-exited:
-			t.Fatalf("parley serve exited before it was ready: %v", waitErr)
+		case <-pr.exited:
+			t.Fatalf("parley serve exited before it was ready: %v", pr.waitErr)
 		default:
 		}
 		resp, err := p.http.Get(p.base + "/readyz")
@@ -259,7 +305,7 @@ func startParley(t *testing.T) *parley {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		if time.Now().After(deadline) {
@@ -267,6 +313,30 @@ func startParley(t *testing.T) *parley {
 		}
 		time.Sleep(bbPoll)
 	}
+}
+
+// crash kills the process with SIGKILL: no shutdown, no draining of jobs.
+func (p *parley) crash(t *testing.T) {
+	t.Helper()
+	pr := p.proc
+	if pr == nil {
+		t.Fatal("crash: parley serve is not running")
+	}
+	if err := pr.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 parley serve: %v", err)
+	}
+	<-pr.exited
+	p.proc = nil
+}
+
+// restart runs the process again with the same environment: the same
+// Redis database, configuration, port and fake Twilio.
+func (p *parley) restart(t *testing.T) {
+	t.Helper()
+	if p.proc != nil {
+		t.Fatal("restart: parley serve is still running")
+	}
+	p.launch(t)
 }
 
 // response is what a webhook answered.
