@@ -109,6 +109,14 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := applyEnv(&cfg, getenv); err != nil {
 		return cfg, err
 	}
+	for i := range cfg.Bots {
+		b := &cfg.Bots[i]
+		if b.SecretEnv != "" {
+			if b.Secret = getenv(b.SecretEnv); len(b.Secret) < 16 {
+				return cfg, fmt.Errorf("%s: the secret of bot %q must be set, at least 16 characters", b.SecretEnv, b.ID)
+			}
+		}
+	}
 	return cfg, cfg.Validate()
 }
 

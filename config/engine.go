@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ type Engine struct {
 	Templates []Template `yaml:"templates"`
 	// CannedReplies are ready answers an agent inserts by shortcut.
 	CannedReplies []CannedReply `yaml:"canned_replies"`
+	// Bots hold conversations first and hand off to people.
+	Bots []Bot `yaml:"bots"`
 	// Survey, when enabled, asks the customer for a 1-5 rating after a chat
 	// closes.
 	Survey Survey `yaml:"survey"`
@@ -59,6 +62,61 @@ type Template struct {
 	ContentSID string   `yaml:"content_sid" json:"content_sid"`
 	Variables  []string `yaml:"variables" json:"variables"`
 	Preview    string   `yaml:"preview" json:"preview"`
+}
+
+// Bot is an external bot that answers first. Its secret (signing events
+// and authenticating callbacks) comes from the environment variable named
+// by SecretEnv, never from the file.
+type Bot struct {
+	ID  string `yaml:"id"`
+	URL string `yaml:"url"`
+	// SecretEnv names the environment variable holding the bot's secret.
+	SecretEnv string `yaml:"secret_env"`
+	// Departments and Numbers choose the conversations the bot takes: a
+	// conversation of one of the departments, or to one of the numbers.
+	Departments []string      `yaml:"departments"`
+	Numbers     []string      `yaml:"numbers"`
+	Timeout     time.Duration `yaml:"timeout"`
+	// Active is in_hours, out_of_hours or always.
+	Active string `yaml:"active"`
+	// Secret is read from SecretEnv at start.
+	Secret string `yaml:"-"`
+}
+
+// BotFor returns the bot that takes a new conversation of dept, to number
+// to, at a time the department is open or not; nil if none.
+func (e *Engine) BotFor(dept, to string, open bool) *Bot {
+	number := to
+	if _, n, ok := strings.Cut(to, ":"); ok {
+		number = n
+	}
+	for i := range e.Bots {
+		b := &e.Bots[i]
+		switch b.Active {
+		case "in_hours":
+			if !open {
+				continue
+			}
+		case "out_of_hours":
+			if open {
+				continue
+			}
+		}
+		if slices.Contains(b.Departments, dept) || slices.Contains(b.Numbers, to) || slices.Contains(b.Numbers, number) {
+			return b
+		}
+	}
+	return nil
+}
+
+// Bot returns the bot with id, nil if none.
+func (e *Engine) Bot(id string) *Bot {
+	for i := range e.Bots {
+		if e.Bots[i].ID == id {
+			return &e.Bots[i]
+		}
+	}
+	return nil
 }
 
 // Survey is the optional post-chat rating.
@@ -219,6 +277,23 @@ func (e *Engine) Validate() error {
 			if d != e.DefaultDepartment && !seen[d] {
 				return fmt.Errorf("agents[%d].departments: unknown department %q", i, d)
 			}
+		}
+	}
+	for i := range e.Bots {
+		b := &e.Bots[i]
+		u, err := url.Parse(b.URL)
+		switch {
+		case b.ID == "" || e.Bot(b.ID) != b:
+			return fmt.Errorf("bots[%d].id: missing or repeated %q", i, b.ID)
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return fmt.Errorf("bots[%d].url: want an absolute http(s) URL", i)
+		case b.SecretEnv == "":
+			return fmt.Errorf("bots[%d].secret_env: name the environment variable holding the bot's secret", i)
+		case b.Active != "" && b.Active != "in_hours" && b.Active != "out_of_hours" && b.Active != "always":
+			return fmt.Errorf("bots[%d].active: want in_hours, out_of_hours or always", i)
+		}
+		if b.Timeout == 0 {
+			b.Timeout = 10 * time.Second
 		}
 	}
 	for i, tp := range e.Templates {

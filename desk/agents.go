@@ -192,8 +192,8 @@ func (s *Service) SetPresence(ctx context.Context, agentID string, p Presence, a
 		}
 		w := newWorld(s.now().UTC(), s.Rules())
 		na := w.trackAgent(a)
-		if p == Online && na.Presence != Online {
-			na.Paused = false
+		if p == Online {
+			na.Paused = false // setting oneself online clears a pause, even if already online
 		}
 		na.Presence, na.Accepting = p, accepting
 		t := newTx()

@@ -21,6 +21,8 @@ func (k keys) indexes(c *Conversation) map[string]float64 {
 		return idx
 	}
 	switch {
+	case c.State == StateBot:
+		idx[k.index("bot")] = created
 	case c.Kind == KindChat && c.State == StateQueued:
 		idx[k.queue(c.Department)] = created
 	case c.Kind == KindChat && c.State == StateLive:
@@ -147,6 +149,9 @@ func (s *Store) write(t *tx, w *world) error {
 		if m.Direction == DirOut && m.Status == channels.StatusQueued {
 			t.do("ZADD", k.due(), ms(m.At), sendWake(m.ID))
 		}
+	}
+	for _, b := range w.botEvents {
+		t.do("ZADD", k.due(), ms(w.now), botWake(b.conv, b.message))
 	}
 	for _, e := range w.events {
 		if tr, ok := w.convs[e.ConversationID]; ok {

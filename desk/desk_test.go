@@ -21,7 +21,15 @@ type fakeDispatch struct {
 	sent    []string
 	batches [][]string
 	wakes   []string
+	bots    []string
 	fail    error
+}
+
+func (f *fakeDispatch) DispatchBot(_ context.Context, conv, msg string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bots = append(f.bots, conv+":"+msg)
+	return nil
 }
 
 func (f *fakeDispatch) DispatchWake(_ context.Context, id string, at time.Time) error {

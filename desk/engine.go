@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parleydesk/parley/config"
 )
 
 // This file holds the engine's decisions on customer messages and timers.
@@ -11,9 +13,10 @@ import (
 // one row in engine_test.go.
 
 // onInbound decides what a customer message means. open says whether the
-// department is in business hours; the world holds the contact, its open
-// chat and ticket, and the department's agents.
-func (w *world) onInbound(m Message, dept string, open bool) {
+// department is in business hours; bot is the bot that takes new
+// conversations here (nil if none, or its circuit is open); the world holds
+// the contact, its open chat and ticket, and the department's agents.
+func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
 	c := w.contact
 	c.LastInbound = w.now
 	w.touchContact()
@@ -28,6 +31,13 @@ func (w *world) onInbound(m Message, dept string, open bool) {
 		}
 	}
 	switch {
+	case chat != nil && chat.State == StateBot:
+		w.addCustomer(chat, m)
+		if word(m.Body) == wordEnd {
+			w.closeConversation(chat, Closure{By: "customer", Reason: ReasonCustomer})
+			return
+		}
+		w.botEvents = append(w.botEvents, botEvent{chat.ID, m.ID})
 	case chat != nil:
 		w.onChatMessage(chat, m)
 	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting):
@@ -37,6 +47,15 @@ func (w *world) onInbound(m Message, dept string, open bool) {
 		// conversation goes on there, with that agent.
 		w.addCustomer(ticket, m)
 		w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	case bot != nil && (ticket == nil || ticket.Session == SessionEnded || ticket.Session == SessionNone):
+		// The bot answers first; routing waits for its hand-off.
+		w.takeReachOut()
+		chat := w.newConversation(KindChat, StateBot, dept)
+		chat.Bot = bot.ID
+		w.contact.Chat = chat.ID
+		w.addCustomer(chat, m)
+		w.botEvents = append(w.botEvents, botEvent{chat.ID, m.ID})
+		w.emit(EventChanged, chat, "")
 	case open && w.anyTakesChats(dept):
 		w.startChat(m, dept, ticket, w.takeReachOut())
 	case open:
@@ -243,14 +262,14 @@ func (w *world) onTimer(c *Conversation, t Timer) {
 	switch {
 	case t == TimerQueue && c.State == StateQueued:
 		// Nobody freed up in time: the chat becomes a ticket.
-		w.toTicket(c, true)
+		w.toTicket(c, w.rules.Texts.NoAgent)
 	case t == TimerAgentResponse && c.State == StateLive && !c.Flagged && c.AwaitingAgent:
 		w.reroute(c)
 	case t == TimerInactivity && c.State == StateLive && !c.Flagged:
 		if c.AwaitingAgent {
 			// The customer's last word is unanswered: keep it as a ticket
 			// so nobody is forgotten.
-			w.toTicket(c, false)
+			w.toTicket(c, "")
 		} else {
 			w.closeConversation(c, Closure{By: "system", Reason: ReasonInactivity})
 		}
@@ -282,7 +301,7 @@ func (w *world) reroute(c *Conversation) {
 	c.Assignee, c.State = "", StateQueued
 	if !w.route(c, w.conversation(w.contact.Ticket)) {
 		if w.rules.Timeouts.Queue == 0 {
-			w.toTicket(c, true)
+			w.toTicket(c, w.rules.Texts.NoAgent)
 			return
 		}
 		w.arm(c, TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
@@ -292,9 +311,9 @@ func (w *world) reroute(c *Conversation) {
 
 // toTicket turns a chat nobody could take (or nobody answered) into an
 // unassigned ticket. If the contact already has an open ticket, the chat is
-// merged into it instead: never two open tickets for one contact. ask says
-// whether the customer is told and offered to leave a message.
-func (w *world) toTicket(chat *Conversation, ask bool) {
+// merged into it instead: never two open tickets for one contact. When why
+// is not empty, the customer is told it and offered to leave a message.
+func (w *world) toTicket(chat *Conversation, why string) {
 	w.release(chat)
 	w.disarm(chat, TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending)
 	if w.contact.Chat == chat.ID {
@@ -316,8 +335,8 @@ func (w *world) toTicket(chat *Conversation, ask bool) {
 		w.note(ticket, "Converted to a ticket")
 	}
 	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
-	if ask {
-		w.askToLeaveMessage(ticket, w.rules.Texts.NoAgent)
+	if why != "" {
+		w.askToLeaveMessage(ticket, why)
 	}
 	w.emit(EventChanged, ticket, "")
 }

@@ -31,6 +31,7 @@ type scene struct {
 	t     *testing.T
 	w     *world
 	rules *config.Engine
+	bot   *config.Bot // the bot taking new conversations, if any
 }
 
 func newScene(t *testing.T) *scene {
@@ -69,7 +70,7 @@ func (s *scene) ticket(state State, session Session) *Conversation {
 // in delivers a customer message in business hours (open) or not.
 func (s *scene) in(body string, open bool) Message {
 	m := Message{ID: newID(), Direction: DirIn, Body: body}
-	s.w.onInbound(m, "general", open)
+	s.w.onInbound(m, "general", open, s.bot)
 	return m
 }
 

@@ -19,7 +19,7 @@ const (
 
 // State is where a conversation is in its life.
 //
-//	chat:   queued → live ⇄ pending → closed (reopenable)
+//	chat:   (bot →) queued → live ⇄ pending → closed (reopenable)
 //	ticket: unassigned → assigned → closed → archived
 type State string
 
@@ -27,6 +27,7 @@ const (
 	StateQueued     State = "queued"
 	StateLive       State = "live"
 	StatePending    State = "pending"
+	StateBot        State = "bot" // an external bot holds the chat
 	StateClosed     State = "closed"
 	StateUnassigned State = "unassigned"
 	StateAssigned   State = "assigned"
@@ -121,6 +122,11 @@ type Conversation struct {
 	ConvertedTo string `json:"converted_to,omitempty"`
 	// Subject names a ticket made from a chat.
 	Subject string `json:"subject,omitempty"`
+	// Bot is the bot that holds or held the chat.
+	Bot string `json:"bot,omitempty"`
+	// Tags and Attributes are set by a bot for the agent who takes over.
+	Tags       []string          `json:"tags,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 	// Rating is the customer's answer to the post-chat survey.
 	Rating *Rating `json:"rating,omitempty"`
 	// DeletedAt is set while the conversation is in the trash.
@@ -152,7 +158,7 @@ type Conversation struct {
 // queued, live or pending, or a ticket that is unassigned or assigned.
 func (c *Conversation) Open() bool {
 	switch c.State {
-	case StateQueued, StateLive, StatePending, StateUnassigned, StateAssigned:
+	case StateBot, StateQueued, StateLive, StatePending, StateUnassigned, StateAssigned:
 		return true
 	}
 	return false

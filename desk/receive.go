@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config"
 )
 
 // sidTTL is how long a provider SID is remembered: longer than Twilio retries
@@ -90,7 +91,15 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	if c.Name != "" {
 		msg.Author = c.Name
 	}
-	w.onInbound(msg, dept, open)
+	var bot *config.Bot
+	if w.conversation(c.Chat) == nil {
+		if bot = w.rules.BotFor(dept, string(in.To), w.rules.HoursOf(dept).Open(w.now)); bot != nil {
+			if down, err := s.botDown(ctx, bot.ID); err != nil || down {
+				bot = nil // the bot's circuit is open: the normal flow takes over
+			}
+		}
+	}
+	w.onInbound(msg, dept, open, bot)
 
 	t := newTx()
 	t.claim(s.store.keys.sid(in.MessageSID), msg.ID, sidTTL.Milliseconds())

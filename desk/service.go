@@ -26,6 +26,9 @@ type Dispatcher interface {
 	DispatchSend(ctx context.Context, messageIDs ...string) error
 	// DispatchWake schedules a conversation's wake-up for its deadline at.
 	DispatchWake(ctx context.Context, convID string, at time.Time) error
+	// DispatchBot enqueues the delivery of a customer message to the bot
+	// holding its conversation.
+	DispatchBot(ctx context.Context, convID, messageID string) error
 }
 
 // Service is the desk's entry point: what a webhook, an agent or a job asks
@@ -40,6 +43,7 @@ type Service struct {
 	now   func() time.Time
 	log   zerolog.Logger
 	media *Media
+	bots  *botClient
 }
 
 // Options wires a Service.
@@ -53,6 +57,9 @@ type Options struct {
 	Log zerolog.Logger
 	// Media signs attachment URLs; without it attachments are refused.
 	Media *Media
+	// BotSecrets are the bots' secrets by bot id (they are not settings:
+	// they come from the environment).
+	BotSecrets map[string]string
 }
 
 // NewService wires the desk.
@@ -61,7 +68,8 @@ func NewService(o Options) *Service {
 	if media == nil {
 		media = NewMedia(nil, "")
 	}
-	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media}
+	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
+		bots: newBotClient(o.BotSecrets)}
 	s.rules.Store(o.Rules)
 	return s
 }
@@ -135,6 +143,11 @@ func (s *Service) after(ctx context.Context, w *world) {
 	for _, wk := range w.wakes {
 		if err := s.dispatch.DispatchWake(ctx, wk.conv, wk.at); err != nil {
 			s.log.Warn().Err(err).Str("conversation", wk.conv).Msg("wake-up not scheduled; the reconciler will")
+		}
+	}
+	for _, e := range w.botEvents {
+		if err := s.dispatch.DispatchBot(ctx, e.conv, e.message); err != nil {
+			s.log.Warn().Err(err).Str("conversation", e.conv).Msg("bot event not enqueued; handing over")
 		}
 	}
 	for dept := range w.freed {

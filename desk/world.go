@@ -39,7 +39,11 @@ type world struct {
 	routed map[string]int
 	// wakes are the wake-up jobs to schedule once the world is committed.
 	wakes []wake
+	// botEvents are the customer messages to hand to a bot once committed.
+	botEvents []botEvent
 }
+
+type botEvent struct{ conv, message string }
 
 type wake struct {
 	conv string
@@ -94,6 +98,13 @@ func cloneConversation(c *Conversation) *Conversation {
 	cp.Ignored = slices.Clone(c.Ignored)
 	cp.Merged = slices.Clone(c.Merged)
 	cp.Mentions = slices.Clone(c.Mentions)
+	cp.Tags = slices.Clone(c.Tags)
+	if c.Attributes != nil {
+		cp.Attributes = make(map[string]string, len(c.Attributes))
+		for k, v := range c.Attributes {
+			cp.Attributes[k] = v
+		}
+	}
 	if c.Deadlines != nil {
 		cp.Deadlines = make(map[Timer]time.Time, len(c.Deadlines))
 		for k, v := range c.Deadlines {

@@ -556,6 +556,8 @@ var apiErrors = []struct {
 	{desk.ErrReplyFirst, newError(http.StatusConflict, "reply_first", "")},
 	{desk.ErrInvalid, newError(http.StatusBadRequest, "invalid", "")},
 	{desk.ErrBadCredentials, errBadCredentials},
+	{desk.ErrBadSignature, newError(http.StatusForbidden, "bad_signature", "")},
+	{desk.ErrReplay, newError(http.StatusConflict, "replay", "")},
 }
 
 // engineError turns an engine error into an answer that keeps its message.
@@ -570,4 +572,14 @@ func engineError(err error) (*apiError, bool) {
 		}
 	}
 	return nil, false
+}
+
+// botCallback takes actions a bot sends later. It is authenticated by the
+// bot's signature over the raw body, not by a desk session.
+func (a *api) botCallback(c *fiber.Ctx) error {
+	err := a.svc.BotCallback(c.UserContext(), c.Params("bot"), c.Params("id"), c.Get(desk.SignatureHeader), c.Body())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"status": "applied"})
 }

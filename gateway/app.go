@@ -83,50 +83,51 @@ func New(d Deps) *fiber.App {
 
 	a := &api{svc: d.Service, sessions: &sessions{rdb: d.Redis, prefix: d.KeyPrefix, secure: d.SecureCookies}, rdb: d.Redis}
 	v1 := app.Group("/api/v1")
-	v1.Get("/openapi.yaml", openAPI)                      // anyone
-	v1.Post("/session", a.signIn)                         // anyone; failures limited
-	user := v1.Group("", a.signedIn)                      // below: a signed-in user; CSRF on writes
-	user.Delete("/session", a.signOut)                    //
-	user.Get("/me", a.me)                                 //
-	user.Put("/me/presence", a.presence)                  // own presence only
-	user.Get("/counts", a.counts)                         // own tabs
-	user.Get("/conversations", a.list)                    // filtered to what the user may see
-	user.Get("/conversations/:id", a.detail)              // 404 unless visible
-	user.Get("/groups", a.groups)                         // supervisors: a tab per agent
-	user.Get("/reports", a.report)                        // supervisors
-	user.Get("/reports/conversations", a.export)          // supervisors
-	conv := user.Group("/conversations/:id", a.visible)   // below: 404 unless visible
-	conv.Post("/messages", a.reply)                       // the assignee only (engine)
-	conv.Post("/comments", a.comment)                     //
-	conv.Post("/accept", a.accept)                        // unassigned ticket of own department
-	conv.Post("/flag", a.flag)                            // the assignee only
-	conv.Post("/pending", a.pending)                      // the assignee only
-	conv.Post("/close", a.closeConversation)              // the assignee only
-	conv.Post("/reopen", a.reopen)                        // a closed chat the user may see
-	conv.Post("/transfer", a.transfer)                    // the assignee or a supervisor
-	conv.Post("/viewing", a.viewing)                      //
-	conv.Post("/attachments", a.attach)                   // the assignee only; up to 20 MB
-	conv.Post("/reach-out", a.reachOut)                   // a closed conversation: its agent or a supervisor
-	conv.Post("/convert", a.convert)                      // a closed chat: its agent or a supervisor
-	conv.Post("/delete", a.trash)                         // a closed conversation: its agent or a supervisor
-	conv.Post("/restore", a.restore)                      // who deleted it, or a supervisor
-	conv.Get("/transcript", a.transcript)                 //
-	user.Post("/tickets/quick-accept", a.quickAccept)     // own departments
-	user.Get("/agents", a.agents)                         //
-	user.Get("/settings", a.settings)                     //
-	user.Get("/notifications", a.notifications)           // own
-	user.Post("/notifications/read", a.readNotifications) // own
-	user.Get("/events", a.events)                         // filtered to what the user may see
-	admin := user.Group("/admin", a.adminOnly)            // below: admins only; every change audited
-	admin.Get("/settings", a.getSettings)                 //
-	admin.Put("/settings", a.putSettings)                 //
-	admin.Get("/users", a.users)                          //
-	admin.Post("/users", a.createUser)                    //
-	admin.Put("/users/:uid", a.updateUser)                //
-	admin.Post("/users/:uid/password", a.resetPassword)   //
-	admin.Post("/users/:uid/disable", a.disableUser)      //
-	admin.Get("/audit", a.audit)                          //
-	app.Get("/media/:id", a.media)                        // anyone with the signed, expiring URL (Twilio)
+	v1.Get("/openapi.yaml", openAPI)                               // anyone
+	v1.Post("/session", a.signIn)                                  // anyone; failures limited
+	v1.Post("/bots/:bot/conversations/:id/actions", a.botCallback) // a bot, by its signature; replays refused
+	user := v1.Group("", a.signedIn)                               // below: a signed-in user; CSRF on writes
+	user.Delete("/session", a.signOut)                             //
+	user.Get("/me", a.me)                                          //
+	user.Put("/me/presence", a.presence)                           // own presence only
+	user.Get("/counts", a.counts)                                  // own tabs
+	user.Get("/conversations", a.list)                             // filtered to what the user may see
+	user.Get("/conversations/:id", a.detail)                       // 404 unless visible
+	user.Get("/groups", a.groups)                                  // supervisors: a tab per agent
+	user.Get("/reports", a.report)                                 // supervisors
+	user.Get("/reports/conversations", a.export)                   // supervisors
+	conv := user.Group("/conversations/:id", a.visible)            // below: 404 unless visible
+	conv.Post("/messages", a.reply)                                // the assignee only (engine)
+	conv.Post("/comments", a.comment)                              //
+	conv.Post("/accept", a.accept)                                 // unassigned ticket of own department
+	conv.Post("/flag", a.flag)                                     // the assignee only
+	conv.Post("/pending", a.pending)                               // the assignee only
+	conv.Post("/close", a.closeConversation)                       // the assignee only
+	conv.Post("/reopen", a.reopen)                                 // a closed chat the user may see
+	conv.Post("/transfer", a.transfer)                             // the assignee or a supervisor
+	conv.Post("/viewing", a.viewing)                               //
+	conv.Post("/attachments", a.attach)                            // the assignee only; up to 20 MB
+	conv.Post("/reach-out", a.reachOut)                            // a closed conversation: its agent or a supervisor
+	conv.Post("/convert", a.convert)                               // a closed chat: its agent or a supervisor
+	conv.Post("/delete", a.trash)                                  // a closed conversation: its agent or a supervisor
+	conv.Post("/restore", a.restore)                               // who deleted it, or a supervisor
+	conv.Get("/transcript", a.transcript)                          //
+	user.Post("/tickets/quick-accept", a.quickAccept)              // own departments
+	user.Get("/agents", a.agents)                                  //
+	user.Get("/settings", a.settings)                              //
+	user.Get("/notifications", a.notifications)                    // own
+	user.Post("/notifications/read", a.readNotifications)          // own
+	user.Get("/events", a.events)                                  // filtered to what the user may see
+	admin := user.Group("/admin", a.adminOnly)                     // below: admins only; every change audited
+	admin.Get("/settings", a.getSettings)                          //
+	admin.Put("/settings", a.putSettings)                          //
+	admin.Get("/users", a.users)                                   //
+	admin.Post("/users", a.createUser)                             //
+	admin.Put("/users/:uid", a.updateUser)                         //
+	admin.Post("/users/:uid/password", a.resetPassword)            //
+	admin.Post("/users/:uid/disable", a.disableUser)               //
+	admin.Get("/audit", a.audit)                                   //
+	app.Get("/media/:id", a.media)                                 // anyone with the signed, expiring URL (Twilio)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
 	app.Get("/desk", func(c *fiber.Ctx) error { // routing is not strict: "/desk/" matches too
 		if c.Path() != "/desk" {

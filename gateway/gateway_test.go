@@ -33,6 +33,8 @@ func (nopDispatch) DispatchSend(context.Context, ...string) error { return nil }
 
 func (nopDispatch) DispatchWake(context.Context, string, time.Time) error { return nil }
 
+func (nopDispatch) DispatchBot(context.Context, string, string) error { return nil }
+
 type testGateway struct {
 	app interface {
 		Test(*http.Request, ...int) (*http.Response, error)

@@ -138,6 +138,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	c.svc = desk.NewService(desk.Options{
 		Store: desk.NewStore(c.rdb, keyPrefix), Dispatcher: c.dispatch, Provider: provider,
 		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: desk.NewMedia([]byte(secret), publicURLOf(cfg)),
+		BotSecrets: botSecrets(cfg),
 	})
 	if err := c.svc.SeedAgents(ctx, cfg.Agents); err != nil {
 		c.close()
@@ -181,6 +182,16 @@ func (c *core) close() {
 	if c.embedded != nil {
 		c.embedded.Close()
 	}
+}
+
+// botSecrets maps each configured bot to its secret, read from the
+// environment by config.Load.
+func botSecrets(cfg config.Config) map[string]string {
+	out := map[string]string{}
+	for _, b := range cfg.Bots {
+		out[b.ID] = b.Secret
+	}
+	return out
 }
 
 // publicURLOf is the base URL Twilio and browsers reach Parley at.

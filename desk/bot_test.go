@@ -1,0 +1,188 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/parleydesk/parley/config"
+)
+
+const botSecret = "0123456789abcdef-bot"
+
+// botFixture is a service with a bot "helper" for the default department,
+// played by an httptest server answering with answer(event).
+type botFixture struct {
+	fixture
+	mu     sync.Mutex
+	events []BotEvent
+}
+
+func newBotFixture(t *testing.T, answer func(BotEvent) (int, BotReply)) *botFixture {
+	t.Helper()
+	f := &botFixture{fixture: newFixture(t)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := VerifySignature(botSecret, r.Header.Get(SignatureHeader), body, f.clock.Now()); err != nil {
+			t.Errorf("event signature: %v", err)
+		}
+		var ev BotEvent
+		json.Unmarshal(body, &ev)
+		f.mu.Lock()
+		f.events = append(f.events, ev)
+		f.mu.Unlock()
+		status, reply := answer(ev)
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(reply)
+	}))
+	t.Cleanup(srv.Close)
+	rules := testRules(t)
+	rules.Bots = []config.Bot{{ID: "helper", URL: srv.URL, SecretEnv: "X", Departments: []string{"general"}, Timeout: 2 * time.Second, Active: "always"}}
+	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: rules, Now: f.clock.Now,
+		Log: zerolog.Nop(), BotSecrets: map[string]string{"helper": botSecret}})
+	return f
+}
+
+// deliver runs the bot jobs the dispatcher was given.
+func (f *botFixture) deliver(t *testing.T, lastAttempt bool) error {
+	t.Helper()
+	f.dispatch.mu.Lock()
+	jobs := f.dispatch.bots
+	f.dispatch.bots = nil
+	f.dispatch.mu.Unlock()
+	var last error
+	for _, j := range jobs {
+		conv, msg := j[:26], j[27:]
+		last = f.svc.DeliverBotEvent(context.Background(), conv, msg, lastAttempt)
+	}
+	return last
+}
+
+func TestBotAnswersThenHandsOff(t *testing.T) {
+	f := newBotFixture(t, func(ev BotEvent) (int, BotReply) {
+		if ev.Message.Body == "agent" {
+			return 200, BotReply{Actions: []BotAction{{Type: "handoff", Note: "wants a person"}}}
+		}
+		return 200, BotReply{Actions: []BotAction{
+			{Type: "text", Body: "Hello from the bot"},
+			{Type: "tags", Tags: []string{"greeted"}},
+			{Type: "attributes", Attributes: map[string]string{"plan": "gold"}},
+		}}
+	})
+	ctx := context.Background()
+	seed(t, f.fixture, online("ann", 2))
+	r, err := f.svc.Receive(ctx, inbound("SMb1", "whatsapp:+27820000900", "hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.store.Conversation(ctx, r.ConversationID)
+	if c.State != StateBot || c.Bot != "helper" || c.Assignee != "" {
+		t.Fatalf("new chat %s/%s on %q, want held by the bot", c.State, c.Bot, c.Assignee)
+	}
+	if err := f.deliver(t, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.events) != 1 || f.events[0].Message.Body != "hi" || f.events[0].ConversationID != c.ID || !f.events[0].WindowOpen {
+		t.Fatalf("bot got %+v", f.events)
+	}
+	c, _ = f.store.Conversation(ctx, c.ID)
+	hist, _ := f.store.History(ctx, c.ID)
+	last := hist[len(hist)-1]
+	if last.Body != "Hello from the bot" || last.Author != "bot:helper" || c.Tags[0] != "greeted" || c.Attributes["plan"] != "gold" {
+		t.Fatalf("after the bot's answer: %+v, tags %v, attributes %v", last, c.Tags, c.Attributes)
+	}
+
+	// The bot never writes into a chat a person holds.
+	if _, err := f.svc.Receive(ctx, inbound("SMb2", "whatsapp:+27820000900", "agent")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.deliver(t, false); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.store.Conversation(ctx, c.ID)
+	if c.State != StateLive || c.Assignee != "ann" {
+		t.Fatalf("after the hand-off: %s on %q, want live on ann", c.State, c.Assignee)
+	}
+	if err := f.svc.BotActions(ctx, "helper", c.ID, []BotAction{{Type: "text", Body: "me again"}}); !errors.Is(err, ErrWrongState) {
+		t.Fatalf("bot writing into ann's chat: %v, want ErrWrongState", err)
+	}
+}
+
+func TestBotHandOffOutOfHoursLeavesAMessage(t *testing.T) {
+	f := newBotFixture(t, func(BotEvent) (int, BotReply) {
+		return 200, BotReply{Actions: []BotAction{{Type: "handoff"}}}
+	})
+	ctx := context.Background()
+	r, _ := f.svc.Receive(ctx, inbound("SMb3", "whatsapp:+27820000901", "help"))
+	if err := f.deliver(t, false); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.store.Conversation(ctx, r.ConversationID)
+	if c.Kind != KindTicket || c.Session != SessionAsking {
+		t.Fatalf("with nobody online the hand-off made %s/%s, want a ticket asking to leave a message", c.Kind, c.Session)
+	}
+}
+
+func TestFailingBotIsRetriedThenBypassed(t *testing.T) {
+	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 500, BotReply{} })
+	ctx := context.Background()
+	seed(t, f.fixture, online("ann", 2))
+	r, _ := f.svc.Receive(ctx, inbound("SMb4", "whatsapp:+27820000902", "hi"))
+	f.dispatch.mu.Lock()
+	job := f.dispatch.bots[0]
+	f.dispatch.mu.Unlock()
+	if err := f.svc.DeliverBotEvent(ctx, r.ConversationID, job[27:], false); err == nil {
+		t.Fatal("a 500 from the bot should be retried")
+	}
+	if err := f.svc.DeliverBotEvent(ctx, r.ConversationID, job[27:], true); !errors.Is(err, ErrBotFailed) {
+		t.Fatalf("last attempt: %v, want ErrBotFailed", err)
+	}
+	c, _ := f.store.Conversation(ctx, r.ConversationID)
+	if c.State != StateLive || c.Assignee != "ann" {
+		t.Fatalf("after the bot failed: %s on %q, want the customer routed to ann", c.State, c.Assignee)
+	}
+	// Enough failures open the circuit: new chats skip the bot.
+	for range botTrip {
+		f.svc.botFailed(ctx, "helper")
+	}
+	r, _ = f.svc.Receive(ctx, inbound("SMb5", "whatsapp:+27820000903", "hi"))
+	c, _ = f.store.Conversation(ctx, r.ConversationID)
+	if c.State == StateBot {
+		t.Fatal("a chat went to a bot whose circuit is open")
+	}
+}
+
+func TestBotCallbackSignatureAndReplay(t *testing.T) {
+	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 202, BotReply{} })
+	ctx := context.Background()
+	r, _ := f.svc.Receive(ctx, inbound("SMb6", "whatsapp:+27820000904", "hi"))
+	body, _ := json.Marshal(BotReply{ID: "cb-1", Actions: []BotAction{{Type: "text", Body: "later answer"}}})
+	now := f.clock.Now()
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign("wrong secret 123456", now, body), body); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("wrong secret: %v, want ErrBadSignature", err)
+	}
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign(botSecret, now.Add(-10*time.Minute), body), body); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("old signature: %v, want ErrBadSignature", err)
+	}
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign(botSecret, now, body), body); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign(botSecret, now, body), body); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replayed callback: %v, want ErrReplay", err)
+	}
+	if err := f.svc.BotCallback(ctx, "nobot", r.ConversationID, Sign(botSecret, now, body), body); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown bot: %v, want ErrNotFound", err)
+	}
+	hist, _ := f.store.History(ctx, r.ConversationID)
+	if hist[len(hist)-1].Body != "later answer" {
+		t.Fatalf("history %+v", hist)
+	}
+}
