@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The full test suite. It needs nothing running: it starts a throwaway Redis
 # on a free loopback port for the run (installing Debian's redis-server when
-# it is missing and this user may), runs every Go test against it, and stops
-# it again.
+# it is missing and this user may), runs every Go test against it, then the
+# desk page's browser tests (Debian's chromium driven by playwright-core
+# under Node's test runner, against a freshly built parley binary), and
+# stops it again.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,7 +36,11 @@ redis_dir=$(mktemp -d)
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
   --dir "$redis_dir" --daemonize no --loglevel warning >"$redis_dir/log" 2>&1 &
 redis_pid=$!
-cleanup() { kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; rm -rf "$redis_dir"; }
+e2e_bin_dir=""
+cleanup() {
+  kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; rm -rf "$redis_dir"
+  if [ -n "$e2e_bin_dir" ]; then rm -rf "$e2e_bin_dir"; fi
+}
 trap cleanup EXIT
 for _ in $(seq 50); do
   if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
@@ -46,3 +52,22 @@ echo "test.sh: throwaway redis-server on $PARLEY_TEST_REDIS" >&2
 race=""
 if command -v gcc >/dev/null || command -v cc >/dev/null; then race="-race"; fi
 go test $race -count=1 -timeout 20m "$@" ./...
+
+# The desk page in a real browser: desk/web/e2e/*.test.mjs.
+need_package chromium chromium
+need_package node nodejs
+need_package npm npm
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "test.sh: the browser tests need Node.js 18 or later; found $(node --version)" >&2
+  exit 1
+fi
+e2e=desk/web/e2e
+# npm ci only when node_modules is missing or older than the lock file.
+if ! cmp -s "$e2e/package-lock.json" "$e2e/node_modules/.parley-lock.json" 2>/dev/null; then
+  (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$e2e/package-lock.json" "$e2e/node_modules/.parley-lock.json"
+fi
+e2e_bin_dir=$(mktemp -d)
+go build -o "$e2e_bin_dir/parley" ./cmd/parley
+PARLEY_BIN="$e2e_bin_dir/parley" node --test "$e2e"/*.test.mjs

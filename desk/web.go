@@ -5,7 +5,10 @@ import (
 	"io/fs"
 )
 
-//go:embed web
+// Only the page's own files are embedded: never web/e2e (the browser tests)
+// or its node_modules.
+//
+//go:embed web/*.html web/*.js web/*.css
 var web embed.FS
 
 // Web is the desk's page and assets (HTML, CSS, JavaScript), built into the

@@ -41,6 +41,7 @@
     knownUnassigned: null,
     arrived: new Set(), // list items to flash once
     viewers: new Map(), // agent id -> {typing, until}
+    drafts: new Map(), // conversation id -> unsent reply
     started: new Set(), // tickets whose "Start chat" was clicked
     reopening: new Set(), // closed chats whose "Reopen" was clicked
     es: null,
@@ -53,6 +54,9 @@
     viewingWarned: false,
     tplKey: '',
     audio: null,
+    countsLoaded: false,
+    mentionFrom: '',
+    mode: null,
   };
 
   // ---------- small DOM helpers ----------
@@ -87,7 +91,7 @@
       el('button', { type: 'button', class: 'toast-x', 'aria-label': 'Dismiss', text: '×' }));
     t.querySelector('.toast-x').addEventListener('click', () => t.remove());
     box.append(t);
-    while (box.children.length > 5) box.firstElementChild.remove();
+    while (box.children.length > 4) box.firstElementChild.remove();
     setTimeout(() => t.remove(), kind === 'error' ? 9000 : 4000);
   }
 
@@ -141,9 +145,12 @@
   const convPath = (id, action) => '/conversations/' + encodeURIComponent(id) + (action ? '/' + action : '');
 
   // ---------- formatting ----------
+  // parseAddress splits a contact address such as "whatsapp:+27820000001"
+  // or "sms:+27820000001".
   function parseAddress(addr) {
     const s = String(addr || '');
-    if (s.startsWith('whatsapp:')) return { channel: 'whatsapp', number: s.slice(9) };
+    const i = s.indexOf(':');
+    if (i > 0 && /^[a-z]+$/.test(s.slice(0, i))) return { channel: s.slice(0, i), number: s.slice(i + 1) };
     return { channel: 'sms', number: s };
   }
   const channelName = (ch) => (ch === 'whatsapp' ? 'WhatsApp' : ch === 'sms' ? 'SMS' : ch || '');
@@ -216,7 +223,7 @@
     for (const m of String(preview || '').matchAll(/\{\{\s*([\w.-]+)\s*\}\}/g)) {
       if (m.index > last) frag.append(document.createTextNode(preview.slice(last, m.index)));
       const v = vars && vars[m[1]];
-      if (mark) frag.append(el('mark', { class: v ? 'filled' : 'empty', text: v || '{{' + m[1] + '}}' }));
+      if (mark) frag.append(el('mark', { class: v ? 'var-filled' : 'var-empty', text: v || '{{' + m[1] + '}}' }));
       else frag.append(document.createTextNode(v || '{{' + m[1] + '}}'));
       last = m.index + m[0].length;
     }
@@ -288,7 +295,12 @@
     S.dots.clear();
     S.knownLive = null;
     S.knownUnassigned = null;
+    S.countsLoaded = false;
+    S.unread = 0;
     S.viewers.clear();
+    S.drafts.clear();
+    S.started.clear();
+    S.reopening.clear();
     $('#list').replaceChildren();
     renderEmptyConversation();
     document.body.dataset.live = 'off';
@@ -309,7 +321,9 @@
     } catch (e) {
       fail(e);
     }
-    setTab(S.tab, true);
+    let tab = S.tab;
+    try { tab = sessionStorage.getItem('parley.tab') || tab; } catch (e) { /* private mode */ }
+    setTab(tab, true);
     refreshCounts();
     connectEvents();
     S.timers.push(setInterval(renderViewers, 2000));
@@ -415,12 +429,13 @@
     } catch (e) { /* no sound */ }
   }
 
-  function alertNewChat(id) {
+  function alertNewChat(id, c) {
     if (!alertsOn()) return;
     beep();
     if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
       try {
-        const n = new Notification('New chat on Parley', { body: 'A customer is waiting in Live.', tag: 'parley-' + id });
+        const who = (c && (c.contact_name || parseAddress(c.contact).number)) || 'A customer';
+        const n = new Notification('New chat on Parley', { body: who + ' is waiting in Live.', tag: 'parley-' + id });
         n.onclick = () => { window.focus(); openConversation(id); n.close(); };
       } catch (e) { /* notifications unavailable */ }
     }
@@ -431,6 +446,7 @@
     if (!TABS.includes(tab)) tab = 'live';
     if (tab === S.tab && !force) return;
     S.tab = tab;
+    try { sessionStorage.setItem('parley.tab', tab); } catch (e) { /* private mode */ }
     for (const b of $$('.tab')) {
       const on = b.dataset.tab === tab;
       b.classList.toggle('active', on);
@@ -610,7 +626,13 @@
     try {
       const c = await api('GET', '/counts');
       S.counts = c.tabs || {};
-      S.unread = c.unread_notifications || 0;
+      const unread = c.unread_notifications || 0;
+      if (S.countsLoaded && unread > S.unread) {
+        toast((S.mentionFrom ? agentName(S.mentionFrom) + ' mentioned you' : 'You were mentioned') + ' in a comment. See the bell.', 'ok');
+      }
+      S.mentionFrom = '';
+      S.unread = unread;
+      S.countsLoaded = true;
       renderCounts();
     } catch (e) {
       if (!e.silent && e.status !== 0) fail(e);
@@ -730,6 +752,24 @@
     }
   }
 
+  // newChat confirms a chat given to me (the event names it; the API must
+  // show it) before it turns green and the alert sounds.
+  async function newChat(id) {
+    try {
+      const d = await api('GET', convPath(id));
+      const c = d.conversation;
+      if (!S.me || c.assignee !== S.me.id || c.state !== 'live' || id === S.openId || S.fresh.has(id)) return;
+      S.fresh.add(id);
+      if (S.knownLive) S.knownLive.add(id);
+      alertNewChat(id, c);
+      renderFreshMarkers();
+      if (S.tab === 'live') {
+        const li = $('#list .card[data-id="' + CSS.escape(id) + '"]');
+        if (li) li.classList.add('fresh');
+      }
+    } catch (e) { /* not visible to me: nothing to announce */ }
+  }
+
   function onEvent(type, e) {
     if (!S.me) return;
     const id = e.conversation_id;
@@ -748,24 +788,18 @@
         if (isOpen) refreshSoon({ detail: true });
         return;
       case 'message.in':
-        if (id && !isOpen) {
-          S.dots.add(id);
-        }
+        if (id && !isOpen && e.assignee === S.me.id) S.dots.add(id);
         break;
       case 'conversation.assigned':
-        if (e.assignee === S.me.id && e.kind === 'chat' && e.state === 'live' && !isOpen) {
-          if (!S.fresh.has(id)) alertNewChat(id);
-          S.fresh.add(id);
-          if (S.knownLive) S.knownLive.add(id);
+        if (e.assignee === S.me.id && e.kind === 'chat' && e.state === 'live' && !isOpen && !S.fresh.has(id)) {
+          newChat(id);
         }
         break;
       case 'conversation.closed':
         S.fresh.delete(id);
         break;
       case 'comment':
-        if ((e.mentions || []).includes(S.me.id) && e.agent !== S.me.id) {
-          toast(agentName(e.agent) + ' mentioned you in a comment.', 'ok');
-        }
+        if ((e.mentions || []).includes(S.me.id) && e.agent !== S.me.id) S.mentionFrom = e.agent;
         break;
       default:
         break;
@@ -785,9 +819,14 @@
   async function openConversation(id) {
     if (!id) return;
     if (S.openId !== id) {
+      if (S.openId) {
+        const draft = $('#reply').value;
+        if (draft.trim()) S.drafts.set(S.openId, draft);
+        else S.drafts.delete(S.openId);
+      }
       S.viewers.clear();
       S.tplKey = '';
-      $('#reply').value = '';
+      $('#reply').value = S.drafts.get(id) || '';
       $('#comment').value = '';
       $('#messages').replaceChildren();
       S.detail = null;
@@ -819,7 +858,9 @@
     for (const li of $$('#list .card.active')) li.classList.remove('active');
   }
 
-  async function loadDetail(first) {
+  // loadDetail reads the open conversation again; quiet leaves a 404 (one
+  // the user just handed on) without an error message.
+  async function loadDetail(first, quiet) {
     const seq = ++S.detailSeq;
     const id = S.openId;
     if (!id) return;
@@ -837,7 +878,7 @@
       if (seq !== S.detailSeq) return;
       if (e.status === 404) {
         closeConversation();
-        toast('That conversation is not available to you any more.');
+        if (!quiet) toast('That conversation is not available to you any more.');
       } else {
         fail(e);
       }
@@ -919,16 +960,18 @@
     const href = safeHref(md.url);
     const label = 'Attachment' + (md.content_type ? ' (' + md.content_type + ')' : '');
     if (!href) return el('div', { class: 'msg-extra', text: label + ': ' + (md.url || '') });
-    return el('div', { class: 'msg-extra' }, '📎 ', el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: label }));
+    return el('div', { class: 'msg-extra' }, el('span', { class: 'extra-kind', text: 'File' }),
+      el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: label }));
   }
 
   function locationBlock(loc) {
     const lat = Number(loc.latitude);
     const lon = Number(loc.longitude);
     const name = [loc.label, loc.address].filter(Boolean).join(', ') || 'Shared location';
-    if (!Number.isFinite(lat) || !Number.isFinite(lon)) return el('div', { class: 'msg-extra', text: '📍 ' + name });
+    if (!Number.isFinite(lat) || !Number.isFinite(lon)) return el('div', { class: 'msg-extra', text: 'Location: ' + name });
     const href = 'https://www.openstreetmap.org/?mlat=' + lat + '&mlon=' + lon + '#map=16/' + lat + '/' + lon;
-    return el('div', { class: 'msg-extra' }, '📍 ', el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: name }),
+    return el('div', { class: 'msg-extra' }, el('span', { class: 'extra-kind', text: 'Map' }),
+      el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: name }),
       el('span', { class: 'muted small', text: ' ' + lat.toFixed(5) + ', ' + lon.toFixed(5) }));
   }
 
@@ -1041,6 +1084,7 @@
         await api('POST', convPath(id, 'messages'), { body: text });
       }
       if (S.openId === id) box.value = '';
+      S.drafts.delete(id);
       noteTyping();
       await loadDetail(true);
       refreshSoon({ list: true, counts: true });
@@ -1270,8 +1314,11 @@
       acts.push(actionButton('Reopen chat', 'primary', startClicked, 'Start the chat again with a first message'));
     }
     const box = $('#actions');
-    if (!acts.length) box.replaceChildren(el('p', { class: 'muted small', text: 'Nothing to do here for you.' }));
-    else box.replaceChildren(...acts);
+    if (!acts.length) acts.push(el('p', { class: 'muted small', text: 'Nothing to do here for you.' }));
+    const tr = API + convPath(c.id, 'transcript');
+    box.replaceChildren(...acts, el('div', { class: 'downloads small' }, 'Transcript: ',
+      el('a', { href: tr + '?format=text', download: '' , text: 'text' }), ' · ',
+      el('a', { href: tr + '?format=json', download: '', text: 'JSON' })));
   }
 
   async function act(action, body, okText) {
@@ -1294,7 +1341,7 @@
     $('#close-title').textContent = ticket ? 'Close ticket' : 'Close chat';
     $('#close-submit').textContent = ticket ? 'Close ticket' : 'Close chat';
     $('#close-sentiments').replaceChildren(...S.settings.sentiments.map((s) => el('label', { class: 'radio s-' + s },
-      el('input', { type: 'radio', name: 'sentiment', value: s, required: true, checked: ticket && s === 'neutral' }),
+      el('input', { type: 'radio', name: 'sentiment', value: s, checked: ticket && s === 'neutral' }),
       ' ' + s.charAt(0).toUpperCase() + s.slice(1))));
     $('#close-tag').replaceChildren(el('option', { value: '', text: 'No tag' }),
       ...S.settings.tags.map((t) => el('option', { value: t, text: t })));
@@ -1388,7 +1435,7 @@
       const conv = await api('POST', convPath(id, 'transfer'), body);
       dlg.close();
       toast('Chat transferred to ' + agentName(conv && conv.assignee) + '.', 'ok');
-      if (S.openId === id) await loadDetail();
+      if (S.openId === id) await loadDetail(false, true);
       refreshSoon({ list: true, counts: true });
     } catch (e) {
       err.textContent = e.message + (e.code ? ' (' + e.code + ')' : '');

@@ -1,0 +1,742 @@
+// Browser tests of the agent desk: the real Parley binary (PARLEY_BIN) on a
+// throwaway Redis database, a fake Twilio REST API, signed webhooks posted as
+// Twilio would, and Debian's Chromium driven by playwright-core.
+//
+//   PARLEY_BIN=/path/to/parley PARLEY_TEST_REDIS=127.0.0.1:6379 node --test desk/web/e2e/
+//
+// Redis database 15 of PARLEY_TEST_REDIS is flushed first: it must be a
+// throwaway. Screenshots and Parley's log go to test-artifacts/ at the
+// repository's root.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
+const BIN = process.env.PARLEY_BIN;
+const REDIS = process.env.PARLEY_TEST_REDIS;
+const DB = 15;
+const WAIT = 10_000; // the bound of every single wait in the page
+
+const WHATSAPP_FROM = 'whatsapp:+14155238886';
+const SMS_FROM = '+15005550006';
+const hex = (n) => crypto.randomBytes(n).toString('hex');
+const alnum = (n) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]).join('');
+const ACCOUNT_SID = 'AC' + hex(16);
+const AUTH_TOKEN = alnum(32);
+const TEMPLATE_SID = 'HX' + hex(16);
+const PASSWORDS = { ann: 'ann-' + alnum(16), bob: 'bob-' + alnum(16) };
+
+const CONFIG = `# Written by desk.test.mjs: always open, short distinctive texts.
+business_hours:
+  timezone: UTC
+  weekly:
+    monday: ["00:00-24:00"]
+    tuesday: ["00:00-24:00"]
+    wednesday: ["00:00-24:00"]
+    thursday: ["00:00-24:00"]
+    friday: ["00:00-24:00"]
+    saturday: ["00:00-24:00"]
+    sunday: ["00:00-24:00"]
+timeouts:
+  queue_timeout: 1h
+  agent_response_timeout: 1h
+  inactivity_timeout: 2h
+  pending_timeout: 24h
+  ticket_session_timeout: 1h
+tags: [refund, delivery, billing, account access]
+templates:
+  - name: e2e_follow_up
+    content_sid: ${TEMPLATE_SID}
+    variables: ["1"]
+    preview: "Hi {{1}}, the E2E desk is following up on your message."
+canned_replies:
+  - shortcut: /hello
+    text: "E2E canned hello: how can we help?"
+  - shortcut: /bye
+    text: "E2E canned goodbye."
+texts:
+  out_of_hours: "E2E: closed."
+  no_agent: "E2E: nobody free."
+  leave_message: "E2E: leave a message? YES or NO."
+  collecting: "E2E: collecting."
+  declined: "E2E: declined."
+  ended: "E2E: ended."
+  queued: "E2E: queued as {position}."
+`;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// eventually polls cond until it returns something truthy, for at most ms.
+async function eventually(what, cond, ms = WAIT) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await cond();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await sleep(100);
+  }
+}
+
+// run runs a command with a bounded time and returns its output.
+function run(cmd, args, { env, input, timeout = 20_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: env || process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: no answer in ${timeout} ms`)); }, timeout);
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err || out}`));
+    });
+    p.stdin.end(input || '');
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------- fake Twilio REST API ----------
+function startFakeTwilio() {
+  const requests = [];
+  const problems = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const want = `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`;
+      const answer = (status, obj) => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(obj));
+      };
+      if (req.method !== 'POST' || req.url !== want) {
+        problems.push(`${req.method} ${req.url}`);
+        return answer(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+      }
+      const auth = Buffer.from(String(req.headers.authorization || '').replace(/^Basic /, ''), 'base64').toString();
+      if (auth !== `${ACCOUNT_SID}:${AUTH_TOKEN}`) {
+        problems.push('bad basic auth');
+        return answer(401, { code: 20003, message: 'Authenticate', status: 401 });
+      }
+      const form = Object.fromEntries(new URLSearchParams(body));
+      const sid = 'SM' + hex(16);
+      requests.push({ form, sid, at: Date.now() });
+      const now = new Date().toUTCString();
+      return answer(201, {
+        sid, status: 'queued', account_sid: ACCOUNT_SID, api_version: '2010-04-01', to: form.To, from: form.From,
+        body: form.Body || '', direction: 'outbound-api', num_media: '0', num_segments: '1', date_created: now, date_updated: now,
+        error_code: null, error_message: null, uri: `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${sid}.json`,
+      });
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({ server, requests, problems, url: `http://127.0.0.1:${server.address().port}` });
+    });
+  });
+}
+
+// ---------- the world under test ----------
+const W = {
+  base: '',
+  parley: null,
+  parleyExit: null,
+  log: [],
+  env: null,
+  twilio: null,
+  browser: null,
+  ann: null, // {context, page, errors, dialogs}
+  bob: null,
+  shots: 0,
+};
+
+function parleyEnv(port, configFile) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('PARLEY_') && !k.startsWith('TWILIO_')) env[k] = v;
+  }
+  const [host, rport] = REDIS.split(':');
+  return Object.assign(env, {
+    PARLEY_CONFIG: configFile,
+    PARLEY_LISTEN: `127.0.0.1:${port}`,
+    PARLEY_REDIS_URL: `redis://${host}:${rport}/${DB}`,
+    PARLEY_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PARLEY_LOG_FORMAT: 'json',
+    PARLEY_LOG_LEVEL: 'info',
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    PARLEY_TWILIO_API_URL: W.twilio.url,
+    PARLEY_WHATSAPP_FROM: WHATSAPP_FROM,
+    PARLEY_SMS_FROM: SMS_FROM,
+    PARLEY_ADMIN_PASSWORD: alnum(20),
+    PARLEY_SEND_RETRY_BASE: '200ms',
+    PARLEY_RECONCILE_EVERY: '1s',
+  });
+}
+
+function redisCli(...args) {
+  const [host, port] = REDIS.split(':');
+  return run('redis-cli', ['-h', host, '-p', port, '-n', String(DB), ...args]);
+}
+
+// sign is Twilio's webhook signature: base64(HMAC-SHA1(auth token,
+// URL + each POST parameter's name and value, sorted by name)).
+function sign(url, params) {
+  let s = url;
+  for (const k of Object.keys(params).sort()) s += k + params[k];
+  return crypto.createHmac('sha1', AUTH_TOKEN).update(s).digest('base64');
+}
+
+async function webhook(pathname, params) {
+  const res = await fetch(W.base + pathname, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'User-Agent': 'TwilioProxy/1.1',
+      'X-Twilio-Signature': sign(W.base + pathname, params),
+    },
+    body: new URLSearchParams(params).toString(),
+    signal: AbortSignal.timeout(WAIT),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, `webhook ${pathname} answered ${res.status}: ${text}`);
+}
+
+function whatsAppIn(number, body, name) {
+  const sid = 'SM' + hex(16);
+  return {
+    SmsMessageSid: sid, MessageSid: sid, SmsSid: sid, AccountSid: ACCOUNT_SID,
+    From: 'whatsapp:' + number, To: WHATSAPP_FROM, Body: body, ProfileName: name, WaId: number.slice(1),
+    NumMedia: '0', NumSegments: '1', SmsStatus: 'received', MessageType: 'text', ApiVersion: '2010-04-01',
+  };
+}
+
+function smsIn(number, body) {
+  const sid = 'SM' + hex(16);
+  return {
+    SmsMessageSid: sid, MessageSid: sid, SmsSid: sid, AccountSid: ACCOUNT_SID, From: number, To: SMS_FROM,
+    Body: body, FromCountry: 'ZA', ToCountry: 'US', NumMedia: '0', NumSegments: '1', SmsStatus: 'received', ApiVersion: '2010-04-01',
+  };
+}
+
+const inbound = (params) => webhook('/webhooks/twilio/messages', params);
+
+function statusCallback(sid, to, status) {
+  return webhook('/webhooks/twilio/status', {
+    MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, AccountSid: ACCOUNT_SID,
+    To: to, From: to.startsWith('whatsapp:') ? WHATSAPP_FROM : SMS_FROM, ApiVersion: '2010-04-01',
+  });
+}
+
+const sentTo = (to) => W.twilio.requests.filter((r) => r.form.To === to);
+
+async function startParley() {
+  const port = await freePort();
+  W.base = `http://127.0.0.1:${port}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+  const configFile = path.join(dir, 'parley.yaml');
+  fs.writeFileSync(configFile, CONFIG);
+  W.env = parleyEnv(port, configFile);
+
+  for (const [id, name] of [['ann', 'Ann Agent'], ['bob', 'Bob Builder']]) {
+    await run(BIN, ['user', 'add', '-id', id, '-name', name, '-role', 'agent', '-capacity', '10'],
+      { env: W.env, input: PASSWORDS[id] + '\n' });
+  }
+
+  const p = spawn(BIN, ['serve'], { env: W.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  W.parley = p;
+  W.parleyExit = new Promise((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })));
+  const keep = (d) => { W.log.push(d.toString()); };
+  p.stdout.on('data', keep);
+  p.stderr.on('data', keep);
+  let exited = null;
+  W.parleyExit.then((e) => { exited = e; });
+  await eventually('parley serve to answer /readyz', async () => {
+    if (exited) throw new Error(`parley serve exited early (${JSON.stringify(exited)}): ${W.log.join('').slice(-2000)}`);
+    const r = await fetch(W.base + '/readyz', { signal: AbortSignal.timeout(2000) }).catch(() => null);
+    return r && r.status === 200;
+  }, 20_000);
+}
+
+async function stopParley() {
+  const p = W.parley;
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  p.kill('SIGTERM');
+  const done = await Promise.race([W.parleyExit, sleep(10_000).then(() => null)]);
+  if (!done) {
+    p.kill('SIGKILL');
+    await Promise.race([W.parleyExit, sleep(5_000)]);
+  }
+}
+
+async function newDesk(who) {
+  const context = await W.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+  context.setDefaultTimeout(WAIT);
+  context.setDefaultNavigationTimeout(WAIT);
+  const page = await context.newPage();
+  const desk = { who, context, page, errors: [], dialogs: [] };
+  page.on('pageerror', (e) => desk.errors.push(e.message));
+  page.on('dialog', (d) => { desk.dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
+  return desk;
+}
+
+async function signIn(desk, user) {
+  const { page } = desk;
+  await page.goto(W.base + '/desk/');
+  await page.locator('#signin-form').waitFor();
+  await page.fill('#signin-user', user);
+  await page.fill('#signin-password', PASSWORDS[user]);
+  await page.click('#signin-submit');
+  await page.locator('#desk').waitFor();
+  await page.locator('body[data-live="connected"]').waitFor();
+}
+
+async function shot(name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const desk of [W.ann, W.bob]) {
+    if (!desk || desk.page.isClosed()) continue;
+    const file = path.join(ARTIFACTS, `${name}${desk.who === 'ann' ? '' : '-' + desk.who}.png`);
+    await desk.page.screenshot({ path: file }).catch(() => {});
+  }
+}
+
+// step is one test: it screenshots every open desk afterwards, pass or
+// fail, and checks the page threw nothing and opened no alert.
+function step(name, fn) {
+  it(name, { timeout: 90_000 }, async () => {
+    try {
+      await fn();
+      for (const desk of [W.ann, W.bob]) {
+        if (!desk) continue;
+        assert.deepEqual(desk.errors, [], `${desk.who}'s page threw`);
+        assert.deepEqual(desk.dialogs, [], `${desk.who}'s page opened a dialog`);
+      }
+    } finally {
+      W.shots++;
+      await shot(String(W.shots).padStart(2, '0') + '-' + name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase());
+    }
+  });
+}
+
+const card = (page, text) => page.locator('#list .card', { hasText: text });
+
+async function countBadge(page, tab) {
+  return Number(await page.locator(`.count[data-count="${tab}"]`).textContent());
+}
+
+async function openTab(page, tab) {
+  await page.click(`.tab[data-tab="${tab}"]`);
+  await page.locator(`.tab[data-tab="${tab}"].active`).waitFor();
+}
+
+async function setPresence(page, presence) {
+  const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/presence') && r.request().method() === 'PUT');
+  await page.selectOption('#presence', presence);
+  const res = await put;
+  assert.equal(res.status(), 200, `PUT /me/presence answered ${res.status()}`);
+}
+
+const A = { number: '+27820000001', name: 'Alice Adams' };
+const B = { number: '+27820000002', name: 'Bongani Bhengu' };
+const D = { number: '+27820000005', name: 'Dora Danger' };
+const TICKETS = [
+  { number: '+27820000011', channel: 'sms', body: 'Ticket one: my card was charged twice' },
+  { number: '+27820000012', channel: 'whatsapp', name: 'Tumi Two', body: 'Ticket two: where is my parcel?' },
+  { number: '+27820000013', channel: 'sms', body: 'Ticket three: please call me back' },
+  { number: '+27820000014', channel: 'whatsapp', name: 'Thabo Four', body: 'Ticket four: cannot sign in' },
+];
+
+// ticketOrder lists the TICKETS shown in the list, by index, top first.
+async function ticketOrder(page) {
+  const texts = await page.locator('#list .card').allTextContents();
+  return texts.map((t) => TICKETS.findIndex((k) => t.includes(k.number)));
+}
+
+describe('agent desk in a browser', { timeout: 600_000 }, () => {
+  before(async () => {
+    assert.ok(BIN, 'set PARLEY_BIN to a built parley binary');
+    assert.ok(REDIS && /^[^:]+:\d+$/.test(REDIS), 'set PARLEY_TEST_REDIS to host:port of a throwaway Redis');
+    assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const f of fs.readdirSync(ARTIFACTS)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
+    await redisCli('flushdb');
+    W.twilio = await startFakeTwilio();
+    await startParley();
+    W.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      timeout: 30_000,
+    });
+    W.ann = await newDesk('ann');
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    await W.browser?.close().catch(() => {});
+    await stopParley();
+    await new Promise((r) => (W.twilio ? W.twilio.server.close(() => r()) : r()));
+    if (W.twilio) W.twilio.server.closeAllConnections?.();
+    try {
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      fs.writeFileSync(path.join(ARTIFACTS, 'parley.log'), W.log.join(''));
+    } catch (e) { /* best effort */ }
+    if (W.twilio) assert.deepEqual(W.twilio.problems, [], 'fake Twilio saw requests it does not serve');
+  }, { timeout: 60_000 });
+
+  step('signs in', async () => {
+    const { page, context } = W.ann;
+    await page.goto(W.base + '/desk/');
+    await page.locator('#signin-form').waitFor();
+    assert.equal(await page.locator('#desk').isVisible(), false, 'the desk shows before signing in');
+
+    await page.fill('#signin-user', 'ann');
+    await page.fill('#signin-password', 'not-the-password');
+    await page.click('#signin-submit');
+    await page.locator('#signin-error', { hasText: 'Wrong user name or password' }).waitFor();
+    await shot('01a-sign-in-refused');
+
+    await page.fill('#signin-password', PASSWORDS.ann);
+    await page.click('#signin-submit');
+    await page.locator('#desk').waitFor();
+    await page.locator('#me-name', { hasText: 'Ann Agent' }).waitFor();
+    await page.locator('body[data-live="connected"]').waitFor();
+    const cookie = (await context.cookies()).find((c) => c.name === 'parley_session');
+    assert.ok(cookie && cookie.httpOnly, 'the session cookie is HttpOnly');
+    assert.equal(await page.inputValue('#presence'), 'offline', 'a new agent starts offline');
+    await page.locator('#list-meta', { hasText: 'No live chats' }).waitFor();
+
+    // A reload keeps the session.
+    await page.reload();
+    await page.locator('#me-name', { hasText: 'Ann Agent' }).waitFor();
+    await page.locator('body[data-live="connected"]').waitFor();
+  });
+
+  step('a new WhatsApp chat appears in Live without a reload', async () => {
+    const { page } = W.ann;
+    await setPresence(page, 'online');
+    assert.equal(await page.isChecked('#accepting'), true, 'online means accepting chats');
+    await openTab(page, 'live');
+    await page.evaluate(() => { window.__sameDocument = 'yes'; });
+
+    await inbound(whatsAppIn(A.number, 'Hello, is anyone there?', A.name));
+
+    const c = card(page, A.name);
+    await c.waitFor();
+    assert.match(await c.getAttribute('class'), /\bfresh\b/, 'a new chat is highlighted');
+    const bg = await c.evaluate((n) => getComputedStyle(n).backgroundColor);
+    const [r, g, b] = bg.match(/\d+/g).map(Number);
+    assert.ok(g > r && g > b, `a new chat has a green background, got ${bg}`);
+    await c.locator('.card-preview', { hasText: 'Hello, is anyone there?' }).waitFor();
+    await eventually('the Live count to be 1', async () => (await countBadge(page, 'live')) === 1);
+    assert.equal(await page.evaluate(() => window.__sameDocument), 'yes', 'the page was reloaded');
+  });
+
+  step('replies with Enter and Twilio gets exactly that body', async () => {
+    const { page } = W.ann;
+    const c = card(page, A.name);
+    await c.click();
+    await page.locator('#conv-name', { hasText: A.name }).waitFor();
+    await page.locator('#messages .msg-in', { hasText: 'Hello, is anyone there?' }).waitFor();
+    assert.doesNotMatch(await c.getAttribute('class'), /\bfresh\b/, 'an opened chat is no longer highlighted');
+
+    // A canned reply by shortcut and Tab.
+    const box = page.locator('#reply');
+    await box.click();
+    await page.keyboard.type('/hel');
+    await page.locator('#canned-hint', { hasText: '/hello' }).waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await box.inputValue(), 'E2E canned hello: how can we help?');
+    await box.fill('');
+
+    // Shift+Enter makes a new line; Enter sends.
+    await box.click();
+    await page.keyboard.type('Hi Alice, this is Ann.');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('How can I help?');
+    assert.equal(await box.inputValue(), 'Hi Alice, this is Ann.\nHow can I help?', 'Shift+Enter sent instead of adding a line');
+    await page.keyboard.press('Enter');
+
+    const to = 'whatsapp:' + A.number;
+    const req = await eventually('Twilio to receive the reply', () => sentTo(to)[0]);
+    await sleep(500); // nothing else may follow
+    const all = sentTo(to);
+    assert.equal(all.length, 1, 'exactly one message to the customer');
+    assert.equal(req.form.Body, 'Hi Alice, this is Ann.\nHow can I help?');
+    assert.equal(req.form.From, WHATSAPP_FROM);
+    assert.equal(req.form.ContentSid, undefined);
+    assert.equal(await box.inputValue(), '', 'the box is emptied after sending');
+
+    const out = page.locator('#messages .msg-out', { hasText: 'How can I help?' });
+    await out.waitFor();
+    // Twilio reports delivery; the page shows it without a reload.
+    await statusCallback(req.sid, to, 'delivered');
+    await out.locator('.msg-status', { hasText: 'Delivered' }).waitFor();
+  });
+
+  step('outside 24 hours the box becomes a template picker', async () => {
+    const { page } = W.ann;
+    await inbound(whatsAppIn(B.number, 'I need help with my order', B.name));
+    await card(page, B.name).waitFor();
+
+    // Close the contact's 24-hour window: last message 25 hours ago.
+    const key = 'parley:contact:whatsapp:' + B.number;
+    const doc = JSON.parse(await redisCli('HGET', key, 'doc'));
+    assert.ok(doc.last_inbound, 'the contact doc has last_inbound');
+    doc.last_inbound = new Date(Date.now() - 25 * 3600 * 1000).toISOString();
+    await redisCli('HSET', key, 'doc', JSON.stringify(doc));
+
+    await card(page, B.name).click();
+    await page.locator('#conv-name', { hasText: B.name }).waitFor();
+    await page.locator('#c-template').waitFor();
+    assert.equal(await page.locator('#reply').isVisible(), false, 'free text is offered outside the window');
+    assert.deepEqual(await page.locator('#tpl option').allTextContents(), ['e2e_follow_up']);
+    await page.locator('#tpl-preview', { hasText: 'Hi {{1}}, the E2E desk' }).waitFor();
+    await page.fill('#tpl-vars input[data-var="1"]', 'Bongani');
+    await page.locator('#tpl-preview', { hasText: 'Hi Bongani, the E2E desk is following up on your message.' }).waitFor();
+    await page.click('#tpl-send');
+
+    const to = 'whatsapp:' + B.number;
+    const req = await eventually('Twilio to receive the template', () => sentTo(to)[0]);
+    assert.equal(req.form.ContentSid, TEMPLATE_SID);
+    assert.deepEqual(JSON.parse(req.form.ContentVariables), { 1: 'Bongani' });
+    assert.equal(req.form.Body, undefined, 'a template goes without a Body');
+    await page.locator('#messages .msg-out .msg-template', { hasText: 'Hi Bongani' }).waitFor();
+    assert.equal(sentTo(to).length, 1);
+  });
+
+  step('quick accept 3 takes the three oldest unassigned tickets', async () => {
+    const { page } = W.ann;
+    await setPresence(page, 'offline');
+    await openTab(page, 'unassigned');
+    for (const t of TICKETS) {
+      await inbound(t.channel === 'sms' ? smsIn(t.number, t.body) : whatsAppIn(t.number, t.body, t.name));
+      await sleep(120); // distinct creation times
+    }
+    // Real time, newest on top.
+    await eventually('four tickets in Unassigned', async () => (await page.locator('#list .card').count()) === 4);
+    assert.deepEqual(await ticketOrder(page), [3, 2, 1, 0], 'unassigned tickets are newest first');
+    await eventually('the Unassigned count to be 4', async () => (await countBadge(page, 'unassigned')) === 4);
+    assert.equal(await page.isEnabled('.quick-n[data-n="3"]'), true);
+    assert.equal(await page.isEnabled('.quick-n[data-n="5"]'), false, 'quick accept 5 with 4 waiting');
+
+    await page.click('.quick-n[data-n="3"]');
+    await page.locator('.toast', { hasText: 'Accepted 3 tickets' }).waitFor();
+    await eventually('one ticket left in Unassigned', async () => (await page.locator('#list .card').count()) === 1);
+    assert.deepEqual(await ticketOrder(page), [3], 'the newest ticket is left');
+
+    await openTab(page, 'assigned');
+    await eventually('three tickets in Assigned', async () => (await page.locator('#list .card').count()) === 3);
+    assert.deepEqual((await ticketOrder(page)).sort(), [0, 1, 2], 'the three oldest were taken');
+    assert.equal(await countBadge(page, 'assigned'), 3);
+
+    // Answering a ticket: Start chat reveals the box.
+    await card(page, TICKETS[0].number).click();
+    await page.locator('#c-start-btn', { hasText: 'Start chat' }).waitFor();
+    assert.equal(await page.locator('#reply').isVisible(), false);
+    await page.click('#c-start-btn');
+    await page.locator('#reply').waitFor();
+    await page.fill('#reply', 'Hello, Ann here about your card.');
+    await page.keyboard.press('Enter');
+    await eventually('Twilio to receive the ticket reply',
+      () => sentTo(TICKETS[0].number).find((r) => r.form.Body === 'Hello, Ann here about your card.'));
+    await page.locator('#actions button[data-action="Close ticket"]:not([disabled])').waitFor();
+
+    await setPresence(page, 'online');
+  });
+
+  step('closes a chat with a sentiment and a tag', async () => {
+    const { page } = W.ann;
+    await openTab(page, 'live');
+    await card(page, A.name).click();
+    await page.locator('#conv-name', { hasText: A.name }).waitFor();
+    await page.click('#actions button[data-action="Close chat"]');
+    const dlg = page.locator('#close-dialog');
+    await dlg.waitFor();
+    const tags = await page.locator('#close-tag option').allTextContents();
+    assert.deepEqual(tags, ['No tag', 'account access', 'billing', 'delivery', 'refund'], 'tags are alphabetical');
+
+    // The sentiment is required.
+    await page.click('#close-submit');
+    await page.locator('#close-error', { hasText: 'Pick how it went' }).waitFor();
+
+    await page.check('#close-sentiments input[value="positive"]');
+    await page.selectOption('#close-tag', 'delivery');
+    await page.fill('#close-notes', 'Parcel found; customer happy.');
+    await page.fill('#close-refs', 'ORD-1001\nORD-1002\n');
+    await page.click('#close-submit');
+    await dlg.waitFor({ state: 'hidden' });
+
+    await page.locator('#closure-box', { hasText: 'positive' }).waitFor();
+    await page.locator('#closure', { hasText: 'ORD-1002' }).waitFor();
+    await eventually('the chat to leave Live', async () => (await card(page, A.name).count()) === 0);
+    await openTab(page, 'closed');
+    const closed = card(page, A.name);
+    await closed.waitFor();
+    await closed.locator('.chip.tag', { hasText: 'delivery' }).waitFor();
+    assert.equal(await countBadge(page, 'closed'), 1);
+    // Filtering by tag keeps it; another tag hides it.
+    await page.selectOption('#f-tag', 'delivery');
+    await card(page, A.name).waitFor();
+    await page.selectOption('#f-tag', 'refund');
+    await page.locator('#list-meta', { hasText: 'Nothing matches' }).waitFor();
+    await page.selectOption('#f-tag', '');
+    await card(page, A.name).waitFor();
+    await page.locator('#actions button[data-action="Reopen chat"]').waitFor();
+  });
+
+  step('message bodies are text, never markup', async () => {
+    const { page } = W.ann;
+    await openTab(page, 'live');
+    const evil = '<img src=x onerror=alert(1)>';
+    await inbound(whatsAppIn(D.number, evil, D.name));
+    await card(page, D.name).waitFor();
+    await card(page, D.name).locator('.card-preview', { hasText: evil }).waitFor();
+    await inbound(whatsAppIn(D.number, '<script>window.__pwned=1</script> see https://example.com/a?b=1, or javascript:alert(2)', D.name));
+    await card(page, D.name).click();
+    await page.locator('#conv-name', { hasText: D.name }).waitFor();
+    const first = page.locator('#messages .msg-in .msg-text', { hasText: 'onerror' });
+    await first.waitFor();
+    assert.equal(await first.textContent(), evil, 'the body shows as literal text');
+    await page.locator('#messages .msg-in', { hasText: '<script>' }).waitFor();
+    await sleep(300); // let an image error fire, were there one
+    assert.equal(await page.locator('#messages img').count(), 0, 'an <img> was created in the message list');
+    assert.equal(await page.locator('img, script:not([src])').count(), 0, 'markup from a message reached the page');
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    const link = page.locator('#messages a', { hasText: 'https://example.com/a?b=1' });
+    assert.equal(await link.getAttribute('href'), 'https://example.com/a?b=1');
+    assert.match(await link.getAttribute('rel'), /noopener/);
+    assert.equal(await page.locator('#messages a[href^="javascript"]').count(), 0);
+    assert.deepEqual(W.ann.dialogs, [], 'an alert ran');
+
+    // Media come as links, a shared location as a map link.
+    const mediaUrl = `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/MM${hex(16)}/Media/ME${hex(16)}`;
+    await inbound(Object.assign(whatsAppIn(D.number, 'Photo of the label', D.name),
+      { NumMedia: '1', MediaUrl0: mediaUrl, MediaContentType0: 'image/jpeg', MessageType: 'image' }));
+    await inbound(Object.assign(whatsAppIn(D.number, '', D.name),
+      { Latitude: '-33.9249', Longitude: '18.4241', Address: 'Cape Town', Label: 'Depot', MessageType: 'location' }));
+    const media = page.locator('#messages a', { hasText: 'Attachment (image/jpeg)' });
+    await media.waitFor();
+    assert.equal(await media.getAttribute('href'), mediaUrl);
+    const map = page.locator('#messages a', { hasText: 'Depot, Cape Town' });
+    await map.waitFor();
+    assert.match(await map.getAttribute('href'), /^https:\/\/www\.openstreetmap\.org\/\?mlat=-33\.9249&mlon=18\.4241/);
+    assert.equal(await page.locator('#messages img').count(), 0, 'media are links, not images');
+  });
+
+  step('a second agent viewing the chat is shown', async () => {
+    const { page } = W.ann;
+    // Ann mentions Bob on her live chat with Dora, so Bob may see it.
+    await page.locator('#conv-name', { hasText: D.name }).waitFor();
+    await page.fill('#comment', '@bob can you check this odd message?');
+    await page.click('#comment-send');
+    await page.locator('#messages .msg-note', { hasText: '@bob can you check' }).waitFor();
+
+    W.bob = await newDesk('bob');
+    const bob = W.bob.page;
+    await signIn(W.bob, 'bob');
+    await bob.locator('#bell-count', { hasText: '1' }).waitFor();
+    await eventually('Bob\'s Tagged count to be 1', async () => (await countBadge(bob, 'tagged')) === 1);
+    await openTab(bob, 'tagged');
+    await card(bob, D.name).click();
+    await bob.locator('#conv-name', { hasText: D.name }).waitFor();
+    await bob.locator('#c-readonly', { hasText: 'Only the assigned agent' }).waitFor();
+    await bob.locator('#viewers', { hasText: 'ann' }).waitFor();
+
+    await page.locator('#viewers .viewer[data-agent="bob"]').waitFor();
+    const viewers = await page.locator('#viewers').textContent();
+    assert.match(viewers, /Also here: bob/);
+    assert.doesNotMatch(viewers, /\bann\b/, 'Ann is shown to herself');
+
+    // The bell lists the mention and opening it marks it read.
+    await bob.click('#bell');
+    await bob.locator('.bell-item', { hasText: 'mentioned you' }).waitFor();
+    await bob.locator('#bell-count').waitFor({ state: 'hidden' });
+  });
+  step('flags, parks, reopens and transfers chats', async () => {
+    const { page } = W.ann;
+    const bob = W.bob.page;
+
+    // Flag and unflag Bongani's chat, then park it in Pending.
+    await openTab(page, 'live');
+    await card(page, B.name).click();
+    await page.locator('#conv-name', { hasText: B.name }).waitFor();
+    await page.click('#actions button[data-action="Flag"]');
+    await card(page, B.name).locator('.chip.flag').waitFor();
+    await page.click('#actions button[data-action="Unflag"]');
+    await eventually('the flag to go', async () => (await card(page, B.name).locator('.chip.flag').count()) === 0);
+    await page.click('#actions button[data-action="Mark pending"]');
+    await eventually('the chat to leave Live', async () => (await card(page, B.name).count()) === 0);
+    await openTab(page, 'pending');
+    await card(page, B.name).waitFor();
+    await page.fill('#f-q', 'nobody is called this');
+    await page.locator('#list-meta', { hasText: 'Nothing matches' }).waitFor();
+    await page.fill('#f-q', 'bongani');
+    await card(page, B.name).waitFor();
+    await page.click('#f-clear');
+
+    // Reopen Alice's closed chat with a first message.
+    await openTab(page, 'closed');
+    await card(page, A.name).click();
+    await page.locator('#conv-name', { hasText: A.name }).waitFor();
+    await page.click('#actions button[data-action="Reopen chat"]');
+    await page.fill('#reply', 'Hi Alice, one more thing about your parcel.');
+    await page.keyboard.press('Enter');
+    await eventually('Twilio to receive the reopening message',
+      () => sentTo('whatsapp:' + A.number).find((r) => r.form.Body === 'Hi Alice, one more thing about your parcel.'));
+    await page.locator('#conv-sub', { hasText: 'Live' }).waitFor();
+    await openTab(page, 'live');
+    await card(page, A.name).waitFor();
+
+    // Transfer Dora's chat to Bob, who comes online.
+    await setPresence(bob, 'online');
+    await card(page, D.name).click();
+    await page.locator('#conv-name', { hasText: D.name }).waitFor();
+    await page.click('#actions button[data-action="Transfer"]');
+    await page.locator('#transfer-dialog').waitFor();
+    await page.locator('#transfer-agent option[value="bob"]').waitFor({ state: 'attached' });
+    assert.equal(await page.locator('#transfer-agent option[value="ann"]').count(), 0, 'ann is offered her own chat');
+    await page.check('#transfer-to-agent');
+    await page.selectOption('#transfer-agent', 'bob');
+    await page.click('#transfer-submit');
+    await page.locator('#transfer-dialog').waitFor({ state: 'hidden' });
+    await page.locator('.toast', { hasText: 'Chat transferred to Bob Builder' }).waitFor();
+    await page.locator('#empty').waitFor();
+    await eventually('the chat to leave Ann\'s Live', async () => (await card(page, D.name).count()) === 0);
+
+    await bob.locator('#conv-sub', { hasText: 'with you' }).waitFor();
+    await bob.locator('#reply').waitFor();
+    await openTab(bob, 'live');
+    await card(bob, D.name).waitFor();
+
+    // Signing out ends the session.
+    await bob.click('#signout');
+    await bob.locator('#signin-form').waitFor();
+    const me = await W.bob.context.request.get(W.base + '/api/v1/me');
+    assert.equal(me.status(), 401, 'the session still works after signing out');
+  });
+});
