@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
@@ -492,5 +493,15 @@ func TestAutoresponderTextsAreOneOrderedJob(t *testing.T) {
 	rules := f.svc.Rules()
 	if want := []string{rules.Texts.NoAgent, rules.Texts.LeaveMessage}; !slices.Equal(bodies, want) {
 		t.Fatalf("job sends %q, want %q", bodies, want)
+	}
+}
+
+// Pub/sub ignores database numbers, so each database has its own channel.
+func TestEventChannelPerDatabase(t *testing.T) {
+	a := NewStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DB: 3}), "parley:")
+	b := NewStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DB: 4}), "parley:")
+	z := NewStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "parley:")
+	if a.Events() == b.Events() || z.Events() != "parley:events" {
+		t.Fatalf("channels %q %q %q", a.Events(), b.Events(), z.Events())
 	}
 }

@@ -3,7 +3,10 @@ package desk
 import "github.com/parleydesk/parley/channels"
 
 // keys names every Redis key Parley uses, under one prefix.
-type keys struct{ prefix string }
+type keys struct {
+	prefix  string
+	channel string // the pub/sub channel of live updates
+}
 
 func (k keys) contact(a channels.Address) string { return k.prefix + "contact:" + string(a) }
 func (k keys) conversation(id string) string     { return k.prefix + "conv:" + id }
@@ -23,4 +26,4 @@ func (k keys) earlyStatus(sid string) string { return k.prefix + "early:" + sid 
 func (k keys) due() string { return k.prefix + "due" }
 
 // Events is the pub/sub channel of live updates.
-func (k keys) events() string { return k.prefix + "events" }
+func (k keys) events() string { return k.channel }

@@ -125,8 +125,9 @@ func (s *Service) Visible(ctx context.Context, a Actor, e Event) bool {
 	if a.Supervises() {
 		return true
 	}
-	if e.Kind == "" && e.ConversationID != "" {
-		// Delivery-status events carry no context: look the conversation up.
+	if e.ConversationID != "" && (e.Kind == "" || e.Type == EventViewing) {
+		// Delivery-status events carry no context, and who may see a
+		// viewer depends on mentions too: look the conversation up.
 		c, err := s.store.Conversation(ctx, e.ConversationID)
 		if err != nil {
 			return false

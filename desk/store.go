@@ -27,7 +27,13 @@ type Store struct {
 
 // NewStore returns a store whose keys all start with prefix (e.g. "parley:").
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, keys: keys{prefix: prefix}}
+	k := keys{prefix: prefix, channel: prefix + "events"}
+	if c, ok := rdb.(*redis.Client); ok && c.Options().DB != 0 {
+		// Pub/sub ignores database numbers: deployments sharing a Redis
+		// server on different databases must not hear each other.
+		k.channel += ":db" + strconv.Itoa(c.Options().DB)
+	}
+	return &Store{rdb: rdb, keys: k}
 }
 
 // Events is the pub/sub channel on which every committed change is announced.

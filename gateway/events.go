@@ -37,7 +37,12 @@ func (a *api) events(c *fiber.Ctx) error {
 		return err
 	}
 	a.streamOpened(ctx, act.ID)
+	conn := c.Context().Conn()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		// The server's write timeout bounds a whole response; a stream
+		// lives on, so each write gets its own deadline instead.
+		alive := func() { _ = conn.SetWriteDeadline(time.Now().Add(2 * pingEvery)) }
+		alive()
 		defer sub.Close()
 		defer a.streamClosed(act.ID)
 		ping := time.NewTicker(pingEvery)
@@ -61,6 +66,7 @@ func (a *api) events(c *fiber.Ctx) error {
 			case <-ping.C:
 				fmt.Fprint(w, ": ping\n\n")
 			}
+			alive()
 			if w.Flush() != nil {
 				return // the desk went away
 			}

@@ -59,6 +59,9 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	defer c.close()
 	switch action {
 	case "add":
+		if _, err := c.svc.Store().Agent(ctx, *id); err == nil {
+			return fmt.Errorf("user add: %s exists; change it with the admin API, or set a password with user passwd", *id)
+		}
 		password, err := readPassword()
 		if err != nil {
 			return err
