@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite. It needs nothing running: it starts a throwaway Redis
 # on a free loopback port for the run (installing Debian's redis-server when
-# it is missing and this user may), runs every Go test against it, then the
+# it is missing and this user may), runs every Go test against it, each
+# fuzz target for a few seconds, then the
 # desk page's browser tests (Debian's chromium driven by playwright-core
 # under Node's test runner, against a freshly built parley binary), and
 # stops it again.
@@ -52,6 +53,16 @@ echo "test.sh: throwaway redis-server on $PARLEY_TEST_REDIS" >&2
 race=""
 if command -v gcc >/dev/null || command -v cc >/dev/null; then race="-race"; fi
 go test $race -count=1 -timeout 20m "$@" ./...
+
+# Each fuzz target explores past its kept corpus (testdata/fuzz) for a
+# bounded time; PARLEY_FUZZTIME=0 skips this.
+fuzztime=${PARLEY_FUZZTIME:-5s}
+if [ "$fuzztime" != 0 ]; then
+  for target in channels:FuzzParseInbound channels:FuzzParseStatus channels:FuzzSignature \
+    desk:FuzzKeywords config:FuzzHours config:FuzzYAML gateway:FuzzAPIJSON; do
+    go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "./${target%%:*}"
+  done
+fi
 
 # The desk page in a real browser: desk/web/e2e/*.test.mjs.
 need_package chromium chromium

@@ -52,6 +52,7 @@ func (a *api) events(c *fiber.Ctx) error {
 			return
 		}
 		msgs := sub.Channel()
+		seen := visibility{}
 		for {
 			select {
 			case msg, ok := <-msgs:
@@ -59,7 +60,7 @@ func (a *api) events(c *fiber.Ctx) error {
 					return
 				}
 				var e desk.Event
-				if json.Unmarshal([]byte(msg.Payload), &e) != nil || !a.svc.Visible(ctx, act, e) {
+				if json.Unmarshal([]byte(msg.Payload), &e) != nil || !seen.visible(ctx, a.svc, act, e) {
 					continue
 				}
 				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, msg.Payload)
@@ -73,6 +74,35 @@ func (a *api) events(c *fiber.Ctx) error {
 		}
 	})
 	return nil
+}
+
+// visibility remembers, for one stream, whether its user may see each
+// conversation that events without context named (delivery statuses,
+// viewers), for a few seconds: a busy desk would otherwise look each one up
+// for every event.
+type visibility map[string]verdict
+
+type verdict struct {
+	ok    bool
+	until time.Time
+}
+
+const visibilityTTL = 5 * time.Second
+
+func (v visibility) visible(ctx context.Context, svc *desk.Service, a desk.Actor, e desk.Event) bool {
+	if e.ConversationID == "" || (e.Kind != "" && e.Type != desk.EventViewing) {
+		return svc.Visible(ctx, a, e)
+	}
+	now := time.Now()
+	if got, ok := v[e.ConversationID]; ok && now.Before(got.until) {
+		return got.ok
+	}
+	ok := svc.Visible(ctx, a, e)
+	if len(v) > 10000 {
+		clear(v)
+	}
+	v[e.ConversationID] = verdict{ok, now.Add(visibilityTTL)}
+	return ok
 }
 
 func (a *api) streamsKey(agent string) string { return a.sessions.prefix + "streams:" + agent }

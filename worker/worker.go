@@ -44,6 +44,9 @@ func New(d Deps) *Worker {
 		Queues:      map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1},
 		// Timers must fire within about a second of their deadline.
 		DelayedTaskCheckInterval: time.Second,
+		// An idle worker looks for new jobs this often: a reply waits at
+		// most this long before its send starts (Asynq's default is 1s).
+		TaskCheckInterval: 100 * time.Millisecond,
 		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
 			return backoff(base, n)
 		},
