@@ -1,0 +1,87 @@
+package desk
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/parleydesk/parley/config"
+)
+
+// hashValueMax is the production Redis setting the README recommends:
+// Parley's documents (a few hundred bytes) then stay in Redis's compact
+// hash encoding. PARLEY_FOOTPRINT_HASH_VALUE_MAX=64 measures Redis's default.
+var hashValueMax = cmp.Or(os.Getenv("PARLEY_FOOTPRINT_HASH_VALUE_MAX"), "2048")
+
+// BenchmarkConversationFootprint measures the Redis memory one open
+// conversation with armed timers takes: a live chat holding one short
+// customer message, its contact, its indexes and its wake-up entry. It
+// starts a redis-server of its own, so nothing else counts in its
+// used_memory, and reports bytes per conversation.
+//
+//	go test -run '^$' -bench ConversationFootprint -benchtime 20000x ./desk/
+func BenchmarkConversationFootprint(b *testing.B) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		b.Skip("redis-server is not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	srv := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", b.TempDir(), "--hash-max-listpack-value", hashValueMax)
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	b.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	for rdb.Ping(ctx).Err() != nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cfg := config.Default()
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	store := NewStore(rdb, "parley:")
+	svc := NewService(Options{Store: store, Dispatcher: &fakeDispatch{}, Provider: &fakeProvider{}, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
+	if err := svc.SeedAgents(ctx, []config.Agent{{ID: "ann", Capacity: 1 << 30, Online: true}}); err != nil {
+		b.Fatal(err)
+	}
+	used := func() int64 {
+		info, _ := rdb.Info(ctx, "memory").Result()
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				return n
+			}
+		}
+		return 0
+	}
+	before := used()
+	b.ResetTimer()
+	for i := range b.N {
+		_, err := svc.Receive(ctx, inbound(fmt.Sprintf("SM%032d", i), fmt.Sprintf("whatsapp:+2783%07d", i), "hi"))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	open, _ := rdb.ZCard(ctx, store.keys.due()).Result()
+	if open < int64(b.N) {
+		b.Fatalf("%d conversations with armed timers, want %d", open, b.N)
+	}
+	b.ReportMetric(float64(used()-before)/float64(b.N), "bytes/conv")
+}
