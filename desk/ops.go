@@ -147,6 +147,11 @@ type CloseForm struct {
 	Refs      []string `json:"refs"`
 }
 
+// closure is an agent's close, as recorded.
+func (f CloseForm) closure(agent string) Closure {
+	return Closure{By: agent, Reason: ReasonAgent, Sentiment: f.Sentiment, Notes: f.Notes, Tag: f.Tag, Refs: f.Refs}
+}
+
 func (s *Service) checkCloseForm(f CloseForm) error {
 	if !slices.Contains(Sentiments, f.Sentiment) {
 		return fmt.Errorf("%w: sentiment must be one of %s", ErrInvalid, strings.Join(Sentiments, ", "))
@@ -173,7 +178,7 @@ func (s *Service) CloseChat(ctx context.Context, a Actor, chatID string, f Close
 		if err := mustHold(a, c); err != nil {
 			return err
 		}
-		w.closeConversation(c, Closure{By: a.ID, Reason: ReasonAgent, Sentiment: f.Sentiment, Notes: f.Notes, Tag: f.Tag, Refs: f.Refs})
+		w.closeConversation(c, f.closure(a.ID))
 		return nil
 	})
 }
@@ -400,7 +405,7 @@ func (s *Service) CloseTicket(ctx context.Context, a Actor, ticketID string, f C
 		if !c.AgentReplied {
 			return ErrReplyFirst
 		}
-		w.closeConversation(c, Closure{By: a.ID, Reason: ReasonAgent, Sentiment: f.Sentiment, Notes: f.Notes, Tag: f.Tag, Refs: f.Refs})
+		w.closeConversation(c, f.closure(a.ID))
 		return nil
 	})
 }

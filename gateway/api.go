@@ -177,7 +177,13 @@ type replyRequest struct {
 	Media []string `json:"media"`
 }
 
-func (a *api) replyOf(c *fiber.Ctx, r replyRequest) (desk.Reply, error) {
+// readReply reads a reply from the request body, turning attachment ids
+// into their signed URLs.
+func (a *api) readReply(c *fiber.Ctx) (desk.Reply, error) {
+	var r replyRequest
+	if err := decodeJSON(c, &r); err != nil {
+		return desk.Reply{}, err
+	}
 	out := desk.Reply{Body: r.Body, Template: r.Template}
 	if len(r.Media) > 10 {
 		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
@@ -193,11 +199,7 @@ func (a *api) replyOf(c *fiber.Ctx, r replyRequest) (desk.Reply, error) {
 }
 
 func (a *api) reply(c *fiber.Ctx) error {
-	var req replyRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	r, err := a.replyOf(c, req)
+	r, err := a.readReply(c)
 	if err != nil {
 		return err
 	}
@@ -268,11 +270,7 @@ func (a *api) closeConversation(c *fiber.Ctx) error {
 }
 
 func (a *api) reopen(c *fiber.Ctx) error {
-	var req replyRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	r, err := a.replyOf(c, req)
+	r, err := a.readReply(c)
 	if err != nil {
 		return err
 	}
@@ -364,11 +362,7 @@ func (a *api) export(c *fiber.Ctx) error {
 // reachOut writes to the contact of a closed conversation from a new
 // closed chat.
 func (a *api) reachOut(c *fiber.Ctx) error {
-	var req replyRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	r, err := a.replyOf(c, req)
+	r, err := a.readReply(c)
 	if err != nil {
 		return err
 	}
@@ -487,6 +481,7 @@ func (a *api) quickAccept(c *fiber.Ctx) error {
 type agentView struct {
 	ID          string        `json:"id"`
 	Name        string        `json:"name"`
+	Role        string        `json:"role"`
 	Departments []string      `json:"departments"`
 	Presence    desk.Presence `json:"presence"`
 	Available   bool          `json:"available"`
@@ -505,7 +500,7 @@ func (a *api) agents(c *fiber.Ctx) error {
 		if c.QueryBool("available") && !ag.Available() {
 			continue
 		}
-		out = append(out, agentView{ID: ag.ID, Name: ag.Name, Departments: ag.Departments, Presence: ag.Presence,
+		out = append(out, agentView{ID: ag.ID, Name: ag.Name, Role: ag.Role, Departments: ag.Departments, Presence: ag.Presence,
 			Available: ag.Available(), Load: ag.Load, Capacity: ag.Capacity})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
