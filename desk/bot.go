@@ -70,7 +70,10 @@ func VerifySignature(secret, header string, body []byte, now time.Time) error {
 
 // BotEvent is what a bot receives for each customer message.
 type BotEvent struct {
-	ID             string           `json:"id"`
+	ID string `json:"id"`
+	// Attempt counts Parley's deliveries of this event (0 the first): a
+	// retry carries the same id, a new attempt number and a new signature.
+	Attempt        int              `json:"attempt"`
 	Type           string           `json:"type"`
 	Bot            string           `json:"bot"`
 	ConversationID string           `json:"conversation_id"`
@@ -173,7 +176,7 @@ func botWake(conv, message string) string { return "bot:" + conv + ":" + message
 // and applies the actions it answers with; it is the body of the bot job.
 // A failure is returned for the job to retry, unless lastAttempt: then the
 // bot's failure is counted and the chat handed to the normal flow.
-func (s *Service) DeliverBotEvent(ctx context.Context, convID, messageID string, lastAttempt bool) error {
+func (s *Service) DeliverBotEvent(ctx context.Context, convID, messageID string, attempt int, lastAttempt bool) error {
 	defer s.store.rdb.ZRem(context.Background(), s.store.keys.due(), botWake(convID, messageID))
 	c, err := s.store.Conversation(ctx, convID)
 	if errors.Is(err, ErrNotFound) {
@@ -193,7 +196,7 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, messageID string,
 	if down, _ := s.botDown(ctx, bot.ID); down {
 		return s.botHandOff(ctx, bot.ID, convID, "the bot is unavailable")
 	}
-	reply, err := s.callBot(ctx, bot, secret, c, messageID)
+	reply, err := s.callBot(ctx, bot, secret, c, messageID, attempt)
 	if err != nil {
 		if !lastAttempt {
 			return err
@@ -212,10 +215,19 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, messageID string,
 	if errors.Is(err, ErrWrongState) {
 		return nil // someone took the chat meanwhile
 	}
+	if err != nil && lastAttempt {
+		// An answer Parley cannot carry out (an unknown action, a text
+		// outside WhatsApp's window) is a failing bot too: hand over.
+		s.botFailed(ctx, bot.ID)
+		if herr := s.botHandOff(ctx, bot.ID, convID, "the bot's answer was refused: "+err.Error()); herr != nil {
+			return herr
+		}
+		return fmt.Errorf("%w: %v", ErrBotFailed, err)
+	}
 	return err
 }
 
-func (s *Service) callBot(ctx context.Context, bot *config.Bot, secret string, c *Conversation, messageID string) (BotReply, error) {
+func (s *Service) callBot(ctx context.Context, bot *config.Bot, secret string, c *Conversation, messageID string, attempt int) (BotReply, error) {
 	hist, err := s.store.History(ctx, c.ID)
 	if err != nil {
 		return BotReply{}, err
@@ -235,7 +247,7 @@ func (s *Service) callBot(ctx context.Context, bot *config.Bot, secret string, c
 	}
 	now := s.now().UTC()
 	ev := BotEvent{
-		ID: messageID, Type: "message", Bot: bot.ID, ConversationID: c.ID,
+		ID: messageID, Attempt: attempt, Type: "message", Bot: bot.ID, ConversationID: c.ID,
 		Contact: BotContact{Address: c.Contact, Name: contact.Name}, Channel: c.Channel, Message: msg,
 		WindowOpen: windowOpen(contact, now), History: hist, SentAt: now,
 	}

@@ -61,7 +61,7 @@ func (f *botFixture) deliver(t *testing.T, lastAttempt bool) error {
 	var last error
 	for _, j := range jobs {
 		conv, msg := j[:26], j[27:]
-		last = f.svc.DeliverBotEvent(context.Background(), conv, msg, lastAttempt)
+		last = f.svc.DeliverBotEvent(context.Background(), conv, msg, 0, lastAttempt)
 	}
 	return last
 }
@@ -139,10 +139,10 @@ func TestFailingBotIsRetriedThenBypassed(t *testing.T) {
 	f.dispatch.mu.Lock()
 	job := f.dispatch.bots[0]
 	f.dispatch.mu.Unlock()
-	if err := f.svc.DeliverBotEvent(ctx, r.ConversationID, job[27:], false); err == nil {
+	if err := f.svc.DeliverBotEvent(ctx, r.ConversationID, job[27:], 0, false); err == nil {
 		t.Fatal("a 500 from the bot should be retried")
 	}
-	if err := f.svc.DeliverBotEvent(ctx, r.ConversationID, job[27:], true); !errors.Is(err, ErrBotFailed) {
+	if err := f.svc.DeliverBotEvent(ctx, r.ConversationID, job[27:], 2, true); !errors.Is(err, ErrBotFailed) {
 		t.Fatalf("last attempt: %v, want ErrBotFailed", err)
 	}
 	c, _ := f.store.Conversation(ctx, r.ConversationID)

@@ -129,7 +129,7 @@ func handleBot(svc *desk.Service) asynq.HandlerFunc {
 		}
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
-		err := svc.DeliverBotEvent(ctx, p.ConversationID, p.MessageID, retried >= maxRetry)
+		err := svc.DeliverBotEvent(ctx, p.ConversationID, p.MessageID, retried, retried >= maxRetry)
 		if errors.Is(err, desk.ErrBotFailed) {
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}

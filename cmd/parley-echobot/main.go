@@ -1,7 +1,9 @@
 // Command parley-echobot is an example bot for Parley's bot connector: it
 // answers a few keywords and hands the customer to a person on "agent".
 // It shows everything a bot must do: check the signature and the time of
-// each event, refuse an event it has seen, and answer with actions.
+// each delivery, refuse a delivery it has seen (a replay), and answer with
+// actions. Parley's own retries are new deliveries of the same event id,
+// signed anew, and are answered again.
 //
 //	ECHOBOT_SECRET=... ECHOBOT_LISTEN=127.0.0.1:9090 parley-echobot
 package main
@@ -41,7 +43,7 @@ func main() {
 
 func handler(secret string, now func() time.Time) http.Handler {
 	var mu sync.Mutex
-	seen := map[string]time.Time{} // event ids of the last ten minutes
+	seen := map[string]time.Time{} // signatures of the last ten minutes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err != nil || !signed(secret, r.Header.Get("X-Parley-Signature"), body, now()) {
@@ -59,11 +61,12 @@ func handler(secret string, now func() time.Time) http.Handler {
 				delete(seen, id)
 			}
 		}
-		_, replay := seen[ev.ID]
-		seen[ev.ID] = now()
+		sig := r.Header.Get("X-Parley-Signature")
+		_, replay := seen[sig]
+		seen[sig] = now()
 		mu.Unlock()
 		if replay {
-			http.Error(w, "event already received", http.StatusConflict)
+			http.Error(w, "delivery already received", http.StatusConflict)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
