@@ -79,20 +79,20 @@ func (s *Store) write(t *tx, w *world) error {
 	w.scheduleWakes()
 	for _, tr := range w.convs {
 		c := tr.c
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
 		var before int64
 		oldIdx := map[string]float64{}
 		if tr.before != nil {
-			if sameConversation(tr.before, c) {
-				continue
+			if string(raw) == tr.before.stored {
+				continue // unchanged
 			}
 			before = tr.before.Version
 			oldIdx = k.indexes(tr.before)
 		}
 		t.expectVersion(k.conversation(c.ID), before)
-		raw, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
 		t.do("HSET", k.conversation(c.ID), "doc", string(raw), "ver", itoa(before+1))
 		newIdx := k.indexes(c)
 		for key := range oldIdx {
@@ -166,12 +166,6 @@ func (s *Store) write(t *tx, w *world) error {
 		t.publish(k.events(), e.encode())
 	}
 	return nil
-}
-
-func sameConversation(a, b *Conversation) bool {
-	ra, _ := json.Marshal(a)
-	rb, _ := json.Marshal(b)
-	return string(ra) == string(rb)
 }
 
 func sameAgent(a, b *Agent) bool {

@@ -152,6 +152,9 @@ type Conversation struct {
 	// Version is bumped by every committed change; a write that was decided
 	// on an older version is refused and decided again.
 	Version int64 `json:"-"`
+	// stored is the document as loaded, to tell a changed conversation from
+	// an unchanged one without encoding it twice.
+	stored string
 }
 
 // Open reports whether the conversation still expects work: a chat that is

@@ -153,6 +153,7 @@ func decodeConversation(doc, ver string) (*Conversation, error) {
 		return nil, fmt.Errorf("decode conversation: %w", err)
 	}
 	c.Version = version(ver)
+	c.stored = doc
 	return &c, nil
 }
 
