@@ -48,7 +48,7 @@ func New(d Deps) *Worker {
 		// most this long before its send starts (Asynq's default is 1s).
 		TaskCheckInterval: 100 * time.Millisecond,
 		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
-			return backoff(base, n)
+			return wholeSecond(time.Now(), backoff(base, n))
 		},
 		// A permanent failure is already recorded on the message; it is not
 		// an error of the job system.
@@ -77,6 +77,20 @@ func backoff(base time.Duration, retried int) time.Duration {
 		}
 	}
 	return d
+}
+
+// wholeSecond lengthens a retry delay d from now so that it ends on a
+// whole second. Asynq keeps a retry time in whole seconds (truncated) and
+// retries once that second has begun: a send refused at 10.5 s with a retry
+// due at 10.7 s could be retried at once, before its back-off (seen: 130 ms
+// after a 429, with a 200 ms base). As for wake-ups (NewWakeTask), the time
+// is rounded up instead, so a retry never comes early.
+func wholeSecond(now time.Time, d time.Duration) time.Duration {
+	at := now.Add(d)
+	if up := at.Truncate(time.Second); up.Before(at) {
+		at = up.Add(time.Second)
+	}
+	return at.Sub(now)
 }
 
 // Run starts processing and returns once the server and scheduler run.

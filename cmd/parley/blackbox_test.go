@@ -146,6 +146,7 @@ type parley struct {
 	log        *syncBuffer // every run's output, restarts included
 	http       *http.Client
 	proc       *process // the running process; nil after crash
+	subcommand string   // what it runs: "serve" unless parleyOptions say
 }
 
 // process is one run of the binary.
@@ -162,6 +163,13 @@ type parleyOptions struct {
 	// env is added to its environment as KEY=VALUE, after (so over) the
 	// defaults startParley sets.
 	env []string
+	// subcommand is what the process runs: "serve" when empty, or
+	// "gateway" (then no job runs unless the test starts a worker).
+	subcommand string
+	// redisURL, when set, is a Redis of the test's own (redis://host:port/db)
+	// used instead of a database claimed from the shared test server; the
+	// test's store then reads it too. It is not flushed.
+	redisURL string
 }
 
 func freePort(t *testing.T) int {
@@ -198,7 +206,21 @@ func startParley(t *testing.T) *parley {
 func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 	t.Helper()
 	bin := parleyBinary(t)
-	db := redistest.New(t)
+	var db redistest.DB
+	if opts.redisURL != "" {
+		ro, err := redis.ParseURL(opts.redisURL)
+		if err != nil {
+			t.Fatalf("redisURL: %v", err)
+		}
+		db = redistest.DB{Client: redis.NewClient(ro), URL: opts.redisURL, N: ro.DB}
+		t.Cleanup(func() { db.Client.Close() })
+	} else {
+		db = redistest.New(t)
+	}
+	subcommand := opts.subcommand
+	if subcommand == "" {
+		subcommand = "serve"
+	}
 	p := &parley{
 		bin:        bin,
 		accountSID: "AC" + randHex(16),
@@ -207,6 +229,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 		store:      desk.NewStore(db.Client, "parley:"),
 		log:        &syncBuffer{},
 		http:       &http.Client{Timeout: 10 * time.Second},
+		subcommand: subcommand,
 	}
 	p.fake = newFakeTwilio(t, p.accountSID, p.authToken, bbWhatsAppFrom, bbSMSFrom, bbPublicURL+"/webhooks/twilio/status")
 	port := freePort(t)
@@ -259,20 +282,20 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 			select {
 			case <-pr.exited:
 				if pr.waitErr != nil {
-					t.Errorf("parley serve did not stop cleanly on SIGTERM: %v", pr.waitErr)
+					t.Errorf("parley %s did not stop cleanly on SIGTERM: %v", p.subcommand, pr.waitErr)
 				}
 			case <-time.After(15 * time.Second):
 				_ = pr.cmd.Process.Kill()
 				<-pr.exited
-				t.Errorf("parley serve still running 15s after SIGTERM; killed")
+				t.Errorf("parley %s still running 15s after SIGTERM; killed", p.subcommand)
 			}
 		}
 		logs := p.log.String()
 		if strings.Contains(logs, "WARNING: DATA RACE") {
-			t.Errorf("the race detector reported a data race in parley serve")
+			t.Errorf("the race detector reported a data race in parley %s", p.subcommand)
 		}
 		if t.Failed() {
-			t.Logf("parley serve log:\n%s", logs)
+			t.Logf("parley %s log:\n%s", p.subcommand, logs)
 		}
 	})
 	p.launch(t)
@@ -282,7 +305,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 // launch starts the process and waits until /readyz answers 200.
 func (p *parley) launch(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command(p.bin, "serve")
+	cmd := exec.Command(p.bin, p.subcommand)
 	cmd.Env = p.env
 	cmd.Stdout = p.log
 	cmd.Stderr = p.log
@@ -297,7 +320,7 @@ func (p *parley) launch(t *testing.T) {
 	for {
 		select {
 		case <-pr.exited:
-			t.Fatalf("parley serve exited before it was ready: %v", pr.waitErr)
+			t.Fatalf("parley %s exited before it was ready: %v", p.subcommand, pr.waitErr)
 		default:
 		}
 		resp, err := p.http.Get(p.base + "/readyz")
@@ -309,7 +332,7 @@ func (p *parley) launch(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("parley serve not ready after 20s (last: %v)", err)
+			t.Fatalf("parley %s not ready after 20s (last: %v)", p.subcommand, err)
 		}
 		time.Sleep(bbPoll)
 	}
