@@ -59,8 +59,13 @@ type userRequest struct {
 	Password    string   `json:"password"`
 }
 
+// users lists every user, with whether each is disabled.
 func (a *api) users(c *fiber.Ctx) error {
-	return a.agents(c)
+	out, err := a.agentViews(c, true)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": out})
 }
 
 func (a *api) saveUser(c *fiber.Ctx, id string, creating bool) error {

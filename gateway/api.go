@@ -487,24 +487,43 @@ type agentView struct {
 	Available   bool          `json:"available"`
 	Load        int           `json:"load"`
 	Capacity    int           `json:"capacity"`
+	// Disabled is filled in for admins only.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // agents lists the agents; ?available=true keeps those a chat can go to now.
 func (a *api) agents(c *fiber.Ctx) error {
-	all, err := a.svc.Store().Agents(c.UserContext())
+	out, err := a.agentViews(c, false)
 	if err != nil {
 		return err
+	}
+	return c.JSON(fiber.Map{"items": out})
+}
+
+// agentViews lists the agents, with whether each is disabled if asked.
+func (a *api) agentViews(c *fiber.Ctx, disabled bool) ([]agentView, error) {
+	all, err := a.svc.Store().Agents(c.UserContext())
+	if err != nil {
+		return nil, err
 	}
 	out := []agentView{}
 	for _, ag := range all {
 		if c.QueryBool("available") && !ag.Available() {
 			continue
 		}
-		out = append(out, agentView{ID: ag.ID, Name: ag.Name, Role: ag.Role, Departments: ag.Departments, Presence: ag.Presence,
-			Available: ag.Available(), Load: ag.Load, Capacity: ag.Capacity})
+		v := agentView{ID: ag.ID, Name: ag.Name, Role: ag.Role, Departments: ag.Departments, Presence: ag.Presence,
+			Available: ag.Available(), Load: ag.Load, Capacity: ag.Capacity}
+		if disabled {
+			if _, err := a.svc.Enabled(c.UserContext(), ag.ID); errors.Is(err, desk.ErrBadCredentials) {
+				v.Disabled = true
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return c.JSON(fiber.Map{"items": out})
+	return out, nil
 }
 
 // settings are what the desk's forms offer: tags (alphabetical),

@@ -438,6 +438,18 @@ func TestAdministration(t *testing.T) {
 	ada.want("POST", "/api/v1/admin/users/cy/password", map[string]string{"password": "a brand new secret"}, 204, "")
 	ada.want("POST", "/api/v1/admin/users/cy/disable", nil, 204, "")
 	cy.want("GET", "/api/v1/me", nil, 401, "unauthenticated")
+	var users struct {
+		Items []struct {
+			ID       string
+			Disabled bool
+		}
+	}
+	json.NewDecoder(ada.want("GET", "/api/v1/admin/users", nil, 200, "").Body).Decode(&users)
+	for _, u := range users.Items {
+		if u.Disabled != (u.ID == "cy") {
+			t.Fatalf("user %s disabled = %v", u.ID, u.Disabled)
+		}
+	}
 	ada.want("POST", "/api/v1/admin/users/ada/disable", nil, 409, "wrong_state")
 	ada.want("POST", "/api/v1/admin/users/nobody/password", map[string]string{"password": "a brand new secret"}, 404, "not_found")
 

@@ -1,5 +1,8 @@
-// Parley agent desk. Plain JavaScript, no build step: everything it shows
-// comes from the JSON API under /api/v1 and the live event stream.
+// Parley desk. Plain JavaScript, no build step: everything it shows comes
+// from the JSON API under /api/v1 and the live event stream. Agents get
+// their own lists; supervisors and admins (the role from GET /me) get every
+// list grouped by agent, and reports.js and admin.js add the reports and the
+// administration, sharing this file's core.
 //
 // Safety rule for this file: text that comes from customers, agents or the
 // server is only ever put on the page as text (textContent, text nodes,
@@ -8,12 +11,21 @@
   'use strict';
 
   const API = '/api/v1';
-  const TABS = ['live', 'pending', 'tagged', 'closed', 'unassigned', 'assigned', 'tickets_closed'];
+  const TABS = ['live', 'pending', 'tagged', 'closed', 'unassigned', 'assigned', 'tickets_closed', 'trash'];
+  // Supervisors and admins see everyone's lists, grouped by agent; the
+  // Tagged tab (mentions) is an agent's tool.
+  const SUP_TABS = ['live', 'pending', 'closed', 'unassigned', 'assigned', 'tickets_closed', 'trash'];
   const CHAT_TABS = ['live', 'pending', 'tagged', 'closed'];
   const TAB_NAMES = {
     live: 'live chats', pending: 'pending chats', tagged: 'chats you were mentioned in', closed: 'closed chats',
     unassigned: 'unassigned tickets', assigned: 'tickets assigned to you', tickets_closed: 'closed tickets',
+    trash: 'conversations in your trash', // the Trash tab: agent-extras.js
   };
+  const SUP_TAB_NAMES = {
+    live: 'live chats', pending: 'pending chats', closed: 'closed chats', unassigned: 'unassigned tickets',
+    assigned: 'assigned tickets', tickets_closed: 'closed tickets', trash: 'conversations in the trash',
+  };
+  const ALL = '*'; // the "everyone" entry of the agent groups
   const EVENT_TYPES = ['message.in', 'message.out', 'message.status', 'message.note', 'conversation.changed',
     'conversation.assigned', 'conversation.closed', 'agent.changed', 'comment', 'viewing'];
   const VIEWING_EVERY = 10000; // ms between "I am viewing" pings
@@ -57,7 +69,19 @@
     countsLoaded: false,
     mentionFrom: '',
     mode: null,
+    view: 'desk', // desk, reports or admin (supervisors and admins)
+    groups: [], // [{agent, count}] of the tab, for supervisors
+    groupAgent: ALL, // the agent picked in the groups ('' = unassigned)
+    groupWant: PAGE, // how many of the picked agent's conversations to show
+    groupSeq: 0,
+    agentTabs: null, // {agent, counts: {tab: n}} for the summary
+    reaching: new Set(), // closed conversations whose "Reach out" was clicked
+    modules: [], // reports and administration
   };
+
+  // isSup says whether the signed-in user has the supervisor desk.
+  const isSup = () => !!S.me && (S.me.role === 'supervisor' || S.me.role === 'admin');
+  const isAdmin = () => !!S.me && S.me.role === 'admin';
 
   // ---------- small DOM helpers ----------
   const $ = (sel, root = document) => root.querySelector(sel);
@@ -73,6 +97,23 @@
       else if (k === 'dataset') Object.assign(n.dataset, v);
       else if (k.startsWith('on') && typeof v === 'function') n.addEventListener(k.slice(2), v);
       else n.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const kid of kids.flat()) {
+      if (kid === null || kid === undefined || kid === false) continue;
+      n.append(kid instanceof Node ? kid : String(kid));
+    }
+    return n;
+  }
+
+  // svg builds an SVG element the same way (attributes only; text as text).
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, ...kids) {
+    const n = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'text') n.textContent = v;
+      else if (k === 'class') n.setAttribute('class', v);
+      else n.setAttribute(k, String(v));
     }
     for (const kid of kids.flat()) {
       if (kid === null || kid === undefined || kid === false) continue;
@@ -301,7 +342,14 @@
     S.drafts.clear();
     S.started.clear();
     S.reopening.clear();
+    S.reaching.clear();
+    S.groups = [];
+    S.groupAgent = ALL;
+    S.agentTabs = null;
     $('#list').replaceChildren();
+    $('#group-list').replaceChildren();
+    for (const m of S.modules) if (m.reset) m.reset();
+    setView('desk');
     renderEmptyConversation();
     document.body.dataset.live = 'off';
     history.replaceState(null, '', location.pathname);
@@ -314,6 +362,7 @@
     show($('#signin'), false);
     show($('#desk'), true);
     renderMe();
+    applyRole();
     try {
       const [settings, agents] = await Promise.all([api('GET', '/settings'), api('GET', '/agents')]);
       applySettings(settings);
@@ -322,8 +371,13 @@
       fail(e);
     }
     let tab = S.tab;
-    try { tab = sessionStorage.getItem('parley.tab') || tab; } catch (e) { /* private mode */ }
+    let view = 'desk';
+    try {
+      tab = sessionStorage.getItem('parley.tab') || tab;
+      view = sessionStorage.getItem('parley.view') || view;
+    } catch (e) { /* private mode */ }
     setTab(tab, true);
+    setView(view);
     refreshCounts();
     connectEvents();
     S.timers.push(setInterval(renderViewers, 2000));
@@ -331,6 +385,63 @@
     S.timers.push(setInterval(() => { if (S.items.length) renderList(); }, 60000)); // relative times
     const m = location.hash.match(/^#c=([\w.:-]+)$/);
     if (m) openConversation(decodeURIComponent(m[1]));
+  }
+
+  // applyRole shows what the user's role has: supervisors and admins get
+  // the grouped lists, reports (and admins the administration), and no
+  // presence of their own, since they take no chats.
+  function applyRole() {
+    const sup = isSup();
+    document.body.dataset.role = S.me.role;
+    show($('#views'), sup);
+    show($('.view-tab[data-view="admin"]'), isAdmin());
+    show($('#presence-box'), !sup);
+    show($('#alerts-box'), !sup);
+    show($('.tab[data-tab="tagged"]'), !sup);
+    show($('#groups'), sup);
+    const role = $('#me-role');
+    role.textContent = S.me.role === 'admin' ? 'Admin' : 'Supervisor';
+    show(role, sup);
+    if (!S.openId) renderEmptyConversation();
+  }
+
+  // ---------- views: conversations, reports, administration ----------
+  function setView(view) {
+    if (!isSup() || !['desk', 'reports', 'admin'].includes(view)) view = 'desk';
+    if (view === 'admin' && !isAdmin()) view = 'desk';
+    const was = S.view;
+    S.view = view;
+    try { sessionStorage.setItem('parley.view', view); } catch (e) { /* private mode */ }
+    for (const b of $$('.view-tab')) {
+      const on = b.dataset.view === view;
+      b.classList.toggle('active', on);
+      b.setAttribute('aria-current', on ? 'page' : 'false');
+    }
+    show($('.panes'), view === 'desk');
+    show($('#reports-view'), view === 'reports');
+    show($('#admin-view'), view === 'admin');
+    for (const m of S.modules) {
+      if (m.name === view && S.me) m.show(was !== view);
+      else if (m.hide) m.hide();
+    }
+    if (view === 'desk' && was !== 'desk' && S.me) refreshSoon({ list: true, counts: true, detail: true });
+  }
+
+  // The reports and administration scripts register themselves in
+  // window.ParleyModules before this one runs; each gets the shared core.
+  function initModules() {
+    const core = {
+      S, api, el, svg, $, $$, show, toast, fail, fmtFull, fmtTime, agentName, fillTemplate, debounce,
+      isSup, isAdmin, applySettings, setAgents, openConversation: (id) => { setView('desk'); openConversation(id); },
+      refreshSoon, loadDetail, // for agent-extras.js
+    };
+    for (const make of window.ParleyModules || []) {
+      try {
+        S.modules.push(make(core));
+      } catch (e) {
+        console.error(e); // eslint-disable-line no-console
+      }
+    }
   }
 
   function applySettings(s) {
@@ -443,7 +554,7 @@
 
   // ---------- tabs, filters, lists ----------
   function setTab(tab, force) {
-    if (!TABS.includes(tab)) tab = 'live';
+    if (!(isSup() ? SUP_TABS : TABS).includes(tab)) tab = 'live';
     if (tab === S.tab && !force) return;
     S.tab = tab;
     try { sessionStorage.setItem('parley.tab', tab); } catch (e) { /* private mode */ }
@@ -454,10 +565,16 @@
     }
     show($('#sort-row'), tab === 'live');
     show($('#mine-row'), tab === 'tickets_closed');
-    show($('#quick'), tab === 'unassigned');
+    show($('#quick'), tab === 'unassigned' && !isSup());
     renderQuick();
     $('#list').replaceChildren();
     S.items = [];
+    S.groupWant = PAGE;
+    if (isSup()) {
+      S.groups = [];
+      renderGroups();
+      renderSummary();
+    }
     loadList(false);
   }
 
@@ -486,7 +603,7 @@
     loadList(false);
   }
 
-  function listQuery(offset, limit) {
+  function listQuery(offset, limit, path) {
     const f = S.filters;
     const p = new URLSearchParams({ tab: S.tab, offset: String(offset), limit: String(limit) });
     if (f.q) p.set('q', f.q);
@@ -496,12 +613,13 @@
     if (f.to) p.set('to', f.to);
     if (S.tab === 'live') p.set('sort', f.sort);
     if (S.tab === 'tickets_closed' && f.mine) p.set('mine', 'true');
-    return '/conversations?' + p.toString();
+    return (path || '/conversations') + '?' + p.toString();
   }
 
   // loadList loads the first page again (keeping as many rows as shown), or
   // with more=true appends the next page.
   async function loadList(more) {
+    if (isSup()) return loadSupList(more);
     const seq = ++S.listSeq;
     const tab = S.tab;
     const offset = more ? S.next : 0;
@@ -524,7 +642,7 @@
   // in the list before: new chats turn green, new tickets flash once.
   function noticeArrivals(tab, items) {
     const unfiltered = !S.filters.q && !S.filters.channel && !S.filters.tag && !S.filters.from && !S.filters.to;
-    if (tab === 'live') {
+    if (tab === 'live' && !isSup()) {
       if (S.knownLive && unfiltered) {
         for (const c of items) {
           if (!S.knownLive.has(c.id) && c.id !== S.openId && c.awaiting_agent) S.fresh.add(c.id);
@@ -548,12 +666,272 @@
     S.arrived.clear();
     const f = S.filters;
     const filtered = f.q || f.channel || f.tag || f.from || f.to || f.mine;
-    let meta = S.total === 0 ? (filtered ? 'Nothing matches these filters.' : 'No ' + TAB_NAMES[S.tab] + '.')
-      : S.total + (S.total === 1 ? ' conversation' : ' conversations') + (filtered ? ' match' : '');
+    const names = isSup() ? SUP_TAB_NAMES : TAB_NAMES;
+    const whose = isSup() && S.groupAgent !== ALL ? (S.groupAgent ? ' of ' + groupLabel(S.groupAgent) : ' without an agent') : '';
+    let meta = S.total === 0 ? (filtered ? 'Nothing matches these filters' + whose + '.' : 'No ' + names[S.tab] + whose + '.')
+      : S.total + (S.total === 1 ? ' conversation' : ' conversations') + whose + (filtered ? ' match' : '');
     if (S.items.length < S.total) meta += ' · showing ' + S.items.length;
     $('#list-meta').textContent = meta;
     show($('#more'), S.next > 0);
     renderFreshMarkers();
+  }
+
+  // ---------- supervisor desk: lists grouped by agent ----------
+  // loadSupList loads the tab's groups (conversations per agent) and the
+  // list: everyone's, or the picked agent's, filtered here by assignee.
+  async function loadSupList(more) {
+    const seq = ++S.listSeq;
+    const tab = S.tab;
+    const agent = S.groupAgent;
+    try {
+      const groupsP = api('GET', listQuery(0, 1, '/groups'));
+      const agentsP = api('GET', '/agents').catch(() => null);
+      // The summary's counts per tab: when the agent changes, else at most every 5 s.
+      const stale = !S.agentTabs || S.agentTabs.agent !== agent || Date.now() - S.agentTabs.at > 5000;
+      const tabsP = agent !== ALL && !S.openId && stale ? agentTabCounts(agent).catch(() => null) : Promise.resolve(null);
+      let items;
+      let total;
+      let next;
+      if (agent === ALL) {
+        const offset = more ? S.next : 0;
+        const limit = more ? PAGE : Math.min(100, Math.max(PAGE, S.items.length));
+        const page = await api('GET', listQuery(offset, limit));
+        items = more ? S.items.concat(page.items || []) : (page.items || []);
+        total = page.total || 0;
+        next = page.next || 0;
+      } else {
+        if (more) S.groupWant += PAGE;
+        items = [];
+        let offset = 0;
+        for (let pages = 0; ; pages++) {
+          const page = await api('GET', listQuery(offset, 100));
+          if (seq !== S.listSeq) return;
+          items.push(...(page.items || []).filter((c) => (c.assignee || '') === agent));
+          if (!page.next || items.length >= S.groupWant || pages >= 19) break;
+          offset = page.next;
+        }
+      }
+      const [groups, agents, tabs] = await Promise.all([groupsP, agentsP, tabsP]);
+      if (seq !== S.listSeq || tab !== S.tab || agent !== S.groupAgent) return;
+      S.groups = groups.items || [];
+      if (agents) setAgents(agents.items || []);
+      if (tabs) S.agentTabs = tabs;
+      if (agent !== ALL) {
+        const g = S.groups.find((x) => x.agent === agent);
+        total = Math.max(g ? g.count : 0, items.length);
+        items = items.slice(0, S.groupWant);
+        next = items.length < total ? 1 : 0;
+      }
+      S.items = items;
+      S.total = total;
+      S.next = next;
+      noticeArrivals(tab, items);
+      renderGroups();
+      renderList();
+      renderSummary();
+    } catch (e) {
+      if (seq === S.listSeq) fail(e);
+    }
+  }
+
+  // agentTabCounts counts one agent's conversations in every tab.
+  async function agentTabCounts(agent) {
+    const counts = {};
+    await Promise.all(SUP_TABS.map(async (t) => {
+      const r = await api('GET', '/groups?tab=' + t);
+      const g = (r.items || []).find((x) => x.agent === agent);
+      counts[t] = g ? g.count : 0;
+    }));
+    return { agent, counts, at: Date.now() };
+  }
+
+  function presenceOf(id) {
+    const a = S.agents.get(id);
+    if (!a) return { cls: 'off', text: 'Unknown' };
+    if (a.presence === 'online') {
+      return a.available ? { cls: 'on', text: 'Online, taking chats' }
+        : a.load >= a.capacity ? { cls: 'busy', text: 'Online, at capacity' } : { cls: 'busy', text: 'Online, not taking chats' };
+    }
+    return a.presence === 'away' ? { cls: 'away', text: 'Away' } : { cls: 'off', text: 'Offline' };
+  }
+
+  function groupLabel(agent) {
+    if (agent === ALL) return 'Everyone';
+    if (agent === '') return 'No agent yet';
+    const a = S.agents.get(agent);
+    return a && a.name ? a.name : agent;
+  }
+
+  function renderGroups() {
+    const ul = $('#group-list');
+    if (!isSup()) return;
+    const groups = S.groups.slice().sort((a, b) => (a.agent === '' ? -1 : b.agent === '' ? 1
+      : groupLabel(a.agent).localeCompare(groupLabel(b.agent))));
+    if (S.groupAgent !== ALL && !groups.some((g) => g.agent === S.groupAgent)) groups.push({ agent: S.groupAgent, count: 0 });
+    const total = S.groups.reduce((n, g) => n + g.count, 0);
+    const rows = [{ agent: ALL, count: total }, ...groups];
+    ul.replaceChildren(...rows.map((g) => {
+      const on = g.agent === S.groupAgent;
+      let dot = null;
+      let sub = '';
+      if (g.agent === ALL) sub = 'all ' + SUP_TAB_NAMES[S.tab];
+      else if (g.agent === '') sub = S.tab === 'unassigned' ? 'waiting for an agent to accept' : 'waiting for an agent';
+      else if (S.agents.get(g.agent) && S.agents.get(g.agent).role && S.agents.get(g.agent).role !== 'agent') {
+        // A supervisor's or admin's own (reach-out chats): no presence to show.
+        sub = S.agents.get(g.agent).role === 'admin' ? 'Admin' : 'Supervisor';
+      } else {
+        const p = presenceOf(g.agent);
+        const a = S.agents.get(g.agent);
+        dot = el('span', { class: 'presence-dot ' + p.cls, title: p.text });
+        sub = p.text + (a && a.presence === 'online' ? ' · ' + a.load + ' of ' + a.capacity + ' live' : '');
+      }
+      return el('li', { class: 'group' + (on ? ' active' : ''), dataset: { agent: g.agent } },
+        el('button', {
+          type: 'button', class: 'group-btn', 'aria-pressed': on ? 'true' : 'false',
+          title: g.agent === ALL ? 'Show everyone\'s ' + SUP_TAB_NAMES[S.tab] : 'Summary and list of ' + groupLabel(g.agent),
+          onclick: () => pickGroup(g.agent),
+        },
+        dot || el('span', { class: 'presence-dot none', 'aria-hidden': 'true' }),
+        el('span', { class: 'group-text' },
+          el('span', { class: 'group-name', text: groupLabel(g.agent) }),
+          el('span', { class: 'group-sub', text: sub })),
+        el('span', { class: 'count group-count' + (g.count ? '' : ' zero'), text: String(g.count) })));
+    }));
+    $('#groups-note').textContent = S.groups.length ? '' : 'Nothing in this tab.';
+  }
+
+  // pickGroup shows one agent's conversations (or everyone's), and their
+  // summary in the middle.
+  function pickGroup(agent) {
+    const same = agent === S.groupAgent;
+    S.groupAgent = agent;
+    if (!same) {
+      S.groupWant = PAGE;
+      S.items = [];
+      S.agentTabs = null;
+      $('#list').replaceChildren();
+    }
+    if (S.openId) closeConversation();
+    renderGroups();
+    renderSummary();
+    loadList(false);
+  }
+
+  function fmtAgo(iso) {
+    if (!iso) return '—';
+    const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+    if (!Number.isFinite(s)) return '—';
+    if (s < 60) return 'just now';
+    if (s < 3600) return Math.floor(s / 60) + ' min ago';
+    if (s < 86400) return Math.floor(s / 3600) + ' h ago';
+    return Math.floor(s / 86400) + ' d ago';
+  }
+
+  function stat(label, value, extra) {
+    return el('div', { class: 'stat' }, el('div', { class: 'stat-label', text: label }),
+      el('div', { class: 'stat-value', text: value }), extra ? el('div', { class: 'stat-extra', text: extra }) : null);
+  }
+
+  // renderSummary fills the middle pane of the supervisor desk when no
+  // conversation is open: the team, or the picked agent's chats and activity.
+  function renderSummary() {
+    const box = $('#summary');
+    if (!isSup() || S.openId) return;
+    if (S.groupAgent === ALL) {
+      box.replaceChildren(...teamSummary());
+      return;
+    }
+    const agent = S.groupAgent;
+    const a = S.agents.get(agent);
+    const tabName = SUP_TAB_NAMES[S.tab];
+    const parts = [];
+    if (agent === '') {
+      parts.push(el('div', { class: 'sum-head' }, el('h2', { text: 'No agent yet' }),
+        el('p', { class: 'muted', text: S.tab === 'unassigned' ? 'Tickets left while nobody could take a chat, waiting for an agent of their department to accept them.'
+          : 'Conversations in ' + tabName + ' that no agent holds, such as chats waiting in a queue.' })));
+    } else {
+      const p = presenceOf(agent);
+      parts.push(el('div', { class: 'sum-head' },
+        el('h2', {}, el('span', { class: 'presence-dot ' + p.cls, 'aria-hidden': 'true' }), ' ', a && a.name ? a.name : agent),
+        el('p', { class: 'muted' }, [agent, a && a.role ? a.role : '', a && a.departments && a.departments.length ? 'departments ' + a.departments.join(', ') : '']
+          .filter(Boolean).join(' · '))));
+      const load = a ? a.load : 0;
+      const cap = a ? a.capacity : 0;
+      const meter = el('div', { class: 'meter', title: load + ' of ' + cap + ' live chats' },
+        el('span', { class: 'meter-fill' + (cap && load >= cap ? ' full' : '') }));
+      meter.firstChild.style.width = (cap ? Math.min(100, Math.round((100 * load) / cap)) : 0) + '%';
+      const loadStat = stat('Live chats now', load + ' of ' + cap, cap ? Math.max(0, cap - load) + ' free' : '');
+      loadStat.append(meter);
+      parts.push(el('div', { class: 'stat-row' }, stat('Presence', p.text), loadStat));
+      const t = S.agentTabs && S.agentTabs.agent === agent ? S.agentTabs.counts : null;
+      const n = (tab) => (t ? String(t[tab] || 0) : '…');
+      parts.push(el('div', { class: 'stat-row' },
+        stat('Live', n('live')), stat('Pending', n('pending')), stat('Closed chats', n('closed')),
+        stat('Assigned tickets', n('assigned')), stat('Closed tickets', n('tickets_closed'))));
+    }
+    const items = S.items;
+    const waiting = items.filter((c) => c.awaiting_agent && c.state !== 'closed').length;
+    const flagged = items.filter((c) => c.flagged).length;
+    const lastCustomer = items.map((c) => c.last_customer_at).filter(Boolean).sort().pop();
+    const lastAgent = items.map((c) => c.last_agent_at).filter(Boolean).sort().pop();
+    parts.push(el('h3', { class: 'sum-title', text: 'Activity in ' + tabName }));
+    parts.push(el('div', { class: 'stat-row' },
+      stat('Conversations', String(S.total)),
+      stat('Waiting for a reply', String(waiting)),
+      stat('Flagged', String(flagged)),
+      stat('Customer last wrote', fmtAgo(lastCustomer), lastCustomer ? fmtTime(lastCustomer) : ''),
+      stat('Agent last wrote', fmtAgo(lastAgent), lastAgent ? fmtTime(lastAgent) : '')));
+    parts.push(el('h3', { class: 'sum-title', text: (agent === '' ? 'The list' : 'Their list') + ' · ' + tabName }));
+    parts.push(summaryTable(items));
+    box.replaceChildren(...parts);
+  }
+
+  function summaryTable(items) {
+    if (!items.length) return el('p', { class: 'muted', text: 'Nothing here' + (S.filters.q || S.filters.channel || S.filters.tag || S.filters.from || S.filters.to ? ' with these filters.' : '.') });
+    return el('div', { class: 'table-wrap' }, el('table', { class: 'table sum-table' },
+      el('thead', {}, el('tr', {}, ['Customer', 'Channel', 'Status', 'Customer wrote', 'Last message'].map((h) => el('th', { text: h })))),
+      el('tbody', {}, items.slice(0, 20).map((c) => {
+        const addr = parseAddress(c.contact);
+        const tr = el('tr', { class: 'clickable', tabindex: '0', dataset: { id: c.id }, onclick: () => openConversation(c.id) },
+          el('td', {}, el('b', { text: c.contact_name || addr.number }), c.contact_name ? el('div', { class: 'muted small', text: addr.number }) : null),
+          el('td', { text: channelName(c.channel || addr.channel) }),
+          el('td', { text: stateLabel(c) + (c.awaiting_agent && c.state !== 'closed' ? ' · waiting' : '') + (c.flagged ? ' · flagged' : '') }),
+          el('td', { text: fmtTime(c.last_customer_at) || '—', title: fmtFull(c.last_customer_at) }),
+          el('td', { class: 'cell-preview', text: c.preview || '' }));
+        tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openConversation(c.id); });
+        return tr;
+      }))));
+  }
+
+  function teamSummary() {
+    const counts = new Map(S.groups.map((g) => [g.agent, g.count]));
+    const people = [...S.agents.values()].filter((a) => a.role === 'agent' || counts.has(a.id))
+      .sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id));
+    const online = people.filter((a) => a.presence === 'online').length;
+    const total = S.groups.reduce((n, g) => n + g.count, 0);
+    const tabName = SUP_TAB_NAMES[S.tab];
+    const rows = people.map((a) => {
+      const p = presenceOf(a.id);
+      return el('tr', { class: 'clickable', tabindex: '0', dataset: { agent: a.id }, onclick: () => pickGroup(a.id) },
+        el('td', {}, el('span', { class: 'presence-dot ' + p.cls, 'aria-hidden': 'true' }), ' ', el('b', { text: a.name || a.id }),
+          el('span', { class: 'muted small', text: ' ' + a.id })),
+        el('td', { text: p.text }),
+        el('td', { text: a.presence === 'online' ? a.load + ' of ' + a.capacity : '—' }),
+        el('td', { text: (a.departments || []).join(', ') }),
+        el('td', { class: 'num', text: String(counts.get(a.id) || 0) }));
+    });
+    if (counts.get('')) {
+      rows.push(el('tr', { class: 'clickable', tabindex: '0', dataset: { agent: '' }, onclick: () => pickGroup('') },
+        el('td', {}, el('b', { text: 'No agent yet' })), el('td', { text: '—' }), el('td', { text: '—' }), el('td', { text: '' }),
+        el('td', { class: 'num', text: String(counts.get('')) })));
+    }
+    return [
+      el('div', { class: 'sum-head' }, el('h2', { text: 'Team' }),
+        el('p', { class: 'muted', text: total + ' ' + tabName + ' · ' + online + (online === 1 ? ' agent' : ' agents') + ' online. Pick an agent for their summary and list.' })),
+      el('div', { class: 'table-wrap' }, el('table', { class: 'table sum-table' },
+        el('thead', {}, el('tr', {}, ['Agent', 'Presence', 'Live chats now', 'Departments', 'In ' + tabName].map((h, i) => el('th', { class: i === 4 ? 'num' : null, text: h })))),
+        el('tbody', {}, rows.length ? rows : [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'No agents yet.' }))]))),
+    ];
   }
 
   function card(c) {
@@ -783,6 +1161,7 @@
         return;
       case 'agent.changed':
         if (e.agent === S.me.id) refreshMe();
+        if (isSup()) refreshSoon({ list: true });
         return;
       case 'message.status':
         if (isOpen) refreshSoon({ detail: true });
@@ -810,7 +1189,10 @@
   // ---------- conversation ----------
   function renderEmptyConversation() {
     show($('#conv'), false);
-    show($('#empty'), true);
+    const sup = isSup();
+    show($('#empty'), !sup);
+    show($('#summary'), sup);
+    if (sup) renderSummary();
     show($('#details'), false);
     show($('#details-empty'), true);
     S.viewers.clear();
@@ -818,6 +1200,7 @@
 
   async function openConversation(id) {
     if (!id) return;
+    if (S.view !== 'desk') setView('desk');
     if (S.openId !== id) {
       if (S.openId) {
         const draft = $('#reply').value;
@@ -844,6 +1227,7 @@
       }
     }
     renderFreshMarkers();
+    show($('#summary'), false);
     history.replaceState(null, '', '#c=' + encodeURIComponent(id));
     await loadDetail(true);
     startViewing();
@@ -890,6 +1274,7 @@
     const c = d.conversation;
     const addr = parseAddress(c.contact);
     show($('#empty'), false);
+    show($('#summary'), false);
     show($('#conv'), true);
     show($('#details-empty'), false);
     show($('#details'), true);
@@ -934,7 +1319,10 @@
     let who;
     if (dir === 'in') who = (S.detail && (S.detail.conversation.contact_name || (S.detail.contact && S.detail.contact.name))) || 'Customer';
     else if (dir === 'note') who = 'Internal note · ' + agentName(m.author);
-    else who = m.author === 'parley' ? 'Parley (automatic)' : agentName(m.author) || 'Agent';
+    else if ((m.author || '').startsWith('bot:')) {
+      who = 'Bot ' + m.author.slice(4) + ' (automatic)'; // the bot's part, before a person took over
+      li.classList.add('msg-bot');
+    } else who = m.author === 'parley' ? 'Parley (automatic)' : agentName(m.author) || 'Agent';
     const body = el('div', { class: 'msg-body' });
     if (m.body) body.append(el('div', { class: 'msg-text' }, linkify(m.body)));
     if (m.template) body.append(templateBlock(m.template));
@@ -997,7 +1385,26 @@
     const template = c.channel === 'whatsapp' && d.window_open === false;
     if (c.kind === 'chat' && (c.state === 'live' || c.state === 'pending')) {
       if (mine) return { kind: template ? 'template' : 'text', action: 'reply' };
+      if (isSup()) {
+        return {
+          kind: 'readonly', sup: true,
+          text: 'You are following this chat with ' + agentName(c.assignee) + ' as it happens. Supervisors comment instead of writing to the customer: '
+            + 'add a comment on the right, and write @' + c.assignee + ' to notify ' + agentName(c.assignee) + '.',
+        };
+      }
       return { kind: 'readonly', text: 'This chat is with ' + agentName(c.assignee) + '. Only the assigned agent writes to the customer; add a comment instead.' };
+    }
+    if (canReachOut(c)) {
+      if (!S.reaching.has(c.id)) {
+        const via = channelName(c.channel);
+        return {
+          kind: 'start', action: 'reach-out-start', button: 'Reach out',
+          text: 'This ' + (c.kind === 'ticket' ? 'ticket' : 'chat') + ' is closed. Reach out to the customer on ' + via
+            + ': your message starts a new closed chat, and their answer makes it live.'
+            + (template ? ' They last wrote more than 24 hours ago, so only an approved template can go.' : ''),
+        };
+      }
+      return { kind: template ? 'template' : 'text', action: 'reach-out' };
     }
     if (c.kind === 'ticket' && c.state === 'assigned') {
       if (!mine) return { kind: 'readonly', text: 'This ticket is assigned to ' + agentName(c.assignee) + '.' };
@@ -1020,9 +1427,19 @@
     return { kind: 'readonly', text: c.kind === 'ticket' ? 'This ticket is ' + c.state + '.' : 'This chat is ' + c.state + '.' };
   }
 
+  // canReachOut says whether the user may write to the contact of a closed
+  // conversation again: a supervisor always, an agent from a closed ticket
+  // they held (closed chats of their own are reopened instead).
+  function canReachOut(c) {
+    if ((c.state !== 'closed' && c.state !== 'archived') || c.merged_into || c.deleted_at) return false;
+    if (isSup()) return true;
+    return c.kind === 'ticket' && !!S.me && c.assignee === S.me.id;
+  }
+
   function renderComposer() {
     const mode = composerMode();
     S.mode = mode;
+    $('#c-readonly').classList.toggle('sup-notice', !!mode.sup);
     show($('#c-start'), mode.kind === 'start');
     show($('#c-text'), mode.kind === 'text');
     show($('#c-template'), mode.kind === 'template');
@@ -1034,16 +1451,18 @@
     if (mode.kind === 'readonly') $('#c-readonly').textContent = mode.text;
     if (mode.kind === 'text') {
       const reopen = mode.action === 'reopen';
+      const reach = mode.action === 'reach-out';
       $('#c-mode').textContent = reopen ? 'First message: sending it reopens the chat with you.'
-        : S.detail.conversation.kind === 'ticket' ? 'Reply on this ticket' : '';
+        : reach ? 'Reach out: this message starts a new closed chat; the customer\'s answer makes it live.'
+          : S.detail.conversation.kind === 'ticket' ? 'Reply on this ticket' : '';
       show($('#c-mode'), !!$('#c-mode').textContent);
-      $('#send').textContent = reopen ? 'Reopen and send' : 'Send';
-      show($('#c-cancel'), reopen);
+      $('#send').textContent = reopen ? 'Reopen and send' : reach ? 'Reach out' : 'Send';
+      show($('#c-cancel'), reopen || reach);
     }
     if (mode.kind === 'template') {
       renderTemplatePicker();
       $('#tpl-send').textContent = mode.action === 'reopen' ? 'Reopen with template' : 'Send template';
-      show($('#tpl-cancel'), mode.action === 'reopen');
+      show($('#tpl-cancel'), mode.action === 'reopen' || mode.action === 'reach-out');
     }
     updateCannedHint();
   }
@@ -1053,6 +1472,7 @@
     if (!c) return;
     if (S.mode.action === 'start') S.started.add(c.id);
     if (S.mode.action === 'reopen-start') S.reopening.add(c.id);
+    if (S.mode.action === 'reach-out-start') S.reaching.add(c.id);
     renderComposer();
     renderActions();
     const focus = S.mode.kind === 'template' ? $('#tpl') : $('#reply');
@@ -1061,7 +1481,10 @@
 
   function cancelReopen() {
     const c = S.detail && S.detail.conversation;
-    if (c) S.reopening.delete(c.id);
+    if (c) {
+      S.reopening.delete(c.id);
+      S.reaching.delete(c.id);
+    }
     renderComposer();
     renderActions();
   }
@@ -1070,21 +1493,32 @@
   async function sendText() {
     const box = $('#reply');
     const text = box.value.trim();
-    if (!text || sending || !S.openId || !S.mode) return;
+    const media = S.pendingMedia ? S.pendingMedia(S.openId) : []; // attachment ids (agent-extras.js); null: still uploading
+    if (!media || (!text && !media.length) || sending || !S.openId || !S.mode) return;
+    const reply = media.length ? { body: text, media } : { body: text };
     const id = S.openId;
     const reopen = S.mode.action === 'reopen';
     sending = true;
     $('#send').disabled = true;
     try {
+      if (S.mode.action === 'reach-out') {
+        const conv = await api('POST', convPath(id, 'reach-out'), reply);
+        if (S.openId === id) box.value = '';
+        S.drafts.delete(id);
+        document.dispatchEvent(new CustomEvent('parley:sent', { detail: { id } }));
+        reachedOut(id, conv);
+        return;
+      }
       if (reopen) {
-        await api('POST', convPath(id, 'reopen'), { body: text });
+        await api('POST', convPath(id, 'reopen'), reply);
         S.reopening.delete(id);
         toast('Chat reopened. It is in your Live list.', 'ok');
       } else {
-        await api('POST', convPath(id, 'messages'), { body: text });
+        await api('POST', convPath(id, 'messages'), reply);
       }
       if (S.openId === id) box.value = '';
       S.drafts.delete(id);
+      document.dispatchEvent(new CustomEvent('parley:sent', { detail: { id } }));
       noteTyping();
       await loadDetail(true);
       refreshSoon({ list: true, counts: true });
@@ -1095,6 +1529,14 @@
       sending = false;
       $('#send').disabled = false;
     }
+  }
+
+  // reachedOut opens the new closed chat a reach-out started.
+  function reachedOut(fromId, conv) {
+    S.reaching.delete(fromId);
+    toast('Sent. A new closed chat holds it, in Closed; the customer\'s answer makes it live.', 'ok');
+    refreshSoon({ list: true, counts: true });
+    if (conv && conv.id) openConversation(conv.id);
   }
 
   function cannedToken() {
@@ -1221,6 +1663,12 @@
     sending = true;
     $('#tpl-send').disabled = true;
     try {
+      if (S.mode.action === 'reach-out') {
+        const conv = await api('POST', convPath(id, 'reach-out'), body);
+        S.tplKey = '';
+        reachedOut(id, conv);
+        return;
+      }
       if (reopen) {
         await api('POST', convPath(id, 'reopen'), body);
         S.reopening.delete(id);
@@ -1286,7 +1734,7 @@
     const mine = S.me && c.assignee === S.me.id;
     const sup = S.me && (S.me.role === 'supervisor' || S.me.role === 'admin');
     const acts = [];
-    if (c.kind === 'ticket' && c.state === 'unassigned') {
+    if (c.kind === 'ticket' && c.state === 'unassigned' && !sup) {
       acts.push(actionButton('Accept ticket', 'primary', () => acceptTicket(c.id)));
     }
     if (c.kind === 'ticket' && c.state === 'assigned' && mine && !c.agent_replied && !S.started.has(c.id)) {
@@ -1308,10 +1756,15 @@
       if (!c.agent_replied) acts[acts.length - 1].disabled = true;
     }
     if (c.kind === 'chat' && (c.state === 'live' || c.state === 'queued') && (mine || sup)) {
-      acts.push(actionButton('Transfer', '', () => openTransferDialog(c), 'Hand this chat to a department or an agent'));
+      acts.push(actionButton('Transfer', sup && !mine ? 'primary' : '', () => openTransferDialog(c),
+        sup ? 'Assign this chat to a department or an agent who is available now' : 'Hand this chat to a department or an agent'));
     }
-    if (c.kind === 'chat' && c.state === 'closed' && !c.merged_into && !S.reopening.has(c.id)) {
+    if (c.kind === 'chat' && c.state === 'closed' && !c.merged_into && !S.reopening.has(c.id) && !sup) {
       acts.push(actionButton('Reopen chat', 'primary', startClicked, 'Start the chat again with a first message'));
+    }
+    if (canReachOut(c) && !S.reaching.has(c.id)) {
+      acts.push(actionButton('Reach out', sup ? 'primary' : '', startClicked,
+        'Write to the customer again: a text, or a template outside WhatsApp\'s 24-hour window'));
     }
     const box = $('#actions');
     if (!acts.length) acts.push(el('p', { class: 'muted small', text: 'Nothing to do here for you.' }));
@@ -1319,6 +1772,7 @@
     box.replaceChildren(...acts, el('div', { class: 'downloads small' }, 'Transcript: ',
       el('a', { href: tr + '?format=text', download: '' , text: 'text' }), ' · ',
       el('a', { href: tr + '?format=json', download: '', text: 'JSON' })));
+    document.dispatchEvent(new CustomEvent('parley:actions', { detail: { conversation: c, box } })); // agent-extras.js adds its actions
   }
 
   async function act(action, body, okText) {
@@ -1387,33 +1841,83 @@
   }
 
   // ---------- transfer dialog ----------
+  // The dialog offers a department (its best available agent, or one of
+  // its available agents) or any available agent. Who is available is read
+  // when it opens and on Refresh; the server has the last word.
+  const T = { agents: [], seq: 0 };
+
   async function openTransferDialog(c) {
     const dlg = $('#transfer-dialog');
     dlg.dataset.id = c.id;
-    $('#transfer-dept').replaceChildren(...S.settings.departments.map((d) => el('option', {
-      value: d.id, text: d.name || d.id, selected: d.id === c.department,
-    })));
+    dlg.dataset.dept = c.department || '';
+    const sup = isSup() && !(S.me && c.assignee === S.me.id);
+    $('#transfer-title').textContent = sup ? 'Assign this chat' : 'Transfer chat';
+    $('#transfer-submit').textContent = sup ? 'Assign' : 'Transfer';
+    $('#transfer-to-dept').checked = true;
     show($('#transfer-error'), false);
+    T.agents = [];
+    renderTransferOptions(c.department);
     dlg.showModal();
-    await loadTransferAgents();
+    await loadTransferAgents(true);
   }
 
-  async function loadTransferAgents() {
-    const sel = $('#transfer-agent');
-    const id = $('#transfer-dialog').dataset.id;
+  function agentOption(a) {
+    return el('option', { value: a.id, text: (a.name || a.id) + ' (' + a.id + ') · ' + a.load + ' of ' + a.capacity + ' chats' });
+  }
+
+  function renderTransferOptions(keepDept) {
+    const depts = S.settings.departments;
+    const avail = (d) => T.agents.filter((a) => (a.departments || []).includes(d)).length;
+    $('#transfer-dept').replaceChildren(...depts.map((d) => {
+      const n = avail(d.id);
+      return el('option', {
+        value: d.id, selected: d.id === keepDept,
+        text: (d.name || d.id) + ' · ' + (n ? n + ' available' : 'nobody available'),
+      });
+    }));
+    renderTransferDeptAgents();
+    const items = T.agents;
+    $('#transfer-agent').replaceChildren(...(items.length ? items.map(agentOption)
+      : [el('option', { value: '', text: 'Nobody else is available right now' })]));
+    $('#transfer-to-agent').disabled = items.length === 0;
+    if (!items.length) $('#transfer-to-dept').checked = true;
+  }
+
+  function renderTransferDeptAgents() {
+    const dept = $('#transfer-dept').value;
+    const inDept = T.agents.filter((a) => (a.departments || []).includes(dept));
+    $('#transfer-dept-agent').replaceChildren(
+      el('option', { value: '', text: inDept.length ? 'Whoever is best placed' : 'Nobody in it is available now' }),
+      ...inDept.map(agentOption));
+  }
+
+  async function loadTransferAgents(first) {
+    const dlg = $('#transfer-dialog');
+    const id = dlg.dataset.id;
+    const seq = ++T.seq;
+    const keepDept = first === true ? dlg.dataset.dept : $('#transfer-dept').value;
+    const keepAgent = $('#transfer-agent').value;
+    const keepDeptAgent = $('#transfer-dept-agent').value;
     const assignee = S.detail && S.detail.conversation.id === id ? S.detail.conversation.assignee : '';
-    sel.replaceChildren(el('option', { value: '', text: 'Loading…' }));
+    $('#transfer-status').textContent = 'Checking who is available…';
+    $('#transfer-refresh').disabled = true;
     try {
-      const r = await api('GET', '/agents?available=true');
-      const items = (r.items || []).filter((a) => a.id !== assignee);
-      sel.replaceChildren(...(items.length ? items.map((a) => el('option', {
-        value: a.id, text: (a.name || a.id) + ' (' + a.id + ') · ' + a.load + '/' + a.capacity + ' chats',
-      })) : [el('option', { value: '', text: 'Nobody else is available right now' })]));
-      $('#transfer-to-agent').disabled = items.length === 0;
-      if (!items.length) $('#transfer-to-dept').checked = true;
+      const [settings, r] = await Promise.all([api('GET', '/settings'), api('GET', '/agents?available=true')]);
+      if (seq !== T.seq) return;
+      applySettings(settings);
+      T.agents = (r.items || []).filter((a) => a.id !== assignee);
+      renderTransferOptions(keepDept);
+      if (keepAgent && T.agents.some((a) => a.id === keepAgent)) $('#transfer-agent').value = keepAgent;
+      if (keepDeptAgent && [...$('#transfer-dept-agent').options].some((o) => o.value === keepDeptAgent)) $('#transfer-dept-agent').value = keepDeptAgent;
+      const n = T.agents.length;
+      $('#transfer-status').textContent = (n ? n + (n === 1 ? ' agent is' : ' agents are') + ' available' : 'Nobody else is available')
+        + ' as of ' + new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) + '.';
     } catch (e) {
-      sel.replaceChildren(el('option', { value: '', text: 'Could not load agents' }));
+      if (seq !== T.seq) return;
+      $('#transfer-status').textContent = 'Could not check who is available.';
       fail(e);
+    } finally {
+      if (seq === T.seq) $('#transfer-refresh').disabled = false;
     }
   }
 
@@ -1422,7 +1926,12 @@
     const dlg = $('#transfer-dialog');
     const id = dlg.dataset.id;
     const toAgent = $('#transfer-to-agent').checked;
-    const body = toAgent ? { agent: $('#transfer-agent').value } : { department: $('#transfer-dept').value };
+    const body = {};
+    if (toAgent) body.agent = $('#transfer-agent').value;
+    else {
+      body.department = $('#transfer-dept').value;
+      if ($('#transfer-dept-agent').value) body.agent = $('#transfer-dept-agent').value;
+    }
     const err = $('#transfer-error');
     if (!body.agent && !body.department) {
       err.textContent = 'Pick a department or an agent.';
@@ -1431,16 +1940,24 @@
     }
     const btn = $('#transfer-submit');
     btn.disabled = true;
+    show(err, false);
     try {
       const conv = await api('POST', convPath(id, 'transfer'), body);
       dlg.close();
-      toast('Chat transferred to ' + agentName(conv && conv.assignee) + '.', 'ok');
+      const dept = (S.settings.departments.find((d) => d.id === (conv && conv.department)) || {}).name;
+      toast('Chat transferred to ' + agentName(conv && conv.assignee) + (dept && !toAgent ? ' in ' + dept : '') + '.', 'ok');
       if (S.openId === id) await loadDetail(false, true);
       refreshSoon({ list: true, counts: true });
     } catch (e) {
-      err.textContent = e.message + (e.code ? ' (' + e.code + ')' : '');
+      if (e.code === 'no_agent_available') {
+        const where = body.agent ? agentName(body.agent)
+          : (S.settings.departments.find((d) => d.id === body.department) || {}).name || body.department;
+        err.textContent = 'Not transferred: ' + where + (body.agent ? ' cannot take this chat right now' : ' has nobody online and available right now')
+          + ' (' + e.message + '). The chat stays where it is; pick someone else, or Refresh to see who is available.';
+      } else {
+        err.textContent = 'Not transferred: ' + e.message + (e.code ? ' (' + e.code + ')' : '');
+      }
       show(err, true);
-      fail(e);
       loadTransferAgents();
     } finally {
       btn.disabled = false;
@@ -1621,7 +2138,9 @@
     $('#transfer-cancel').addEventListener('click', () => $('#transfer-dialog').close());
     $('#transfer-refresh').addEventListener('click', loadTransferAgents);
     $('#transfer-agent').addEventListener('change', () => { $('#transfer-to-agent').checked = true; });
-    $('#transfer-dept').addEventListener('change', () => { $('#transfer-to-dept').checked = true; });
+    $('#transfer-dept').addEventListener('change', () => { $('#transfer-to-dept').checked = true; renderTransferDeptAgents(); });
+    $('#transfer-dept-agent').addEventListener('change', () => { $('#transfer-to-dept').checked = true; });
+    for (const b of $$('.view-tab')) b.addEventListener('click', () => setView(b.dataset.view));
 
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden && S.me) refreshSoon({ list: true, counts: true, detail: true });
@@ -1633,6 +2152,7 @@
   }
 
   async function boot() {
+    initModules();
     bind();
     document.body.dataset.live = 'off';
     try {

@@ -9,30 +9,16 @@
 // repository's root.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import net from 'node:net';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness,
+} from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
-const BIN = process.env.PARLEY_BIN;
-const REDIS = process.env.PARLEY_TEST_REDIS;
 const DB = 15;
-const WAIT = 10_000; // the bound of every single wait in the page
-
-const WHATSAPP_FROM = 'whatsapp:+14155238886';
-const SMS_FROM = '+15005550006';
-const hex = (n) => crypto.randomBytes(n).toString('hex');
-const alnum = (n) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]).join('');
-const ACCOUNT_SID = 'AC' + hex(16);
-const AUTH_TOKEN = alnum(32);
+const H = makeHarness({ db: DB, artifacts: ARTIFACTS });
+const ACCOUNT_SID = H.accountSid;
 const TEMPLATE_SID = 'HX' + hex(16);
 const PASSWORDS = { ann: 'ann-' + alnum(16), bob: 'bob-' + alnum(16) };
 
@@ -74,236 +60,20 @@ texts:
   queued: "E2E: queued as {position}."
 `;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// eventually polls cond until it returns something truthy, for at most ms.
-async function eventually(what, cond, ms = WAIT) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await cond();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await sleep(100);
-  }
-}
-
-// run runs a command with a bounded time and returns its output.
-function run(cmd, args, { env, input, timeout = 20_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env: env || process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: no answer in ${timeout} ms`)); }, timeout);
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('error', (e) => { clearTimeout(timer); reject(e); });
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err || out}`));
-    });
-    p.stdin.end(input || '');
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// ---------- fake Twilio REST API ----------
-function startFakeTwilio() {
-  const requests = [];
-  const problems = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      const want = `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`;
-      const answer = (status, obj) => {
-        res.writeHead(status, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(obj));
-      };
-      if (req.method !== 'POST' || req.url !== want) {
-        problems.push(`${req.method} ${req.url}`);
-        return answer(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
-      }
-      const auth = Buffer.from(String(req.headers.authorization || '').replace(/^Basic /, ''), 'base64').toString();
-      if (auth !== `${ACCOUNT_SID}:${AUTH_TOKEN}`) {
-        problems.push('bad basic auth');
-        return answer(401, { code: 20003, message: 'Authenticate', status: 401 });
-      }
-      const form = Object.fromEntries(new URLSearchParams(body));
-      const sid = 'SM' + hex(16);
-      requests.push({ form, sid, at: Date.now() });
-      const now = new Date().toUTCString();
-      return answer(201, {
-        sid, status: 'queued', account_sid: ACCOUNT_SID, api_version: '2010-04-01', to: form.To, from: form.From,
-        body: form.Body || '', direction: 'outbound-api', num_media: '0', num_segments: '1', date_created: now, date_updated: now,
-        error_code: null, error_message: null, uri: `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/${sid}.json`,
-      });
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({ server, requests, problems, url: `http://127.0.0.1:${server.address().port}` });
-    });
-  });
-}
+const { redisCli, inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
 
 // ---------- the world under test ----------
-const W = {
-  base: '',
-  parley: null,
-  parleyExit: null,
-  log: [],
-  env: null,
-  twilio: null,
-  browser: null,
+const W = Object.assign(H.W, {
   ann: null, // {context, page, errors, dialogs}
   bob: null,
   shots: 0,
-};
-
-function parleyEnv(port, configFile) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('PARLEY_') && !k.startsWith('TWILIO_')) env[k] = v;
-  }
-  const [host, rport] = REDIS.split(':');
-  return Object.assign(env, {
-    PARLEY_CONFIG: configFile,
-    PARLEY_LISTEN: `127.0.0.1:${port}`,
-    PARLEY_REDIS_URL: `redis://${host}:${rport}/${DB}`,
-    PARLEY_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    PARLEY_LOG_FORMAT: 'json',
-    PARLEY_LOG_LEVEL: 'info',
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    PARLEY_TWILIO_API_URL: W.twilio.url,
-    PARLEY_WHATSAPP_FROM: WHATSAPP_FROM,
-    PARLEY_SMS_FROM: SMS_FROM,
-    PARLEY_ADMIN_PASSWORD: alnum(20),
-    PARLEY_SEND_RETRY_BASE: '200ms',
-    PARLEY_RECONCILE_EVERY: '1s',
-  });
-}
-
-function redisCli(...args) {
-  const [host, port] = REDIS.split(':');
-  return run('redis-cli', ['-h', host, '-p', port, '-n', String(DB), ...args]);
-}
-
-// sign is Twilio's webhook signature: base64(HMAC-SHA1(auth token,
-// URL + each POST parameter's name and value, sorted by name)).
-function sign(url, params) {
-  let s = url;
-  for (const k of Object.keys(params).sort()) s += k + params[k];
-  return crypto.createHmac('sha1', AUTH_TOKEN).update(s).digest('base64');
-}
-
-async function webhook(pathname, params) {
-  const res = await fetch(W.base + pathname, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      'User-Agent': 'TwilioProxy/1.1',
-      'X-Twilio-Signature': sign(W.base + pathname, params),
-    },
-    body: new URLSearchParams(params).toString(),
-    signal: AbortSignal.timeout(WAIT),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 200, `webhook ${pathname} answered ${res.status}: ${text}`);
-}
-
-function whatsAppIn(number, body, name) {
-  const sid = 'SM' + hex(16);
-  return {
-    SmsMessageSid: sid, MessageSid: sid, SmsSid: sid, AccountSid: ACCOUNT_SID,
-    From: 'whatsapp:' + number, To: WHATSAPP_FROM, Body: body, ProfileName: name, WaId: number.slice(1),
-    NumMedia: '0', NumSegments: '1', SmsStatus: 'received', MessageType: 'text', ApiVersion: '2010-04-01',
-  };
-}
-
-function smsIn(number, body) {
-  const sid = 'SM' + hex(16);
-  return {
-    SmsMessageSid: sid, MessageSid: sid, SmsSid: sid, AccountSid: ACCOUNT_SID, From: number, To: SMS_FROM,
-    Body: body, FromCountry: 'ZA', ToCountry: 'US', NumMedia: '0', NumSegments: '1', SmsStatus: 'received', ApiVersion: '2010-04-01',
-  };
-}
-
-const inbound = (params) => webhook('/webhooks/twilio/messages', params);
-
-function statusCallback(sid, to, status) {
-  return webhook('/webhooks/twilio/status', {
-    MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, AccountSid: ACCOUNT_SID,
-    To: to, From: to.startsWith('whatsapp:') ? WHATSAPP_FROM : SMS_FROM, ApiVersion: '2010-04-01',
-  });
-}
-
-const sentTo = (to) => W.twilio.requests.filter((r) => r.form.To === to);
+});
 
 async function startParley() {
-  const port = await freePort();
-  W.base = `http://127.0.0.1:${port}`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
-  const configFile = path.join(dir, 'parley.yaml');
-  fs.writeFileSync(configFile, CONFIG);
-  W.env = parleyEnv(port, configFile);
-
-  for (const [id, name] of [['ann', 'Ann Agent'], ['bob', 'Bob Builder']]) {
-    await run(BIN, ['user', 'add', '-id', id, '-name', name, '-role', 'agent', '-capacity', '10'],
-      { env: W.env, input: PASSWORDS[id] + '\n' });
-  }
-
-  const p = spawn(BIN, ['serve'], { env: W.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  W.parley = p;
-  W.parleyExit = new Promise((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })));
-  const keep = (d) => { W.log.push(d.toString()); };
-  p.stdout.on('data', keep);
-  p.stderr.on('data', keep);
-  let exited = null;
-  W.parleyExit.then((e) => { exited = e; });
-  await eventually('parley serve to answer /readyz', async () => {
-    if (exited) throw new Error(`parley serve exited early (${JSON.stringify(exited)}): ${W.log.join('').slice(-2000)}`);
-    const r = await fetch(W.base + '/readyz', { signal: AbortSignal.timeout(2000) }).catch(() => null);
-    return r && r.status === 200;
-  }, 20_000);
-}
-
-async function stopParley() {
-  const p = W.parley;
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  p.kill('SIGTERM');
-  const done = await Promise.race([W.parleyExit, sleep(10_000).then(() => null)]);
-  if (!done) {
-    p.kill('SIGKILL');
-    await Promise.race([W.parleyExit, sleep(5_000)]);
-  }
-}
-
-async function newDesk(who) {
-  const context = await W.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
-  context.setDefaultTimeout(WAIT);
-  context.setDefaultNavigationTimeout(WAIT);
-  const page = await context.newPage();
-  const desk = { who, context, page, errors: [], dialogs: [] };
-  page.on('pageerror', (e) => desk.errors.push(e.message));
-  page.on('dialog', (d) => { desk.dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
-  return desk;
+  await H.startParley(CONFIG, [
+    { id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 10, password: PASSWORDS.ann },
+    { id: 'bob', name: 'Bob Builder', role: 'agent', capacity: 10, password: PASSWORDS.bob },
+  ]);
 }
 
 async function signIn(desk, user) {
@@ -380,32 +150,18 @@ async function ticketOrder(page) {
 
 describe('agent desk in a browser', { timeout: 600_000 }, () => {
   before(async () => {
-    assert.ok(BIN, 'set PARLEY_BIN to a built parley binary');
-    assert.ok(REDIS && /^[^:]+:\d+$/.test(REDIS), 'set PARLEY_TEST_REDIS to host:port of a throwaway Redis');
-    assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    checkEnvironment();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     for (const f of fs.readdirSync(ARTIFACTS)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
     await redisCli('flushdb');
-    W.twilio = await startFakeTwilio();
+    await H.startFakeTwilio();
     await startParley();
-    W.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      timeout: 30_000,
-    });
+    await H.launchBrowser();
     W.ann = await newDesk('ann');
   }, { timeout: 120_000 });
 
   after(async () => {
-    await W.browser?.close().catch(() => {});
-    await stopParley();
-    await new Promise((r) => (W.twilio ? W.twilio.server.close(() => r()) : r()));
-    if (W.twilio) W.twilio.server.closeAllConnections?.();
-    try {
-      fs.mkdirSync(ARTIFACTS, { recursive: true });
-      fs.writeFileSync(path.join(ARTIFACTS, 'parley.log'), W.log.join(''));
-    } catch (e) { /* best effort */ }
-    if (W.twilio) assert.deepEqual(W.twilio.problems, [], 'fake Twilio saw requests it does not serve');
+    await H.finish();
   }, { timeout: 60_000 });
 
   step('signs in', async () => {

@@ -1,0 +1,296 @@
+// What the desk's browser tests share: the real Parley binary (PARLEY_BIN)
+// on one throwaway Redis database of PARLEY_TEST_REDIS, a fake Twilio REST
+// API that records what Parley sends, webhooks signed as Twilio signs them,
+// and Debian's Chromium driven by playwright-core.
+//
+// Each test file makes its own harness with its own database, so files can
+// run one after the other (or side by side) without touching each other's
+// data.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
+export const BIN = process.env.PARLEY_BIN;
+export const REDIS = process.env.PARLEY_TEST_REDIS;
+export const WAIT = 10_000; // the bound of every single wait in the page
+
+export const WHATSAPP_FROM = 'whatsapp:+14155238886';
+export const SMS_FROM = '+15005550006';
+export const hex = (n) => crypto.randomBytes(n).toString('hex');
+export const alnum = (n) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]).join('');
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// eventually polls cond until it returns something truthy, for at most ms.
+export async function eventually(what, cond, ms = WAIT) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await cond();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await sleep(100);
+  }
+}
+
+// run runs a command with a bounded time and returns its output.
+export function run(cmd, args, { env, input, timeout = 20_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: env || process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: no answer in ${timeout} ms`)); }, timeout);
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err || out}`));
+    });
+    p.stdin.end(input || '');
+  });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// checkEnvironment fails early, with the fix, when something is missing.
+export function checkEnvironment() {
+  assert.ok(BIN, 'set PARLEY_BIN to a built parley binary');
+  assert.ok(REDIS && /^[^:]+:\d+$/.test(REDIS), 'set PARLEY_TEST_REDIS to host:port of a throwaway Redis');
+  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+}
+
+// makeHarness returns one test file's world: W holds its state (base URL,
+// environment, log, fake Twilio, browser), the functions act on it.
+export function makeHarness({ db, artifacts }) {
+  const accountSid = 'AC' + hex(16);
+  const authToken = alnum(32);
+  const W = { base: '', parley: null, parleyExit: null, log: [], env: null, twilio: null, browser: null };
+
+  function startFakeTwilio() {
+    const requests = [];
+    const problems = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        const want = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+        const answer = (status, obj) => {
+          res.writeHead(status, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(obj));
+        };
+        if (req.method !== 'POST' || req.url !== want) {
+          problems.push(`${req.method} ${req.url}`);
+          return answer(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+        }
+        const auth = Buffer.from(String(req.headers.authorization || '').replace(/^Basic /, ''), 'base64').toString();
+        if (auth !== `${accountSid}:${authToken}`) {
+          problems.push('bad basic auth');
+          return answer(401, { code: 20003, message: 'Authenticate', status: 401 });
+        }
+        const form = Object.fromEntries(new URLSearchParams(body));
+        const sid = 'SM' + hex(16);
+        requests.push({ form, sid, at: Date.now() });
+        const now = new Date().toUTCString();
+        return answer(201, {
+          sid, status: 'queued', account_sid: accountSid, api_version: '2010-04-01', to: form.To, from: form.From,
+          body: form.Body || '', direction: 'outbound-api', num_media: '0', num_segments: '1', date_created: now, date_updated: now,
+          error_code: null, error_message: null, uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+        });
+      });
+    });
+    return new Promise((resolve) => {
+      server.listen(0, '127.0.0.1', () => {
+        W.twilio = { server, requests, problems, url: `http://127.0.0.1:${server.address().port}` };
+        resolve(W.twilio);
+      });
+    });
+  }
+
+  function parleyEnv(port, configFile) {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (!k.startsWith('PARLEY_') && !k.startsWith('TWILIO_')) env[k] = v;
+    }
+    const [host, rport] = REDIS.split(':');
+    return Object.assign(env, {
+      PARLEY_CONFIG: configFile,
+      PARLEY_LISTEN: `127.0.0.1:${port}`,
+      PARLEY_REDIS_URL: `redis://${host}:${rport}/${db}`,
+      PARLEY_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      PARLEY_LOG_FORMAT: 'json',
+      PARLEY_LOG_LEVEL: 'info',
+      TWILIO_ACCOUNT_SID: accountSid,
+      TWILIO_AUTH_TOKEN: authToken,
+      PARLEY_TWILIO_API_URL: W.twilio.url,
+      PARLEY_WHATSAPP_FROM: WHATSAPP_FROM,
+      PARLEY_SMS_FROM: SMS_FROM,
+      PARLEY_ADMIN_PASSWORD: alnum(20),
+      PARLEY_SEND_RETRY_BASE: '200ms',
+      PARLEY_RECONCILE_EVERY: '1s',
+    });
+  }
+
+  function redisCli(...args) {
+    const [host, port] = REDIS.split(':');
+    return run('redis-cli', ['-h', host, '-p', port, '-n', String(db), ...args]);
+  }
+
+  // parleyCli runs a parley subcommand against the same Redis and settings.
+  const parleyCli = (args, input) => run(BIN, args, { env: W.env, input });
+
+  // sign is Twilio's webhook signature: base64(HMAC-SHA1(auth token,
+  // URL + each POST parameter's name and value, sorted by name)).
+  function sign(url, params) {
+    let s = url;
+    for (const k of Object.keys(params).sort()) s += k + params[k];
+    return crypto.createHmac('sha1', authToken).update(s).digest('base64');
+  }
+
+  async function webhook(pathname, params) {
+    const res = await fetch(W.base + pathname, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'User-Agent': 'TwilioProxy/1.1',
+        'X-Twilio-Signature': sign(W.base + pathname, params),
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(WAIT),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, `webhook ${pathname} answered ${res.status}: ${text}`);
+  }
+
+  function whatsAppIn(number, body, name, to = WHATSAPP_FROM) {
+    const sid = 'SM' + hex(16);
+    return {
+      SmsMessageSid: sid, MessageSid: sid, SmsSid: sid, AccountSid: accountSid,
+      From: 'whatsapp:' + number, To: to, Body: body, ProfileName: name, WaId: number.slice(1),
+      NumMedia: '0', NumSegments: '1', SmsStatus: 'received', MessageType: 'text', ApiVersion: '2010-04-01',
+    };
+  }
+
+  function smsIn(number, body, to = SMS_FROM) {
+    const sid = 'SM' + hex(16);
+    return {
+      SmsMessageSid: sid, MessageSid: sid, SmsSid: sid, AccountSid: accountSid, From: number, To: to,
+      Body: body, FromCountry: 'ZA', ToCountry: 'US', NumMedia: '0', NumSegments: '1', SmsStatus: 'received', ApiVersion: '2010-04-01',
+    };
+  }
+
+  const inbound = (params) => webhook('/webhooks/twilio/messages', params);
+
+  function statusCallback(sid, to, status) {
+    return webhook('/webhooks/twilio/status', {
+      MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, AccountSid: accountSid,
+      To: to, From: to.startsWith('whatsapp:') ? WHATSAPP_FROM : SMS_FROM, ApiVersion: '2010-04-01',
+    });
+  }
+
+  const sentTo = (to) => W.twilio.requests.filter((r) => r.form.To === to);
+
+  // startParley writes the configuration, creates the users (each
+  // {id, name, role, departments, capacity, password}) and serves.
+  async function startParley(config, users) {
+    const port = await freePort();
+    W.base = `http://127.0.0.1:${port}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
+    const configFile = path.join(dir, 'parley.yaml');
+    fs.writeFileSync(configFile, config);
+    W.env = parleyEnv(port, configFile);
+
+    for (const u of users) {
+      const args = ['user', 'add', '-id', u.id, '-name', u.name, '-role', u.role || 'agent', '-capacity', String(u.capacity || 3)];
+      if (u.departments) args.push('-departments', u.departments.join(','));
+      await parleyCli(args, u.password + '\n');
+    }
+
+    const p = spawn(BIN, ['serve'], { env: W.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    W.parley = p;
+    W.parleyExit = new Promise((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })));
+    const keep = (d) => { W.log.push(d.toString()); };
+    p.stdout.on('data', keep);
+    p.stderr.on('data', keep);
+    let exited = null;
+    W.parleyExit.then((e) => { exited = e; });
+    await eventually('parley serve to answer /readyz', async () => {
+      if (exited) throw new Error(`parley serve exited early (${JSON.stringify(exited)}): ${W.log.join('').slice(-2000)}`);
+      const r = await fetch(W.base + '/readyz', { signal: AbortSignal.timeout(2000) }).catch(() => null);
+      return r && r.status === 200;
+    }, 20_000);
+  }
+
+  async function stopParley() {
+    const p = W.parley;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    p.kill('SIGTERM');
+    const done = await Promise.race([W.parleyExit, sleep(10_000).then(() => null)]);
+    if (!done) {
+      p.kill('SIGKILL');
+      await Promise.race([W.parleyExit, sleep(5_000)]);
+    }
+  }
+
+  async function launchBrowser() {
+    W.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      timeout: 30_000,
+    });
+    return W.browser;
+  }
+
+  async function newDesk(who) {
+    const context = await W.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-GB', timezoneId: 'UTC', acceptDownloads: true });
+    context.setDefaultTimeout(WAIT);
+    context.setDefaultNavigationTimeout(WAIT);
+    const page = await context.newPage();
+    const desk = { who, context, page, errors: [], dialogs: [] };
+    page.on('pageerror', (e) => desk.errors.push(e.message));
+    page.on('dialog', (d) => { desk.dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
+    return desk;
+  }
+
+  // finish closes the browser, Parley and the fake Twilio, keeps Parley's
+  // log, and checks the fake Twilio was only asked what it serves.
+  async function finish() {
+    await W.browser?.close().catch(() => {});
+    await stopParley();
+    await new Promise((r) => (W.twilio ? W.twilio.server.close(() => r()) : r()));
+    if (W.twilio) W.twilio.server.closeAllConnections?.();
+    try {
+      fs.mkdirSync(artifacts, { recursive: true });
+      fs.writeFileSync(path.join(artifacts, 'parley.log'), W.log.join(''));
+    } catch (e) { /* best effort */ }
+    if (W.twilio) assert.deepEqual(W.twilio.problems, [], 'fake Twilio saw requests it does not serve');
+  }
+
+  return {
+    W, accountSid, authToken, db, artifacts,
+    startFakeTwilio, redisCli, parleyCli, sign, webhook, whatsAppIn, smsIn, inbound, statusCallback, sentTo,
+    startParley, stopParley, launchBrowser, newDesk, finish,
+  };
+}
