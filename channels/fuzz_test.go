@@ -22,13 +22,9 @@ func FuzzParseInbound(f *testing.F) {
 	f.Add("MessageSid=SM1&From=%2B1&NumMedia=99999999999999999999")
 	f.Add("MessageSid=SM1&From=%2B1&Latitude=NaN&Longitude=1")
 	f.Fuzz(func(t *testing.T, body string) {
-		values, err := url.ParseQuery(body)
-		if err != nil {
+		params, ok := formParams(body)
+		if !ok {
 			return
-		}
-		params := map[string]string{}
-		for k, v := range values {
-			params[k] = v[0]
 		}
 		m, err := ParseInbound(params)
 		if err != nil {
@@ -72,17 +68,27 @@ func FuzzParseStatus(f *testing.F) {
 	f.Add("SmsSid=SM1&SmsStatus=failed&ErrorCode=30008")
 	f.Add("MessageSid=SM1&MessageStatus=read&ErrorCode=-1")
 	f.Fuzz(func(t *testing.T, body string) {
-		values, err := url.ParseQuery(body)
-		if err != nil {
+		params, ok := formParams(body)
+		if !ok {
 			return
-		}
-		params := map[string]string{}
-		for k, v := range values {
-			params[k] = v[0]
 		}
 		u, err := ParseStatus(params)
 		if err == nil && (u.MessageSID == "" || Rank(u.Status) == 0) {
 			t.Fatalf("accepted %+v", u)
 		}
 	})
+}
+
+// formParams reads a form body as a webhook handler sees it: the first
+// value of each field.
+func formParams(body string) (map[string]string, bool) {
+	values, err := url.ParseQuery(body)
+	if err != nil {
+		return nil, false
+	}
+	params := map[string]string{}
+	for k, v := range values {
+		params[k] = v[0]
+	}
+	return params, true
 }
