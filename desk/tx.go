@@ -2,7 +2,6 @@ package desk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -81,9 +80,21 @@ type existsError struct{ value string }
 
 func (e *existsError) Error() string { return "already recorded as " + e.value }
 
+// commitScript reads its plan from ARGV as length-prefixed records: each
+// guard or command is a count n followed by n values (the first the guard
+// kind or command name, the second a key index, 0 for none). ARGV[1] is the
+// number of guards. Flat arguments spare a JSON encoding in Go and a
+// decoding in Lua on every write.
 var commitScript = redis.NewScript(`
-local plan = cjson.decode(ARGV[1])
-for _, g in ipairs(plan.g) do
+local pos = 2
+local function record()
+  local n = tonumber(ARGV[pos])
+  local r = {unpack(ARGV, pos + 1, pos + n)}
+  pos = pos + n + 1
+  return r
+end
+for _ = 1, tonumber(ARGV[1]) do
+  local g = record()
   local key = KEYS[tonumber(g[2])]
   if g[1] == "eq" then
     local v = redis.call("HGET", key, g[3])
@@ -97,7 +108,8 @@ for _, g in ipairs(plan.g) do
     if v then return {"exists", v} end
   end
 end
-for _, o in ipairs(plan.o) do
+while pos <= #ARGV do
+  local o = record()
   local i = tonumber(o[2])
   if i == 0 then
     redis.call(o[1], unpack(o, 3))
@@ -114,14 +126,17 @@ func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
 	if len(t.ops) == 0 {
 		return nil // nothing changed: nothing to guard
 	}
-	if t.guards == nil {
-		t.guards = [][]string{}
+	args := make([]any, 0, 1+4*(len(t.guards)+len(t.ops)))
+	args = append(args, len(t.guards))
+	for _, records := range [][][]string{t.guards, t.ops} {
+		for _, r := range records {
+			args = append(args, len(r))
+			for _, v := range r {
+				args = append(args, v)
+			}
+		}
 	}
-	plan, err := json.Marshal(map[string][][]string{"g": t.guards, "o": t.ops})
-	if err != nil {
-		return err
-	}
-	res, err := commitScript.Run(ctx, rdb, t.keys, plan).StringSlice()
+	res, err := commitScript.Run(ctx, rdb, t.keys, args...).StringSlice()
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
