@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness,
+  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -23,17 +23,7 @@ const TEMPLATE_SID = 'HX' + hex(16);
 const PASSWORDS = { ann: 'ann-' + alnum(16), bob: 'bob-' + alnum(16) };
 
 const CONFIG = `# Written by desk.test.mjs: always open, short distinctive texts.
-business_hours:
-  timezone: UTC
-  weekly:
-    monday: ["00:00-24:00"]
-    tuesday: ["00:00-24:00"]
-    wednesday: ["00:00-24:00"]
-    thursday: ["00:00-24:00"]
-    friday: ["00:00-24:00"]
-    saturday: ["00:00-24:00"]
-    sunday: ["00:00-24:00"]
-timeouts:
+${ALWAYS_OPEN}timeouts:
   queue_timeout: 1h
   agent_response_timeout: 1h
   inactivity_timeout: 2h
@@ -98,27 +88,9 @@ async function shot(name) {
 
 // step is one test: it screenshots every open desk afterwards, pass or
 // fail, and checks the page threw nothing and opened no alert.
-function step(name, fn) {
-  it(name, { timeout: 90_000 }, async () => {
-    try {
-      await fn();
-      for (const desk of [W.ann, W.bob]) {
-        if (!desk) continue;
-        assert.deepEqual(desk.errors, [], `${desk.who}'s page threw`);
-        assert.deepEqual(desk.dialogs, [], `${desk.who}'s page opened a dialog`);
-      }
-    } finally {
-      W.shots++;
-      await shot(String(W.shots).padStart(2, '0') + '-' + name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase());
-    }
-  });
-}
+const step = makeStep(W, () => [W.ann, W.bob], shot);
 
-const card = (page, text) => page.locator('#list .card', { hasText: text });
 
-async function countBadge(page, tab) {
-  return Number(await page.locator(`.count[data-count="${tab}"]`).textContent());
-}
 
 async function openTab(page, tab) {
   await page.click(`.tab[data-tab="${tab}"]`);

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ROOT, alnum, eventually, checkEnvironment, makeHarness } from './harness.mjs';
+import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'extras');
 const DB = 13;
@@ -22,17 +22,7 @@ const { W, redisCli, inbound, whatsAppIn, sentTo, newDesk } = H;
 const PASSWORDS = { ann: 'ann-' + alnum(16) };
 
 const CONFIG = `# Written by extras.test.mjs: always open.
-business_hours:
-  timezone: UTC
-  weekly:
-    monday: ["00:00-24:00"]
-    tuesday: ["00:00-24:00"]
-    wednesday: ["00:00-24:00"]
-    thursday: ["00:00-24:00"]
-    friday: ["00:00-24:00"]
-    saturday: ["00:00-24:00"]
-    sunday: ["00:00-24:00"]
-timeouts:
+${ALWAYS_OPEN}timeouts:
   queue_timeout: 1h
   agent_response_timeout: 1h
   inactivity_timeout: 2h
@@ -103,21 +93,8 @@ async function shot(name) {
 
 // step is one test: it screenshots the desk afterwards, pass or fail, and
 // checks the page threw nothing and opened no alert.
-function step(name, fn) {
-  it(name, { timeout: 90_000 }, async () => {
-    try {
-      await fn();
-      assert.deepEqual(W.ann.errors, [], 'the page threw');
-      assert.deepEqual(W.ann.dialogs, [], 'the page opened a browser dialog');
-    } finally {
-      W.shots++;
-      await shot(String(W.shots).padStart(2, '0') + '-' + name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase());
-    }
-  });
-}
+const step = makeStep(W, () => [W.ann], shot);
 
-const card = (page, text) => page.locator('#list .card', { hasText: text });
-const countBadge = async (page, tab) => Number(await page.locator(`.count[data-count="${tab}"]`).textContent());
 
 async function openTab(page, tab) {
   await page.click(`.tab[data-tab="${tab}"]`);

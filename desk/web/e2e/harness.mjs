@@ -7,6 +7,7 @@
 // run one after the other (or side by side) without touching each other's
 // data.
 import assert from 'node:assert/strict';
+import { it } from 'node:test';
 import http from 'node:http';
 import net from 'node:net';
 import crypto from 'node:crypto';
@@ -294,3 +295,41 @@ export function makeHarness({ db, artifacts }) {
     startParley, stopParley, launchBrowser, newDesk, finish,
   };
 }
+
+// ALWAYS_OPEN is the business_hours block of a config that is never closed.
+export const ALWAYS_OPEN = `business_hours:
+  timezone: UTC
+  weekly:
+    monday: ["00:00-24:00"]
+    tuesday: ["00:00-24:00"]
+    wednesday: ["00:00-24:00"]
+    thursday: ["00:00-24:00"]
+    friday: ["00:00-24:00"]
+    saturday: ["00:00-24:00"]
+    sunday: ["00:00-24:00"]
+`;
+
+// makeStep returns the it() of a browser test file: after each test, pass or
+// fail, every open desk (from desks()) is screenshot by shot, and each must
+// have thrown nothing and opened no browser dialog.
+export function makeStep(W, desks, shot) {
+  return function step(name, fn) {
+    it(name, { timeout: 90_000 }, async () => {
+      try {
+        await fn();
+        for (const desk of desks()) {
+          if (!desk) continue;
+          assert.deepEqual(desk.errors, [], `${desk.who}'s page threw`);
+          assert.deepEqual(desk.dialogs, [], `${desk.who}'s page opened a dialog`);
+        }
+      } finally {
+        W.shots++;
+        await shot(String(W.shots).padStart(2, '0') + '-' + name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase());
+      }
+    });
+  };
+}
+
+// card is a conversation's card in the open list; countBadge a tab's count.
+export const card = (page, text) => page.locator('#list .card', { hasText: text });
+export const countBadge = async (page, tab) => Number(await page.locator(`.count[data-count="${tab}"]`).textContent());

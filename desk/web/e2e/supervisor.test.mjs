@@ -12,7 +12,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness } from './harness.mjs';
+import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'supervisor');
 const DB = 14;
@@ -36,17 +36,7 @@ const TEXTS = {
 };
 
 const CONFIG = `# Written by supervisor.test.mjs: open around the clock until the test adds a holiday.
-business_hours:
-  timezone: UTC
-  weekly:
-    monday: ["00:00-24:00"]
-    tuesday: ["00:00-24:00"]
-    wednesday: ["00:00-24:00"]
-    thursday: ["00:00-24:00"]
-    friday: ["00:00-24:00"]
-    saturday: ["00:00-24:00"]
-    sunday: ["00:00-24:00"]
-departments:
+${ALWAYS_OPEN}departments:
   - id: support
     name: Support
     numbers: ["whatsapp:+14155238886", "+15005550006"]
@@ -105,23 +95,8 @@ async function shot(name) {
 
 // step is one test: it screenshots every open desk afterwards, pass or
 // fail, and checks the page threw nothing and opened no alert.
-function step(name, fn) {
-  it(name, { timeout: 90_000 }, async () => {
-    try {
-      await fn();
-      for (const desk of [W.sue, W.ada]) {
-        if (!desk) continue;
-        assert.deepEqual(desk.errors, [], `${desk.who}'s page threw`);
-        assert.deepEqual(desk.dialogs, [], `${desk.who}'s page opened a dialog`);
-      }
-    } finally {
-      W.shots++;
-      await shot(String(W.shots).padStart(2, '0') + '-' + name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase());
-    }
-  });
-}
+const step = makeStep(W, () => [W.sue, W.ada], shot);
 
-const card = (page, text) => page.locator('#list .card', { hasText: text });
 const group = (page, agent) => page.locator(`#group-list .group[data-agent="${agent}"]`);
 const groupCount = async (page, agent) => {
   const g = group(page, agent);
