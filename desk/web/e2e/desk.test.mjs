@@ -167,7 +167,8 @@ describe('agent desk in a browser', { timeout: 600_000 }, () => {
   step('a new WhatsApp chat appears in Live without a reload', async () => {
     const { page } = W.ann;
     await setPresence(page, 'online');
-    assert.equal(await page.isChecked('#accepting'), true, 'online means accepting chats');
+    // The page applies the answer just after it arrives.
+    await eventually('online to mean accepting chats', async () => page.isChecked('#accepting'));
     await openTab(page, 'live');
     await page.evaluate(() => { window.__sameDocument = 'yes'; });
 
