@@ -61,6 +61,9 @@ export function run(cmd, args, { env, input, timeout = 20_000 } = {}) {
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err || out}`));
     });
+    // A command that exits without reading its input closes the pipe; its
+    // exit code, not an EPIPE on the write, tells what happened.
+    p.stdin.on('error', () => {});
     p.stdin.end(input || '');
   });
 }
