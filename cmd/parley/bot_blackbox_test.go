@@ -284,34 +284,8 @@ func startBotEngine(t *testing.T, s engineSetup, bots []string, secrets ...strin
 		setup:     s,
 		wantTexts: map[string][]string{},
 	}
-	// As in startEngine: once every queued send has gone, nothing more
-	// than expected may have reached Twilio, and all of it from the
-	// business's sender.
-	t.Cleanup(func() {
-		if t.Failed() {
-			return
-		}
-		deadline := time.Now().Add(bbWait)
-		for {
-			sends, err := e.dueSends()
-			if err == nil && len(sends) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("at the end: sends still due after %s: %v, %v", bbWait, sends, err)
-				return
-			}
-			time.Sleep(bbPoll)
-		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for to, want := range e.wantTexts {
-			if got := e.fake.texts(to); !slices.Equal(got, want) {
-				t.Errorf("at the end: Twilio got %q for %s, want %q", got, to, want)
-			}
-			e.expectFrom(t, to)
-		}
-	})
+	// As in startEngine, and all of it from the business's sender.
+	t.Cleanup(func() { e.checkAtEnd(t, func(to string) { e.expectFrom(t, to) }) })
 	return e
 }
 

@@ -109,33 +109,40 @@ func startEngine(t *testing.T, s engineSetup) *engine {
 		wantTexts: map[string][]string{},
 	}
 	// Registered after startParleyWith's cleanup, so it runs first, while
-	// the process still runs: once every queued send has gone, nothing
-	// more than expected may have reached Twilio.
-	t.Cleanup(func() {
-		if t.Failed() {
+	// the process still runs.
+	t.Cleanup(func() { e.checkAtEnd(t, nil) })
+	return e
+}
+
+// checkAtEnd waits until every queued send has gone, then checks that
+// nothing more than expected reached Twilio; each is also handed to each,
+// if given.
+func (e *engine) checkAtEnd(t *testing.T, each func(to string)) {
+	if t.Failed() {
+		return
+	}
+	deadline := time.Now().Add(bbWait)
+	for {
+		sends, err := e.dueSends()
+		if err == nil && len(sends) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("at the end: sends still due after %s: %v, %v", bbWait, sends, err)
 			return
 		}
-		deadline := time.Now().Add(bbWait)
-		for {
-			sends, err := e.dueSends()
-			if err == nil && len(sends) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("at the end: sends still due after %s: %v, %v", bbWait, sends, err)
-				return
-			}
-			time.Sleep(bbPoll)
+		time.Sleep(bbPoll)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for to, want := range e.wantTexts {
+		if got := e.fake.texts(to); !slices.Equal(got, want) {
+			t.Errorf("at the end: Twilio got %q for %s, want %q", got, to, want)
 		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for to, want := range e.wantTexts {
-			if got := e.fake.texts(to); !slices.Equal(got, want) {
-				t.Errorf("at the end: Twilio got %q for %s, want %q", got, to, want)
-			}
+		if each != nil {
+			each(to)
 		}
-	})
-	return e
+	}
 }
 
 // texts are the Bodies (or ContentSids) of the Messages create calls to

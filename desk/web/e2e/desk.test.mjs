@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN,
+  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -66,16 +66,7 @@ async function startParley() {
   ]);
 }
 
-async function signIn(desk, user) {
-  const { page } = desk;
-  await page.goto(W.base + '/desk/');
-  await page.locator('#signin-form').waitFor();
-  await page.fill('#signin-user', user);
-  await page.fill('#signin-password', PASSWORDS[user]);
-  await page.click('#signin-submit');
-  await page.locator('#desk').waitFor();
-  await page.locator('body[data-live="connected"]').waitFor();
-}
+const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 
 async function shot(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });

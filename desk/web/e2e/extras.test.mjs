@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN } from './harness.mjs';
+import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'extras');
 const DB = 13;
@@ -75,16 +75,7 @@ function png(w, h, [r, g, b]) {
     chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
-async function signIn(desk, user) {
-  const { page } = desk;
-  await page.goto(W.base + '/desk/');
-  await page.locator('#signin-form').waitFor();
-  await page.fill('#signin-user', user);
-  await page.fill('#signin-password', PASSWORDS[user]);
-  await page.click('#signin-submit');
-  await page.locator('#desk').waitFor();
-  await page.locator('body[data-live="connected"]').waitFor();
-}
+const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 
 async function shot(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });

@@ -336,3 +336,16 @@ export function makeStep(W, desks, shot) {
 // card is a conversation's card in the open list; countBadge a tab's count.
 export const card = (page, text) => page.locator('#list .card', { hasText: text });
 export const countBadge = async (page, tab) => Number(await page.locator(`.count[data-count="${tab}"]`).textContent());
+
+// signIn signs a desk in through the page's form and waits for its live
+// updates to connect.
+export async function signIn(base, desk, user, password) {
+  const { page } = desk;
+  await page.goto(base + '/desk/');
+  await page.locator('#signin-form').waitFor();
+  await page.fill('#signin-user', user);
+  await page.fill('#signin-password', password);
+  await page.click('#signin-submit');
+  await page.locator('#desk').waitFor();
+  await page.locator('body[data-live="connected"]').waitFor();
+}

@@ -12,7 +12,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN } from './harness.mjs';
+import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'supervisor');
 const DB = 14;
@@ -74,16 +74,7 @@ const E = { number: '+27830000005', name: 'Erin Early' }; // WhatsApp, on the ho
 Object.assign(W, { sue: null, ada: null, shots: 0, convs: {} });
 const today = () => new Date().toISOString().slice(0, 10);
 
-async function signIn(desk, user) {
-  const { page } = desk;
-  await page.goto(W.base + '/desk/');
-  await page.locator('#signin-form').waitFor();
-  await page.fill('#signin-user', user);
-  await page.fill('#signin-password', PASSWORDS[user]);
-  await page.click('#signin-submit');
-  await page.locator('#desk').waitFor();
-  await page.locator('body[data-live="connected"]').waitFor();
-}
+const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 
 async function shot(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
