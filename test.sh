@@ -38,8 +38,9 @@ redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
   --dir "$redis_dir" --daemonize no --loglevel warning >"$redis_dir/log" 2>&1 &
 redis_pid=$!
 e2e_bin_dir=""
+cluster_pids=""
 cleanup() {
-  kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; rm -rf "$redis_dir"
+  kill "$redis_pid" $cluster_pids 2>/dev/null || true; wait "$redis_pid" $cluster_pids 2>/dev/null || true; rm -rf "$redis_dir"
   if [ -n "$e2e_bin_dir" ]; then rm -rf "$e2e_bin_dir"; fi
 }
 trap cleanup EXIT
@@ -53,6 +54,52 @@ echo "test.sh: throwaway redis-server on $PARLEY_TEST_REDIS" >&2
 race=""
 if command -v gcc >/dev/null || command -v cc >/dev/null; then race="-race"; fi
 go test $race -count=1 -timeout 20m "$@" ./...
+
+# The ingest and engine suites again on a 3-master Redis Cluster on
+# loopback: the store's scripts, Asynq's cluster mode and pub/sub across
+# nodes. Each test takes the whole cluster in turn (desk/redistest). Then
+# ingest through a Redis Sentinel. PARLEY_TOPOLOGIES=0 skips both.
+if [ "${PARLEY_TOPOLOGIES:-1}" != 0 ]; then
+  nodes=""
+  for p in $(seq 7100 7199); do
+    port_free "$p" && port_free "$((p + 10000))" || continue # +10000: the cluster bus
+    mkdir -p "$redis_dir/cluster-$p"
+    (cd "$redis_dir/cluster-$p" && exec redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
+      --cluster-config-file nodes.conf --save "" --appendonly no --daemonize no --loglevel warning) \
+      >"$redis_dir/cluster-$p/log" 2>&1 &
+    cluster_pids="$cluster_pids $!"
+    nodes="$nodes 127.0.0.1:$p"
+    [ "$(echo $nodes | wc -w)" = 3 ] && break
+  done
+  for n in $nodes; do
+    for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "${n#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  redis-cli --cluster create $nodes --cluster-replicas 0 --cluster-yes >"$redis_dir/cluster-create.log" 2>&1 ||
+    { cat "$redis_dir/cluster-create.log" >&2; exit 1; }
+  for _ in $(seq 100); do
+    redis-cli -p "${nodes##*:}" cluster info | grep -q 'cluster_state:ok' && break; sleep 0.1
+  done
+  echo "test.sh: Redis Cluster on$nodes" >&2
+  export PARLEY_TEST_REDIS_CLUSTER=$(echo $nodes | tr ' ' ,)
+  go test $race -count=1 -timeout 20m ./desk/
+  go test $race -count=1 -timeout 20m -run 'TestBlackbox(Inbound|Outbound|Engine)' ./cmd/parley/
+  unset PARLEY_TEST_REDIS_CLUSTER
+
+  # And ingest through Redis Sentinel, watching the throwaway server.
+  sentinel_port=""
+  for p in $(seq 26390 26499); do
+    if port_free "$p"; then sentinel_port=$p; break; fi
+  done
+  printf 'port %s\nbind 127.0.0.1\nsentinel monitor parley-test 127.0.0.1 %s 1\n' "$sentinel_port" "$port" >"$redis_dir/sentinel.conf"
+  redis-server "$redis_dir/sentinel.conf" --sentinel --daemonize no --loglevel warning >"$redis_dir/sentinel.log" 2>&1 &
+  cluster_pids="$cluster_pids $!"
+  for _ in $(seq 50); do
+    redis-cli -p "$sentinel_port" sentinel get-master-addr-by-name parley-test 2>/dev/null | grep -q "$port" && break; sleep 0.1
+  done
+  echo "test.sh: Redis Sentinel on 127.0.0.1:$sentinel_port" >&2
+  PARLEY_TEST_REDIS_SENTINEL="127.0.0.1:$sentinel_port" go test $race -count=1 -timeout 10m \
+    -run 'TestReceive|TestBlackbox(Inbound|Outbound)' ./desk/ ./cmd/parley/
+fi
 
 # Each fuzz target explores past its kept corpus (testdata/fuzz) for a
 # bounded time; PARLEY_FUZZTIME=0 skips this.

@@ -21,8 +21,10 @@ import (
 // the operator password) carry `yaml:"-"`: they come from the environment only,
 // so a config file can be committed or shared without leaking them.
 type Config struct {
-	Listen    string `yaml:"listen"`
-	RedisURL  string `yaml:"redis_url"`
+	Listen   string `yaml:"listen"`
+	RedisURL string `yaml:"redis_url"`
+	// RedisMode says how RedisURL is read: server, sentinel or cluster.
+	RedisMode string `yaml:"redis_mode"`
 	PublicURL string `yaml:"public_url"`
 	// MaxBodyBytes bounds every request body; Twilio webhooks are a few KB.
 	MaxBodyBytes int `yaml:"max_body_bytes"`
@@ -79,6 +81,7 @@ type Worker struct {
 func Default() Config {
 	return Config{
 		Listen:       "127.0.0.1:8080",
+		RedisMode:    RedisServer,
 		MaxBodyBytes: 64 << 10,
 		Log:          Log{Format: "auto", Level: "info"},
 		Admin:        Admin{User: "admin"},
@@ -167,6 +170,7 @@ func integer(field func(*Config) *int) func(*Config, string) error {
 var envVars = []envVar{
 	{"PARLEY_LISTEN", str(func(c *Config) *string { return &c.Listen })},
 	{"PARLEY_REDIS_URL", str(func(c *Config) *string { return &c.RedisURL })},
+	{"PARLEY_REDIS_MODE", str(func(c *Config) *string { return &c.RedisMode })},
 	{"PARLEY_PUBLIC_URL", str(func(c *Config) *string { return &c.PublicURL })},
 	{"PARLEY_MAX_BODY_BYTES", integer(func(c *Config) *int { return &c.MaxBodyBytes })},
 	{"PARLEY_LOG_FORMAT", str(func(c *Config) *string { return &c.Log.Format })},
@@ -212,10 +216,11 @@ func (c *Config) Validate() error {
 		return errors.New("PARLEY_LISTEN: must not be empty")
 	}
 	if c.RedisURL != "" {
-		u, err := url.Parse(c.RedisURL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			return fmt.Errorf("PARLEY_REDIS_URL: want redis://host:port[/db] or rediss://..., got %q", redactURL(c.RedisURL))
+		if _, err := ParseRedis(c.RedisMode, c.RedisURL); err != nil {
+			return err
 		}
+	} else if c.RedisMode != RedisServer {
+		return fmt.Errorf("PARLEY_REDIS_MODE: %q needs PARLEY_REDIS_URL (the embedded Redis is one server)", c.RedisMode)
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

@@ -525,3 +525,37 @@ func TestValidateDefault(t *testing.T) {
 		t.Errorf("Validate with empty Listen = %v, want a PARLEY_LISTEN error", err)
 	}
 }
+
+func TestRedisModes(t *testing.T) {
+	ok := []struct{ mode, url, addr string }{
+		{"server", "redis://127.0.0.1:6390/3", "127.0.0.1:6390"},
+		{"sentinel", "redis://:pw@127.0.0.1:26379/2?master_name=parley&addr=127.0.0.1:26380", `sentinel master "parley" via [127.0.0.1:26379 127.0.0.1:26380]`},
+		{"cluster", "redis://127.0.0.1:7001?addr=127.0.0.1:7002&addr=127.0.0.1:7003", "cluster [127.0.0.1:7001 127.0.0.1:7002 127.0.0.1:7003]"},
+	}
+	for _, tc := range ok {
+		c, err := config.Load(env(map[string]string{"PARLEY_REDIS_MODE": tc.mode, "PARLEY_REDIS_URL": tc.url}))
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.mode, tc.url, err)
+		}
+		target, err := config.ParseRedis(c.RedisMode, c.RedisURL)
+		if err != nil || target.Addr() != tc.addr {
+			t.Errorf("ParseRedis(%s, %s) = %q, %v; want %q", tc.mode, tc.url, target.Addr(), err, tc.addr)
+		}
+	}
+	bad := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unknown mode", map[string]string{"PARLEY_REDIS_MODE": "ring", "PARLEY_REDIS_URL": "redis://127.0.0.1:6379"}, "PARLEY_REDIS_MODE: "},
+		{"sentinel without master", map[string]string{"PARLEY_REDIS_MODE": "sentinel", "PARLEY_REDIS_URL": "redis://127.0.0.1:26379"}, "PARLEY_REDIS_URL: "},
+		{"cluster with unknown option", map[string]string{"PARLEY_REDIS_MODE": "cluster", "PARLEY_REDIS_URL": "redis://127.0.0.1:7001?nodes=3"}, "PARLEY_REDIS_URL: "},
+		{"cluster without URL (embedded)", map[string]string{"PARLEY_REDIS_MODE": "cluster"}, "PARLEY_REDIS_MODE: "},
+	}
+	for _, tc := range bad {
+		_, err := config.Load(env(tc.env))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: Load = %v, want an error starting %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -96,7 +96,7 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	db := redistest.New(t)
 	f := fixture{
-		store: NewStore(db.Client, "parley:"), dispatch: &fakeDispatch{}, provider: &fakeProvider{},
+		store: NewStore(db.Client, KeyPrefix), dispatch: &fakeDispatch{}, provider: &fakeProvider{},
 		clock: &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
 	}
 	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: testRules(t), Now: f.clock.Now, Log: zerolog.Nop()})

@@ -2,6 +2,12 @@ package desk
 
 import "github.com/parleydesk/parley/channels"
 
+// KeyPrefix starts every key Parley writes (Asynq keeps its own "asynq:").
+// Its braces are a Redis Cluster hash tag that puts all of Parley's keys in
+// one slot: a guarded write touches a contact, its conversations, agents and
+// the shared indexes in one script, and a script's keys must share a slot.
+const KeyPrefix = "{parley}:"
+
 // keys names every Redis key Parley uses, under one prefix.
 type keys struct {
 	prefix  string

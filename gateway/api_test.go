@@ -45,8 +45,8 @@ func newDeskFixture(t testing.TB) deskFixture {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	store := desk.NewStore(db.Client, "parley:")
-	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, "parley:"),
+	store := desk.NewStore(db.Client, desk.KeyPrefix)
+	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, desk.KeyPrefix),
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop(), Media: desk.NewMedia([]byte(strings.Repeat("k", 32)), testPublic)})
 	ctx := context.Background()
 	for _, u := range []desk.UserSpec{
@@ -61,7 +61,7 @@ func newDeskFixture(t testing.TB) deskFixture {
 	app := New(Deps{
 		Service: svc, Redis: db.Client, Verifier: channels.NewVerifier(testPublic, testToken), AccountSID: testAccount,
 		MaxBodyBytes: 64 << 10, Admin: Credentials{User: "ops", Password: "secret"},
-		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: "parley:",
+		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: desk.KeyPrefix,
 	})
 	return deskFixture{app: app, svc: svc}
 }

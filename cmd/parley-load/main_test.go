@@ -457,7 +457,7 @@ func TestAgainstParley(t *testing.T) {
 	queue := asynq.NewClientFromRedisClient(db.Client)
 	defer queue.Close()
 	dispatch := worker.NewDispatcher(queue, 3)
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, "parley:"), Dispatcher: dispatch, Provider: tw,
+	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch, Provider: tw,
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SaveUser(context.Background(), desk.UserSpec{ID: "loadsup", Name: "Load Supervisor", Role: "supervisor"}, "load-password"); err != nil {
 		t.Fatal(err)
@@ -471,7 +471,7 @@ func TestAgainstParley(t *testing.T) {
 	app := gateway.New(gateway.Deps{
 		Service: svc, Redis: db.Client, Verifier: channels.NewVerifier(testPublic, testToken), AccountSID: testAccount,
 		MaxBodyBytes: cfg.MaxBodyBytes, Admin: gateway.Credentials{User: "ops", Password: "secret"},
-		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: "parley:",
+		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: desk.KeyPrefix,
 	})
 	appLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

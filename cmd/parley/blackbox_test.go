@@ -140,7 +140,7 @@ type parley struct {
 	base       string // where it listens: http://127.0.0.1:port
 	accountSID string
 	authToken  string
-	rdb        *redis.Client
+	rdb        redis.UniversalClient
 	store      *desk.Store
 	fake       *fakeTwilio
 	log        *syncBuffer // every run's output, restarts included
@@ -193,6 +193,32 @@ func randAlnum(n int) string {
 	return string(out)
 }
 
+// conversations reads every conversation stored, open or not.
+func (p *parley) conversations(t *testing.T) []*desk.Conversation {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := redistest.Keys(ctx, p.rdb, desk.KeyPrefix+"conv:*")
+	if err != nil {
+		t.Fatalf("list conversations: %v", err)
+	}
+	var out []*desk.Conversation
+	for _, k := range keys {
+		id := strings.TrimPrefix(k, desk.KeyPrefix+"conv:")
+		if strings.Contains(id, ":") { // a conversation's history or other sub-key
+			continue
+		}
+		c, err := p.store.Conversation(ctx, id)
+		if errors.Is(err, desk.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("conversation %s: %v", id, err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // startParley runs `parley serve` on a free port with its own Redis database
 // and its own fake Twilio, and waits until /readyz answers 200. It is stopped
 // (SIGTERM, and it must exit 0) when t ends; its log is printed if t failed.
@@ -212,7 +238,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 		if err != nil {
 			t.Fatalf("redisURL: %v", err)
 		}
-		db = redistest.DB{Client: redis.NewClient(ro), URL: opts.redisURL, N: ro.DB}
+		db = redistest.DB{Client: redis.NewClient(ro), URL: opts.redisURL, Mode: "server", N: ro.DB}
 		t.Cleanup(func() { db.Client.Close() })
 	} else {
 		db = redistest.New(t)
@@ -226,7 +252,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 		accountSID: "AC" + randHex(16),
 		authToken:  randAlnum(32),
 		rdb:        db.Client,
-		store:      desk.NewStore(db.Client, "parley:"),
+		store:      desk.NewStore(db.Client, desk.KeyPrefix),
 		log:        &syncBuffer{},
 		http:       &http.Client{Timeout: 10 * time.Second},
 		subcommand: subcommand,
@@ -259,7 +285,6 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 	p.env = append(p.env,
 		"PARLEY_CONFIG="+cfgFile,
 		"PARLEY_LISTEN=127.0.0.1:"+fmt.Sprint(port),
-		"PARLEY_REDIS_URL="+db.URL,
 		"PARLEY_PUBLIC_URL="+bbPublicURL,
 		"PARLEY_MAX_BODY_BYTES="+fmt.Sprint(bbMaxBody),
 		"PARLEY_LOG_FORMAT=json",
@@ -274,6 +299,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 		"PARLEY_RECONCILE_EVERY=1s",
 		"GORACE=halt_on_error=0",
 	)
+	p.env = append(p.env, db.Env()...)
 	p.env = append(p.env, opts.env...)
 
 	t.Cleanup(func() {

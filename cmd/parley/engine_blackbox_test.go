@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -279,27 +278,11 @@ func (e *engine) actErr(t *testing.T, args ...string) (stdout, stderr string, er
 // not, oldest first.
 func (e *engine) conversationsOf(t *testing.T, addr channels.Address) []*desk.Conversation {
 	t.Helper()
-	ctx := context.Background()
 	var out []*desk.Conversation
-	iter := e.rdb.Scan(ctx, 0, "parley:conv:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		id := strings.TrimPrefix(iter.Val(), "parley:conv:")
-		if strings.Contains(id, ":") { // a conversation's history or other sub-key
-			continue
-		}
-		c, err := e.store.Conversation(ctx, id)
-		if errors.Is(err, desk.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("conversation %s: %v", id, err)
-		}
+	for _, c := range e.conversations(t) {
 		if c.Contact == addr {
 			out = append(out, c)
 		}
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatalf("scan conversations: %v", err)
 	}
 	slices.SortFunc(out, func(a, b *desk.Conversation) int { return strings.Compare(a.ID, b.ID) })
 	return out

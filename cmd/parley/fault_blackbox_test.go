@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -170,32 +169,17 @@ func (p *parley) faultState(t *testing.T) faultState {
 		convs: map[channels.Address][]*desk.Conversation{}, history: map[string][]desk.Message{},
 		inbound: map[string]int{}, inOf: map[string]channels.Address{},
 	}
-	iter := p.rdb.Scan(ctx, 0, "parley:conv:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		id := strings.TrimPrefix(iter.Val(), "parley:conv:")
-		if strings.Contains(id, ":") {
-			continue
-		}
-		c, err := p.store.Conversation(ctx, id)
-		if errors.Is(err, desk.ErrNotFound) {
-			continue
-		}
+	for _, c := range p.conversations(t) {
+		msgs, err := p.store.History(ctx, c.ID)
 		if err != nil {
-			t.Fatalf("conversation %s: %v", id, err)
-		}
-		msgs, err := p.store.History(ctx, id)
-		if err != nil {
-			t.Fatalf("history of %s: %v", id, err)
+			t.Fatalf("history of %s: %v", c.ID, err)
 		}
 		s.convs[c.Contact] = append(s.convs[c.Contact], c)
-		s.history[id] = msgs
+		s.history[c.ID] = msgs
 		for _, m := range only(desk.DirIn, msgs) {
 			s.inbound[m.SID]++
 			s.inOf[m.SID] = c.Contact
 		}
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatalf("scan conversations: %v", err)
 	}
 	return s
 }

@@ -35,9 +35,6 @@ const (
 	roleWorker
 )
 
-// keyPrefix starts every key Parley writes (Asynq keeps its own "asynq:").
-const keyPrefix = "parley:"
-
 // sandboxAccountSID is the account the development phone signs as.
 const sandboxAccountSID = "AC00000000000000000000000000000000"
 
@@ -47,6 +44,7 @@ type core struct {
 	cfg      config.Config
 	log      zerolog.Logger
 	embedded *embeddedRedis
+	redis    config.RedisTarget
 	rdb      redis.UniversalClient
 	queue    *asynq.Client
 	dispatch *worker.Dispatcher
@@ -96,22 +94,21 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			Msg("EMBEDDED IN-MEMORY REDIS: every conversation, message and job is lost when Parley stops. Set PARLEY_REDIS_URL for real use.")
 		cfg.RedisURL = c.embedded.URL()
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
+	if c.redis, err = config.ParseRedis(cfg.RedisMode, cfg.RedisURL); err != nil {
 		c.close()
-		return nil, fmt.Errorf("PARLEY_REDIS_URL: %w", err)
+		return nil, err
 	}
-	c.rdb = redis.NewClient(opts)
+	c.rdb = c.redis.Open()
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.rdb.Ping(pingCtx).Err(); err != nil {
 		c.close()
-		return nil, fmt.Errorf("redis at %s does not answer: %w", opts.Addr, err)
+		return nil, fmt.Errorf("redis (%s) does not answer: %w", c.redis.Addr(), err)
 	}
 
 	var provider channels.Provider
 	if cfg.Twilio.Sandbox() {
-		c.sandbox = channels.NewSandbox(c.rdb, keyPrefix)
+		c.sandbox = channels.NewSandbox(c.rdb, desk.KeyPrefix)
 		provider = c.sandbox
 		c.authToken, c.accountSID = randomHex(16), sandboxAccountSID
 		c.log.Warn().Msg("no Twilio account configured: sandbox mode, outbound messages stay inside Parley (see /dev/phone)")
@@ -136,7 +133,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		secret = randomHex(32)
 	}
 	c.svc = desk.NewService(desk.Options{
-		Store: desk.NewStore(c.rdb, keyPrefix), Dispatcher: c.dispatch, Provider: provider,
+		Store: desk.NewStore(c.rdb, desk.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
 		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: desk.NewMedia([]byte(secret), publicURLOf(cfg)),
 		BotSecrets: botSecrets(cfg),
 	})
@@ -222,12 +219,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	var w *worker.Worker
 	if roles&roleWorker != 0 {
-		asynqRedis, err := asynq.ParseRedisURI(c.cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("PARLEY_REDIS_URL: %w", err)
-		}
 		w = worker.New(worker.Deps{
-			Config: c.cfg.Worker, Redis: asynqRedis, Service: c.svc, Dispatcher: c.dispatch,
+			Config: c.cfg.Worker, Redis: c.redis, Service: c.svc, Dispatcher: c.dispatch,
 			Metrics: worker.NewMetrics(reg), Log: c.log.With().Str("part", "worker").Logger(), Now: time.Now,
 		})
 		if err := w.Run(c.cfg.Worker.ReconcileEvery); err != nil {
@@ -261,7 +254,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		MaxBodyBytes: c.cfg.MaxBodyBytes, Admin: admin, Registry: reg,
 		Monitoring: asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{c.rdb}}),
 		Log:        c.log.With().Str("part", "gateway").Logger(),
-		KeyPrefix:  keyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
+		KeyPrefix:  desk.KeyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
 	}
 	if c.sandbox != nil {
 		deps.Phone = gateway.NewPhone(c.authToken, c.accountSID, c.cfg.Listen, verifier, c.sandbox)

@@ -224,7 +224,7 @@ describe('agent desk in a browser', { timeout: 600_000 }, () => {
     await card(page, B.name).waitFor();
 
     // Close the contact's 24-hour window: last message 25 hours ago.
-    const key = 'parley:contact:whatsapp:' + B.number;
+    const key = '{parley}:contact:whatsapp:' + B.number;
     const doc = JSON.parse(await redisCli('HGET', key, 'doc'));
     assert.ok(doc.last_inbound, 'the contact doc has last_inbound');
     doc.last_inbound = new Date(Date.now() - 25 * 3600 * 1000).toISOString();

@@ -280,7 +280,7 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
       '-notes', 'Parcel on its way']);
 
     // Bongani last wrote 25 hours ago: WhatsApp's window is closed.
-    const key = 'parley:contact:whatsapp:' + B.number;
+    const key = '{parley}:contact:whatsapp:' + B.number;
     const doc = JSON.parse(await redisCli('HGET', key, 'doc'));
     assert.ok(doc.last_inbound, 'the contact doc has last_inbound');
     doc.last_inbound = new Date(Date.now() - 25 * 3600 * 1000).toISOString();
