@@ -18,12 +18,13 @@ import (
 
 // fakeDispatch records enqueued sends instead of using Asynq.
 type fakeDispatch struct {
-	mu      sync.Mutex
-	sent    []string
-	batches [][]string
-	wakes   []string
-	bots    []string
-	fail    error
+	mu       sync.Mutex
+	sent     []string
+	batches  [][]string
+	wakes    []string
+	bots     []string
+	presence []string
+	fail     error
 }
 
 func (f *fakeDispatch) DispatchBot(_ context.Context, conv, msg string) error {
@@ -37,6 +38,13 @@ func (f *fakeDispatch) DispatchWake(_ context.Context, id string, at time.Time) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.wakes = append(f.wakes, id+"@"+at.Format("15:04:05"))
+	return nil
+}
+
+func (f *fakeDispatch) DispatchPresence(_ context.Context, agent string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.presence = append(f.presence, agent+"@"+at.Format("15:04:05"))
 	return nil
 }
 

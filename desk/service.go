@@ -29,6 +29,8 @@ type Dispatcher interface {
 	// DispatchBot enqueues the delivery of a customer message to the bot
 	// holding its conversation.
 	DispatchBot(ctx context.Context, convID, messageID string) error
+	// DispatchPresence schedules an agent's presence check for at.
+	DispatchPresence(ctx context.Context, agent string, at time.Time) error
 }
 
 // Service is the desk's entry point: what a webhook, an agent or a job asks

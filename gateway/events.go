@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/desk"
 )
@@ -21,10 +20,6 @@ import (
 // that went away.
 const pingEvery = 15 * time.Second
 
-// presenceGrace is how long an agent may have no desk open (a reload, a
-// lost connection) before they stop getting chats.
-const presenceGrace = 60 * time.Second
-
 func (a *api) events(c *fiber.Ctx) error {
 	act := actor(c)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
@@ -36,7 +31,13 @@ func (a *api) events(c *fiber.Ctx) error {
 		sub.Close()
 		return err
 	}
-	a.streamOpened(ctx, act.ID)
+	// The stream is one of the agent's open desks: while it lasts, its
+	// pings renew the desk's lease (desk.DeskLease, well over pingEvery).
+	deskID := randomToken()
+	if err := a.svc.DeskOpened(ctx, act.ID, deskID); err != nil {
+		sub.Close()
+		return err
+	}
 	conn := c.Context().Conn()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		// The server's write timeout bounds a whole response; a stream
@@ -44,7 +45,9 @@ func (a *api) events(c *fiber.Ctx) error {
 		alive := func() { _ = conn.SetWriteDeadline(time.Now().Add(2 * pingEvery)) }
 		alive()
 		defer sub.Close()
-		defer a.streamClosed(act.ID)
+		// Should this fail, the lease runs out and the reconciler schedules
+		// the presence check instead.
+		defer func() { _ = a.svc.DeskClosed(ctx, act.ID, deskID) }()
 		ping := time.NewTicker(pingEvery)
 		defer ping.Stop()
 		fmt.Fprint(w, "retry: 2000\n: connected\n\n")
@@ -66,6 +69,7 @@ func (a *api) events(c *fiber.Ctx) error {
 				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, msg.Payload)
 			case <-ping.C:
 				fmt.Fprint(w, ": ping\n\n")
+				_ = a.svc.DeskOpened(ctx, act.ID, deskID) // a lapse is caught by the next ping
 			}
 			alive()
 			if w.Flush() != nil {
@@ -103,30 +107,4 @@ func (v visibility) visible(ctx context.Context, svc *desk.Service, a desk.Actor
 	}
 	v[e.ConversationID] = verdict{ok, now.Add(visibilityTTL)}
 	return ok
-}
-
-func (a *api) streamsKey(agent string) string { return a.sessions.prefix + "streams:" + agent }
-
-func (a *api) streamOpened(ctx context.Context, agent string) {
-	a.rdb.Incr(ctx, a.streamsKey(agent))
-}
-
-// streamClosed counts a desk tab gone; when the agent has none left for
-// the grace period, they are set offline so routing skips them.
-func (a *api) streamClosed(agent string) {
-	ctx := context.Background()
-	if n, err := a.rdb.Decr(ctx, a.streamsKey(agent)).Result(); err != nil || n > 0 {
-		return
-	}
-	time.AfterFunc(presenceGrace, func() {
-		n, err := a.rdb.Get(ctx, a.streamsKey(agent)).Int()
-		if (err == nil && n > 0) || (err != nil && err != redis.Nil) {
-			return
-		}
-		ag, err := a.svc.Store().Agent(ctx, agent)
-		if err != nil || ag.Presence == desk.Offline {
-			return
-		}
-		_ = a.svc.SetPresence(ctx, agent, desk.Offline, false)
-	})
 }

@@ -35,6 +35,8 @@ func (nopDispatch) DispatchWake(context.Context, string, time.Time) error { retu
 
 func (nopDispatch) DispatchBot(context.Context, string, string) error { return nil }
 
+func (nopDispatch) DispatchPresence(context.Context, string, time.Time) error { return nil }
+
 type testGateway struct {
 	app interface {
 		Test(*http.Request, ...int) (*http.Response, error)

@@ -22,6 +22,7 @@ const (
 	TypeSend      = "message:send"
 	TypeWake      = "conversation:wake"
 	TypeBotEvent  = "bot:event"
+	TypePresence  = "agent:presence"
 	TypeReconcile = "maintenance:reconcile"
 )
 
@@ -91,11 +92,15 @@ type wakePayload struct {
 func NewWakeTask(convID string, at time.Time) *asynq.Task {
 	payload, _ := json.Marshal(wakePayload{ConversationID: convID}) // plain struct: cannot fail
 	id := fmt.Sprintf("wake:%s:%d", convID, at.UnixMilli())
-	runAt := at.Truncate(time.Second)
-	if runAt.Before(at) {
-		runAt = runAt.Add(time.Second)
+	return asynq.NewTask(TypeWake, payload, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(roundUp(at)), asynq.MaxRetry(10))
+}
+
+// roundUp is at, or the next whole second after it.
+func roundUp(at time.Time) time.Time {
+	if t := at.Truncate(time.Second); t.Before(at) {
+		return t.Add(time.Second)
 	}
-	return asynq.NewTask(TypeWake, payload, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(runAt), asynq.MaxRetry(10))
+	return at
 }
 
 func handleWake(svc *desk.Service) asynq.HandlerFunc {
@@ -105,6 +110,34 @@ func handleWake(svc *desk.Service) asynq.HandlerFunc {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
 		return svc.Wake(ctx, p.ConversationID)
+	}
+}
+
+type presencePayload struct {
+	Agent string `json:"agent"`
+}
+
+// NewPresenceTask is the job that sets an agent offline at at if they have
+// had no desk open since the grace began (desk.CheckPresence). Like a
+// wake-up, it runs no earlier than at, and its TaskID makes scheduling the
+// same check twice a no-op.
+func NewPresenceTask(agent string, at time.Time) *asynq.Task {
+	payload, _ := json.Marshal(presencePayload{Agent: agent}) // plain struct: cannot fail
+	id := fmt.Sprintf("presence:%s:%d", agent, at.UnixMilli())
+	return asynq.NewTask(TypePresence, payload, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(roundUp(at)), asynq.MaxRetry(10))
+}
+
+func handlePresence(svc *desk.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p presencePayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Agent == "" {
+			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+		}
+		err := svc.CheckPresence(ctx, p.Agent)
+		if errors.Is(err, desk.ErrNotFound) {
+			return nil // the user was removed since
+		}
+		return err
 	}
 }
 
@@ -170,6 +203,10 @@ func handleReconcile(svc *desk.Service, d *Dispatcher, now func() time.Time, log
 				if err := d.DispatchWake(ctx, id, now()); err != nil {
 					return err
 				}
+			case "presence":
+				if err := d.DispatchPresence(ctx, id, now()); err != nil {
+					return err
+				}
 			default:
 				log.Warn().Str("wake", member).Msg("unknown wake-up kind")
 			}
@@ -189,33 +226,35 @@ func NewDispatcher(client *asynq.Client, sendRetry int) *Dispatcher {
 	return &Dispatcher{client: client, sendRetry: sendRetry}
 }
 
-// DispatchBot enqueues a bot event.
-func (d *Dispatcher) DispatchBot(ctx context.Context, convID, messageID string) error {
-	_, err := d.client.EnqueueContext(ctx, NewBotTask(convID, messageID))
+// enqueue adds a job; one that already exists under its TaskID is success:
+// that job will do the work.
+func (d *Dispatcher) enqueue(ctx context.Context, t *asynq.Task) error {
+	_, err := d.client.EnqueueContext(ctx, t)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
 	return err
+}
+
+// DispatchBot enqueues a bot event.
+func (d *Dispatcher) DispatchBot(ctx context.Context, convID, messageID string) error {
+	return d.enqueue(ctx, NewBotTask(convID, messageID))
 }
 
 // DispatchWake schedules a conversation's wake-up.
 func (d *Dispatcher) DispatchWake(ctx context.Context, convID string, at time.Time) error {
-	_, err := d.client.EnqueueContext(ctx, NewWakeTask(convID, at))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return d.enqueue(ctx, NewWakeTask(convID, at))
 }
 
-// DispatchSend enqueues the send of messages, in order. A job that already
-// exists for them is success: that job will do the send.
+// DispatchPresence schedules an agent's presence check.
+func (d *Dispatcher) DispatchPresence(ctx context.Context, agent string, at time.Time) error {
+	return d.enqueue(ctx, NewPresenceTask(agent, at))
+}
+
+// DispatchSend enqueues the send of messages, in order.
 func (d *Dispatcher) DispatchSend(ctx context.Context, messageIDs ...string) error {
 	if len(messageIDs) == 0 {
 		return nil
 	}
-	_, err := d.client.EnqueueContext(ctx, NewSendTask(d.sendRetry, messageIDs...))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return d.enqueue(ctx, NewSendTask(d.sendRetry, messageIDs...))
 }

@@ -61,6 +61,7 @@ func New(d Deps) *Worker {
 	mux.Handle(TypeSend, handleSend(d.Service))
 	mux.Handle(TypeWake, handleWake(d.Service))
 	mux.Handle(TypeBotEvent, handleBot(d.Service))
+	mux.Handle(TypePresence, handlePresence(d.Service))
 	mux.Handle(TypeReconcile, handleReconcile(d.Service, d.Dispatcher, d.Now, d.Log))
 
 	scheduler := asynq.NewScheduler(d.Redis, &asynq.SchedulerOpts{Logger: asynqLogger{d.Log}, LogLevel: asynq.WarnLevel})
