@@ -69,31 +69,27 @@ func convWake(id string) string { return "conv:" + id }
 func (s *Store) write(t *tx, w *world) error {
 	k := s.keys
 	if w.contactDirty {
-		t.expectVersion(k.contact(w.contact.Address), w.contactLoaded)
-		raw, err := json.Marshal(w.contact)
-		if err != nil {
-			return err
-		}
-		t.do("HSET", k.contact(w.contact.Address), "doc", string(raw), "ver", itoa(w.contactLoaded+1))
+		t.expectVersion(k.contact(w.contact.Address), w.contactBefore.Version)
+		k.writeContact(t, &w.contactBefore, w.contact)
 	}
 	w.scheduleWakes()
 	for _, tr := range w.convs {
 		c := tr.c
-		raw, err := json.Marshal(c)
+		doc, err := encodeConversation(c)
 		if err != nil {
 			return err
 		}
 		var before int64
 		oldIdx := map[string]float64{}
 		if tr.before != nil {
-			if string(raw) == tr.before.stored {
+			if doc == tr.before.stored {
 				continue // unchanged
 			}
 			before = tr.before.Version
 			oldIdx = k.indexes(tr.before)
 		}
-		t.expectVersion(k.conversation(c.ID), before)
-		t.do("HSET", k.conversation(c.ID), "doc", string(raw), "ver", itoa(before+1))
+		t.expectRecord(k.conversation(c.ID), before)
+		t.do("SET", k.conversation(c.ID), convValue(before+1, doc))
 		newIdx := k.indexes(c)
 		for key := range oldIdx {
 			if _, still := newIdx[key]; !still {

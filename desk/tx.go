@@ -52,6 +52,12 @@ func (t *tx) expectVersion(key string, version int64) {
 	t.expectField(key, "ver", want)
 }
 
+// expectRecord guards a string record stored as its version, a space and
+// its value; version 0 means it must not exist yet.
+func (t *tx) expectRecord(key string, version int64) {
+	t.guards = append(t.guards, []string{"rec", t.ref(key), strconv.FormatInt(version, 10)})
+}
+
 // expectRoom guards that adding delta to a numeric hash field keeps it at
 // most limit.
 func (t *tx) expectRoom(key, field string, delta, limit int) {
@@ -100,6 +106,9 @@ for _ = 1, tonumber(ARGV[1]) do
     local v = redis.call("HGET", key, g[3])
     if not v then v = "" end
     if v ~= g[4] then return {"conflict", key} end
+  elseif g[1] == "rec" then
+    local v = redis.call("GET", key)
+    if (v and string.match(v, "^%d+") or "0") ~= g[3] then return {"conflict", key} end
   elseif g[1] == "room" then
     local v = tonumber(redis.call("HGET", key, g[3]) or "0") or 0
     if v + tonumber(g[4]) > tonumber(g[5]) then return {"conflict", key} end
