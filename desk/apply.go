@@ -101,9 +101,13 @@ func (s *Store) write(t *tx, w *world) error {
 				t.do("ZADD", key, strconv.FormatFloat(score, 'f', 0, 64), c.ID)
 			}
 		}
-		if due := dueAt(c); due.IsZero() {
+		// The due set holds each stored conversation's earliest deadline:
+		// it changes only when that does.
+		switch due := dueAt(c); {
+		case tr.before != nil && due.Equal(dueAt(tr.before)):
+		case due.IsZero():
 			t.do("ZREM", k.due(), convWake(c.ID))
-		} else {
+		default:
 			t.do("ZADD", k.due(), ms(due), convWake(c.ID))
 		}
 	}
