@@ -15,9 +15,11 @@ import (
 // POST parameter, sorted by name, with HMAC-SHA1 under the auth token.
 type Verifier struct {
 	publicURL string
-	// signed are the forms of the public URL a signature may be over: with
-	// its port and without, as Twilio's own validator accepts both. They are
-	// worked out once here, not parsed again for every webhook.
+	// signed are the forms of the public URL a signature may be over: as
+	// configured (what Twilio signs when the webhook URL is the public URL,
+	// so it is tried first), then with its port or without it, as Twilio's
+	// own validator accepts both. They are worked out once here, not parsed
+	// again for every webhook.
 	signed []string
 	token  string
 }
@@ -28,23 +30,23 @@ func NewVerifier(publicURL, authToken string) *Verifier {
 	return &Verifier{publicURL: publicURL, signed: portForms(publicURL), token: authToken}
 }
 
-// portForms returns u with an explicit port (the scheme's default, 443 for
-// https and 80 otherwise, where it has none) and without any port.
+// portForms returns u, then u with an explicit port (the scheme's default,
+// 443 for https and 80 otherwise) if it has none, or without its port.
 func portForms(u string) []string {
 	p, err := url.Parse(u)
 	if err != nil || p.Host == "" {
 		return []string{u}
 	}
-	host, port := strings.Split(p.Host, ":")[0], p.Port()
-	if port == "" {
-		port = "80"
-		if p.Scheme == "https" {
-			port = "443"
-		}
+	other := *p
+	switch {
+	case p.Port() != "":
+		other.Host = strings.Split(p.Host, ":")[0]
+	case p.Scheme == "https":
+		other.Host += ":443"
+	default:
+		other.Host += ":80"
 	}
-	with, without := *p, *p
-	with.Host, without.Host = host+":"+port, host
-	return []string{with.String(), without.String()}
+	return []string{u, other.String()}
 }
 
 // URL is the full URL Twilio signed for a request to pathAndQuery.

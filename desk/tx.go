@@ -33,7 +33,11 @@ type tx struct {
 	ops     []any
 }
 
-func newTx() *tx { return &tx{index: map[string]int{}} }
+// newTx sizes a tx for a message's write (about ten commands over a few
+// keys), so that building one does not grow its slices step by step.
+func newTx() *tx {
+	return &tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]any, 0, 16), ops: make([]any, 0, 64)}
+}
 
 func (t *tx) ref(key string) string {
 	i, ok := t.index[key]
