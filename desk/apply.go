@@ -139,19 +139,33 @@ func (s *Store) write(t *tx, w *world) error {
 			w.events = append(w.events, Event{Type: EventAgent, Agent: a.ID, At: w.now})
 		}
 	}
+	// One RPUSH per history and one ZADD for all the wake-ups of sends and
+	// bot hand-offs: each command the commit script calls costs Redis more
+	// in the call from Lua (about 2 us) than in its own work.
+	var convs, wakes []string
+	pushed := map[string][]string{}
 	for _, m := range w.messages {
 		fields, err := messageFields(m)
 		if err != nil {
 			return err
 		}
 		t.do("HSET", k.message(m.ID), fields...)
-		t.do("RPUSH", k.history(m.ConversationID), m.ID)
+		if _, ok := pushed[m.ConversationID]; !ok {
+			convs = append(convs, m.ConversationID)
+		}
+		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
 		if m.Direction == DirOut && m.Status == channels.StatusQueued {
-			t.do("ZADD", k.due(), ms(m.At), sendWake(m.ID))
+			wakes = append(wakes, ms(m.At), sendWake(m.ID))
 		}
 	}
+	for _, id := range convs {
+		t.do("RPUSH", k.history(id), pushed[id]...)
+	}
 	for _, b := range w.botEvents {
-		t.do("ZADD", k.due(), ms(w.now), botWake(b.conv, b.message))
+		wakes = append(wakes, ms(w.now), botWake(b.conv, b.message))
+	}
+	if len(wakes) > 0 {
+		t.do("ZADD", k.due(), wakes...)
 	}
 	for _, e := range w.events {
 		if tr, ok := w.convs[e.ConversationID]; ok {
