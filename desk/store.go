@@ -61,14 +61,15 @@ func fromMS(v string) time.Time {
 // ("" where there is none).
 var loadScript = redis.NewScript(`
 local out = redis.call("HMGET", KEYS[1], ` + luaStrings(contactFields) + `)
-local links = #out
-for i = 1, links do out[i] = out[i] or "" end
-for i = links - 3, links do
+local n = #out
+for i = 1, n do out[i] = out[i] or "" end
+-- The last four fields are the ids of the conversations to load.
+for i = n - 3, n do
   local conv = ""
   if out[i] ~= "" then conv = redis.call("GET", ARGV[1] .. out[i]) or "" end
   out[#out + 1] = conv
 end
-if KEYS[2] and out[links + 1] == "" then
+if KEYS[2] and out[n + 1] == "" then
   -- No open chat: the message may need routing, so the department's queue
   -- length and agents come along in the same round trip.
   out[#out + 1] = tostring(redis.call("ZCARD", KEYS[3]))
