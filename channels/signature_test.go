@@ -100,6 +100,21 @@ func TestVerifierValid(t *testing.T) {
 	}
 }
 
+// Twilio's validator accepts a signature over the URL with its default
+// port as well as without it; so does the Verifier.
+func TestVerifierPortForms(t *testing.T) {
+	for _, tc := range []struct{ publicURL, signedURL string }{
+		{"https://mycompany.com", "https://mycompany.com:443"},
+		{"http://mycompany.com", "http://mycompany.com:80"},
+		{"https://mycompany.com:8443", "https://mycompany.com"},
+	} {
+		sig := channels.Sign(vectorToken, tc.signedURL+vectorPath, vectorParams())
+		if !channels.NewVerifier(tc.publicURL, vectorToken).Valid(vectorPath, vectorParams(), sig) {
+			t.Errorf("NewVerifier(%q) refuses a signature over %q", tc.publicURL, tc.signedURL+vectorPath)
+		}
+	}
+}
+
 func TestVerifierURL(t *testing.T) {
 	tests := []struct {
 		publicURL, path, want string

@@ -69,31 +69,27 @@ func convWake(id string) string { return "conv:" + id }
 func (s *Store) write(t *tx, w *world) error {
 	k := s.keys
 	if w.contactDirty {
-		t.expectVersion(k.contact(w.contact.Address), w.contactLoaded)
-		raw, err := json.Marshal(w.contact)
-		if err != nil {
-			return err
-		}
-		t.do("HSET", k.contact(w.contact.Address), "doc", string(raw), "ver", itoa(w.contactLoaded+1))
+		t.expectVersion(k.contact(w.contact.Address), w.contactBefore.Version)
+		k.writeContact(t, &w.contactBefore, w.contact)
 	}
 	w.scheduleWakes()
 	for _, tr := range w.convs {
 		c := tr.c
-		raw, err := json.Marshal(c)
+		doc, err := encodeConversation(c)
 		if err != nil {
 			return err
 		}
 		var before int64
 		oldIdx := map[string]float64{}
 		if tr.before != nil {
-			if string(raw) == tr.before.stored {
+			if doc == tr.before.stored {
 				continue // unchanged
 			}
 			before = tr.before.Version
 			oldIdx = k.indexes(tr.before)
 		}
-		t.expectVersion(k.conversation(c.ID), before)
-		t.do("HSET", k.conversation(c.ID), "doc", string(raw), "ver", itoa(before+1))
+		t.expectRecord(k.conversation(c.ID), before)
+		t.do("SET", k.conversation(c.ID), convValue(before+1, doc))
 		newIdx := k.indexes(c)
 		for key := range oldIdx {
 			if _, still := newIdx[key]; !still {
@@ -105,9 +101,13 @@ func (s *Store) write(t *tx, w *world) error {
 				t.do("ZADD", key, strconv.FormatFloat(score, 'f', 0, 64), c.ID)
 			}
 		}
-		if due := dueAt(c); due.IsZero() {
+		// The due set holds each stored conversation's earliest deadline:
+		// it changes only when that does.
+		switch due := dueAt(c); {
+		case tr.before != nil && due.Equal(dueAt(tr.before)):
+		case due.IsZero():
 			t.do("ZREM", k.due(), convWake(c.ID))
-		} else {
+		default:
 			t.do("ZADD", k.due(), ms(due), convWake(c.ID))
 		}
 	}
@@ -139,19 +139,33 @@ func (s *Store) write(t *tx, w *world) error {
 			w.events = append(w.events, Event{Type: EventAgent, Agent: a.ID, At: w.now})
 		}
 	}
+	// One RPUSH per history and one ZADD for all the wake-ups of sends and
+	// bot hand-offs: each command the commit script calls costs Redis more
+	// in the call from Lua (about 2 us) than in its own work.
+	var convs, wakes []string
+	pushed := map[string][]string{}
 	for _, m := range w.messages {
 		fields, err := messageFields(m)
 		if err != nil {
 			return err
 		}
 		t.do("HSET", k.message(m.ID), fields...)
-		t.do("RPUSH", k.history(m.ConversationID), m.ID)
+		if _, ok := pushed[m.ConversationID]; !ok {
+			convs = append(convs, m.ConversationID)
+		}
+		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
 		if m.Direction == DirOut && m.Status == channels.StatusQueued {
-			t.do("ZADD", k.due(), ms(m.At), sendWake(m.ID))
+			wakes = append(wakes, ms(m.At), sendWake(m.ID))
 		}
 	}
+	for _, id := range convs {
+		t.do("RPUSH", k.history(id), pushed[id]...)
+	}
 	for _, b := range w.botEvents {
-		t.do("ZADD", k.due(), ms(w.now), botWake(b.conv, b.message))
+		wakes = append(wakes, ms(w.now), botWake(b.conv, b.message))
+	}
+	if len(wakes) > 0 {
+		t.do("ZADD", k.due(), wakes...)
 	}
 	for _, e := range w.events {
 		if tr, ok := w.convs[e.ConversationID]; ok {

@@ -71,7 +71,7 @@ func (s *Service) purge(ctx context.Context, c *Conversation) error {
 		return err
 	}
 	t := newTx()
-	t.expectVersion(k.conversation(c.ID), c.Version)
+	t.expectRecord(k.conversation(c.ID), c.Version)
 	for _, id := range ids {
 		t.do("DEL", k.message(id))
 	}

@@ -38,7 +38,7 @@ func newScene(t *testing.T) *scene {
 	rules := testRules(t)
 	w := newWorld(t0, rules)
 	w.contact = &Contact{Address: "whatsapp:+27820000001", LastInbound: t0.Add(-time.Minute), Version: 1}
-	w.contactLoaded = 1
+	w.contactBefore = *w.contact
 	return &scene{t: t, w: w, rules: rules}
 }
 

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -230,25 +231,22 @@ func sortConversations(cs []*Conversation, tab, by string) {
 // conversations loads several conversations in one round trip, skipping ids
 // that no longer exist and repeats.
 func (st *Store) conversations(ctx context.Context, ids []string) ([]*Conversation, error) {
-	cmds := make([]*redis.SliceCmd, len(ids))
+	cmds := make([]*redis.StringCmd, len(ids))
 	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			cmds[i] = p.HMGet(ctx, st.keys.conversation(id), "doc", "ver")
+			cmds[i] = p.Get(ctx, st.keys.conversation(id))
 		}
 		return nil
-	}); err != nil {
+	}); err != nil && !errors.Is(err, redis.Nil) { // a missing id is skipped below
 		return nil, err
 	}
 	seen := map[string]bool{}
 	out := make([]*Conversation, 0, len(ids))
 	for _, cmd := range cmds {
-		vals := cmd.Val()
-		doc, _ := vals[0].(string)
-		ver, _ := vals[1].(string)
-		if doc == "" {
+		if cmd.Val() == "" {
 			continue
 		}
-		c, err := decodeConversation(doc, ver)
+		c, err := decodeConversation(cmd.Val())
 		if err != nil {
 			return nil, err
 		}

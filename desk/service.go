@@ -192,7 +192,7 @@ func (s *Service) contactDeptWorld(ctx context.Context, a channels.Address, dept
 			w.trackAgent(ag)
 		}
 	}
-	w.contact, w.contactLoaded = &st.contact, st.contact.Version
+	w.contact, w.contactBefore = &st.contact, st.contact
 	w.track(st.chat)
 	w.track(st.ticket)
 	w.track(st.reachOut)

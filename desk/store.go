@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,7 +26,7 @@ type Store struct {
 	keys keys
 }
 
-// NewStore returns a store whose keys all start with prefix (e.g. "parley:").
+// NewStore returns a store whose keys all start with prefix (KeyPrefix in production).
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
 	k := keys{prefix: prefix, channel: prefix + "events"}
 	if c, ok := rdb.(*redis.Client); ok && c.Options().DB != 0 {
@@ -54,29 +55,21 @@ func fromMS(v string) time.Time {
 	return time.UnixMilli(n).UTC()
 }
 
-func version(v string) int64 {
-	n, _ := strconv.ParseInt(v, 10, 64)
-	return n
-}
-
-// loadScript returns, in one round trip, a contact's document and version
-// and those of its open chat, open ticket, last reach-out and the chat whose
-// survey awaits an answer ("" where there is none).
+// loadScript returns, in one round trip, a contact's fields (contactFields)
+// and the stored strings of the conversations it points at: its open chat,
+// open ticket, last reach-out and the chat whose survey awaits an answer
+// ("" where there is none).
 var loadScript = redis.NewScript(`
-local c = redis.call("HMGET", KEYS[1], "doc", "ver")
-local out = {c[1] or "", c[2] or "", "", "", "", "", "", "", "", ""}
-if c[1] then
-  local doc = cjson.decode(c[1])
-  for i, field in ipairs({"chat", "ticket", "reach_out", "survey"}) do
-    local id = doc[field]
-    if type(id) == "string" and id ~= "" then
-      local conv = redis.call("HMGET", ARGV[1] .. id, "doc", "ver")
-      out[2 * i + 1] = conv[1] or ""
-      out[2 * i + 2] = conv[2] or ""
-    end
-  end
+local out = redis.call("HMGET", KEYS[1], ` + luaStrings(contactFields) + `)
+local n = #out
+for i = 1, n do out[i] = out[i] or "" end
+-- The last four fields are the ids of the conversations to load.
+for i = n - 3, n do
+  local conv = ""
+  if out[i] ~= "" then conv = redis.call("GET", ARGV[1] .. out[i]) or "" end
+  out[#out + 1] = conv
 end
-if KEYS[2] and out[3] == "" then
+if KEYS[2] and out[n + 1] == "" then
   -- No open chat: the message may need routing, so the department's queue
   -- length and agents come along in the same round trip.
   out[#out + 1] = tostring(redis.call("ZCARD", KEYS[3]))
@@ -89,6 +82,15 @@ if KEYS[2] and out[3] == "" then
 end
 return out
 `)
+
+// luaStrings writes a list of strings as Lua arguments.
+func luaStrings(list []string) string {
+	quoted := make([]string, len(list))
+	for i, s := range list {
+		quoted[i] = strconv.Quote(s)
+	}
+	return strings.Join(quoted, ", ")
+}
 
 // contactState is a contact with the conversations it points at (nil where
 // none), and, when asked for and the contact has no open chat, a
@@ -118,26 +120,21 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 	if err != nil {
 		return contactState{}, fmt.Errorf("load contact: %w", err)
 	}
-	st := contactState{contact: Contact{Address: a}}
-	if res[0] != "" {
-		if err := json.Unmarshal([]byte(res[0]), &st.contact); err != nil {
-			return st, fmt.Errorf("decode contact: %w", err)
-		}
-		st.contact.Version = version(res[1])
-	}
+	n := len(contactFields)
+	st := contactState{contact: decodeContact(a, res[:n])}
 	for i, into := range []**Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
-		if res[2+2*i] == "" {
+		if res[n+i] == "" {
 			continue
 		}
-		if *into, err = decodeConversation(res[2+2*i], res[3+2*i]); err != nil {
+		if *into, err = decodeConversation(res[n+i]); err != nil {
 			return st, err
 		}
 	}
-	if len(res) > 10 {
+	if rest := res[n+4:]; len(rest) > 0 {
 		st.dept = dept
-		st.queued, _ = strconv.Atoi(res[10])
-		for i := 11; i+3 < len(res); i += 4 {
-			ag, err := decodeAgent(res[i], res[i+1], res[i+2], res[i+3])
+		st.queued, _ = strconv.Atoi(rest[0])
+		for i := 1; i+3 < len(rest); i += 4 {
+			ag, err := decodeAgent(rest[i], rest[i+1], rest[i+2], rest[i+3])
 			if err != nil {
 				return st, err
 			}
@@ -145,16 +142,6 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 		}
 	}
 	return st, nil
-}
-
-func decodeConversation(doc, ver string) (*Conversation, error) {
-	var c Conversation
-	if err := json.Unmarshal([]byte(doc), &c); err != nil {
-		return nil, fmt.Errorf("decode conversation: %w", err)
-	}
-	c.Version = version(ver)
-	c.stored = doc
-	return &c, nil
 }
 
 // Contact returns a contact; an unknown address is ErrNotFound.
@@ -168,16 +155,14 @@ func (s *Store) Contact(ctx context.Context, a channels.Address) (Contact, error
 
 // Conversation returns one conversation by id.
 func (s *Store) Conversation(ctx context.Context, id string) (*Conversation, error) {
-	vals, err := s.rdb.HMGet(ctx, s.keys.conversation(id), "doc", "ver").Result()
+	v, err := s.rdb.Get(ctx, s.keys.conversation(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, err
 	}
-	doc, _ := vals[0].(string)
-	if doc == "" {
-		return nil, ErrNotFound
-	}
-	ver, _ := vals[1].(string)
-	return decodeConversation(doc, ver)
+	return decodeConversation(v)
 }
 
 // Message returns one message by id.
@@ -189,7 +174,7 @@ func (s *Store) Message(ctx context.Context, id string) (Message, error) {
 	if len(h) == 0 {
 		return Message{}, ErrNotFound
 	}
-	return messageFromHash(h)
+	return messageFromHash(id, h)
 }
 
 // History returns a conversation's messages, oldest first, including the
@@ -223,8 +208,11 @@ func (s *Store) History(ctx context.Context, convID string) ([]Message, error) {
 		return nil, err
 	}
 	out := make([]Message, 0, len(ids))
-	for _, c := range cmds {
-		m, err := messageFromHash(c.Val())
+	for i, c := range cmds {
+		if len(c.Val()) == 0 {
+			return nil, fmt.Errorf("history of %s: message %s: %w", convID, ids[i], ErrNotFound)
+		}
+		m, err := messageFromHash(ids[i], c.Val())
 		if err != nil {
 			return nil, err
 		}
@@ -233,27 +221,6 @@ func (s *Store) History(ctx context.Context, convID string) ([]Message, error) {
 	// Message ids are ULIDs: their order is the order they were written in.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
-}
-
-// messageFields are the hash fields of a message: its immutable document and
-// the delivery fields that status updates change in place.
-func messageFields(m Message) ([]string, error) {
-	doc := m
-	doc.SID, doc.Status, doc.ErrorCode, doc.Error = "", "", "", ""
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	return []string{"doc", string(raw), "sid", m.SID, "status", string(m.Status), "to", string(m.To), "conv", m.ConversationID}, nil
-}
-
-func messageFromHash(h map[string]string) (Message, error) {
-	var m Message
-	if err := json.Unmarshal([]byte(h["doc"]), &m); err != nil {
-		return m, fmt.Errorf("decode message: %w", err)
-	}
-	m.SID, m.Status, m.ErrorCode, m.Error = h["sid"], channels.Status(h["status"]), h["err_code"], h["err"]
-	return m, nil
 }
 
 // Due returns the wake-ups due at or before until, oldest first.

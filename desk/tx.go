@@ -19,14 +19,25 @@ const maxAttempts = 50
 // tx is one atomic write, guarded: every guard is checked inside Redis, and
 // only when all pass are all the commands applied, in one Lua script. It is
 // how Parley does compare-and-set over several keys in one round trip.
+//
+// Guards and commands are kept as the script reads them: each a count n
+// followed by n values, the first the guard kind or command name, the second
+// a key index (0 for none). Flat arguments spare a JSON encoding in Go and a
+// decoding in Lua on every write.
 type tx struct {
-	keys   []string
-	index  map[string]int
-	guards [][]string
-	ops    [][]string
+	keys    []string
+	index   map[string]int
+	guards  []any
+	nGuards int
+	claims  int
+	ops     []any
 }
 
-func newTx() *tx { return &tx{index: map[string]int{}} }
+// newTx sizes a tx for a message's write (about ten commands over a few
+// keys), so that building one does not grow its slices step by step.
+func newTx() *tx {
+	return &tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]any, 0, 16), ops: make([]any, 0, 64)}
+}
 
 func (t *tx) ref(key string) string {
 	i, ok := t.index[key]
@@ -38,10 +49,16 @@ func (t *tx) ref(key string) string {
 	return strconv.Itoa(i)
 }
 
-// expectField guards that hash field equals want ("" means absent).
-func (t *tx) expectField(key, field, want string) {
-	t.guards = append(t.guards, []string{"eq", t.ref(key), field, want})
+func (t *tx) guard(kind, key string, args ...string) {
+	t.nGuards++
+	t.guards = append(t.guards, 2+len(args), kind, t.ref(key))
+	for _, a := range args {
+		t.guards = append(t.guards, a)
+	}
 }
+
+// expectField guards that hash field equals want ("" means absent).
+func (t *tx) expectField(key, field, want string) { t.guard("eq", key, field, want) }
 
 // expectVersion guards a versioned hash; version 0 means it must not exist yet.
 func (t *tx) expectVersion(key string, version int64) {
@@ -52,27 +69,37 @@ func (t *tx) expectVersion(key string, version int64) {
 	t.expectField(key, "ver", want)
 }
 
+// expectRecord guards a string record stored as its version, a space and
+// its value; version 0 means it must not exist yet.
+func (t *tx) expectRecord(key string, version int64) {
+	t.guard("rec", key, strconv.FormatInt(version, 10))
+}
+
 // expectRoom guards that adding delta to a numeric hash field keeps it at
 // most limit.
 func (t *tx) expectRoom(key, field string, delta, limit int) {
-	t.guards = append(t.guards, []string{"room", t.ref(key), field, strconv.Itoa(delta), strconv.Itoa(limit)})
+	t.guard("room", key, field, strconv.Itoa(delta), strconv.Itoa(limit))
 }
 
-// claim guards that a string key is absent, and sets it to value. If the key
+// claim sets a string key that must be absent. It is taken once every other
+// guard has passed, by SET NX, so claiming costs one command; if the key
 // exists, the commit reports errExists with the key's value.
 func (t *tx) claim(key, value string, ttlMillis int64) {
-	t.guards = append(t.guards, []string{"absent", t.ref(key)})
-	t.do("SET", key, value, "PX", strconv.FormatInt(ttlMillis, 10))
+	t.claims++
+	t.guard("claim", key, value, strconv.FormatInt(ttlMillis, 10))
 }
 
 // do adds one command on key.
 func (t *tx) do(cmd, key string, args ...string) {
-	t.ops = append(t.ops, append([]string{cmd, t.ref(key)}, args...))
+	t.ops = append(t.ops, 2+len(args), cmd, t.ref(key))
+	for _, a := range args {
+		t.ops = append(t.ops, a)
+	}
 }
 
 // publish adds a pub/sub message, sent only if the write commits.
 func (t *tx) publish(channel string, payload []byte) {
-	t.ops = append(t.ops, []string{"PUBLISH", "0", channel, string(payload)})
+	t.ops = append(t.ops, 4, "PUBLISH", "0", channel, string(payload))
 }
 
 // existsError is the result of a failed claim.
@@ -80,42 +107,42 @@ type existsError struct{ value string }
 
 func (e *existsError) Error() string { return "already recorded as " + e.value }
 
-// commitScript reads its plan from ARGV as length-prefixed records: each
-// guard or command is a count n followed by n values (the first the guard
-// kind or command name, the second a key index, 0 for none). ARGV[1] is the
-// number of guards. Flat arguments spare a JSON encoding in Go and a
-// decoding in Lua on every write.
+// commitScript checks the guards in ARGV (ARGV[1] is their number), takes
+// the claims, then runs the commands. It reads the arguments in place:
+// building a table per record would cost more than the commands themselves.
 var commitScript = redis.NewScript(`
-local pos = 2
-local function record()
-  local n = tonumber(ARGV[pos])
-  local r = {unpack(ARGV, pos + 1, pos + n)}
-  pos = pos + n + 1
-  return r
-end
+local pos, claims = 2, {}
 for _ = 1, tonumber(ARGV[1]) do
-  local g = record()
-  local key = KEYS[tonumber(g[2])]
-  if g[1] == "eq" then
-    local v = redis.call("HGET", key, g[3])
-    if not v then v = "" end
-    if v ~= g[4] then return {"conflict", key} end
-  elseif g[1] == "room" then
-    local v = tonumber(redis.call("HGET", key, g[3]) or "0") or 0
-    if v + tonumber(g[4]) > tonumber(g[5]) then return {"conflict", key} end
-  elseif g[1] == "absent" then
+  local kind, key = ARGV[pos + 1], KEYS[tonumber(ARGV[pos + 2])]
+  if kind == "eq" then
+    if (redis.call("HGET", key, ARGV[pos + 3]) or "") ~= ARGV[pos + 4] then return {"conflict", key} end
+  elseif kind == "rec" then
     local v = redis.call("GET", key)
-    if v then return {"exists", v} end
+    if (v and string.match(v, "^%d+") or "0") ~= ARGV[pos + 3] then return {"conflict", key} end
+  elseif kind == "room" then
+    local v = tonumber(redis.call("HGET", key, ARGV[pos + 3]) or "0") or 0
+    if v + tonumber(ARGV[pos + 4]) > tonumber(ARGV[pos + 5]) then return {"conflict", key} end
+  elseif kind == "claim" then
+    claims[#claims + 1] = pos
+  end
+  pos = pos + tonumber(ARGV[pos]) + 1
+end
+for i, at in ipairs(claims) do
+  local key = KEYS[tonumber(ARGV[at + 2])]
+  if not redis.call("SET", key, ARGV[at + 3], "NX", "PX", ARGV[at + 4]) then
+    for j = 1, i - 1 do redis.call("DEL", KEYS[tonumber(ARGV[claims[j] + 2])]) end
+    return {"exists", redis.call("GET", key)}
   end
 end
-while pos <= #ARGV do
-  local o = record()
-  local i = tonumber(o[2])
+local last = #ARGV
+while pos <= last do
+  local n, i = tonumber(ARGV[pos]), tonumber(ARGV[pos + 2])
   if i == 0 then
-    redis.call(o[1], unpack(o, 3))
+    redis.call(ARGV[pos + 1], unpack(ARGV, pos + 3, pos + n))
   else
-    redis.call(o[1], KEYS[i], unpack(o, 3))
+    redis.call(ARGV[pos + 1], KEYS[i], unpack(ARGV, pos + 3, pos + n))
   end
+  pos = pos + n + 1
 end
 return {"ok", ""}
 `)
@@ -123,19 +150,11 @@ return {"ok", ""}
 // commit runs the transaction. It returns errConflict when a version guard
 // failed and *existsError when a claim found its key taken.
 func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
-	if len(t.ops) == 0 {
+	if len(t.ops) == 0 && t.claims == 0 {
 		return nil // nothing changed: nothing to guard
 	}
-	args := make([]any, 0, 1+4*(len(t.guards)+len(t.ops)))
-	args = append(args, len(t.guards))
-	for _, records := range [][][]string{t.guards, t.ops} {
-		for _, r := range records {
-			args = append(args, len(r))
-			for _, v := range r {
-				args = append(args, v)
-			}
-		}
-	}
+	args := make([]any, 0, 1+len(t.guards)+len(t.ops))
+	args = append(append(append(args, t.nGuards), t.guards...), t.ops...)
 	res, err := commitScript.Run(ctx, rdb, t.keys, args...).StringSlice()
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)

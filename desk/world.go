@@ -20,7 +20,7 @@ type world struct {
 	rules *config.Engine
 
 	contact       *Contact
-	contactLoaded int64 // version loaded; 0 for a new contact
+	contactBefore Contact // as loaded; version 0 for a new contact
 	contactDirty  bool
 
 	convs  map[string]*tracked
@@ -75,8 +75,10 @@ type trackedAgent struct {
 	a      *Agent
 }
 
+// newWorld starts a decision at now, to the millisecond: times are stored
+// to the millisecond, so what is decided is what is stored and read back.
 func newWorld(now time.Time, rules *config.Engine) *world {
-	return &world{now: now, rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}, loaded: map[string]bool{}, routed: map[string]int{}}
+	return &world{now: now.Truncate(time.Millisecond), rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}, loaded: map[string]bool{}, routed: map[string]int{}}
 }
 
 // track registers a loaded conversation and returns the copy to change.

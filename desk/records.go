@@ -1,0 +1,241 @@
+package desk
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// How contacts, conversations and messages are laid out in Redis. Every
+// open conversation keeps one contact, one conversation and a few messages
+// in memory, so the layouts are chosen for size: Redis keeps a hash compact
+// (one listpack) only while each field is at most hash-max-listpack-value
+// bytes (64 by default), and turns it into a table of separate allocations
+// otherwise. Times are Unix milliseconds: 13 digits, where RFC 3339 with
+// nanoseconds takes 30 characters.
+
+// unixMS is a time as Unix milliseconds, 0 for the zero time.
+type unixMS int64
+
+func toMS(t time.Time) unixMS {
+	if t.IsZero() {
+		return 0
+	}
+	return unixMS(t.UnixMilli())
+}
+
+func (m unixMS) time() time.Time {
+	if m == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(m)).UTC()
+}
+
+// contactFields are a contact's hash fields, one per attribute, so that
+// loadScript finds the conversations a contact points at without decoding
+// anything. Empty attributes have no field. The last four are those pointers.
+var contactFields = []string{"ver", "name", "wa_id", "last_inbound", "opted_out", "chat", "ticket", "reach_out", "survey"}
+
+// contactValues lists a contact's values in the order of contactFields,
+// with the version given.
+func contactValues(c *Contact, ver int64) []string {
+	opted := ""
+	if c.OptedOut {
+		opted = "1"
+	}
+	return []string{itoa(ver), c.Name, c.WaID, ms(c.LastInbound), opted, c.Chat, c.Ticket, c.ReachOut, c.Survey}
+}
+
+// decodeContact reads the values of contactFields; "" for every one is a
+// contact not stored yet (version 0).
+func decodeContact(a channels.Address, v []string) Contact {
+	return Contact{
+		Address: a, Version: version(v[0]), Name: v[1], WaID: v[2], LastInbound: fromMS(v[3]), OptedOut: v[4] == "1",
+		Chat: v[5], Ticket: v[6], ReachOut: v[7], Survey: v[8],
+	}
+}
+
+// writeContact adds to t the fields of c that differ from before: set when
+// they have a value, deleted when they lost it. The version always moves.
+func (k keys) writeContact(t *tx, before, c *Contact) {
+	key := k.contact(c.Address)
+	was, now := contactValues(before, before.Version), contactValues(c, before.Version+1)
+	set := []string{}
+	var del []string
+	for i, f := range contactFields {
+		switch {
+		case now[i] == was[i]:
+		case now[i] == "":
+			del = append(del, f)
+		default:
+			set = append(set, f, now[i])
+		}
+	}
+	t.do("HSET", key, set...)
+	if len(del) > 0 {
+		t.do("HDEL", key, del...)
+	}
+}
+
+// A conversation is one string: its version, a space, and its JSON. A
+// string, not a hash, because the JSON is longer than 64 bytes: as a hash
+// field it would cost a table at Redis's default setting.
+
+// convRecord is a conversation's JSON as stored: its own fields, but every
+// time in Unix milliseconds. Each field below shadows the embedded field of
+// the same JSON name (the shallower field wins in encoding/json).
+type convRecord struct {
+	*Conversation
+	Rating         *ratingRecord    `json:"rating,omitempty"`
+	DeletedAt      unixMS           `json:"deleted_at,omitzero"`
+	Deadlines      map[Timer]unixMS `json:"deadlines,omitempty"`
+	WakeAt         unixMS           `json:"wake_at,omitzero"`
+	Closed         *closureRecord   `json:"closed,omitempty"`
+	CreatedAt      unixMS           `json:"created_at"`
+	UpdatedAt      unixMS           `json:"updated_at"`
+	LastCustomerAt unixMS           `json:"last_customer_at,omitzero"`
+	LastAgentAt    unixMS           `json:"last_agent_at,omitzero"`
+	FirstAgentAt   unixMS           `json:"first_agent_at,omitzero"`
+	LastActivityAt unixMS           `json:"last_activity_at,omitzero"`
+	AssignedAt     unixMS           `json:"assigned_at,omitzero"`
+}
+
+type ratingRecord struct {
+	*Rating
+	At unixMS `json:"at"`
+}
+
+type closureRecord struct {
+	*Closure
+	At unixMS `json:"at"`
+}
+
+// encodeConversation returns a conversation's JSON as stored (without its
+// version).
+func encodeConversation(c *Conversation) (string, error) {
+	r := convRecord{
+		Conversation: c, WakeAt: toMS(c.WakeAt), CreatedAt: toMS(c.CreatedAt), UpdatedAt: toMS(c.UpdatedAt),
+		LastCustomerAt: toMS(c.LastCustomerAt), LastAgentAt: toMS(c.LastAgentAt), FirstAgentAt: toMS(c.FirstAgentAt),
+		LastActivityAt: toMS(c.LastActivityAt), AssignedAt: toMS(c.AssignedAt),
+	}
+	if c.Rating != nil {
+		r.Rating = &ratingRecord{Rating: c.Rating, At: toMS(c.Rating.At)}
+	}
+	if c.DeletedAt != nil {
+		r.DeletedAt = toMS(*c.DeletedAt)
+	}
+	if len(c.Deadlines) > 0 {
+		r.Deadlines = make(map[Timer]unixMS, len(c.Deadlines))
+		for t, at := range c.Deadlines {
+			r.Deadlines[t] = toMS(at)
+		}
+	}
+	if c.Closed != nil {
+		r.Closed = &closureRecord{Closure: c.Closed, At: toMS(c.Closed.At)}
+	}
+	raw, err := json.Marshal(r)
+	return string(raw), err
+}
+
+// convValue is the stored string of a conversation's JSON at a version.
+func convValue(ver int64, doc string) string { return itoa(ver) + " " + doc }
+
+// decodeConversation reads a stored conversation string.
+func decodeConversation(v string) (*Conversation, error) {
+	ver, doc, ok := strings.Cut(v, " ")
+	if !ok {
+		return nil, fmt.Errorf("decode conversation: no version in %.40q", v)
+	}
+	var c Conversation
+	r := convRecord{Conversation: &c}
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		return nil, fmt.Errorf("decode conversation: %w", err)
+	}
+	c.WakeAt, c.CreatedAt, c.UpdatedAt = r.WakeAt.time(), r.CreatedAt.time(), r.UpdatedAt.time()
+	c.LastCustomerAt, c.LastAgentAt, c.FirstAgentAt = r.LastCustomerAt.time(), r.LastAgentAt.time(), r.FirstAgentAt.time()
+	c.LastActivityAt, c.AssignedAt = r.LastActivityAt.time(), r.AssignedAt.time()
+	if r.Rating != nil && r.Rating.Rating != nil {
+		c.Rating = r.Rating.Rating
+		c.Rating.At = r.Rating.At.time()
+	}
+	if r.DeletedAt != 0 {
+		at := r.DeletedAt.time()
+		c.DeletedAt = &at
+	}
+	if r.Deadlines != nil {
+		c.Deadlines = make(map[Timer]time.Time, len(r.Deadlines))
+		for t, at := range r.Deadlines {
+			c.Deadlines[t] = at.time()
+		}
+	}
+	if r.Closed != nil && r.Closed.Closure != nil {
+		c.Closed = r.Closed.Closure
+		c.Closed.At = r.Closed.At.time()
+	}
+	c.Version = version(ver)
+	c.stored = doc
+	return &c, nil
+}
+
+// A message is a hash of its non-empty fields: a short message stays
+// compact, delivery updates change their fields in place (sentScript,
+// statusScript), and reading one needs no JSON but for the rarer media,
+// location, button and template, kept together in "ext". The id is the
+// key's.
+
+// messageExt holds the parts of a message stored as JSON.
+type messageExt struct {
+	Media    []channels.Media   `json:"media,omitempty"`
+	Location *channels.Location `json:"location,omitempty"`
+	Button   *channels.Button   `json:"button,omitempty"`
+	Template *channels.Template `json:"template,omitempty"`
+}
+
+// messageFields are the hash fields and values of a message.
+func messageFields(m Message) ([]string, error) {
+	ext := ""
+	if len(m.Media) > 0 || m.Location != nil || m.Button != nil || m.Template != nil {
+		raw, err := json.Marshal(messageExt{Media: m.Media, Location: m.Location, Button: m.Button, Template: m.Template})
+		if err != nil {
+			return nil, err
+		}
+		ext = string(raw)
+	}
+	all := []string{
+		"conv", m.ConversationID, "dir", string(m.Direction), "author", m.Author, "to", string(m.To),
+		"body", m.Body, "at", ms(m.At), "ext", ext,
+		"sid", m.SID, "status", string(m.Status), "err_code", m.ErrorCode, "err", m.Error,
+	}
+	fields := all[:0]
+	for i := 0; i < len(all); i += 2 {
+		if all[i+1] != "" {
+			fields = append(fields, all[i], all[i+1])
+		}
+	}
+	return fields, nil
+}
+
+func messageFromHash(id string, h map[string]string) (Message, error) {
+	m := Message{
+		ID: id, ConversationID: h["conv"], Direction: Direction(h["dir"]), Author: h["author"], To: channels.Address(h["to"]),
+		Body: h["body"], At: fromMS(h["at"]),
+		SID: h["sid"], Status: channels.Status(h["status"]), ErrorCode: h["err_code"], Error: h["err"],
+	}
+	if raw := h["ext"]; raw != "" {
+		var ext messageExt
+		if err := json.Unmarshal([]byte(raw), &ext); err != nil {
+			return m, fmt.Errorf("decode message %s: %w", id, err)
+		}
+		m.Media, m.Location, m.Button, m.Template = ext.Media, ext.Location, ext.Button, ext.Template
+	}
+	return m, nil
+}
+
+func version(v string) int64 {
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
