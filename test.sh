@@ -81,7 +81,7 @@ if [ "${PARLEY_TOPOLOGIES:-1}" != 0 ]; then
   done
   echo "test.sh: Redis Cluster on$nodes" >&2
   export PARLEY_TEST_REDIS_CLUSTER=$(echo $nodes | tr ' ' ,)
-  go test $race -count=1 -timeout 20m ./desk/
+  go test $race -count=1 -timeout 20m ./desk/ ./worker/
   go test $race -count=1 -timeout 20m -run 'TestBlackbox(Inbound|Outbound|Engine)' ./cmd/parley/
   unset PARLEY_TEST_REDIS_CLUSTER
 

@@ -1,6 +1,9 @@
 package channels
 
-import "strconv"
+import (
+	"net/url"
+	"strconv"
+)
 
 // Status is an outbound message's delivery state, with Twilio's names.
 type Status string
@@ -47,6 +50,24 @@ type StatusUpdate struct {
 	AccountSID string
 	Status     Status
 	ErrorCode  int
+	// MessageID is Parley's id of the message, from the callback URL Parley
+	// gave with the send (CallbackMessageParam); empty for older sends.
+	MessageID string
+}
+
+// CallbackMessageParam is the query parameter of a send's status callback
+// URL that names Parley's message. Twilio calls the URL as given and signs
+// it whole, so the id comes back with every callback and cannot be forged:
+// even a send whose answer Parley never read (the worker died waiting) is
+// matched to its message by its first callback.
+const CallbackMessageParam = "m"
+
+// StatusCallbackFor is the status callback URL for the send of message id.
+func StatusCallbackFor(base, id string) string {
+	if id == "" {
+		return base
+	}
+	return base + "?" + CallbackMessageParam + "=" + url.QueryEscape(id)
 }
 
 // ParseStatus reads a status callback's form parameters.

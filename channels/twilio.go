@@ -142,7 +142,7 @@ func (t *Twilio) Send(_ context.Context, m Outbound) (Receipt, error) {
 		p.SetMediaUrl(m.MediaURLs)
 	}
 	if t.cfg.StatusCallback != "" {
-		p.SetStatusCallback(t.cfg.StatusCallback)
+		p.SetStatusCallback(StatusCallbackFor(t.cfg.StatusCallback, m.ID))
 	}
 	resp, err := t.rest.Api.CreateMessage(p)
 	if err != nil {

@@ -130,7 +130,7 @@ func TestTwilioSend(t *testing.T) {
 				"To":             {"whatsapp:+27820000001"},
 				"From":           {testWhatsAppFrom},
 				"Body":           {"Hi Thandi, your parcel ships today."},
-				"StatusCallback": {testStatusCallback},
+				"StatusCallback": {testStatusCallback + "?m=01J0000000000000000000000A"}, // names the message
 			},
 		},
 		{

@@ -349,6 +349,51 @@ func TestStatusBeforeSIDIsRecorded(t *testing.T) {
 	}
 }
 
+// A send Twilio accepted but whose answer Parley never read (the worker died
+// waiting for it) is matched to its message by the first callback, which
+// names the message: the retried job then sends nothing. And the answer, if
+// it is read after all, does not move the callback's status back.
+func TestCallbackNamingItsMessageRecordsTheSend(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	conv := openConversation(t, f, "whatsapp:+27820000013")
+	m, _ := f.svc.Send(ctx, conv, Reply{Body: "x"})
+	const sid = "SM0123456789abcdef0123456789abcdef"
+	out, err := f.svc.ApplyStatus(ctx, channels.StatusUpdate{MessageSID: sid, Status: channels.StatusSent, MessageID: m.ID})
+	if err != nil || out != StatusApplied {
+		t.Fatalf("callback naming its message: %s %v, want applied", out, err)
+	}
+	if err := f.svc.Deliver(ctx, m.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.provider.calls) != 0 {
+		t.Fatalf("the retried send went to the provider again: %v", f.provider.calls)
+	}
+	got, _ := f.store.Message(ctx, m.ID)
+	if got.SID != sid || got.Status != channels.StatusSent {
+		t.Fatalf("message = %+v, want SID %s sent", got, sid)
+	}
+	if due, _ := f.store.Due(ctx, f.clock.Now().Add(time.Hour), 10); slices.Contains(due, sendWake(m.ID)) {
+		t.Errorf("the send is still due: %v", due)
+	}
+	if err := f.store.recordSent(ctx, got, channels.Receipt{SID: sid, Status: channels.StatusQueued}, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.store.Message(ctx, m.ID); got.Status != channels.StatusSent {
+		t.Errorf("the late answer moved the status back to %s", got.Status)
+	}
+
+	// A callback naming a message that has its SID already is another
+	// send's (a copy): it does not take the message over.
+	other := "SMffffffffffffffffffffffffffffffff"
+	if out, _ := f.svc.ApplyStatus(ctx, channels.StatusUpdate{MessageSID: other, Status: channels.StatusDelivered, MessageID: m.ID}); out != StatusEarly {
+		t.Errorf("callback for a second SID: %s, want early (kept aside)", out)
+	}
+	if got, _ := f.store.Message(ctx, m.ID); got.SID != sid {
+		t.Errorf("SID replaced by %s", got.SID)
+	}
+}
+
 func TestFailedCallbackKeepsErrorCode(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

@@ -176,6 +176,12 @@ var sentScript = redis.NewScript(`
 local rank = ` + statusRanks() + `
 local msg, sidkey, early, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local status, code = ARGV[3], ""
+if redis.call("HGET", msg, "sid") == ARGV[1] then
+  -- A callback naming the message recorded this SID first, with a status
+  -- at least as far along as the answer's.
+  redis.call("ZREM", due, ARGV[5])
+  return redis.call("HGET", msg, "status")
+end
 local e = redis.call("HMGET", early, "status", "err_code")
 if e[1] and (rank[e[1]] or 0) > (rank[status] or 0) then
   status = e[1]
@@ -208,13 +214,25 @@ func (st *Store) recordFailed(ctx context.Context, m Message, code, reason strin
 	return err
 }
 
-// statusScript applies a delivery callback. Unknown SID: kept aside for the
-// send that will record it. Known: applied only if it moves the status
-// forward. Returns the outcome and the message's id and address.
+// statusScript applies a delivery callback. An unknown SID of a callback
+// that names its message (KEYS[3], ARGV[5]) still waiting for one is that
+// send's: the SID is recorded, and the message's send is done. Any other
+// unknown SID: kept aside for the send that will record it. Known: applied
+// only if it moves the status forward. Returns the outcome and the
+// message's id and address.
 var statusScript = redis.NewScript(`
 local rank = ` + statusRanks() + `
 local status, code = ARGV[1], ARGV[2]
 local id = redis.call("GET", KEYS[1])
+if not id and ARGV[5] ~= "" then
+  local m = redis.call("HMGET", KEYS[3], "sid", "status")
+  if m[2] and (not m[1] or m[1] == "") then
+    redis.call("HSET", KEYS[3], "sid", ARGV[7])
+    redis.call("SET", KEYS[1], ARGV[5], "PX", ARGV[6])
+    redis.call("ZREM", KEYS[4], ARGV[8])
+    id = ARGV[5]
+  end
+end
 if not id then
   local cur = redis.call("HGET", KEYS[2], "status")
   if (not cur) or (rank[status] or 0) > (rank[cur] or 0) then
@@ -253,8 +271,10 @@ func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (Sta
 		code = strconv.Itoa(u.ErrorCode)
 	}
 	k := s.store.keys
-	res, err := statusScript.Run(ctx, s.store.rdb, []string{k.sid(u.MessageSID), k.earlyStatus(u.MessageSID)},
-		string(u.Status), code, earlyTTL.Milliseconds(), k.message("")).StringSlice()
+	res, err := statusScript.Run(ctx, s.store.rdb,
+		[]string{k.sid(u.MessageSID), k.earlyStatus(u.MessageSID), k.message(u.MessageID), k.due()},
+		string(u.Status), code, earlyTTL.Milliseconds(), k.message(""),
+		u.MessageID, sidTTL.Milliseconds(), u.MessageSID, sendWake(u.MessageID)).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("apply status: %w", err)
 	}

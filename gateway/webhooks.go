@@ -108,6 +108,7 @@ func (w *webhooks) status(c *fiber.Ctx) error {
 		w.count("status", channelOf(params["To"]), "malformed")
 		return err
 	}
+	u.MessageID = c.Query(channels.CallbackMessageParam)
 	outcome, err := w.svc.ApplyStatus(c.UserContext(), u)
 	if err != nil {
 		w.count("status", channelOf(params["To"]), "error")

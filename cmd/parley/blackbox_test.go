@@ -905,7 +905,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		}
 		r := reqs[0]
 		if r.get("Body") != "Hello" || r.get("From") != bbWhatsAppFrom || r.get("To") != to ||
-			r.get("StatusCallback") != bbPublicURL+"/webhooks/twilio/status" || r.get("ContentSid") != "" {
+			r.get("StatusCallback") != bbPublicURL+"/webhooks/twilio/status?m="+id || r.get("ContentSid") != "" {
 			t.Errorf("Twilio request %v: want Body Hello, From %s, To %s, the status callback, no ContentSid", r.Form, bbWhatsAppFrom, to)
 		}
 		if m.SID != r.SID || m.Status != channels.StatusQueued || m.Direction != desk.DirOut || m.Body != "Hello" {

@@ -272,8 +272,9 @@ func checkMessageForm(form url.Values, whatsAppFrom, smsFrom, statusCallback str
 	if form.Get("ContentVariables") != "" && content == "" {
 		bad = append(bad, "ContentVariables without ContentSid")
 	}
-	if got := form.Get("StatusCallback"); got != statusCallback {
-		bad = append(bad, fmt.Sprintf("StatusCallback %q, want %q", got, statusCallback))
+	// Parley names the message in its callback URL: ?m= and a 26-character id.
+	if got := form.Get("StatusCallback"); !strings.HasPrefix(got, statusCallback+"?m=") || len(got) != len(statusCallback)+3+26 {
+		bad = append(bad, fmt.Sprintf("StatusCallback %q, want %q?m= and the message's id", got, statusCallback))
 	}
 	return bad
 }
