@@ -227,15 +227,16 @@ func TestTimersFireOnce(t *testing.T) {
 }
 
 // BenchmarkTimersAtScale opens PARLEY_TIMERS_N live chats (default
-// 100,000) through the webhook's path, paced over PARLEY_TIMERS_WINDOW
-// (default 60s), each with its inactivity deadline armed
-// PARLEY_TIMERS_WINDOW + 20s after it opened, and lets the real worker
-// fire them all on a redis-server of its own (with the README's
-// recommended hash-max-listpack-value 2048). It reports how late the
-// deadlines took effect (p50, p99, max, in ms), how many fired, and the
-// growth of Redis's used_memory per open conversation before the first
-// deadline (message bodies are "hi"). One run takes about twice the window
-// plus a minute; it ignores b.N:
+// 100,000) through the webhook's path from PARLEY_TIMERS_SENDERS
+// goroutines (8), paced over PARLEY_TIMERS_WINDOW_S seconds (60), each with
+// its inactivity deadline armed 20 s more than the window after it opened,
+// and lets the real worker (PARLEY_WORKER_CONCURRENCY handlers, 20) fire
+// them all on a redis-server of its own (with the README's recommended
+// hash-max-listpack-value 2048). It reports how late the deadlines took
+// effect (p50, p99, max, in ms), how many fired, and the growth of Redis's
+// used_memory per open conversation before the first deadline (message
+// bodies are "hi"). One run takes about twice the window plus half a
+// minute; it ignores b.N:
 //
 //	go test -run '^$' -bench TimersAtScale -benchtime 1x -timeout 30m ./worker/
 func BenchmarkTimersAtScale(b *testing.B) {
