@@ -4,18 +4,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/desk/redistest"
 )
 
 // hashValueMax is the production Redis setting the README recommends:
@@ -31,26 +27,8 @@ var hashValueMax = cmp.Or(os.Getenv("PARLEY_FOOTPRINT_HASH_VALUE_MAX"), "2048")
 //
 //	go test -run '^$' -bench ConversationFootprint -benchtime 20000x ./desk/
 func BenchmarkConversationFootprint(b *testing.B) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		b.Skip("redis-server is not installed")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	srv := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", b.TempDir(), "--hash-max-listpack-value", hashValueMax)
-	if err := srv.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	b.Cleanup(func() { rdb.Close() })
+	rdb := redistest.Server(b, "--hash-max-listpack-value", hashValueMax)
 	ctx := context.Background()
-	for rdb.Ping(ctx).Err() != nil {
-		time.Sleep(20 * time.Millisecond)
-	}
 	cfg := config.Default()
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
@@ -61,14 +39,11 @@ func BenchmarkConversationFootprint(b *testing.B) {
 		b.Fatal(err)
 	}
 	used := func() int64 {
-		info, _ := rdb.Info(ctx, "memory").Result()
-		for _, line := range strings.Split(info, "\r\n") {
-			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-				n, _ := strconv.ParseInt(v, 10, 64)
-				return n
-			}
+		n, err := redistest.UsedMemory(ctx, rdb)
+		if err != nil {
+			b.Fatal(err)
 		}
-		return 0
+		return n
 	}
 	before := used()
 	b.ResetTimer()
