@@ -27,7 +27,7 @@ var hashValueMax = cmp.Or(os.Getenv("PARLEY_FOOTPRINT_HASH_VALUE_MAX"), "2048")
 //
 //	go test -run '^$' -bench ConversationFootprint -benchtime 20000x ./desk/
 func BenchmarkConversationFootprint(b *testing.B) {
-	rdb := redistest.Server(b, "--hash-max-listpack-value", hashValueMax)
+	rdb := redistest.Server(b, "--hash-max-listpack-value", hashValueMax).Client
 	ctx := context.Background()
 	cfg := config.Default()
 	if err := cfg.Validate(); err != nil {

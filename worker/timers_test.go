@@ -14,7 +14,6 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
@@ -33,7 +32,7 @@ type timerRig struct {
 	inactivity time.Duration
 }
 
-func newTimerRig(tb testing.TB, rdb *redis.Client, inactivity time.Duration, concurrency int) *timerRig {
+func newTimerRig(tb testing.TB, db redistest.DB, inactivity time.Duration, concurrency int) *timerRig {
 	tb.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
@@ -44,9 +43,13 @@ func newTimerRig(tb testing.TB, rdb *redis.Client, inactivity time.Duration, con
 	if err := cfg.Validate(); err != nil {
 		tb.Fatal(err)
 	}
-	queue := asynq.NewClientFromRedisClient(rdb)
+	target, err := config.ParseRedis(db.Mode, db.URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	queue := asynq.NewClientFromRedisClient(db.Client)
 	dispatch := NewDispatcher(queue, cfg.Worker.SendRetries)
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(rdb, "parley:"), Dispatcher: dispatch,
+	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch,
 		Provider: noSends{tb}, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	// A handful of agents: routing reads the department's agents on every
 	// message, and they share the chats' commits.
@@ -57,7 +60,7 @@ func newTimerRig(tb testing.TB, rdb *redis.Client, inactivity time.Duration, con
 	if err := svc.SeedAgents(ctx, agents); err != nil {
 		tb.Fatal(err)
 	}
-	w := New(Deps{Config: cfg.Worker, Redis: asynq.RedisClientOpt{Addr: rdb.Options().Addr, DB: rdb.Options().DB},
+	w := New(Deps{Config: cfg.Worker, Redis: target,
 		Service: svc, Dispatcher: dispatch, Metrics: NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop(), Now: time.Now})
 	if err := w.Run(cfg.Worker.ReconcileEvery); err != nil {
 		tb.Fatal(err)
@@ -170,7 +173,7 @@ func (r *timerRig) firings(ctx context.Context, ids []string) ([]firing, error) 
 func TestTimersFireOnce(t *testing.T) {
 	db := redistest.New(t)
 	ctx := context.Background()
-	r := newTimerRig(t, db.Client, time.Second, config.Default().Worker.Concurrency)
+	r := newTimerRig(t, db, time.Second, config.Default().Worker.Concurrency)
 	const n = 40
 	ids, err := r.open(ctx, n, 4, 500*time.Millisecond)
 	if err != nil {
@@ -243,10 +246,11 @@ func BenchmarkTimersAtScale(b *testing.B) {
 	n := envInt(b, "PARLEY_TIMERS_N", 100_000)
 	window := time.Duration(envInt(b, "PARLEY_TIMERS_WINDOW_S", 60)) * time.Second
 	senders := envInt(b, "PARLEY_TIMERS_SENDERS", 8)
-	rdb := redistest.Server(b, "--hash-max-listpack-value", "2048")
+	db := redistest.Server(b, "--hash-max-listpack-value", "2048")
+	rdb := db.Client
 	ctx := context.Background()
 	workers := envInt(b, "PARLEY_WORKER_CONCURRENCY", config.Default().Worker.Concurrency)
-	r := newTimerRig(b, rdb, window+20*time.Second, workers)
+	r := newTimerRig(b, db, window+20*time.Second, workers)
 	before, err := redistest.UsedMemory(ctx, rdb)
 	if err != nil {
 		b.Fatal(err)

@@ -18,7 +18,7 @@ import (
 // that would flood the shared test server), and stops it when tb ends. It
 // keeps nothing on disk; args are extra redis-server options. tb is skipped
 // where redis-server is not installed.
-func Server(tb testing.TB, args ...string) *redis.Client {
+func Server(tb testing.TB, args ...string) DB {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Skip("redis-server is not installed")
@@ -44,11 +44,11 @@ func Server(tb testing.TB, args ...string) *redis.Client {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return rdb
+	return DB{Client: rdb, URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Mode: "server"}
 }
 
 // UsedMemory is the server's used_memory (INFO memory), in bytes.
-func UsedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+func UsedMemory(ctx context.Context, rdb redis.UniversalClient) (int64, error) {
 	info, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
 		return 0, err
