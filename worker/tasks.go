@@ -75,10 +75,6 @@ func handleSend(svc *desk.Service) asynq.HandlerFunc {
 	}
 }
 
-type wakePayload struct {
-	ConversationID string `json:"conversation_id"`
-}
-
 // NewWakeTask is the job that applies a conversation's deadline at at. Its
 // TaskID names the conversation and the deadline, so scheduling the same
 // deadline twice is refused, while a moved deadline gets a job of its own
@@ -90,7 +86,9 @@ type wakePayload struct {
 // the reconciler seconds later. So the job runs at the deadline rounded up
 // to a whole second: never before it.
 func NewWakeTask(convID string, at time.Time) *asynq.Task {
-	payload, _ := json.Marshal(wakePayload{ConversationID: convID}) // plain struct: cannot fail
+	// The payload is the bare id: every open conversation has one of these
+	// jobs waiting, so its bytes count in Redis's memory per conversation.
+	payload := []byte(convID)
 	id := fmt.Sprintf("wake:%s:%d", convID, at.UnixMilli())
 	return asynq.NewTask(TypeWake, payload, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(roundUp(at)), asynq.MaxRetry(10))
 }
@@ -105,11 +103,11 @@ func roundUp(at time.Time) time.Time {
 
 func handleWake(svc *desk.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		var p wakePayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ConversationID == "" {
+		convID := string(t.Payload())
+		if convID == "" {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		return svc.Wake(ctx, p.ConversationID)
+		return svc.Wake(ctx, convID)
 	}
 }
 
