@@ -199,6 +199,19 @@ func (e *engine) say(t *testing.T, to channels.Address, body string) {
 	e.mustAccept(t, e.whatsAppIn(strings.TrimPrefix(string(to), "whatsapp:"), body))
 }
 
+// expectSessionEnded checks that the customer's message session ended on
+// a ticket that stays open and unassigned, with no session deadline left.
+func (e *engine) expectSessionEnded(t *testing.T, id, when string) {
+	t.Helper()
+	got := e.conv(t, id)
+	if got.Session != desk.SessionEnded || got.State != desk.StateUnassigned {
+		t.Errorf("%s: %s, want the session ended on an open ticket", when, describe(got))
+	}
+	if _, armed := got.Deadlines[desk.TimerSession]; armed {
+		t.Errorf("%s: session deadline still set: %s", when, describe(got))
+	}
+}
+
 func (e *engine) conv(t *testing.T, id string) *desk.Conversation {
 	t.Helper()
 	if id == "" {
@@ -486,13 +499,7 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			c := begin(t, to)
 			e.say(t, to, " No")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtDeclined)
-			got := e.conv(t, c.ID)
-			if got.Session != desk.SessionEnded || got.State != desk.StateUnassigned {
-				t.Errorf("after NO: %s, want the session ended on a still open ticket", describe(got))
-			}
-			if _, armed := got.Deadlines[desk.TimerSession]; armed {
-				t.Errorf("after NO: session deadline still set: %s", describe(got))
-			}
+			e.expectSessionEnded(t, c.ID, "after NO")
 			msgs := e.expectHistory(t, c.ID, []string{"Hello, anyone there?", " No"}, []string{txtOutOfHours, txtAsk, txtDeclined})
 			onlyNote(t, msgs, "Message session ended")
 			e.expectOneOpenTicket(t, to, c.ID)
@@ -580,13 +587,7 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			c := begin(t, to)
 			e.say(t, to, " //End ")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtEnded)
-			got := e.conv(t, c.ID)
-			if got.Session != desk.SessionEnded || got.State != desk.StateUnassigned {
-				t.Errorf("after //end: %s, want the session ended on an open ticket", describe(got))
-			}
-			if _, armed := got.Deadlines[desk.TimerSession]; armed {
-				t.Errorf("after //end: session deadline still set: %s", describe(got))
-			}
+			e.expectSessionEnded(t, c.ID, "after //end")
 			e.expectHistory(t, c.ID, []string{"Hello, anyone there?", " //End "}, []string{txtOutOfHours, txtAsk, txtEnded})
 		}},
 

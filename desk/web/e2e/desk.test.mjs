@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn,
+  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -81,20 +81,6 @@ async function shot(name) {
 // fail, and checks the page threw nothing and opened no alert.
 const step = makeStep(W, () => [W.ann, W.bob], shot);
 
-
-
-async function openTab(page, tab) {
-  await page.click(`.tab[data-tab="${tab}"]`);
-  await page.locator(`.tab[data-tab="${tab}"].active`).waitFor();
-}
-
-async function setPresence(page, presence) {
-  const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/presence') && r.request().method() === 'PUT');
-  await page.selectOption('#presence', presence);
-  const res = await put;
-  assert.equal(res.status(), 200, `PUT /me/presence answered ${res.status()}`);
-}
-
 const A = { number: '+27820000001', name: 'Alice Adams' };
 const B = { number: '+27820000002', name: 'Bongani Bhengu' };
 const D = { number: '+27820000005', name: 'Dora Danger' };
@@ -114,8 +100,7 @@ async function ticketOrder(page) {
 describe('agent desk in a browser', { timeout: 600_000 }, () => {
   before(async () => {
     checkEnvironment();
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    for (const f of fs.readdirSync(ARTIFACTS)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
+    H.cleanArtifacts();
     await redisCli('flushdb');
     await H.startFakeTwilio();
     await startParley();

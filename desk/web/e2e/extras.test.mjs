@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn } from './harness.mjs';
+import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'extras');
 const DB = 13;
@@ -86,18 +86,6 @@ async function shot(name) {
 // checks the page threw nothing and opened no alert.
 const step = makeStep(W, () => [W.ann], shot);
 
-
-async function openTab(page, tab) {
-  await page.click(`.tab[data-tab="${tab}"]`);
-  await page.locator(`.tab[data-tab="${tab}"].active`).waitFor();
-}
-
-async function setPresence(page, presence) {
-  const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/presence') && r.request().method() === 'PUT');
-  await page.selectOption('#presence', presence);
-  assert.equal((await put).status(), 200);
-}
-
 // closeOpenChat closes the open chat with the close dialog.
 async function closeOpenChat(page) {
   await page.click('#actions button[data-action="Close chat"]');
@@ -112,8 +100,7 @@ async function closeOpenChat(page) {
 describe('agent desk: attachments, make a ticket, trash', { timeout: 300_000 }, () => {
   before(async () => {
     checkEnvironment();
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    for (const f of fs.readdirSync(ARTIFACTS)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
+    H.cleanArtifacts();
     await redisCli('flushdb');
     await H.startFakeTwilio();
     await H.startParley(CONFIG, [{ id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 10, password: PASSWORDS.ann }]);

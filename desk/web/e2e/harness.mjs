@@ -292,10 +292,17 @@ export function makeHarness({ db, artifacts }) {
     if (W.twilio) assert.deepEqual(W.twilio.problems, [], 'fake Twilio saw requests it does not serve');
   }
 
+  // cleanArtifacts empties the artifacts folder of an earlier run's
+  // screenshots and logs.
+  function cleanArtifacts() {
+    fs.mkdirSync(artifacts, { recursive: true });
+    for (const f of fs.readdirSync(artifacts)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(artifacts, f));
+  }
+
   return {
     W, accountSid, authToken, db, artifacts,
     startFakeTwilio, redisCli, parleyCli, sign, webhook, whatsAppIn, smsIn, inbound, statusCallback, sentTo,
-    startParley, stopParley, launchBrowser, newDesk, finish,
+    startParley, stopParley, launchBrowser, newDesk, finish, cleanArtifacts,
   };
 }
 
@@ -334,6 +341,21 @@ export function makeStep(W, desks, shot) {
 }
 
 // card is a conversation's card in the open list; countBadge a tab's count.
+// openTab switches the desk to a tab and waits until it is the active one.
+export async function openTab(page, tab) {
+  await page.click(`.tab[data-tab="${tab}"]`);
+  await page.locator(`.tab[data-tab="${tab}"].active`).waitFor();
+}
+
+// setPresence picks a presence in the desk's header and waits for the
+// server to take it.
+export async function setPresence(page, presence) {
+  const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/me/presence') && r.request().method() === 'PUT');
+  await page.selectOption('#presence', presence);
+  const res = await put;
+  assert.equal(res.status(), 200, `PUT /me/presence answered ${res.status()}`);
+}
+
 export const card = (page, text) => page.locator('#list .card', { hasText: text });
 export const countBadge = async (page, tab) => Number(await page.locator(`.count[data-count="${tab}"]`).textContent());
 

@@ -12,7 +12,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn } from './harness.mjs';
+import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'supervisor');
 const DB = 14;
@@ -94,11 +94,6 @@ const groupCount = async (page, agent) => {
   return (await g.count()) ? Number(await g.locator('.group-count').textContent()) : 0;
 };
 
-async function openTab(page, tab) {
-  await page.click(`.tab[data-tab="${tab}"]`);
-  await page.locator(`.tab[data-tab="${tab}"].active`).waitFor();
-}
-
 async function pickGroup(page, agent) {
   await group(page, agent).locator('button').click();
   await page.locator(`#group-list .group.active[data-agent="${agent}"]`).waitFor();
@@ -124,8 +119,7 @@ const presence = (id, p) => parleyCli(['agent', 'presence', '-id', id, '-presenc
 describe('supervisor desk, administration and reports in a browser', { timeout: 600_000 }, () => {
   before(async () => {
     checkEnvironment();
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    for (const f of fs.readdirSync(ARTIFACTS)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
+    H.cleanArtifacts();
     await redisCli('flushdb');
     await H.startFakeTwilio();
     await H.startParley(CONFIG, USERS);
