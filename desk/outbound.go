@@ -99,6 +99,9 @@ func (s *Service) Deliver(ctx context.Context, messageID string, lastAttempt boo
 		return nil
 	}
 	contact, err := s.store.Contact(ctx, m.To)
+	if errors.Is(err, ErrNotFound) {
+		return s.fail(ctx, m, "no_contact", "no contact "+string(m.To))
+	}
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,7 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	dept := w.rules.Department(string(in.To))
 	chat, ticket := w.conversation(c.Chat), w.conversation(c.Ticket)
 	open := true
+	var bot *config.Bot
 	switch {
 	case chat != nil:
 		dept = chat.Department
@@ -77,6 +78,12 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 			dept = ticket.Department
 		}
 		open = w.rules.HoursOf(dept).Open(w.now)
+		// Only a message that would start a chat can go to a bot.
+		if bot = w.rules.BotFor(dept, string(in.To), open); bot != nil {
+			if down, err := s.botDown(ctx, bot.ID); err != nil || down {
+				bot = nil // the bot's circuit is open: the normal flow takes over
+			}
+		}
 		if open {
 			if err := s.store.loadDepartment(ctx, w, dept); err != nil {
 				return Received{}, err
@@ -90,14 +97,6 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	}
 	if c.Name != "" {
 		msg.Author = c.Name
-	}
-	var bot *config.Bot
-	if w.conversation(c.Chat) == nil {
-		if bot = w.rules.BotFor(dept, string(in.To), w.rules.HoursOf(dept).Open(w.now)); bot != nil {
-			if down, err := s.botDown(ctx, bot.ID); err != nil || down {
-				bot = nil // the bot's circuit is open: the normal flow takes over
-			}
-		}
 	}
 	w.onInbound(msg, dept, open, bot)
 

@@ -106,7 +106,7 @@ func (s *Service) retry(ctx context.Context, attempt func() error) error {
 	return errConflict
 }
 
-// decide loads nothing and decides nothing itself: it commits a world that
+// commit loads nothing and decides nothing itself: it commits a world that
 // a decision changed, then carries out its effects.
 func (s *Service) commit(ctx context.Context, t *tx, w *world) error {
 	if err := s.store.write(t, w); err != nil {

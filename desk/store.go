@@ -2,7 +2,6 @@ package desk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,11 +47,8 @@ func ms(t time.Time) string {
 }
 
 func fromMS(v string) time.Time {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(n).UTC()
+	n, _ := strconv.ParseInt(v, 10, 64) // "" or junk: the zero time
+	return unixMS(n).time()
 }
 
 // loadScript returns, in one round trip, a contact's fields (contactFields)
@@ -231,11 +227,3 @@ func (s *Store) Due(ctx context.Context, until time.Time, limit int64) ([]string
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func jsonString(v any) (string, error) {
-	raw, err := json.Marshal(v)
-	return string(raw), err
-}
-
-// redisNil is the "no such key" answer.
-var redisNil = redis.Nil

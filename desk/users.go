@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleydesk/parley/config"
@@ -106,7 +107,7 @@ func (s *Service) Authenticate(ctx context.Context, id, password string) (*Agent
 // Enabled reports whether a user may act: it exists and is not disabled.
 func (s *Service) Enabled(ctx context.Context, id string) (*Agent, error) {
 	disabled, err := s.store.rdb.HGet(ctx, s.store.keys.credentials(id), "disabled").Result()
-	if err != nil && !errors.Is(err, redisNil) {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
 	if disabled == "1" {

@@ -100,16 +100,8 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 			return nil
 		}
 		routed = true
-		t := newTx()
-		if err := s.store.write(t, w); err != nil {
-			return err
-		}
-		if err := t.commit(ctx, s.store.rdb); err != nil {
-			return err
-		}
-		w.freed = map[string]bool{} // this loop is the drain; no recursion
-		s.after(ctx, w)
-		return nil
+		clear(w.freed) // this loop is the drain; no recursion
+		return s.commit(ctx, newTx(), w)
 	})
 	return routed, err
 }

@@ -204,9 +204,9 @@ func (w *world) note(c *Conversation, text string) {
 	w.add(c, Message{Direction: DirSystem, Author: SystemAuthor, Body: text})
 }
 
+// emit notes an event; Store.write describes the conversation as committed.
 func (w *world) emit(kind string, c *Conversation, messageID string) {
-	w.events = append(w.events, Event{Type: kind, ConversationID: c.ID, MessageID: messageID, State: string(c.State),
-		Assignee: c.Assignee, Kind: string(c.Kind), Department: c.Department, At: w.now})
+	w.events = append(w.events, Event{Type: kind, ConversationID: c.ID, MessageID: messageID, At: w.now})
 }
 
 func (w *world) arm(c *Conversation, t Timer, at time.Time) {
