@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -45,18 +46,35 @@ func (s *Store) Agent(ctx context.Context, id string) (*Agent, error) {
 	return decodeAgent(str[0], str[1], str[2], str[3])
 }
 
-// deptScript returns the length of a department's queue and every agent of
-// the department (document and version), in one round trip.
-var deptScript = redis.NewScript(`
-local out = {tostring(redis.call("ZCARD", KEYS[2]))}
-for _, id in ipairs(redis.call("SMEMBERS", KEYS[1])) do
-  local a = redis.call("HMGET", ARGV[1] .. id, "doc", "ver", "load", "last")
+// deptLua is the Lua that appends to out a department's queue length (the
+// sorted set at queue) and the fields of each of its agents (the set at
+// members; agentPrefix names their keys), as decodeDept reads them.
+func deptLua(members, queue, agentPrefix string) string {
+	return `out[#out + 1] = tostring(redis.call("ZCARD", ` + queue + `))
+for _, id in ipairs(redis.call("SMEMBERS", ` + members + `)) do
+  local a = redis.call("HMGET", ` + agentPrefix + ` .. id, ` + luaStrings(agentFields) + `)
   if a[1] then
-    for j = 1, 4 do out[#out + 1] = a[j] or "" end
+    for j = 1, ` + strconv.Itoa(len(agentFields)) + ` do out[#out + 1] = a[j] or "" end
   end
-end
-return out
-`)
+end`
+}
+
+// decodeDept reads what deptLua appended.
+func decodeDept(res []string) (queued int, agents []*Agent, err error) {
+	queued, _ = strconv.Atoi(res[0])
+	for i := 1; i+3 < len(res); i += len(agentFields) {
+		a, err := decodeAgent(res[i], res[i+1], res[i+2], res[i+3])
+		if err != nil {
+			return 0, nil, err
+		}
+		agents = append(agents, a)
+	}
+	return queued, agents, nil
+}
+
+// deptScript returns a department's queue length and agents in one round
+// trip.
+var deptScript = redis.NewScript("local out = {}\n" + deptLua("KEYS[1]", "KEYS[2]", "ARGV[1]") + "\nreturn out")
 
 // loadDepartment adds a department's agents and queue length to w, unless
 // they are there already.
@@ -69,14 +87,12 @@ func (s *Store) loadDepartment(ctx context.Context, w *world, dept string) error
 	if err != nil {
 		return fmt.Errorf("load department %s: %w", dept, err)
 	}
-	var n int
-	fmt.Sscan(res[0], &n)
-	w.queued[dept] = n
-	for i := 1; i+3 < len(res); i += 4 {
-		a, err := decodeAgent(res[i], res[i+1], res[i+2], res[i+3])
-		if err != nil {
-			return err
-		}
+	queued, agents, err := decodeDept(res)
+	if err != nil {
+		return err
+	}
+	w.queued[dept] = queued
+	for _, a := range agents {
 		w.trackAgent(a)
 	}
 	return nil

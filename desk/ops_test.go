@@ -455,3 +455,44 @@ func TestWakeJobsFollowTheEarliestDeadline(t *testing.T) {
 		t.Fatalf("early wake changed the chat: %s on %s", got.State, got.Assignee)
 	}
 }
+
+// The customer's own messages change the agent's load through the webhook
+// path, which must load the assigned agent to do it: an answer to a pending
+// chat makes it live again (one more chat), //end closes it (one less).
+func TestCustomerMessagesMoveTheAgentsLoad(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 2))
+	ann := Actor{ID: "ann", Role: "agent"}
+	const from = "whatsapp:+27820000150"
+	c := liveChat(t, f, from)
+	load := func(want int, after string) {
+		t.Helper()
+		a, err := f.store.Agent(ctx, "ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Load != want {
+			t.Fatalf("after %s: ann's load %d, want %d", after, a.Load, want)
+		}
+	}
+	load(1, "the chat was routed")
+	if err := f.svc.MarkPending(ctx, ann, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	load(0, "marking it pending")
+	if _, err := f.svc.Receive(ctx, inbound("SMpend1", from, "here is the photo")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.store.Conversation(ctx, c.ID); got.State != StateLive {
+		t.Fatalf("after the customer's answer: %s, want live", got.State)
+	}
+	load(1, "the customer's answer to the pending chat")
+	if _, err := f.svc.Receive(ctx, inbound("SMpend2", from, " //END ")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.store.Conversation(ctx, c.ID); got.State != StateClosed {
+		t.Fatalf("after //end: %s, want closed", got.State)
+	}
+	load(0, "the customer's //end")
+}

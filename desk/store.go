@@ -68,13 +68,7 @@ end
 if KEYS[2] and out[n + 1] == "" then
   -- No open chat: the message may need routing, so the department's queue
   -- length and agents come along in the same round trip.
-  out[#out + 1] = tostring(redis.call("ZCARD", KEYS[3]))
-  for _, id in ipairs(redis.call("SMEMBERS", KEYS[2])) do
-    local a = redis.call("HMGET", ARGV[2] .. id, "doc", "ver", "load", "last")
-    if a[1] then
-      for j = 1, 4 do out[#out + 1] = a[j] or "" end
-    end
-  end
+` + deptLua("KEYS[2]", "KEYS[3]", "ARGV[2]") + `
 end
 return out
 `)
@@ -128,16 +122,9 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 	}
 	if rest := res[n+4:]; len(rest) > 0 {
 		st.dept = dept
-		st.queued, _ = strconv.Atoi(rest[0])
-		for i := 1; i+3 < len(rest); i += 4 {
-			ag, err := decodeAgent(rest[i], rest[i+1], rest[i+2], rest[i+3])
-			if err != nil {
-				return st, err
-			}
-			st.agents = append(st.agents, ag)
-		}
+		st.queued, st.agents, err = decodeDept(rest)
 	}
-	return st, nil
+	return st, err
 }
 
 // Contact returns a contact; an unknown address is ErrNotFound.
