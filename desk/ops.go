@@ -165,6 +165,19 @@ func (s *Service) checkCloseForm(f CloseForm) error {
 	return nil
 }
 
+// Close closes a chat or a ticket, whichever the id names, with the closing
+// form.
+func (s *Service) Close(ctx context.Context, a Actor, convID string, f CloseForm) error {
+	c, err := s.store.Conversation(ctx, convID)
+	if err != nil {
+		return err
+	}
+	if c.Kind == KindTicket {
+		return s.CloseTicket(ctx, a, convID, f)
+	}
+	return s.CloseChat(ctx, a, convID, f)
+}
+
 // CloseChat ends a live or pending chat with the agent's sentiment, notes,
 // tag and references; they stay in the contact's history.
 func (s *Service) CloseChat(ctx context.Context, a Actor, chatID string, f CloseForm) error {

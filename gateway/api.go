@@ -259,14 +259,7 @@ func (a *api) closeConversation(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &form); err != nil {
 		return err
 	}
-	conv, err := a.svc.Store().Conversation(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	if conv.Kind == desk.KindTicket {
-		return a.done(c, a.svc.CloseTicket(c.UserContext(), actor(c), conv.ID, form))
-	}
-	return a.done(c, a.svc.CloseChat(c.UserContext(), actor(c), conv.ID, form))
+	return a.done(c, a.svc.Close(c.UserContext(), actor(c), c.Params("id"), form))
 }
 
 func (a *api) reopen(c *fiber.Ctx) error {

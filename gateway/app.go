@@ -51,7 +51,7 @@ func New(d Deps) *fiber.App {
 		// Attachments are the only large bodies; limitBody holds every other
 		// route to MaxBodyBytes.
 		BodyLimit:             max(d.MaxBodyBytes, desk.MaxAttachment+1<<20),
-		ErrorHandler:          errorHandler(d.Log),
+		ErrorHandler:          errorHandler,
 		DisableStartupMessage: true,
 		ReadTimeout:           10 * time.Second,
 		WriteTimeout:          30 * time.Second,
@@ -188,7 +188,7 @@ func requestLog(log zerolog.Logger) fiber.Handler {
 		}
 		ev := log.Info()
 		if status >= 500 {
-			ev = log.Error()
+			ev = log.Error().Err(err)
 		}
 		ev = ev.Str("method", c.Method()).Str("path", c.Path()).Int("status", status).Dur("took", time.Since(start))
 		if add, ok := c.Locals("log").(func(*zerolog.Event)); ok {

@@ -3,9 +3,9 @@ package gateway
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
@@ -38,14 +38,9 @@ var (
 
 // errorHandler is the one place where an error becomes a response:
 // {"error": "...", "code": "..."} with the status that fits.
-func errorHandler(log zerolog.Logger) fiber.ErrorHandler {
-	return func(c *fiber.Ctx, err error) error {
-		e := toAPIError(err)
-		if e.status >= 500 {
-			log.Error().Err(err).Str("path", c.Path()).Msg("request failed")
-		}
-		return c.Status(e.status).JSON(fiber.Map{"error": e.message, "code": e.code})
-	}
+func errorHandler(c *fiber.Ctx, err error) error {
+	e := toAPIError(err) // requestLog logs the error of a 5xx
+	return c.Status(e.status).JSON(fiber.Map{"error": e.message, "code": e.code})
 }
 
 func toAPIError(err error) *apiError {
@@ -65,7 +60,7 @@ func toAPIError(err error) *apiError {
 		case http.StatusNotFound:
 			return errNotFound
 		}
-		return newError(fe.Code, "http_"+http.StatusText(fe.Code), fe.Message)
+		return newError(fe.Code, "http_"+strconv.Itoa(fe.Code), fe.Message)
 	}
 	if e, ok := engineError(err); ok {
 		return e

@@ -52,7 +52,7 @@ func outcomeOf(err error) string {
 	switch {
 	case errors.As(err, &ae) && ae.status == 403:
 		return "forged"
-	case errors.As(err, &ae) && ae.status == 400, errors.Is(err, channels.ErrMalformed):
+	case errors.As(err, &ae) && ae.status == 400:
 		return "malformed"
 	}
 	return "error"

@@ -91,11 +91,7 @@ func backoff(base time.Duration, retried int) time.Duration {
 // after a 429, with a 200 ms base). As for wake-ups (NewWakeTask), the time
 // is rounded up instead, so a retry never comes early.
 func wholeSecond(now time.Time, d time.Duration) time.Duration {
-	at := now.Add(d)
-	if up := at.Truncate(time.Second); up.Before(at) {
-		at = up.Add(time.Second)
-	}
-	return at.Sub(now)
+	return roundUp(now.Add(d)).Sub(now)
 }
 
 // Run starts processing and returns once the server and scheduler run.

@@ -16,7 +16,7 @@ actions:
   presence -presence online|away|offline [-accepting=false]
   reply    -conversation ID -body TEXT
   pending  -conversation ID
-  close    -conversation ID -sentiment positive|neutral|negative [-notes TEXT] [-tag TAG]
+  close    -conversation ID -sentiment positive|neutral|negative [-notes TEXT] [-tag TAG]  (a chat or a ticket)
   accept   -conversation ID            (a ticket)
   quick    -n N                        (accept the N oldest tickets)
 `
@@ -67,7 +67,7 @@ func agentCommand(ctx context.Context, args []string, getenv func(string) string
 	case "pending":
 		return c.svc.MarkPending(ctx, actor, *conv)
 	case "close":
-		return c.svc.CloseChat(ctx, actor, *conv, desk.CloseForm{Sentiment: *sentiment, Notes: *notes, Tag: *tag})
+		return c.svc.Close(ctx, actor, *conv, desk.CloseForm{Sentiment: *sentiment, Notes: *notes, Tag: *tag})
 	case "accept":
 		return c.svc.AcceptTicket(ctx, actor, *conv)
 	case "quick":

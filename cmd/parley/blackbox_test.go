@@ -249,7 +249,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 	}
 	p := &parley{
 		bin:        bin,
-		accountSID: "AC" + randHex(16),
+		accountSID: "AC" + randomHex(16),
 		authToken:  randAlnum(32),
 		rdb:        db.Client,
 		store:      desk.NewStore(db.Client, desk.KeyPrefix),
@@ -468,7 +468,7 @@ func (p *parley) statusCallback(t *testing.T, params map[string]string) response
 
 // whatsAppIn is an inbound WhatsApp webhook's form, as Twilio posts it.
 func (p *parley) whatsAppIn(number, body string) map[string]string {
-	sid := "SM" + randHex(16)
+	sid := "SM" + randomHex(16)
 	return map[string]string{
 		"SmsMessageSid": sid, "MessageSid": sid, "SmsSid": sid, "AccountSid": p.accountSID,
 		"From": "whatsapp:" + number, "To": bbWhatsAppFrom, "Body": body,
@@ -480,7 +480,7 @@ func (p *parley) whatsAppIn(number, body string) map[string]string {
 
 // smsIn is an inbound SMS webhook's form, as Twilio posts it.
 func (p *parley) smsIn(number, body string) map[string]string {
-	sid := "SM" + randHex(16)
+	sid := "SM" + randomHex(16)
 	return map[string]string{
 		"SmsMessageSid": sid, "MessageSid": sid, "SmsSid": sid, "AccountSid": p.accountSID,
 		"From": number, "To": bbSMSFrom, "Body": body, "FromCountry": "ZA", "ToCountry": "US",
@@ -724,7 +724,7 @@ func TestBlackboxInboundWebhooks(t *testing.T) {
 			{"wrong_signature", "+27820000101", signedBadKey, nil, "bad_signature"},
 			{"missing_signature", "+27820000102", unsigned, nil, "bad_signature"},
 			{"signed_over_listen_url", "+27820000103", signedLocal, nil, "bad_signature"},
-			{"wrong_account", "+27820000104", signed, func(f map[string]string) { f["AccountSid"] = "AC" + randHex(16) }, "wrong_account"},
+			{"wrong_account", "+27820000104", signed, func(f map[string]string) { f["AccountSid"] = "AC" + randomHex(16) }, "wrong_account"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -966,7 +966,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		expectRequests(t, to, "Are you still there?", 1)
 
 		// A callback for an unknown SID, or a malformed one, is handled too.
-		if r := p.statusCallback(t, p.status("SM"+randHex(16), to, "delivered", "")); r.status != http.StatusOK {
+		if r := p.statusCallback(t, p.status("SM"+randomHex(16), to, "delivered", "")); r.status != http.StatusOK {
 			t.Errorf("callback for an unknown SID: got %s, want 200", r)
 		}
 		bad := p.status(m2.SID, to, "bogus", "")
@@ -979,7 +979,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		// Twilio may call back before its answer to the create call has
 		// reached Parley: the status must not be lost.
 		const to = "whatsapp:+27820001006"
-		sid, hold := "SM"+randHex(16), make(chan struct{})
+		sid, hold := "SM"+randomHex(16), make(chan struct{})
 		var once sync.Once
 		release := func() { once.Do(func() { close(hold) }) }
 		defer release()
@@ -1012,7 +1012,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		}
 		// Signed with the right token but for another account: refused.
 		other := p.status(m.SID, to, "failed", "21610")
-		other["AccountSid"] = "AC" + randHex(16)
+		other["AccountSid"] = "AC" + randomHex(16)
 		if r := p.statusCallback(t, other); r.status != http.StatusForbidden {
 			t.Errorf("callback for another account: got %s, want 403", r)
 		}
@@ -1104,7 +1104,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 
 	t.Run("template", func(t *testing.T) {
 		const to = "whatsapp:+27820001005"
-		contentSID := "HX" + randHex(16)
+		contentSID := "HX" + randomHex(16)
 		p.mustAccept(t, p.whatsAppIn("+27820001005", "Hi"))
 		id := p.mustSend(t, "-to", to, "-template", contentSID)
 		m := p.waitMessage(t, id, "accepted by Twilio", func(m desk.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })

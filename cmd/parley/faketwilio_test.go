@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -186,7 +184,7 @@ func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
 		answer, f.scripts[k] = &s[0], s[1:]
 	}
 	f.mu.Unlock()
-	sid := "SM" + randHex(16)
+	sid := "SM" + randomHex(16)
 	if answer != nil && answer.Hold == nil {
 		f.record(twilioRequest{Form: form, Status: answer.Status})
 		twilioError(w, answer.Status, answer.Code, answer.Message)
@@ -277,10 +275,4 @@ func checkMessageForm(form url.Values, whatsAppFrom, smsFrom, statusCallback str
 		bad = append(bad, fmt.Sprintf("StatusCallback %q, want %q?m= and the message's id", got, statusCallback))
 	}
 	return bad
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

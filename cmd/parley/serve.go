@@ -117,7 +117,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		provider, err = channels.NewTwilio(channels.TwilioConfig{
 			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, APIURL: cfg.Twilio.APIURL,
 			WhatsAppFrom: cfg.Twilio.WhatsAppFrom, SMSFrom: cfg.Twilio.SMSFrom,
-			StatusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + "/webhooks/twilio/status",
+			StatusCallback: publicURLOf(cfg) + "/webhooks/twilio/status",
 		})
 		if err != nil {
 			c.close()
@@ -137,10 +137,6 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: desk.NewMedia([]byte(secret), publicURLOf(cfg)),
 		BotSecrets: botSecrets(cfg),
 	})
-	if err := c.svc.SeedAgents(ctx, cfg.Agents); err != nil {
-		c.close()
-		return nil, err
-	}
 	if c.settingsVersion, err = c.svc.LoadSettings(ctx); err != nil {
 		c.close()
 		return nil, fmt.Errorf("load settings: %w", err)
@@ -212,6 +208,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	defer c.close()
+	// The configured agents, at start-up only: a command such as `parley
+	// agent` must not rewrite them.
+	if err := c.svc.SeedAgents(ctx, c.cfg.Agents); err != nil {
+		return err
+	}
 	// Settings an admin changes through another process apply here too.
 	go c.svc.WatchSettings(ctx, 2*time.Second, c.settingsVersion)
 	reg := prometheus.NewRegistry()
