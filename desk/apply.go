@@ -61,7 +61,7 @@ func (k keys) deptAgents(d string) string { return k.prefix + "agents:dept:" + d
 func (k keys) allAgents() string          { return k.prefix + "agents" }
 
 // convWake is the due-set member of a conversation's earliest deadline.
-func convWake(id string) string { return "conv:" + id }
+func convWake(id string) string { return dueMember(DueConversation, id) }
 
 // write adds the world's changes to t: every changed document guarded by
 // the version it was decided on, index moves, new messages, the wake-up of
@@ -139,11 +139,12 @@ func (s *Store) write(t *tx, w *world) error {
 			w.events = append(w.events, Event{Type: EventAgent, Agent: a.ID, At: w.now})
 		}
 	}
-	// One RPUSH per history and one ZADD for all the wake-ups of sends and
-	// bot hand-offs: each command the commit script calls costs Redis more
-	// in the call from Lua (about 2 us) than in its own work.
-	var convs, wakes []string
+	// One RPUSH per history and per outbox, and one ZADD for the bot
+	// hand-offs: each command the commit script calls costs Redis more in
+	// the call from Lua (about 2 us) than in its own work.
+	var convs, contacts, wakes []string
 	pushed := map[string][]string{}
+	outgoing := map[string][]string{}
 	for _, m := range w.messages {
 		fields, err := messageFields(m)
 		if err != nil {
@@ -155,11 +156,20 @@ func (s *Store) write(t *tx, w *world) error {
 		}
 		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
 		if m.Direction == DirOut && m.Status == channels.StatusQueued {
-			wakes = append(wakes, ms(m.At), sendWake(m.ID))
+			if _, ok := outgoing[string(m.To)]; !ok {
+				contacts = append(contacts, string(m.To))
+			}
+			outgoing[string(m.To)] = append(outgoing[string(m.To)], m.ID)
 		}
 	}
 	for _, id := range convs {
 		t.do("RPUSH", k.history(id), pushed[id]...)
+	}
+	for _, a := range contacts {
+		t.do("RPUSH", k.outbox(channels.Address(a)), outgoing[a]...)
+		// NX: an outbox already due (its head waiting for a retry, or
+		// claimed) keeps its time; the new messages wait their turn.
+		t.do("ZADD", k.due(), "NX", ms(w.now), outboxWake(channels.Address(a)))
 	}
 	for _, b := range w.botEvents {
 		wakes = append(wakes, ms(w.now), botWake(b.conv, b.message))

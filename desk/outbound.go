@@ -2,7 +2,6 @@ package desk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,10 +10,6 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 )
-
-// ErrSendFailed wraps a send that ended the message as failed: retrying the
-// job cannot help.
-var ErrSendFailed = errors.New("send failed")
 
 // Reply is what an agent, the engine or an operator asks to send.
 type Reply struct {
@@ -27,9 +22,9 @@ type Reply struct {
 // Send queues a message on a conversation, as an operator or Parley itself
 // (agents use Reply, which also enforces who may write). The channel rules
 // are checked first (opt-out, WhatsApp's 24-hour window); the message is
-// written as queued with a wake-up in the same atomic write, then its send
-// job is enqueued. Should the process die before the enqueue, the
-// reconciler enqueues it from the wake-up.
+// written as queued and joins its contact's outbox in the same atomic
+// write, then a send job is enqueued. Should the process die before the
+// enqueue, the reconciler enqueues it from the outbox's due entry.
 func (s *Service) Send(ctx context.Context, convID string, r Reply) (Message, error) {
 	var m Message
 	err := s.retry(ctx, func() error {
@@ -77,74 +72,6 @@ func (s *Service) convWorld(ctx context.Context, convID string) (*world, *Conver
 	return w, w.track(conv), nil
 }
 
-// sendWake is the due-set member of a queued send.
-func sendWake(messageID string) string { return "send:" + messageID }
-
-// Deliver sends one queued message through the provider; it is the body of
-// the send job. A message that is no longer queued is left alone, so a job
-// that runs twice sends once. A temporary provider error is returned for the
-// job to retry, unless lastAttempt; any other failure marks the message
-// failed and returns an error wrapping ErrSendFailed.
-func (s *Service) Deliver(ctx context.Context, messageID string, lastAttempt bool) error {
-	m, err := s.store.Message(ctx, messageID)
-	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: message %s does not exist", ErrSendFailed, messageID)
-	}
-	if err != nil {
-		return err
-	}
-	// A SID means the provider has it (whatever status it reported back);
-	// any other status than queued means it ended here.
-	if m.SID != "" || m.Status != channels.StatusQueued {
-		return nil
-	}
-	contact, err := s.store.Contact(ctx, m.To)
-	if errors.Is(err, ErrNotFound) {
-		return s.fail(ctx, m, "no_contact", "no contact "+string(m.To))
-	}
-	if err != nil {
-		return err
-	}
-	// The rules are checked again: the window may have closed, or the
-	// contact opted out, while the message waited.
-	if err := channels.CheckSend(m.To, m.Template != nil, contact.OptedOut, contact.LastInbound, s.now()); err != nil {
-		code := "template_required"
-		if errors.Is(err, channels.ErrOptedOut) {
-			code = "opted_out"
-		}
-		return s.fail(ctx, m, code, err.Error())
-	}
-	out := channels.Outbound{ID: m.ID, To: m.To, Body: m.Body, Template: m.Template}
-	for _, md := range m.Media {
-		out.MediaURLs = append(out.MediaURLs, md.URL)
-	}
-	receipt, err := s.provider.Send(ctx, out)
-	if err != nil {
-		if channels.IsTemporary(err) && !lastAttempt {
-			return err
-		}
-		code := "send_error"
-		var se *channels.SendError
-		if errors.As(err, &se) && se.Code != 0 {
-			code = strconv.Itoa(se.Code)
-			if se.Code == channels.ErrorCodeOptedOut {
-				if err := s.SetOptedOut(ctx, m.To, true); err != nil {
-					return err
-				}
-			}
-		}
-		return s.fail(ctx, m, code, err.Error())
-	}
-	return s.store.recordSent(ctx, m, receipt, s.now())
-}
-
-func (s *Service) fail(ctx context.Context, m Message, code, reason string) error {
-	if err := s.store.recordFailed(ctx, m, code, reason, s.now()); err != nil {
-		return err
-	}
-	return fmt.Errorf("%w: message %s: %s", ErrSendFailed, m.ID, reason)
-}
-
 // SetOptedOut records a contact's subscription.
 func (s *Service) SetOptedOut(ctx context.Context, a channels.Address, out bool) error {
 	return s.retry(ctx, func() error {
@@ -172,57 +99,30 @@ func statusRanks() string {
 	return out + "}"
 }
 
-// sentScript records the provider's acceptance: SID, index, the status (or a
-// later one that a callback delivered before the SID was known), and removes
-// the wake-up.
-var sentScript = redis.NewScript(`
-local rank = ` + statusRanks() + `
-local msg, sidkey, early, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local status, code = ARGV[3], ""
-if redis.call("HGET", msg, "sid") == ARGV[1] then
-  -- A callback naming the message recorded this SID first, with a status
-  -- at least as far along as the answer's.
-  redis.call("ZREM", due, ARGV[5])
-  return redis.call("HGET", msg, "status")
-end
-local e = redis.call("HMGET", early, "status", "err_code")
-if e[1] and (rank[e[1]] or 0) > (rank[status] or 0) then
-  status = e[1]
-  code = e[2] or ""
-end
-redis.call("HSET", msg, "sid", ARGV[1], "status", status, "err_code", code)
-redis.call("SET", sidkey, ARGV[2], "PX", ARGV[4])
-redis.call("DEL", early)
-redis.call("ZREM", due, ARGV[5])
-redis.call("PUBLISH", ARGV[6], ARGV[7])
-return status
-`)
-
-func (st *Store) recordSent(ctx context.Context, m Message, r channels.Receipt, now time.Time) error {
-	ev := Event{Type: EventMessageStatus, ConversationID: m.ConversationID, MessageID: m.ID, Status: string(r.Status), At: now}
-	return sentScript.Run(ctx, st.rdb,
-		[]string{st.keys.message(m.ID), st.keys.sid(r.SID), st.keys.earlyStatus(r.SID), st.keys.due()},
-		r.SID, m.ID, string(r.Status), sidTTL.Milliseconds(), sendWake(m.ID), st.keys.events(), ev.encode(),
-	).Err()
-}
-
-func (st *Store) recordFailed(ctx context.Context, m Message, code, reason string, now time.Time) error {
-	ev := Event{Type: EventMessageStatus, ConversationID: m.ConversationID, MessageID: m.ID, Status: string(channels.StatusFailed), At: now}
-	_, err := st.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, st.keys.message(m.ID), "status", string(channels.StatusFailed), "err_code", code, "err", reason)
-		p.ZRem(ctx, st.keys.due(), sendWake(m.ID))
-		p.Publish(ctx, st.keys.events(), ev.encode())
-		return nil
-	})
-	return err
-}
-
-// statusScript applies a delivery callback. An unknown SID of a callback
-// that names its message (KEYS[3], ARGV[5]) still waiting for one is that
-// send's: the SID is recorded, and the message's send is done. Any other
-// unknown SID: kept aside for the send that will record it. Known: applied
-// only if it moves the status forward. Returns the outcome and the
-// message's id and address.
+// statusScript applies a delivery callback and announces what it applied.
+// An unknown SID of a callback that names its message still waiting for
+// one is that send's: the SID is recorded, and the message's send is done
+// (a claim its worker died holding is dropped, and the outbox pops it).
+// Any other unknown SID is kept aside for the send that will record it. A
+// known one is applied only if it moves the status forward.
+//
+//	KEYS[1] -> the SID's index entry
+//	KEYS[2] -> the SID's early status (hash)
+//	KEYS[3] -> the message the callback names (any key when it names none)
+//	KEYS[4] -> the due set
+//	ARGV[1] -> status
+//	ARGV[2] -> error code ("" for none)
+//	ARGV[3] -> early status TTL, ms
+//	ARGV[4] -> the message key prefix
+//	ARGV[5] -> the message id the callback names ("" for none)
+//	ARGV[6] -> SID index TTL, ms
+//	ARGV[7] -> the SID
+//	ARGV[8] -> events channel
+//	ARGV[9] -> the event, without its conversation and message ids
+//	ARGV[10] -> now, Unix ms
+//	ARGV[11] -> the due-member prefix of an outbox
+//	Output: {outcome, message id, address, conversation id}; outcome is
+//	        applied, stale or early
 var statusScript = redis.NewScript(`
 local rank = ` + statusRanks() + `
 local status, code = ARGV[1], ARGV[2]
@@ -231,8 +131,11 @@ if not id and ARGV[5] ~= "" then
   local m = redis.call("HMGET", KEYS[3], "sid", "status")
   if m[2] and (not m[1] or m[1] == "") then
     redis.call("HSET", KEYS[3], "sid", ARGV[7])
+    if redis.call("HDEL", KEYS[3], "claim", "lease", "next", "tries") > 0 then
+      -- Its job died holding it: the outbox need not wait out the lease.
+      redis.call("ZADD", KEYS[4], ARGV[10], ARGV[11] .. redis.call("HGET", KEYS[3], "to"))
+    end
     redis.call("SET", KEYS[1], ARGV[5], "PX", ARGV[6])
-    redis.call("ZREM", KEYS[4], ARGV[8])
     id = ARGV[5]
   end
 end
@@ -250,6 +153,8 @@ if (rank[status] or 0) <= (rank[m[1] or ""] or 0) then
   return {"stale", id, m[2] or "", m[3] or ""}
 end
 redis.call("HSET", msg, "status", status, "err_code", code)
+-- Ids are ULIDs: they need no escaping inside the JSON.
+redis.call("PUBLISH", ARGV[8], '{"conversation_id":"' .. (m[3] or "") .. '","message_id":"' .. id .. '",' .. string.sub(ARGV[9], 2))
 return {"applied", id, m[2] or "", m[3] or ""}
 `)
 
@@ -274,20 +179,16 @@ func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (Sta
 		code = strconv.Itoa(u.ErrorCode)
 	}
 	k := s.store.keys
+	ev := Event{Type: EventMessageStatus, Status: string(u.Status), At: s.now().UTC()}
 	res, err := statusScript.Run(ctx, s.store.rdb,
 		[]string{k.sid(u.MessageSID), k.earlyStatus(u.MessageSID), k.message(u.MessageID), k.due()},
 		string(u.Status), code, earlyTTL.Milliseconds(), k.message(""),
-		u.MessageID, sidTTL.Milliseconds(), u.MessageSID, sendWake(u.MessageID)).StringSlice()
+		u.MessageID, sidTTL.Milliseconds(), u.MessageSID, k.events(), ev.encode(),
+		ev.At.UnixMilli(), dueMember(DueOutbox, "")).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("apply status: %w", err)
 	}
 	outcome := StatusOutcome(res[0])
-	if outcome == StatusApplied {
-		ev := Event{Type: EventMessageStatus, ConversationID: res[3], MessageID: res[1], Status: string(u.Status), At: s.now().UTC()}
-		if err := s.store.rdb.Publish(ctx, k.events(), ev.encode()).Err(); err != nil {
-			return outcome, err
-		}
-	}
 	if u.ErrorCode == channels.ErrorCodeOptedOut && res[2] != "" {
 		return outcome, s.SetOptedOut(ctx, channels.Address(res[2]), true)
 	}

@@ -24,7 +24,7 @@ const DeskLease = 45 * time.Second
 
 func (k keys) desks(agent string) string { return k.prefix + "desks:" + agent }
 
-func presenceWake(agent string) string { return "presence:" + agent }
+func presenceWake(agent string) string { return dueMember(DuePresence, agent) }
 
 // DeskOpened records one of an agent's desks (a live-update stream, by its
 // id) as open, and renews its lease; call it again to renew.

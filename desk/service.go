@@ -21,9 +21,9 @@ var ErrInvalid = errors.New("invalid request")
 // Dispatcher hands work to the job system. worker implements it with Asynq.
 // Enqueuing the same work twice must be harmless.
 type Dispatcher interface {
-	// DispatchSend enqueues the send of queued messages, one after the
-	// other in the order given (they are one conversation's, in order).
-	DispatchSend(ctx context.Context, messageIDs ...string) error
+	// DispatchSend enqueues a run of a contact's outbox (DeliverOutbox)
+	// at at. key names the run: dispatching one key twice enqueues one job.
+	DispatchSend(ctx context.Context, contact channels.Address, key string, at time.Time) error
 	// DispatchWake schedules a conversation's wake-up for its deadline at.
 	DispatchWake(ctx context.Context, convID string, at time.Time) error
 	// DispatchBot enqueues the delivery of a customer message to the bot
@@ -46,7 +46,23 @@ type Service struct {
 	log   zerolog.Logger
 	media *Media
 	bots  *botClient
+	sends SendPolicy
 }
+
+// SendPolicy is how the outbox retries and claims sends.
+type SendPolicy struct {
+	// Retries is how many times a temporary failure is retried.
+	Retries int
+	// RetryBase is the first retry's wait; each next one doubles (Backoff).
+	RetryBase time.Duration
+	// Lease is how long a claimed send is its job's alone: longer than the
+	// provider's timeout, so a live send is never taken over, and short
+	// enough that a send whose worker died goes out again soon.
+	Lease time.Duration
+}
+
+// DefaultSendPolicy is the policy of a Service given none.
+var DefaultSendPolicy = SendPolicy{Retries: 8, RetryBase: time.Second, Lease: 30 * time.Second}
 
 // Options wires a Service.
 type Options struct {
@@ -62,6 +78,9 @@ type Options struct {
 	// BotSecrets are the bots' secrets by bot id (they are not settings:
 	// they come from the environment).
 	BotSecrets map[string]string
+	// Sends is the outbox's retry and claim policy; zero fields take
+	// DefaultSendPolicy's.
+	Sends SendPolicy
 }
 
 // NewService wires the desk.
@@ -72,6 +91,16 @@ func NewService(o Options) *Service {
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
 		bots: newBotClient(o.BotSecrets)}
+	s.sends = o.Sends
+	if s.sends.Retries <= 0 {
+		s.sends.Retries = DefaultSendPolicy.Retries
+	}
+	if s.sends.RetryBase <= 0 {
+		s.sends.RetryBase = DefaultSendPolicy.RetryBase
+	}
+	if s.sends.Lease <= 0 {
+		s.sends.Lease = DefaultSendPolicy.Lease
+	}
 	s.rules.Store(o.Rules)
 	return s
 }
@@ -124,22 +153,16 @@ func (s *Service) commit(ctx context.Context, t *tx, w *world) error {
 // loses nothing: each piece of work is in the due set, and the reconciler
 // enqueues it.
 func (s *Service) after(ctx context.Context, w *world) {
-	// A decision may queue several texts for one customer (why nobody
-	// answers, then the question): one job sends them in order, where
-	// separate jobs could overtake each other.
-	var byConv = map[string][]string{}
-	var order []string
+	// The outbox sends a contact's messages in order, one job at a time:
+	// one job per contact is enough, named for its first new message.
+	started := map[channels.Address]bool{}
 	for _, m := range w.messages {
-		if m.Direction == DirOut && m.Status == channels.StatusQueued {
-			if byConv[m.ConversationID] == nil {
-				order = append(order, m.ConversationID)
-			}
-			byConv[m.ConversationID] = append(byConv[m.ConversationID], m.ID)
+		if m.Direction != DirOut || m.Status != channels.StatusQueued || started[m.To] {
+			continue
 		}
-	}
-	for _, conv := range order {
-		if err := s.dispatch.DispatchSend(ctx, byConv[conv]...); err != nil {
-			s.log.Warn().Err(err).Strs("messages", byConv[conv]).Msg("send not enqueued; the reconciler will")
+		started[m.To] = true
+		if err := s.dispatch.DispatchSend(ctx, m.To, m.ID, w.now); err != nil {
+			s.log.Warn().Err(err).Str("message", m.ID).Msg("send not enqueued; the reconciler will")
 		}
 	}
 	for _, wk := range w.wakes {

@@ -46,7 +46,7 @@ func BenchmarkWebhook(b *testing.B) {
 	dispatcher := func(rdb redis.UniversalClient) desk.Dispatcher {
 		client := asynq.NewClientFromRedisClient(rdb)
 		b.Cleanup(func() { client.Close() })
-		return worker.NewDispatcher(client, 3)
+		return worker.NewDispatcher(client)
 	}
 	// Nobody online: every message is on a ticket's leave-a-message flow,
 	// and each repeats the question (a send job) – the heaviest path.

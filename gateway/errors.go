@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
@@ -66,6 +70,8 @@ func toAPIError(err error) *apiError {
 		return e
 	}
 	switch {
+	case storeDown(err):
+		return errStoreDown
 	case errors.Is(err, desk.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, channels.ErrTemplateRequired):
@@ -74,4 +80,14 @@ func toAPIError(err error) *apiError {
 		return errContactOptOut
 	}
 	return errInternal
+}
+
+// storeDown tells whether err is Redis being out of reach (refused, reset,
+// timed out, the pool exhausted or closed) rather than a fault of the
+// request or of Parley: the caller is told to retry, as a webhook is.
+func storeDown(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded)
 }

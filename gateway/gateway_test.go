@@ -29,7 +29,9 @@ const (
 
 type nopDispatch struct{}
 
-func (nopDispatch) DispatchSend(context.Context, ...string) error { return nil }
+func (nopDispatch) DispatchSend(context.Context, channels.Address, string, time.Time) error {
+	return nil
+}
 
 func (nopDispatch) DispatchWake(context.Context, string, time.Time) error { return nil }
 

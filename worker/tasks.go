@@ -8,12 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
 )
 
@@ -33,45 +33,26 @@ const (
 	QueueLow      = "low"
 )
 
-type sendPayload struct {
-	MessageIDs []string `json:"message_ids"`
+// NewSendTask is the job that works a contact's outbox (desk.DeliverOutbox)
+// at at. Its payload is the bare address; its TaskID is the contact and
+// key, so dispatching the same run twice enqueues one job. Two jobs for one
+// contact are harmless: the outbox's claim lets one send at a time, in
+// order. A send's own retries are the outbox's (a job scheduled at the
+// head's next attempt); the job's retries are for Redis being away.
+func NewSendTask(contact channels.Address, key string, at time.Time) *asynq.Task {
+	opts := []asynq.Option{asynq.TaskID("send:" + string(contact) + ":" + key), asynq.Queue(QueueCritical), asynq.MaxRetry(25)}
+	if at.After(time.Now()) {
+		opts = append(opts, asynq.ProcessAt(roundUp(at)))
+	}
+	return asynq.NewTask(TypeSend, []byte(contact), opts...)
 }
 
-// NewSendTask is the job that sends queued messages, in order. Its TaskID is
-// the first message's id, so enqueuing it again while it waits or retries is
-// refused by Asynq instead of sending twice.
-func NewSendTask(maxRetry int, messageIDs ...string) *asynq.Task {
-	payload, _ := json.Marshal(sendPayload{MessageIDs: messageIDs}) // plain struct: cannot fail
-	return asynq.NewTask(TypeSend, payload, asynq.TaskID(messageIDs[0]), asynq.Queue(QueueCritical), asynq.MaxRetry(maxRetry))
-}
-
-// handleSend delivers each message in turn. A temporary failure stops the
-// batch so that the retry keeps the order; messages already handed over
-// are skipped on the retry. A permanent failure is recorded on its message
-// and the batch goes on.
 func handleSend(svc *desk.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		var p sendPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.MessageIDs) == 0 {
+		if len(t.Payload()) == 0 {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
-		retried, _ := asynq.GetRetryCount(ctx)
-		maxRetry, _ := asynq.GetMaxRetry(ctx)
-		var failed error
-		for _, id := range p.MessageIDs {
-			err := svc.Deliver(ctx, id, retried >= maxRetry)
-			if errors.Is(err, desk.ErrSendFailed) {
-				failed = err
-				continue
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if failed != nil {
-			return fmt.Errorf("%w: %w", failed, asynq.SkipRetry)
-		}
-		return nil
+		return svc.DeliverOutbox(ctx, channels.Address(t.Payload()))
 	}
 }
 
@@ -177,36 +158,16 @@ func NewReconcileTask() *asynq.Task {
 // assumes its job was lost: the normal path enqueues within milliseconds.
 const reconcileGrace = 3 * time.Second
 
-func handleReconcile(svc *desk.Service, d *Dispatcher, now func() time.Time, log zerolog.Logger) asynq.HandlerFunc {
+func handleReconcile(svc *desk.Service, now func() time.Time, log zerolog.Logger) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
 		svc.Drain(ctx)
-		due, err := svc.Store().Due(ctx, now().Add(-reconcileGrace), 1000)
+		due, err := svc.Store().DueItems(ctx, now().Add(-reconcileGrace), 1000)
 		if err != nil {
-			return err
+			log.Warn().Err(err).Msg("due entry skipped")
 		}
-		for _, member := range due {
-			kind, id, _ := strings.Cut(member, ":")
-			switch kind {
-			case "send":
-				if err := d.DispatchSend(ctx, id); err != nil {
-					return err
-				}
-			case "bot":
-				conv, msg, _ := strings.Cut(id, ":")
-				if err := d.DispatchBot(ctx, conv, msg); err != nil {
-					return err
-				}
-			case "conv":
-				// Due already: run it now rather than at its (past) time.
-				if err := d.DispatchWake(ctx, id, now()); err != nil {
-					return err
-				}
-			case "presence":
-				if err := d.DispatchPresence(ctx, id, now()); err != nil {
-					return err
-				}
-			default:
-				log.Warn().Str("wake", member).Msg("unknown wake-up kind")
+		for _, item := range due {
+			if err := svc.Redispatch(ctx, item, now()); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -215,13 +176,12 @@ func handleReconcile(svc *desk.Service, d *Dispatcher, now func() time.Time, log
 
 // Dispatcher enqueues the desk's jobs; it satisfies desk.Dispatcher.
 type Dispatcher struct {
-	client    *asynq.Client
-	sendRetry int
+	client *asynq.Client
 }
 
-// NewDispatcher returns a Dispatcher whose send jobs retry sendRetry times.
-func NewDispatcher(client *asynq.Client, sendRetry int) *Dispatcher {
-	return &Dispatcher{client: client, sendRetry: sendRetry}
+// NewDispatcher returns a Dispatcher that enqueues through client.
+func NewDispatcher(client *asynq.Client) *Dispatcher {
+	return &Dispatcher{client: client}
 }
 
 // enqueue adds a job; one that already exists under its TaskID is success:
@@ -249,10 +209,7 @@ func (d *Dispatcher) DispatchPresence(ctx context.Context, agent string, at time
 	return d.enqueue(ctx, NewPresenceTask(agent, at))
 }
 
-// DispatchSend enqueues the send of messages, in order.
-func (d *Dispatcher) DispatchSend(ctx context.Context, messageIDs ...string) error {
-	if len(messageIDs) == 0 {
-		return nil
-	}
-	return d.enqueue(ctx, NewSendTask(d.sendRetry, messageIDs...))
+// DispatchSend enqueues a run of a contact's outbox.
+func (d *Dispatcher) DispatchSend(ctx context.Context, contact channels.Address, key string, at time.Time) error {
+	return d.enqueue(ctx, NewSendTask(contact, key, at))
 }

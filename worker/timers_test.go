@@ -48,7 +48,7 @@ func newTimerRig(tb testing.TB, db redistest.DB, inactivity time.Duration, concu
 		tb.Fatal(err)
 	}
 	queue := asynq.NewClientFromRedisClient(db.Client)
-	dispatch := NewDispatcher(queue, cfg.Worker.SendRetries)
+	dispatch := NewDispatcher(queue)
 	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch,
 		Provider: noSends{tb}, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	// A handful of agents: routing reads the department's agents on every
@@ -61,7 +61,7 @@ func newTimerRig(tb testing.TB, db redistest.DB, inactivity time.Duration, concu
 		tb.Fatal(err)
 	}
 	w := New(Deps{Config: cfg.Worker, Redis: target,
-		Service: svc, Dispatcher: dispatch, Metrics: NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop(), Now: time.Now})
+		Service: svc, Metrics: NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop(), Now: time.Now})
 	if err := w.Run(cfg.Worker.ReconcileEvery); err != nil {
 		tb.Fatal(err)
 	}

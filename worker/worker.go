@@ -28,12 +28,11 @@ type Deps struct {
 	Config config.Worker
 	// Redis is the connection Asynq's server and scheduler open for
 	// themselves (they close what they own on shutdown).
-	Redis      asynq.RedisConnOpt
-	Service    *desk.Service
-	Dispatcher *Dispatcher
-	Metrics    *Metrics
-	Log        zerolog.Logger
-	Now        func() time.Time
+	Redis   asynq.RedisConnOpt
+	Service *desk.Service
+	Metrics *Metrics
+	Log     zerolog.Logger
+	Now     func() time.Time
 }
 
 // New builds a worker; Run starts it.
@@ -52,7 +51,7 @@ func New(d Deps) *Worker {
 		// most this long before its send starts (Asynq's default is 1s).
 		TaskCheckInterval: 100 * time.Millisecond,
 		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
-			return wholeSecond(time.Now(), backoff(base, n))
+			return wholeSecond(time.Now(), desk.Backoff(base, n))
 		},
 		// A permanent failure is already recorded on the message; it is not
 		// an error of the job system.
@@ -66,22 +65,10 @@ func New(d Deps) *Worker {
 	mux.Handle(TypeWake, handleWake(d.Service))
 	mux.Handle(TypeBotEvent, handleBot(d.Service))
 	mux.Handle(TypePresence, handlePresence(d.Service))
-	mux.Handle(TypeReconcile, handleReconcile(d.Service, d.Dispatcher, d.Now, d.Log))
+	mux.Handle(TypeReconcile, handleReconcile(d.Service, d.Now, d.Log))
 
 	scheduler := asynq.NewScheduler(d.Redis, &asynq.SchedulerOpts{Logger: asynqLogger{d.Log}, LogLevel: asynq.WarnLevel})
 	return &Worker{server: server, scheduler: scheduler, mux: mux, log: d.Log}
-}
-
-// backoff doubles from base for each retry, capped at five minutes.
-func backoff(base time.Duration, retried int) time.Duration {
-	d := base
-	for range retried {
-		d *= 2
-		if d >= 5*time.Minute {
-			return 5 * time.Minute
-		}
-	}
-	return d
 }
 
 // wholeSecond lengthens a retry delay d from now so that it ends on a

@@ -33,7 +33,7 @@ func TestPresenceChecksRunAsJobs(t *testing.T) {
 	}
 	queue := asynq.NewClientFromRedisClient(db.Client)
 	defer queue.Close()
-	dispatch := worker.NewDispatcher(queue, 3)
+	dispatch := worker.NewDispatcher(queue)
 	var skew atomic.Int64 // how far the service's clock is behind
 	now := func() time.Time { return time.Now().Add(-time.Duration(skew.Load())) }
 	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch,
@@ -55,7 +55,7 @@ func TestPresenceChecksRunAsJobs(t *testing.T) {
 	}
 	skew.Store(0)
 
-	w := worker.New(worker.Deps{Config: cfg.Worker, Redis: target, Service: svc, Dispatcher: dispatch,
+	w := worker.New(worker.Deps{Config: cfg.Worker, Redis: target, Service: svc,
 		Metrics: worker.NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop(), Now: now})
 	if err := w.Run(time.Second); err != nil {
 		t.Fatal(err)

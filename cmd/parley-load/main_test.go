@@ -456,14 +456,14 @@ func TestAgainstParley(t *testing.T) {
 	}
 	queue := asynq.NewClientFromRedisClient(db.Client)
 	defer queue.Close()
-	dispatch := worker.NewDispatcher(queue, 3)
+	dispatch := worker.NewDispatcher(queue)
 	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch, Provider: tw,
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SaveUser(context.Background(), desk.UserSpec{ID: "loadsup", Name: "Load Supervisor", Role: "supervisor"}, "load-password"); err != nil {
 		t.Fatal(err)
 	}
 	w := worker.New(worker.Deps{Config: cfg.Worker, Redis: asynq.RedisClientOpt{Addr: redistest.Addr(), DB: db.N},
-		Service: svc, Dispatcher: dispatch, Metrics: worker.NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop(), Now: time.Now})
+		Service: svc, Metrics: worker.NewMetrics(prometheus.NewRegistry()), Log: zerolog.Nop(), Now: time.Now})
 	if err := w.Run(time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -1140,7 +1140,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		due, err := p.store.Due(context.Background(), time.Now().Add(time.Hour), 1000)
 		var sends []string
 		for _, d := range due {
-			if strings.HasPrefix(d, "send:") {
+			if strings.HasPrefix(d, "outbox:") {
 				sends = append(sends, d)
 			}
 		}

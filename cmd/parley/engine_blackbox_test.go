@@ -163,7 +163,7 @@ func (e *engine) dueSends() ([]string, error) {
 	due, err := e.store.Due(context.Background(), time.Now().Add(time.Hour), 1000)
 	var sends []string
 	for _, d := range due {
-		if strings.HasPrefix(d, "send:") {
+		if strings.HasPrefix(d, "outbox:") {
 			sends = append(sends, d)
 		}
 	}

@@ -125,7 +125,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		}
 	}
 	c.queue = asynq.NewClientFromRedisClient(c.rdb)
-	c.dispatch = worker.NewDispatcher(c.queue, cfg.Worker.SendRetries)
+	c.dispatch = worker.NewDispatcher(c.queue)
 	c.cfg = cfg
 	secret := cfg.MediaSecret
 	if secret == "" {
@@ -136,6 +136,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		Store: desk.NewStore(c.rdb, desk.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
 		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: desk.NewMedia([]byte(secret), publicURLOf(cfg)),
 		BotSecrets: botSecrets(cfg),
+		Sends:      desk.SendPolicy{Retries: cfg.Worker.SendRetries, RetryBase: cfg.Worker.SendRetryBase},
 	})
 	if c.settingsVersion, err = c.svc.LoadSettings(ctx); err != nil {
 		c.close()
@@ -221,7 +222,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	var w *worker.Worker
 	if roles&roleWorker != 0 {
 		w = worker.New(worker.Deps{
-			Config: c.cfg.Worker, Redis: c.redis, Service: c.svc, Dispatcher: c.dispatch,
+			Config: c.cfg.Worker, Redis: c.redis, Service: c.svc,
 			Metrics: worker.NewMetrics(reg), Log: c.log.With().Str("part", "worker").Logger(), Now: time.Now,
 		})
 		if err := w.Run(c.cfg.Worker.ReconcileEvery); err != nil {
