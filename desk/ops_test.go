@@ -496,3 +496,41 @@ func TestCustomerMessagesMoveTheAgentsLoad(t *testing.T) {
 	}
 	load(0, "the customer's //end")
 }
+
+// A settings change and its audit entry commit together, and the entry
+// names what changed.
+func TestSettingsChangeIsAuditedWithWhatChanged(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.svc.LoadSettings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e, err := parseSettings(mustDoc(t, f.svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Tags = append(e.Tags, "zebra")
+	doc, err := settingsDoc(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.UpdateSettings(ctx, Actor{ID: "ada", Role: "admin"}, doc); err != nil {
+		t.Fatal(err)
+	}
+	log, err := f.svc.AuditLog(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 1 || log[0].Action != "settings.update" || log[0].Actor != "ada" || log[0].Detail != "changed: tags" {
+		t.Fatalf("audit log %+v, want one settings.update by ada that changed tags", log)
+	}
+}
+
+func mustDoc(t *testing.T, s *Service) string {
+	t.Helper()
+	doc, err := s.SettingsDocument()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}

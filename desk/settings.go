@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -122,6 +126,10 @@ func (s *Service) UpdateSettings(ctx context.Context, a Actor, doc string) error
 	if err != nil {
 		return err
 	}
+	before, err := settingsDoc(s.Rules())
+	if err != nil {
+		return err
+	}
 	k := s.store.keys
 	err = s.retry(ctx, func() error {
 		ver, err := s.store.rdb.HGet(ctx, k.settings(), "ver").Int64()
@@ -131,13 +139,46 @@ func (s *Service) UpdateSettings(ctx context.Context, a Actor, doc string) error
 		t := newTx()
 		t.expectVersion(k.settings(), ver)
 		t.do("HSET", k.settings(), "doc", stored, "ver", itoa(ver+1))
+		// The change and its audit entry are one write.
+		if err := s.audit(t, a, "settings.update", "settings", changedSections(before, stored)); err != nil {
+			return err
+		}
 		return t.commit(ctx, s.store.rdb)
 	})
 	if err != nil {
 		return err
 	}
 	s.rules.Store(e)
-	return s.Audit(ctx, a, "settings.update", "settings", "")
+	return nil
+}
+
+// changedSections names the top-level settings that differ between two
+// settings documents ("changed: hours, texts"), for the audit log.
+func changedSections(before, after string) string {
+	var a, b map[string]any
+	_ = yaml.Unmarshal([]byte(before), &a) // both were written by settingsDoc
+	_ = yaml.Unmarshal([]byte(after), &b)
+	var changed []string
+	for key := range mergeKeys(a, b) {
+		if !reflect.DeepEqual(a[key], b[key]) {
+			changed = append(changed, key)
+		}
+	}
+	if len(changed) == 0 {
+		return "no change"
+	}
+	slices.Sort(changed)
+	return "changed: " + strings.Join(changed, ", ")
+}
+
+func mergeKeys(maps ...map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range maps {
+		for k := range m {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // AuditEntry records who changed what, when.
@@ -151,16 +192,23 @@ type AuditEntry struct {
 
 // Audit appends an entry to the audit log.
 func (s *Service) Audit(ctx context.Context, a Actor, action, target, detail string) error {
+	t := newTx()
+	if err := s.audit(t, a, action, target, detail); err != nil {
+		return err
+	}
+	return t.commit(ctx, s.store.rdb)
+}
+
+// audit adds an audit entry to t, so that it commits with the change it
+// records.
+func (s *Service) audit(t *tx, a Actor, action, target, detail string) error {
 	raw, err := json.Marshal(AuditEntry{At: s.now().UTC(), Actor: a.ID, Action: action, Target: target, Detail: detail})
 	if err != nil {
 		return err
 	}
-	_, err = s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LPush(ctx, s.store.keys.audit(), raw)
-		p.LTrim(ctx, s.store.keys.audit(), 0, auditKept-1)
-		return nil
-	})
-	return err
+	t.do("LPUSH", s.store.keys.audit(), string(raw))
+	t.do("LTRIM", s.store.keys.audit(), "0", strconv.Itoa(auditKept-1))
+	return nil
 }
 
 // AuditLog returns audit entries, newest first.
