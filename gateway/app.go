@@ -70,6 +70,7 @@ func New(d Deps) *fiber.App {
 	// The route table: every route, and who may call it.
 	app.Post("/webhooks/twilio/messages", wh.message) // Twilio, by signature
 	app.Post("/webhooks/twilio/status", wh.status)    // Twilio, by signature
+	mountProfiler(app, operator)                      // operators: /debug/pprof/
 	app.Get("/healthz", healthz)                      // anyone: process is up
 	app.Get("/readyz", readyz(d.Redis))               // anyone: Redis answers
 	app.Get("/metrics", operator, adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))

@@ -148,7 +148,7 @@ func TestWebhookAnswers(t *testing.T) {
 
 func TestOperatorPagesNeedCredentials(t *testing.T) {
 	g := newTestGateway(t, false)
-	for _, path := range []string{"/monitoring", "/monitoring/queues", "/metrics"} {
+	for _, path := range []string{"/monitoring", "/monitoring/queues", "/metrics", "/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline"} {
 		resp, _ := g.app.Test(httptest.NewRequest(http.MethodGet, path, nil))
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("%s without credentials: %d, want 401", path, resp.StatusCode)
@@ -195,5 +195,20 @@ func TestPhoneOnlyInSandbox(t *testing.T) {
 	resp, _ = on.app.Test(req)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("bad channel: %d, want 400", resp.StatusCode)
+	}
+}
+
+// The profiler serves this process's real profiles to operators.
+func TestProfilerServesProfiles(t *testing.T) {
+	g := newTestGateway(t, false)
+	req := httptest.NewRequest(http.MethodGet, "/debug/pprof/goroutine?debug=1", nil)
+	req.SetBasicAuth("ops", "secret")
+	resp, err := g.app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
+		t.Fatalf("goroutine profile: %d %.200s", resp.StatusCode, body)
 	}
 }
