@@ -251,7 +251,11 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 	for _, md := range m.Media {
 		out.MediaURLs = append(out.MediaURLs, md.URL)
 	}
-	receipt, err := s.provider.Send(ctx, out)
+	// The call ends well inside the claim's lease, so no other job can take
+	// the message over while the provider may still accept it.
+	callCtx, cancel := context.WithTimeout(ctx, s.sends.Lease*2/3)
+	receipt, err := s.provider.Send(callCtx, out)
+	cancel()
 	if err == nil {
 		return s.settleSent(ctx, c, receipt)
 	}
