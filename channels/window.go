@@ -16,6 +16,9 @@ var (
 	ErrTemplateRequired = errors.New("the WhatsApp 24-hour window is closed: only an approved template can be sent")
 	// ErrOptedOut refuses any send to a contact who opted out.
 	ErrOptedOut = errors.New("the contact has opted out of messages")
+	// ErrUnreachable: an earlier send found the number cannot receive
+	// messages; it is written to again once the customer writes.
+	ErrUnreachable = errors.New("the number could not receive an earlier message: waiting for the customer to write")
 )
 
 // WindowOpen reports whether the 24-hour window opened by the contact's last

@@ -361,7 +361,7 @@ func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error
 }
 
 func windowOpen(c Contact, now time.Time) bool {
-	return c.Address.Channel() != channels.WhatsApp || channels.WindowOpen(c.LastInbound, now)
+	return c.Address.Channel() != channels.WhatsApp || channels.WindowOpen(c.windowFrom(), now)
 }
 
 // mentionPattern finds @agent-id in a comment.

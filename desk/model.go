@@ -76,6 +76,12 @@ type Contact struct {
 	WaID        string           `json:"wa_id,omitempty"`
 	LastInbound time.Time        `json:"last_inbound,omitzero"`
 	OptedOut    bool             `json:"opted_out"`
+	// WindowClosedAt is when WhatsApp refused free text (63016) although
+	// the last inbound time said the window was open; UnreachableAt when
+	// Twilio found the number cannot receive messages. Each holds until
+	// the customer writes again.
+	WindowClosedAt time.Time `json:"window_closed_at,omitzero"`
+	UnreachableAt  time.Time `json:"unreachable_at,omitzero"`
 	// Chat is the contact's open chat (queued, live or pending), if any.
 	Chat string `json:"chat,omitempty"`
 	// Ticket is the contact's open ticket (unassigned or assigned), if any:
@@ -264,4 +270,6 @@ type Message struct {
 	Status    channels.Status `json:"status,omitempty"`
 	ErrorCode string          `json:"error_code,omitempty"`
 	Error     string          `json:"error,omitempty"`
+	// ErrorReason is ErrorCode in words, for the agent (not stored).
+	ErrorReason string `json:"error_reason,omitempty"`
 }

@@ -45,7 +45,7 @@ func (w *world) reply(c *Conversation, r Reply) (Message, error) {
 	if r.Body == "" && len(r.MediaURLs) == 0 && r.Template == nil {
 		return Message{}, fmt.Errorf("%w: a message needs a body, media or a template", ErrInvalid)
 	}
-	if err := channels.CheckSend(c.Contact, r.Template != nil, w.contact.OptedOut, w.contact.LastInbound, w.now); err != nil {
+	if err := checkSend(c.Contact, r.Template != nil, w.contact, w.now); err != nil {
 		return Message{}, err
 	}
 	m := Message{
@@ -72,20 +72,65 @@ func (s *Service) convWorld(ctx context.Context, convID string) (*world, *Conver
 	return w, w.track(conv), nil
 }
 
+// checkSend applies the channel rules with what earlier delivery errors
+// taught: a number found unreachable, or a WhatsApp window that Twilio
+// reported closed, stays so until the customer writes again.
+func checkSend(to channels.Address, template bool, c *Contact, now time.Time) error {
+	if !c.UnreachableAt.IsZero() && !c.UnreachableAt.Before(c.LastInbound) {
+		return channels.ErrUnreachable
+	}
+	return channels.CheckSend(to, template, c.OptedOut, c.windowFrom(), now)
+}
+
+// windowFrom is when the contact's WhatsApp window opened, or the zero time
+// when Twilio reported it closed since.
+func (c *Contact) windowFrom() time.Time {
+	if !c.WindowClosedAt.IsZero() && !c.WindowClosedAt.Before(c.LastInbound) {
+		return time.Time{}
+	}
+	return c.LastInbound
+}
+
 // SetOptedOut records a contact's subscription.
 func (s *Service) SetOptedOut(ctx context.Context, a channels.Address, out bool) error {
+	return s.updateContact(ctx, a, func(c *Contact) bool {
+		changed := c.OptedOut != out
+		c.OptedOut = out
+		return changed
+	})
+}
+
+// updateContact changes a contact with change, which says whether it
+// changed anything.
+func (s *Service) updateContact(ctx context.Context, a channels.Address, change func(*Contact) bool) error {
 	return s.retry(ctx, func() error {
 		w, err := s.contactWorld(ctx, a)
 		if err != nil {
 			return err
 		}
-		if w.contact.OptedOut == out {
+		if !change(w.contact) {
 			return nil
 		}
-		w.contact.OptedOut = out
 		w.touchContact()
 		return s.commit(ctx, newTx(), w)
 	})
+}
+
+// learnFromError carries out what a delivery error code tells about the
+// contact (channels.ExplainError): an opt-out, a closed WhatsApp window, a
+// number that cannot receive messages.
+func (s *Service) learnFromError(ctx context.Context, a channels.Address, code int) error {
+	_, action := channels.ExplainError(strconv.Itoa(code))
+	now := s.now().UTC()
+	switch action {
+	case channels.ActionOptOut:
+		return s.SetOptedOut(ctx, a, true)
+	case channels.ActionCloseWindow:
+		return s.updateContact(ctx, a, func(c *Contact) bool { c.WindowClosedAt = now; return true })
+	case channels.ActionUnreachable:
+		return s.updateContact(ctx, a, func(c *Contact) bool { c.UnreachableAt = now; return true })
+	}
+	return nil
 }
 
 // statusRanks is channels.Rank as a Lua table, so the scripts below order
@@ -171,8 +216,8 @@ const (
 )
 
 // ApplyStatus records a delivery callback. Statuses never go backwards; a
-// failure keeps its error code; an opted-out failure (21610) marks the
-// contact opted out.
+// failure keeps its error code, and what the code tells about the contact
+// is recorded (learnFromError).
 func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (StatusOutcome, error) {
 	code := ""
 	if u.ErrorCode != 0 {
@@ -189,8 +234,8 @@ func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (Sta
 		return "", fmt.Errorf("apply status: %w", err)
 	}
 	outcome := StatusOutcome(res[0])
-	if u.ErrorCode == channels.ErrorCodeOptedOut && res[2] != "" {
-		return outcome, s.SetOptedOut(ctx, channels.Address(res[2]), true)
+	if u.ErrorCode != 0 && res[2] != "" {
+		return outcome, s.learnFromError(ctx, channels.Address(res[2]), u.ErrorCode)
 	}
 	return outcome, nil
 }

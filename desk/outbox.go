@@ -45,7 +45,8 @@ func (k keys) outbox(a channels.Address) string { return k.prefix + "outbox:" + 
 //	Output: {"empty"}: nothing to send (the due entry is removed);
 //	        {"busy"}: another job holds the head's live claim;
 //	        {"later"}: the head waits for its next attempt;
-//	        {"claimed", id, reclaimed, opted_out, last_inbound, field, value, ...}:
+//	        {"claimed", id, reclaimed, opted_out, last_inbound, window_closed,
+//	        unreachable, field, value, ...}:
 //	        the head, claimed for this token until now + lease, with its
 //	        hash; reclaimed is "1" when an earlier claim's lease ran out.
 var claimScript = redis.NewScript(`
@@ -78,8 +79,8 @@ while true do
     -- Should this job die holding the claim, the outbox is due again
     -- when the lease runs out.
     redis.call("ZADD", KEYS[2], expires, ARGV[5])
-    local c = redis.call("HMGET", KEYS[3], "opted_out", "last_inbound")
-    local out = {"claimed", id, reclaimed, c[1] or "", c[2] or ""}
+    local c = redis.call("HMGET", KEYS[3], "opted_out", "last_inbound", "window_closed", "unreachable")
+    local out = {"claimed", id, reclaimed, c[1] or "", c[2] or "", c[3] or "", c[4] or ""}
     local h = redis.call("HGETALL", key)
     for i = 1, #h do out[#out + 1] = h[i] end
     return out
@@ -164,8 +165,7 @@ type claimed struct {
 	token     string
 	tries     int
 	reclaimed bool
-	optedOut  bool
-	last      time.Time
+	contact   Contact // the fields the channel rules read
 }
 
 // claimHead claims a contact's next message; nil when there is nothing
@@ -179,8 +179,8 @@ func (st *Store) claimHead(ctx context.Context, a channels.Address, token string
 	if res[0] != "claimed" {
 		return nil, nil
 	}
-	h := make(map[string]string, (len(res)-5)/2)
-	for i := 5; i+1 < len(res); i += 2 {
+	h := make(map[string]string, (len(res)-7)/2)
+	for i := 7; i+1 < len(res); i += 2 {
 		h[res[i]] = res[i+1]
 	}
 	m, err := messageFromHash(res[1], h)
@@ -188,7 +188,8 @@ func (st *Store) claimHead(ctx context.Context, a channels.Address, token string
 		return nil, err
 	}
 	tries, _ := strconv.Atoi(h["tries"])
-	return &claimed{msg: m, token: token, tries: tries, reclaimed: res[2] == "1", optedOut: res[3] == "1", last: fromMS(res[4])}, nil
+	contact := Contact{Address: a, OptedOut: res[3] == "1", LastInbound: fromMS(res[4]), WindowClosedAt: fromMS(res[5]), UnreachableAt: fromMS(res[6])}
+	return &claimed{msg: m, token: token, tries: tries, reclaimed: res[2] == "1", contact: contact}, nil
 }
 
 // settle runs settleScript for a claimed head.
@@ -240,10 +241,13 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 	m := c.msg
 	// The rules are checked again: the window may have closed, or the
 	// contact opted out, while the message waited.
-	if err := channels.CheckSend(m.To, m.Template != nil, c.optedOut, c.last, s.now()); err != nil {
+	if err := checkSend(m.To, m.Template != nil, &c.contact, s.now()); err != nil {
 		code := "template_required"
-		if errors.Is(err, channels.ErrOptedOut) {
+		switch {
+		case errors.Is(err, channels.ErrOptedOut):
 			code = "opted_out"
+		case errors.Is(err, channels.ErrUnreachable):
+			code = "unreachable"
 		}
 		return s.settleFailed(ctx, c, code, err.Error())
 	}
@@ -275,10 +279,8 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 	var se *channels.SendError
 	if errors.As(err, &se) && se.Code != 0 {
 		code = strconv.Itoa(se.Code)
-		if se.Code == channels.ErrorCodeOptedOut {
-			if err := s.SetOptedOut(ctx, m.To, true); err != nil {
-				return err
-			}
+		if err := s.learnFromError(ctx, m.To, se.Code); err != nil {
+			return err
 		}
 	}
 	return s.settleFailed(ctx, c, code, err.Error())

@@ -267,7 +267,7 @@ func TestDeliverErrors(t *testing.T) {
 	}{
 		{"temporary is retried later", []error{temporary}, 0, channels.StatusQueued, "", false, false},
 		{"temporary on the last attempt fails", []error{temporary}, DefaultSendPolicy.Retries, channels.StatusFailed, "send_error", true, false},
-		{"permanent fails at once", []error{&channels.SendError{HTTPStatus: 400, Code: 21211}}, 0, channels.StatusFailed, "21211", true, false},
+		{"permanent fails at once", []error{&channels.SendError{HTTPStatus: 400, Code: 21408}}, 0, channels.StatusFailed, "21408", true, false},
 		{"opted out marks the contact", []error{&channels.SendError{HTTPStatus: 400, Code: 21610}}, 0, channels.StatusFailed, "21610", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -602,5 +602,76 @@ func TestDueKinds(t *testing.T) {
 		if _, err := parseDue(bad, 0); err == nil {
 			t.Errorf("parseDue(%q) accepted", bad)
 		}
+	}
+}
+
+// 63016 in a status callback closes Parley's view of the WhatsApp window
+// until the customer writes again; the failed message says why in words.
+func TestWindowClosedByTwilio(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const to = channels.Address("whatsapp:+27820000060")
+	conv := quietConversation(t, f, string(to))
+	m, _ := f.svc.Send(ctx, conv, Reply{Body: "hello"})
+	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	sent, _ := f.store.Message(ctx, m.ID)
+	if _, err := f.svc.ApplyStatus(ctx, channels.StatusUpdate{MessageSID: sent.SID, Status: channels.StatusFailed, ErrorCode: 63016}); err != nil {
+		t.Fatal(err)
+	}
+	failed, _ := f.store.Message(ctx, m.ID)
+	if failed.ErrorCode != "63016" || !strings.Contains(failed.ErrorReason, "24-hour window") {
+		t.Fatalf("failed message %+v, want 63016 with its reason", failed)
+	}
+	if _, err := f.svc.Send(ctx, conv, Reply{Body: "again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+		t.Fatalf("free text after 63016: %v, want ErrTemplateRequired", err)
+	}
+	if d, err := f.svc.Detail(ctx, Actor{ID: "op", Role: "admin"}, conv); err == nil && d.WindowOpen {
+		t.Fatal("the desk still shows the window open")
+	}
+	if _, err := f.svc.Send(ctx, conv, Reply{Template: &channels.Template{ContentSID: "HX1"}}); err != nil {
+		t.Fatalf("template after 63016: %v", err)
+	}
+	f.clock.Add(time.Minute)
+	if _, err := f.svc.Receive(ctx, inbound("SMback60", string(to), "still there?")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Send(ctx, conv, Reply{Body: "yes"}); err != nil {
+		t.Fatalf("free text after the customer wrote again: %v", err)
+	}
+}
+
+// A number Twilio calls invalid (21211) is not written to again, by the
+// messages waiting behind it either, until the customer writes.
+func TestUnreachableNumberWaitsForTheCustomer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const to = channels.Address("whatsapp:+27820000061")
+	conv := quietConversation(t, f, string(to))
+	first, _ := f.svc.Send(ctx, conv, Reply{Body: "one"})
+	second, _ := f.svc.Send(ctx, conv, Reply{Body: "two"})
+	f.provider.results = []error{&channels.SendError{HTTPStatus: 400, Code: 21211, Message: "Invalid 'To' Phone Number"}}
+	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	for id, code := range map[string]string{first.ID: "21211", second.ID: "unreachable"} {
+		m, _ := f.store.Message(ctx, id)
+		if m.Status != channels.StatusFailed || m.ErrorCode != code || m.ErrorReason == "" {
+			t.Errorf("message %s: %s %q %q, want failed %s with a reason", m.Body, m.Status, m.ErrorCode, m.ErrorReason, code)
+		}
+	}
+	if n := len(f.provider.calls); n != 1 {
+		t.Fatalf("%d calls to the provider, want 1", n)
+	}
+	if _, err := f.svc.Send(ctx, conv, Reply{Body: "three"}); !errors.Is(err, channels.ErrUnreachable) {
+		t.Fatalf("send to an unreachable number: %v, want ErrUnreachable", err)
+	}
+	f.clock.Add(time.Minute)
+	if _, err := f.svc.Receive(ctx, inbound("SMback61", string(to), "new phone")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Send(ctx, conv, Reply{Body: "welcome back"}); err != nil {
+		t.Fatalf("send after the customer wrote: %v", err)
 	}
 }

@@ -38,7 +38,7 @@ func (m unixMS) time() time.Time {
 // contactFields are a contact's hash fields, one per attribute, so that
 // loadScript finds the conversations a contact points at without decoding
 // anything. Empty attributes have no field. The last four are those pointers.
-var contactFields = []string{"ver", "name", "wa_id", "last_inbound", "opted_out", "chat", "ticket", "reach_out", "survey"}
+var contactFields = []string{"ver", "name", "wa_id", "last_inbound", "opted_out", "window_closed", "unreachable", "chat", "ticket", "reach_out", "survey"}
 
 // contactValues lists a contact's values in the order of contactFields,
 // with the version given.
@@ -47,7 +47,7 @@ func contactValues(c *Contact, ver int64) []string {
 	if c.OptedOut {
 		opted = "1"
 	}
-	return []string{itoa(ver), c.Name, c.WaID, ms(c.LastInbound), opted, c.Chat, c.Ticket, c.ReachOut, c.Survey}
+	return []string{itoa(ver), c.Name, c.WaID, ms(c.LastInbound), opted, ms(c.WindowClosedAt), ms(c.UnreachableAt), c.Chat, c.Ticket, c.ReachOut, c.Survey}
 }
 
 // decodeContact reads the values of contactFields; "" for every one is a
@@ -55,7 +55,8 @@ func contactValues(c *Contact, ver int64) []string {
 func decodeContact(a channels.Address, v []string) Contact {
 	return Contact{
 		Address: a, Version: version(v[0]), Name: v[1], WaID: v[2], LastInbound: fromMS(v[3]), OptedOut: v[4] == "1",
-		Chat: v[5], Ticket: v[6], ReachOut: v[7], Survey: v[8],
+		WindowClosedAt: fromMS(v[5]), UnreachableAt: fromMS(v[6]),
+		Chat: v[7], Ticket: v[8], ReachOut: v[9], Survey: v[10],
 	}
 }
 
@@ -225,6 +226,7 @@ func messageFromHash(id string, h map[string]string) (Message, error) {
 		Body: h["body"], At: fromMS(h["at"]),
 		SID: h["sid"], Status: channels.Status(h["status"]), ErrorCode: h["err_code"], Error: h["err"],
 	}
+	m.ErrorReason, _ = channels.ExplainError(m.ErrorCode)
 	if raw := h["ext"]; raw != "" {
 		var ext messageExt
 		if err := json.Unmarshal([]byte(raw), &ext); err != nil {

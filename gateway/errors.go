@@ -38,6 +38,7 @@ var (
 	errInternal      = newError(http.StatusInternalServerError, "internal", "internal error")
 	errTemplateOnly  = newError(http.StatusConflict, "template_required", channels.ErrTemplateRequired.Error())
 	errContactOptOut = newError(http.StatusConflict, "opted_out", channels.ErrOptedOut.Error())
+	errUnreachable   = newError(http.StatusConflict, "unreachable", channels.ErrUnreachable.Error())
 )
 
 // errorHandler is the one place where an error becomes a response:
@@ -78,6 +79,8 @@ func toAPIError(err error) *apiError {
 		return errTemplateOnly
 	case errors.Is(err, channels.ErrOptedOut):
 		return errContactOptOut
+	case errors.Is(err, channels.ErrUnreachable):
+		return errUnreachable
 	}
 	return errInternal
 }
