@@ -142,6 +142,10 @@
               el('button', { type: 'button', class: 'ghost', id: 'delete-cancel', text: 'Cancel' }),
               el('button', { type: 'submit', class: 'danger', id: 'delete-submit', text: 'Move to trash' })))));
       $('#convert-form').addEventListener('submit', submitConvert);
+      // The "write a subject" error goes as soon as there is one.
+      $('#convert-subject').addEventListener('input', () => {
+        if ($('#convert-subject').value.trim()) show($('#convert-error'), false);
+      });
       $('#convert-cancel').addEventListener('click', () => $('#convert-dialog').close());
       $('#delete-form').addEventListener('submit', submitDelete);
       $('#delete-cancel').addEventListener('click', () => $('#delete-dialog').close());
