@@ -69,6 +69,7 @@
     countsLoaded: false,
     mentionFrom: '',
     mode: null,
+    followTab: false, // the tab changed: close the open conversation unless the new list has it
     view: 'desk', // desk, reports or admin (supervisors and admins)
     groups: [], // [{agent, count}] of the tab, for supervisors
     groupAgent: ALL, // the agent picked in the groups ('' = unassigned)
@@ -619,8 +620,9 @@
   function setTab(tab, force) {
     if (!(isSup() ? SUP_TABS : TABS).includes(tab)) tab = 'live';
     if (tab === S.tab && !force) return;
-    // The centre follows the tab: a conversation of the previous tab closes.
-    if (tab !== S.tab && S.openId) closeConversation();
+    // The centre follows the tab: once its list is read, a conversation
+    // not in it (one of the previous tab) closes.
+    S.followTab = tab !== S.tab;
     S.tab = tab;
     try { sessionStorage.setItem('parley.tab', tab); } catch (e) { /* private mode */ }
     for (const b of $$('.tab')) {
@@ -708,10 +710,19 @@
       S.total = page.total || 0;
       S.next = page.next || 0;
       noticeArrivals(tab, items);
+      followTab();
       renderList();
     } catch (e) {
       if (seq === S.listSeq) fail(e);
     }
+  }
+
+  // followTab closes the open conversation when the tab just picked does
+  // not list it.
+  function followTab() {
+    if (!S.followTab) return;
+    S.followTab = false;
+    if (S.openId && !S.items.some((c) => c.id === S.openId)) closeConversation();
   }
 
   // noticeArrivals marks live chats and unassigned tickets that were not
@@ -808,6 +819,7 @@
       S.total = total;
       S.next = next;
       noticeArrivals(tab, items);
+      followTab();
       renderGroups();
       renderList();
       renderSummary();
@@ -1345,6 +1357,7 @@
 
   async function openConversation(id) {
     if (!id) return;
+    S.followTab = false; // opened on purpose: it stays, whatever the tab lists
     if (S.view !== 'desk') setView('desk');
     if (S.openId !== id) {
       if (S.openId) {

@@ -150,6 +150,9 @@ describe('desk, second pass, in a browser', { timeout: 600_000 }, () => {
     const dot = card(page, B.name).locator('.dot-new');
     await dot.waitFor();
     assert.equal(await dot.textContent(), 'New activity');
+    // The message reorders the list once; the keys are tried after that.
+    await card(page, B.name).locator('.card-preview', { hasText: 'Are you there?' }).waitFor();
+    await page.waitForTimeout(1000);
 
     const cards = page.locator('#list .card');
     await cards.first().focus();
