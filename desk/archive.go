@@ -109,7 +109,7 @@ func (s *Service) ConvertToTicket(ctx context.Context, a Actor, chatID, subject 
 		}
 		ticket.Merged = append(ticket.Merged, c.ID)
 		w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
-		w.note(ticket, "Ticket from chat "+c.ID+": "+subject)
+		w.note(ticket, "Ticket made from a closed chat: "+subject)
 		c.ConvertedTo = ticket.ID
 		w.emit(EventChanged, c, "")
 		ticketID = ticket.ID

@@ -172,7 +172,7 @@ func (w *world) route(chat *Conversation, ticket *Conversation) bool {
 	}
 	w.assign(chat, a, true)
 	if ticket != nil && ticket.Open() {
-		w.note(ticket, "Closed: the customer is in a live chat ("+chat.ID+")")
+		w.note(ticket, "Closed: the customer is now in a live chat with "+w.agentName(a.ID))
 		w.closeConversation(ticket, Closure{By: "system", Reason: ReasonLiveChat})
 	}
 	return true
@@ -214,10 +214,19 @@ func (w *world) askToLeaveMessage(ticket *Conversation, why string) {
 // onSessionMessage runs the YES / NO / //end flow. Every message is kept on
 // the ticket, whatever it says.
 func (w *world) onSessionMessage(ticket *Conversation, m Message) {
+	asked, kept := ticket.Session == SessionAsking, ticket.Preview
 	w.addCustomer(ticket, m)
-	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	answer := word(m.Body)
+	if asked && (answer == wordYes || answer == wordNo || answer == wordEnd) {
+		// YES, NO or //end answers Parley's question: the card keeps
+		// showing the message the customer wrote before it.
+		ticket.Preview = kept
+	}
+	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	if answer == wordEnd { // at any point, before or after YES
+		if asked {
+			ticket.AwaitingAgent = false // nothing was left for the team
+		}
 		w.endSession(ticket, w.rules.Texts.Ended, "the customer sent //end")
 		return
 	}
@@ -232,6 +241,7 @@ func (w *world) onSessionMessage(ticket *Conversation, m Message) {
 		w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.TicketSession))
 		w.say(ticket, w.rules.Texts.Collecting)
 	case wordNo:
+		ticket.AwaitingAgent = false // the customer declined: nobody owes a reply
 		w.endSession(ticket, w.rules.Texts.Declined, "the customer answered NO")
 	default:
 		w.say(ticket, w.rules.Texts.LeaveMessage)
@@ -326,7 +336,7 @@ func (w *world) toTicket(chat *Conversation, why string) {
 		ticket.AwaitingAgent, ticket.UpdatedAt = true, w.now
 		chat.MergedInto = ticket.ID
 		w.closeConversation(chat, Closure{By: "system", Reason: ReasonMerged})
-		w.note(ticket, "Chat "+chat.ID+" merged into this ticket")
+		w.note(ticket, "A new chat from the customer was added to this ticket")
 	} else {
 		ticket = chat
 		ticket.Kind, ticket.State, ticket.Assignee = KindTicket, StateUnassigned, ""

@@ -516,6 +516,70 @@ func TestEngineRules(t *testing.T) {
 			s.in("hello", false)
 			wantSent(t, s)
 		}},
+
+		// What the desk's cards show.
+		{"a ticket's preview is the customer's message, not Parley's question or a YES", func(t *testing.T, s *scene) {
+			s.in("my order is late", false)
+			c := s.onlyNew(KindTicket)
+			if c.Preview != "my order is late" {
+				t.Fatalf("preview after the question %q", c.Preview)
+			}
+			s.in("yes", false)
+			if c.Preview != "my order is late" {
+				t.Fatalf("preview after YES %q", c.Preview)
+			}
+			s.in("it is order 42", false)
+			if c.Preview != "it is order 42" {
+				t.Fatalf("preview after a message %q", c.Preview)
+			}
+		}},
+		{"a ticket the customer declined with NO waits for nobody", func(t *testing.T, s *scene) {
+			s.in("hello", false)
+			c := s.onlyNew(KindTicket)
+			s.in("no", false)
+			if c.AwaitingAgent || c.Session != SessionEnded {
+				t.Fatalf("declined ticket awaiting %v, session %q", c.AwaitingAgent, c.Session)
+			}
+		}},
+		{"//end before answering leaves nothing waiting", func(t *testing.T, s *scene) {
+			s.in("hello", false)
+			c := s.onlyNew(KindTicket)
+			s.in("//end", false)
+			if c.AwaitingAgent {
+				t.Fatal("a ticket ended before YES still awaits an agent")
+			}
+		}},
+		{"//end after YES keeps the left message waiting", func(t *testing.T, s *scene) {
+			c := s.ticket(StateUnassigned, SessionCollecting)
+			s.in("please call me", false)
+			s.in("//end", false)
+			if !c.AwaitingAgent {
+				t.Fatal("the message left after YES is not awaiting an agent")
+			}
+		}},
+		{"the last responder is the agent who last wrote, not Parley or a bot", func(t *testing.T, s *scene) {
+			c := s.chat(StateLive, "ann")
+			s.w.add(c, Message{Direction: DirOut, Author: "ann", Body: "hi"})
+			s.w.say(c, "an automatic text")
+			s.w.add(c, Message{Direction: DirOut, Author: "bot:faq", Body: "a bot's text"})
+			if c.LastResponder != "ann" {
+				t.Fatalf("last responder %q, want ann", c.LastResponder)
+			}
+		}},
+		{"a system line names the agent, not the user id", func(t *testing.T, s *scene) {
+			s.agent("ann", 0, true).Name = "Ann Agent"
+			tk := s.ticket(StateUnassigned, SessionEnded)
+			s.w.route(s.chat(StateQueued, ""), tk)
+			var lines []string
+			for _, m := range s.w.messages {
+				if m.ConversationID == tk.ID && m.Direction == DirSystem {
+					lines = append(lines, m.Body)
+				}
+			}
+			if !slices.Contains(lines, "Closed: the customer is now in a live chat with Ann Agent") {
+				t.Fatalf("the ticket's system lines %q", lines)
+			}
+		}},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) { row.run(t, newScene(t)) })

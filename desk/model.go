@@ -124,6 +124,9 @@ type Conversation struct {
 	// Merged lists conversations whose history continues in this one.
 	Merged     []string `json:"merged,omitempty"`
 	MergedInto string   `json:"merged_into,omitempty"`
+	// LastResponder is the agent who last wrote to the customer, for the
+	// desk's cards.
+	LastResponder string `json:"last_responder,omitempty"`
 	// ConvertedTo is the ticket a closed chat was converted into.
 	ConvertedTo string `json:"converted_to,omitempty"`
 	// Subject names a ticket made from a chat.

@@ -298,7 +298,7 @@ func (s *Service) Transfer(ctx context.Context, a Actor, chatID string, to Targe
 		w.disarm(c, TimerAgentResponse)
 		w.assign(c, target, true)
 		if from != "" {
-			w.note(c, "Transferred from "+from)
+			w.note(c, "Transferred from "+w.agentName(from))
 		}
 		return s.commit(ctx, newTx(), w)
 	})
@@ -321,7 +321,7 @@ func (s *Service) accept(w *world, a Actor, c *Conversation) error {
 		return fmt.Errorf("%w: the ticket belongs to department %s", ErrNotAllowed, c.Department)
 	}
 	c.State, c.Assignee, c.AssignedAt = StateAssigned, a.ID, w.now
-	w.note(c, "Ticket accepted by "+a.ID)
+	w.note(c, "Ticket accepted by "+w.agentName(a.ID))
 	w.emit(EventAssigned, c, "")
 	return nil
 }

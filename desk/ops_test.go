@@ -215,7 +215,9 @@ func TestTicketReplyOutsideWindowNeedsTemplate(t *testing.T) {
 func TestChatOperations(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	seed(t, f, online("ann", 2), online("bob", 2), config.Agent{ID: "sue", Role: "supervisor"})
+	annAgent := online("ann", 2)
+	annAgent.Name = "Ann Agent"
+	seed(t, f, annAgent, online("bob", 2), config.Agent{ID: "sue", Role: "supervisor"})
 	ann, bob, sue := Actor{ID: "ann", Role: "agent"}, Actor{ID: "bob", Role: "agent"}, Actor{ID: "sue", Role: "supervisor"}
 	c := liveChat(t, f, "whatsapp:+27820000100")
 	if c.State != StateLive || c.Assignee != "ann" {
@@ -273,6 +275,10 @@ func TestChatOperations(t *testing.T) {
 	b, _ := f.store.Agent(ctx, "bob")
 	if got.Assignee != "bob" || a.Load != 0 || b.Load != 1 {
 		t.Fatalf("after transfer: on %s, ann load %d, bob load %d", got.Assignee, a.Load, b.Load)
+	}
+	hist, _ := f.store.History(ctx, c.ID)
+	if last := hist[len(hist)-1]; last.Body != "Transferred from Ann Agent" {
+		t.Fatalf("transfer line %q, want the agent's name", last.Body)
 	}
 
 	if err := f.svc.MarkPending(ctx, bob, c.ID); err != nil {

@@ -146,6 +146,15 @@ func (w *world) agent(id string) *Agent {
 	return nil
 }
 
+// agentName is an agent's name for a system line, the id when the agent
+// is not loaded or has no name.
+func (w *world) agentName(id string) string {
+	if a := w.agent(id); a != nil && a.Name != "" {
+		return a.Name
+	}
+	return id
+}
+
 // conversation returns the tracked conversation with id, or nil.
 func (w *world) conversation(id string) *Conversation {
 	if t, ok := w.convs[id]; ok && id != "" {
@@ -177,7 +186,14 @@ func (w *world) add(c *Conversation, m Message) {
 	c.UpdatedAt = w.now
 	if m.Direction == DirIn || m.Direction == DirOut {
 		c.LastActivityAt = w.now
-		c.Preview = preview(m)
+		// Parley's own texts (the YES/NO question, the queue position) would
+		// hide what the customer or the agent said: the preview skips them.
+		if m.Author != SystemAuthor {
+			c.Preview = preview(m)
+		}
+	}
+	if m.Direction == DirOut && m.Author != "" && m.Author != SystemAuthor && !strings.HasPrefix(m.Author, "bot:") {
+		c.LastResponder = m.Author
 	}
 	w.messages = append(w.messages, m)
 	kind := EventMessageOut

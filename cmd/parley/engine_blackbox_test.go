@@ -755,7 +755,7 @@ func TestBlackboxEngineTicketClosedByLiveChat(t *testing.T) {
 	if tk.State != desk.StateClosed || tk.Closed == nil || tk.Closed.By != "system" || tk.Closed.Reason != "customer started a live chat" {
 		t.Errorf("B's ticket %s: want closed by the system, \"customer started a live chat\"", describe(tk))
 	}
-	onlyNote(t, e.historyOf(t, ticketB), "Closed: the customer is in a live chat ("+chat.ID+")")
+	onlyNote(t, e.historyOf(t, ticketB), "Closed: the customer is now in a live chat with ann")
 	e.expectHistory(t, chat.ID, []string{"I'm back, can someone help now?"}, nil)
 	e.expectAgent(t, "ann", 1, false)
 	e.expectTexts(t, b, txtNoAgent, txtAsk, txtEnded)

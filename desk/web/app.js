@@ -69,6 +69,7 @@
     countsLoaded: false,
     mentionFrom: '',
     mode: null,
+    followTab: false, // the tab changed: close the open conversation unless the new list has it
     view: 'desk', // desk, reports or admin (supervisors and admins)
     groups: [], // [{agent, count}] of the tab, for supervisors
     groupAgent: ALL, // the agent picked in the groups ('' = unassigned)
@@ -215,6 +216,25 @@
     return a && a.name ? a.name : id;
   }
 
+  // initials are an avatar's letters: the first letters of the first two
+  // words of a name, or the last two digits of a number.
+  function initials(name) {
+    const words = String(name || '').trim().split(/\s+/).filter((w) => /\p{L}/u.test(w));
+    if (words.length) return words.slice(0, 2).map((w) => w.match(/\p{L}/u)[0].toUpperCase()).join('');
+    const digits = String(name || '').replace(/\D/g, '');
+    return digits.slice(-2) || '?';
+  }
+
+  function avatar(name, agent) {
+    return el('span', { class: 'avatar' + (agent ? ' agent' : ''), 'aria-hidden': 'true', title: name, text: initials(name) });
+  }
+
+  // fullAgentName is an agent's name even for the user themself.
+  function fullAgentName(id) {
+    const a = S.agents.get(id);
+    return (a && a.name) || (S.me && id === S.me.id && S.me.name) || id;
+  }
+
   function stateLabel(c) {
     const map = {
       queued: 'Waiting for an agent', live: 'Live', pending: 'Pending', closed: 'Closed',
@@ -223,8 +243,9 @@
     return (c.kind === 'ticket' ? 'Ticket · ' : 'Chat · ') + (map[c.state] || c.state);
   }
 
-  // linkify turns text into text nodes and http(s) links built with the DOM.
-  const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+  // linkify turns text into text nodes and links built with the DOM:
+  // http(s) addresses, and those starting with www. (opened as https).
+  const URL_RE = /\b(?:https?:\/\/|www\.)[^\s<>"']+/gi;
   function linkify(text) {
     const frag = document.createDocumentFragment();
     let last = 0;
@@ -236,7 +257,7 @@
       const start = m.index;
       let href = null;
       try {
-        const u = new URL(raw);
+        const u = new URL(/^www\./i.test(raw) ? 'https://' + raw : raw);
         if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
       } catch (e) { /* not a URL */ }
       if (!href) continue;
@@ -351,6 +372,7 @@
     for (const m of S.modules) if (m.reset) m.reset();
     setView('desk');
     renderEmptyConversation();
+    setPane('list');
     document.body.dataset.live = 'off';
     history.replaceState(null, '', location.pathname);
     showSignIn(message);
@@ -370,6 +392,7 @@
     } catch (e) {
       fail(e);
     }
+    restorePresence();
     let tab = S.tab;
     let view = 'desk';
     try {
@@ -396,7 +419,6 @@
     show($('#views'), sup);
     show($('.view-tab[data-view="admin"]'), isAdmin());
     show($('#presence-box'), !sup);
-    show($('#alerts-box'), !sup);
     show($('.tab[data-tab="tagged"]'), !sup);
     show($('#groups'), sup);
     const role = $('#me-role');
@@ -478,13 +500,30 @@
     acc.disabled = me.presence !== 'online';
     $('#presence-dot').className = 'presence-dot ' + (me.presence === 'online' ? (me.accepting ? 'on' : 'busy') : me.presence === 'away' ? 'away' : 'off');
     $('#load').textContent = me.presence === 'online' ? me.load + ' of ' + me.capacity + ' chats' : '';
-    $('#alerts').checked = localStorage.getItem('parley.alerts') === '1';
+    renderAlerts();
+  }
+
+  // Presence is remembered per user in this browser, so an agent who
+  // signs in again (after the server set them offline) comes back as they
+  // left, instead of offline each time.
+  const presenceKey = () => 'parley.presence.' + S.me.id;
+
+  function rememberPresence(presence, accepting) {
+    try { localStorage.setItem(presenceKey(), JSON.stringify({ presence, accepting: !!accepting })); } catch (e) { /* private mode */ }
+  }
+
+  function restorePresence() {
+    if (isSup() || S.me.presence !== 'offline') return;
+    let want = null;
+    try { want = JSON.parse(localStorage.getItem(presenceKey()) || 'null'); } catch (e) { /* nothing kept */ }
+    if (want && (want.presence === 'online' || want.presence === 'away')) setPresence(want.presence, want.accepting);
   }
 
   async function setPresence(presence, accepting) {
     try {
       const me = await api('PUT', '/me/presence', { presence, accepting });
       S.me = Object.assign({}, S.me, me);
+      rememberPresence(presence, accepting);
       renderMe();
       toast(presence === 'online' ? (accepting ? 'You are online and accepting chats.' : 'You are online, not accepting new chats.')
         : presence === 'away' ? 'You are away: no new chats.' : 'You are offline: no new chats.', 'ok');
@@ -506,18 +545,42 @@
   }
 
   // ---------- alerts ----------
-  function alertsOn() { return localStorage.getItem('parley.alerts') === '1'; }
+  // Sound alerts are on unless the user turned them off with the bell
+  // beside Live; a browser notification goes too while the tab is hidden,
+  // if the browser allows it.
+  function alertsOn() {
+    try { return localStorage.getItem('parley.alerts') !== '0'; } catch (e) { return true; }
+  }
 
-  async function toggleAlerts(ev) {
-    const on = ev.target.checked;
-    localStorage.setItem('parley.alerts', on ? '1' : '0');
-    if (!on) return;
+  function renderAlerts() {
+    const on = alertsOn();
+    const blocked = on && 'Notification' in window && Notification.permission === 'denied';
+    const b = $('#alerts');
+    b.setAttribute('aria-pressed', on ? 'true' : 'false');
+    b.classList.toggle('blocked', blocked);
+    b.title = (on ? 'Sound alerts for new chats are on. Click to turn them off.' : 'Sound alerts for new chats are off. Click to turn them on.')
+      + (blocked ? ' This browser blocks Parley\'s notifications; allow them in the site settings to be told while the tab is hidden.' : '');
+    $('#alerts-text').textContent = on ? 'Sound alerts on' : 'Sound alerts off';
+  }
+
+  // unlockAudio readies the sound on a user's gesture (browsers keep audio
+  // silent until one).
+  function unlockAudio() {
     try {
       S.audio = S.audio || new (window.AudioContext || window.webkitAudioContext)();
-      if (S.audio.state === 'suspended') await S.audio.resume();
+      if (S.audio.state === 'suspended') S.audio.resume().catch(() => {});
     } catch (e) { /* no sound on this browser */ }
+  }
+
+  async function toggleAlerts() {
+    const on = !alertsOn();
+    try { localStorage.setItem('parley.alerts', on ? '1' : '0'); } catch (e) { /* private mode */ }
+    renderAlerts();
+    if (!on) return;
+    unlockAudio();
     if ('Notification' in window && Notification.permission === 'default') {
       try { await Notification.requestPermission(); } catch (e) { /* ignored */ }
+      renderAlerts();
     }
     beep();
   }
@@ -546,7 +609,8 @@
     if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
       try {
         const who = (c && (c.contact_name || parseAddress(c.contact).number)) || 'A customer';
-        const n = new Notification('New chat on Parley', { body: who + ' is waiting in Live.', tag: 'parley-' + id });
+        const where = isSup() ? ' started a live chat' + (c && c.assignee ? ' with ' + fullAgentName(c.assignee) : '') + '.' : ' is waiting in Live.';
+        const n = new Notification('New chat on Parley', { body: who + where, tag: 'parley-' + id });
         n.onclick = () => { window.focus(); openConversation(id); n.close(); };
       } catch (e) { /* notifications unavailable */ }
     }
@@ -556,6 +620,9 @@
   function setTab(tab, force) {
     if (!(isSup() ? SUP_TABS : TABS).includes(tab)) tab = 'live';
     if (tab === S.tab && !force) return;
+    // The centre follows the tab: once its list is read, a conversation
+    // not in it (one of the previous tab) closes.
+    S.followTab = tab !== S.tab;
     S.tab = tab;
     try { sessionStorage.setItem('parley.tab', tab); } catch (e) { /* private mode */ }
     for (const b of $$('.tab')) {
@@ -590,6 +657,17 @@
     };
     const f = S.filters;
     show($('#f-clear'), !!(f.q || f.channel || f.tag || f.from || f.to || f.mine));
+    // The folded filters say how many of them are set.
+    const on = [f.channel, f.tag, f.from, f.to, f.mine].filter(Boolean).length;
+    $('#f-on').textContent = String(on);
+    show($('#f-on'), on > 0);
+    $('#f-toggle').title = on ? on + (on === 1 ? ' filter is' : ' filters are') + ' set' : 'Channel, tag and dates';
+  }
+
+  function toggleFilters() {
+    const open = $('#f-more').hidden;
+    show($('#f-more'), open);
+    $('#f-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
   }
 
   function clearFilters() {
@@ -632,10 +710,19 @@
       S.total = page.total || 0;
       S.next = page.next || 0;
       noticeArrivals(tab, items);
+      followTab();
       renderList();
     } catch (e) {
       if (seq === S.listSeq) fail(e);
     }
+  }
+
+  // followTab closes the open conversation when the tab just picked does
+  // not list it.
+  function followTab() {
+    if (!S.followTab) return;
+    S.followTab = false;
+    if (S.openId && !S.items.some((c) => c.id === S.openId)) closeConversation();
   }
 
   // noticeArrivals marks live chats and unassigned tickets that were not
@@ -662,7 +749,13 @@
 
   function renderList() {
     const ul = $('#list');
+    const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('#list .card');
+    const keep = focused && focused === document.activeElement ? focused.dataset.id : null;
     ul.replaceChildren(...S.items.map(card));
+    if (keep) {
+      const again = ul.querySelector('.card[data-id="' + CSS.escape(keep) + '"]');
+      if (again) again.focus();
+    }
     S.arrived.clear();
     const f = S.filters;
     const filtered = f.q || f.channel || f.tag || f.from || f.to || f.mine;
@@ -726,6 +819,7 @@
       S.total = total;
       S.next = next;
       noticeArrivals(tab, items);
+      followTab();
       renderGroups();
       renderList();
       renderSummary();
@@ -947,6 +1041,7 @@
     const chips = [el('span', { class: 'chip ch-' + (c.channel || addr.channel), text: channelName(c.channel || addr.channel) })];
     if (c.flagged) chips.push(el('span', { class: 'chip flag', text: '⚑ Flagged' }));
     if (c.awaiting_agent && c.state !== 'closed') chips.push(el('span', { class: 'chip wait', text: 'Waiting for reply' }));
+    if (noMessageLeft(c)) chips.push(el('span', { class: 'chip', text: 'No message left', title: 'The customer declined to leave a message' }));
     if (c.kind === 'ticket' && c.session === 'collecting') chips.push(el('span', { class: 'chip', text: 'Still writing' }));
     if (c.closed && c.closed.tag) chips.push(el('span', { class: 'chip tag', text: c.closed.tag }));
     if (c.assignee && S.me && c.assignee !== S.me.id) chips.push(el('span', { class: 'chip', text: agentName(c.assignee) }));
@@ -956,12 +1051,16 @@
       'aria-label': name + (fresh ? ', new chat' : '') + (S.dots.has(c.id) ? ', new activity' : ''),
     },
     el('div', { class: 'card-top' },
-      S.dots.has(c.id) ? el('span', { class: 'dot-new', title: 'New activity' }) : null,
+      avatar(name),
+      S.dots.has(c.id) ? el('span', { class: 'dot-new', title: 'New activity' }, el('span', { class: 'sr-only', text: 'New activity' })) : null,
       el('span', { class: 'card-name', text: name }),
       el('time', { class: 'card-time', datetime: when || '', title: fmtFull(when), text: fmtTime(when) })),
     c.contact_name ? el('div', { class: 'card-number muted small', text: addr.number }) : null,
+    c.subject ? el('div', { class: 'card-subject', text: c.subject }) : null,
     el('div', { class: 'card-preview', text: c.preview || '' }),
-    el('div', { class: 'card-chips' }, chips));
+    el('div', { class: 'card-chips' }, chips,
+      c.last_responder ? el('span', { class: 'card-responder', title: 'Last reply to the customer by ' + fullAgentName(c.last_responder) },
+        avatar(fullAgentName(c.last_responder), true), 'Last reply: ' + agentName(c.last_responder)) : null));
     if (c.kind === 'ticket' && c.state === 'unassigned') {
       li.append(el('button', {
         type: 'button', class: 'card-accept', text: 'Accept',
@@ -973,6 +1072,24 @@
       if ((ev.key === 'Enter' || ev.key === ' ') && ev.target === li) { ev.preventDefault(); openConversation(c.id); }
     });
     return li;
+  }
+
+  // noMessageLeft: a ticket whose customer declined (NO, or //end before
+  // answering) has nothing waiting, unlike one with a message left.
+  function noMessageLeft(c) {
+    return c.kind === 'ticket' && c.state === 'unassigned' && c.session === 'ended' && !c.awaiting_agent && !c.agent_replied;
+  }
+
+  // moveInList moves focus between the list's cards with the arrow keys,
+  // Home and End; Enter or Space opens the focused card.
+  function moveInList(ev) {
+    const cards = $$('#list .card');
+    const i = cards.indexOf(document.activeElement);
+    if (i < 0 || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const to = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: cards.length - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    cards[Math.max(0, Math.min(cards.length - 1, to))].focus();
   }
 
   function renderCounts() {
@@ -1164,14 +1281,23 @@
         if (isSup()) refreshSoon({ list: true });
         return;
       case 'message.status':
-        if (isOpen) refreshSoon({ detail: true });
+        // The event carries the new status: the line changes in place.
+        if (isOpen && !applyStatus(e)) refreshSoon({ detail: true });
         return;
       case 'message.in':
-        if (id && !isOpen && e.assignee === S.me.id) S.dots.add(id);
-        break;
+      case 'message.out':
+      case 'message.note':
+        if (type === 'message.in' && id && !isOpen && e.assignee === S.me.id) S.dots.add(id);
+        // A message changes no tab's count. The open conversation is read
+        // again and its card updated from it; another's card needs the list.
+        if (isOpen) refreshSoon({ detail: true });
+        else refreshSoon({ list: true });
+        return;
       case 'conversation.assigned':
         if (e.assignee === S.me.id && e.kind === 'chat' && e.state === 'live' && !isOpen && !S.fresh.has(id)) {
           newChat(id);
+        } else if (isSup() && e.kind === 'chat' && e.state === 'live' && !e.was) {
+          alertNewChat(id, { assignee: e.assignee }); // supervisors hear new chats too
         }
         break;
       case 'conversation.closed':
@@ -1185,6 +1311,37 @@
     }
     refreshSoon({ list: true, counts: true, detail: isOpen });
   }
+
+  // applyStatus shows a delivery status an event carries on the open
+  // conversation's message; false when the message is not shown, or the
+  // status needs its error code (read with the conversation).
+  function applyStatus(e) {
+    const m = S.detail && (S.detail.history || []).find((x) => x.id === e.message_id);
+    const li = m && $('#messages .msg[data-id="' + CSS.escape(e.message_id) + '"]');
+    if (!li || !e.status || e.status === 'failed' || e.status === 'undelivered') return false;
+    m.status = e.status;
+    const old = li.querySelector('.msg-status');
+    if (old) old.replaceWith(statusLine(m));
+    return true;
+  }
+
+  // syncCard puts what the open conversation now says on its card (the
+  // preview, the times, the chips) without reading the list again.
+  function syncCard(c) {
+    const i = S.items.findIndex((x) => x.id === c.id);
+    if (i < 0) return;
+    S.items[i] = Object.assign({}, S.items[i], c);
+    if (S.tab === 'live' && S.filters.sort === 'activity') {
+      const key = (x) => x.last_customer_at || x.created_at || '';
+      S.items.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
+    }
+    renderList();
+  }
+
+  // ---------- panes at phone width ----------
+  // At phone width one pane shows at a time: list, conv or details (the
+  // CSS reads body[data-pane]); on a wide screen all three show.
+  function setPane(pane) { document.body.dataset.pane = pane; }
 
   // ---------- conversation ----------
   function renderEmptyConversation() {
@@ -1200,6 +1357,7 @@
 
   async function openConversation(id) {
     if (!id) return;
+    S.followTab = false; // opened on purpose: it stays, whatever the tab lists
     if (S.view !== 'desk') setView('desk');
     if (S.openId !== id) {
       if (S.openId) {
@@ -1228,6 +1386,7 @@
     }
     renderFreshMarkers();
     show($('#summary'), false);
+    setPane('conv');
     history.replaceState(null, '', '#c=' + encodeURIComponent(id));
     await loadDetail(true);
     startViewing();
@@ -1239,6 +1398,7 @@
     clearInterval(S.viewTimer);
     history.replaceState(null, '', location.pathname);
     renderEmptyConversation();
+    setPane('list');
     for (const li of $$('#list .card.active')) li.classList.remove('active');
   }
 
@@ -1258,6 +1418,7 @@
         if (v.agent !== S.me.id) S.viewers.set(v.agent, { typing: !!v.typing, until });
       }
       renderDetail(first || prevId !== id);
+      syncCard(d.conversation);
     } catch (e) {
       if (seq !== S.detailSeq) return;
       if (e.status === 404) {
@@ -1278,9 +1439,14 @@
     show($('#conv'), true);
     show($('#details-empty'), false);
     show($('#details'), true);
-    $('#conv-name').textContent = c.contact_name || (d.contact && d.contact.name) || addr.number;
+    const name = c.contact_name || (d.contact && d.contact.name) || addr.number;
+    $('#conv-name').textContent = name;
+    $('#conv-avatar').textContent = initials(name);
+    $('#conv-subject').textContent = c.subject ? 'Subject: ' + c.subject : '';
+    show($('#conv-subject'), !!c.subject);
     $('#conv-sub').textContent = [channelName(c.channel), addr.number, stateLabel(c),
-      c.assignee ? 'with ' + agentName(c.assignee) : ''].filter(Boolean).join(' · ');
+      c.assignee ? 'with ' + agentName(c.assignee) : '', c.rating ? 'rated ' + c.rating.score + ' of 5' : '',
+      c.last_responder ? 'last reply by ' + agentName(c.last_responder) : ''].filter(Boolean).join(' · ');
     renderMessages(d.history || [], c, scrollToEnd);
     renderComposer();
     renderFacts();
@@ -1409,7 +1575,9 @@
     if (c.kind === 'ticket' && c.state === 'assigned') {
       if (!mine) return { kind: 'readonly', text: 'This ticket is assigned to ' + agentName(c.assignee) + '.' };
       if (!c.agent_replied && !S.started.has(c.id)) {
-        return { kind: 'start', action: 'start', text: 'The customer left this message for the team. Answer them to start a chat on this ticket.', button: 'Start chat' };
+        const text = c.subject ? 'This ticket was made from a closed chat, about "' + c.subject + '". Write to the customer to start a chat on it.'
+          : 'The customer left this message for the team. Answer them to start a chat on this ticket.';
+        return { kind: 'start', action: 'start', text, button: 'Start chat' };
       }
       return { kind: template ? 'template' : 'text', action: 'reply' };
     }
@@ -1707,6 +1875,11 @@
     if (d.contact && d.contact.opted_out) rows.push(['Opted out', 'Yes: nothing can be sent']);
     if (c.session) rows.push(['Message session', { asking: 'Asked YES/NO', collecting: 'Collecting messages', ended: 'Ended' }[c.session] || c.session]);
     if (c.mentions && c.mentions.length) rows.push(['Mentioned', c.mentions.map(agentName).join(', ')]);
+    if (c.subject) rows.push(['Subject', c.subject]);
+    if (c.rating) {
+      const n = Math.max(0, Math.min(5, Number(c.rating.score) || 0));
+      rows.push(['Survey rating', '★'.repeat(n) + '☆'.repeat(5 - n) + ' ' + n + ' of 5' + (c.rating.comment ? ': ' + c.rating.comment : '')]);
+    }
     $('#facts').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
 
     const cl = c.closed;
@@ -2057,14 +2230,23 @@
     const now = Date.now();
     for (const [id, v] of S.viewers) if (v.until <= now) S.viewers.delete(id);
     const list = [...S.viewers].filter(([id]) => S.me && id !== S.me.id);
+    const old = $('#collision-note');
+    if (old) old.remove();
     if (!list.length || !S.openId) {
       show(box, false);
       return;
     }
     box.replaceChildren(el('span', { class: 'muted', text: 'Also here: ' }),
-      ...list.map(([id, v], i) => el('span', { class: 'viewer' + (v.typing ? ' typing' : ''), dataset: { agent: id }, title: agentName(id) },
-        (i ? ', ' : ''), id, v.typing ? ' (typing…)' : '')));
+      ...list.map(([id, v], i) => el('span', { class: 'viewer' + (v.typing ? ' typing' : ''), dataset: { agent: id }, title: id },
+        (i ? ', ' : ''), avatar(fullAgentName(id), true), fullAgentName(id), v.typing ? ' (typing…)' : '')));
     show(box, true);
+    // The same, as a note at the end of the thread, where the agent writes.
+    const typing = list.filter(([, v]) => v.typing).map(([id]) => fullAgentName(id));
+    const viewing = list.filter(([, v]) => !v.typing).map(([id]) => fullAgentName(id));
+    const parts = [];
+    if (typing.length) parts.push(typing.join(', ') + (typing.length === 1 ? ' is' : ' are') + ' typing a reply');
+    if (viewing.length) parts.push(viewing.join(', ') + (viewing.length === 1 ? ' is' : ' are') + ' viewing this conversation');
+    $('#messages').append(el('li', { id: 'collision-note', class: 'msg-collision', role: 'status', text: parts.join('; ') + '.' }));
   }
 
   // ---------- wiring ----------
@@ -2084,7 +2266,14 @@
       setPresence(p, p === 'online');
     });
     $('#accepting').addEventListener('change', (ev) => setPresence('online', ev.target.checked));
-    $('#alerts').addEventListener('change', toggleAlerts);
+    $('#alerts').addEventListener('click', toggleAlerts);
+    document.addEventListener('pointerdown', unlockAudio, { once: true });
+    document.addEventListener('keydown', unlockAudio, { once: true });
+    $('#f-toggle').addEventListener('click', toggleFilters);
+    $('#list').addEventListener('keydown', moveInList);
+    $('#back-list').addEventListener('click', closeConversation);
+    $('#to-details').addEventListener('click', () => setPane('details'));
+    $('#back-conv').addEventListener('click', () => setPane('conv'));
     for (const b of $$('.tab')) b.addEventListener('click', () => setTab(b.dataset.tab));
     const reload = () => { readFilters(); loadList(false); };
     $('#f-q').addEventListener('input', debounce(reload, 300));

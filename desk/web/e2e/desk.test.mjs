@@ -303,6 +303,7 @@ describe('agent desk in a browser', { timeout: 600_000 }, () => {
     await closed.locator('.chip.tag', { hasText: 'delivery' }).waitFor();
     assert.equal(await countBadge(page, 'closed'), 1);
     // Filtering by tag keeps it; another tag hides it.
+    await page.click('#f-toggle'); // the filters are folded under the search
     await page.selectOption('#f-tag', 'delivery');
     await card(page, A.name).waitFor();
     await page.selectOption('#f-tag', 'refund');
@@ -372,7 +373,7 @@ describe('agent desk in a browser', { timeout: 600_000 }, () => {
 
     await page.locator('#viewers .viewer[data-agent="bob"]').waitFor();
     const viewers = await page.locator('#viewers').textContent();
-    assert.match(viewers, /Also here: bob/);
+    assert.match(viewers, /Also here: .*Bob Builder/);
     assert.doesNotMatch(viewers, /\bann\b/, 'Ann is shown to herself');
 
     // The bell lists the mention and opening it marks it read.
