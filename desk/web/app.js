@@ -1537,7 +1537,8 @@
     };
     let text = labels[s] || s;
     if ((s === 'failed' || s === 'undelivered') && (m.error_code || m.error)) {
-      text += ' · ' + [m.error_code ? 'error ' + m.error_code : '', m.error || ''].filter(Boolean).join(': ');
+      // The reason in words first; the code stays for whoever looks it up.
+      text += ' · ' + (m.error_reason || m.error || '') + (m.error_code ? ' (' + m.error_code + ')' : '');
     }
     return el('div', { class: 'msg-status st-' + s, title: m.sid ? 'Twilio ' + m.sid : '', text });
   }
