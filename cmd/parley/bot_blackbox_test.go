@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ const (
 	echoBye      = "Goodbye!"
 	echoSorry    = "Sorry, I did not get that. Send hours, or agent to talk to a person."
 	echoHandOff  = "Handed over by the bot: The customer asked for a person."
+	echoOrder    = "Your order is on its way: it ships tomorrow."
 )
 
 // botSecretEnv holds the bot's secret in Parley's environment.
@@ -78,12 +80,13 @@ func echobotBinary(t *testing.T) string {
 }
 
 // startEchobot runs the example bot on a free loopback port with secret,
-// waits until it answers, and kills it when t ends. It returns its URL.
-func startEchobot(t *testing.T, secret string) string {
+// sending its later answers to Parley at parleyURL (none if empty), waits
+// until it answers, and kills it when t ends. It returns its URL.
+func startEchobot(t *testing.T, secret, parleyURL string) string {
 	t.Helper()
 	// The free port may be taken again before the bot binds it: try anew.
 	for attempt := 1; ; attempt++ {
-		url, err := runEchobot(t, secret)
+		url, err := runEchobot(t, secret, parleyURL)
 		if err == nil {
 			return url
 		}
@@ -96,7 +99,7 @@ func startEchobot(t *testing.T, secret string) string {
 
 // runEchobot is one try of startEchobot: an error if the bot exited
 // before it answered.
-func runEchobot(t *testing.T, secret string) (string, error) {
+func runEchobot(t *testing.T, secret, parleyURL string) (string, error) {
 	t.Helper()
 	bin := echobotBinary(t)
 	port := freePort(t)
@@ -108,7 +111,7 @@ func runEchobot(t *testing.T, secret string) (string, error) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "ECHOBOT_SECRET="+secret, fmt.Sprintf("ECHOBOT_LISTEN=127.0.0.1:%d", port), "GORACE=halt_on_error=0")
+	cmd.Env = append(cmd.Env, "ECHOBOT_SECRET="+secret, fmt.Sprintf("ECHOBOT_LISTEN=127.0.0.1:%d", port), "ECHOBOT_PARLEY_URL="+parleyURL, "GORACE=halt_on_error=0")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -209,9 +212,22 @@ func newBotTap(t *testing.T, secret string, answer func(r *http.Request, body []
 
 // forwardTo makes a tap pass each event on to the bot at url, as it came.
 func forwardTo(url string) func(*http.Request, []byte, desk.BotEvent) (int, []byte) {
+	forward, set := forwardLater()
+	set(url)
+	return forward
+}
+
+// forwardLater is forwardTo a bot whose url is set later, once it runs
+// (before the first event).
+func forwardLater() (func(*http.Request, []byte, desk.BotEvent) (int, []byte), func(url string)) {
 	client := &http.Client{Timeout: 10 * time.Second}
+	var target atomic.Pointer[string]
 	return func(r *http.Request, body []byte, _ desk.BotEvent) (int, []byte) {
-		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, url, bytes.NewReader(body))
+		url := target.Load()
+		if url == nil {
+			return http.StatusServiceUnavailable, nil
+		}
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, *url, bytes.NewReader(body))
 		if err != nil {
 			return http.StatusBadGateway, nil
 		}
@@ -224,20 +240,50 @@ func forwardTo(url string) func(*http.Request, []byte, desk.BotEvent) (int, []by
 		defer resp.Body.Close()
 		out, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, out
-	}
+	}, func(url string) { target.Store(&url) }
 }
 
-// eventsFor lists the events of a conversation, in the order they came.
+// eventsFor lists the message events of a conversation, in the order
+// they came.
 func (b *botTap) eventsFor(conv string) []tappedEvent {
+	return b.ofType(conv, func(typ string) bool { return typ == "message" })
+}
+
+// lifecycleOf lists the types of the lifecycle events of a conversation.
+func (b *botTap) lifecycleOf(conv string) []string {
+	var out []string
+	for _, e := range b.ofType(conv, func(typ string) bool { return typ != "message" }) {
+		out = append(out, e.event.Type)
+	}
+	return out
+}
+
+func (b *botTap) ofType(conv string, keep func(string) bool) []tappedEvent {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []tappedEvent
 	for _, e := range b.events {
-		if e.event.ConversationID == conv {
+		if e.event.ConversationID == conv && keep(e.event.Type) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// waitLifecycle waits until the conversation's lifecycle events are want,
+// each signed, with the conversation's id and type as its id, and no
+// message.
+func (b *botTap) waitLifecycle(t *testing.T, conv string, want ...string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("lifecycle events %q", want), func() (bool, string) {
+		got := b.lifecycleOf(conv)
+		return slices.Equal(got, want), fmt.Sprintf("%q", got)
+	})
+	for _, e := range b.ofType(conv, func(typ string) bool { return typ != "message" }) {
+		if e.event.ID != conv+":"+e.event.Type || e.event.Message.ID != "" || len(e.event.History) != 0 || e.sigErr != nil {
+			t.Errorf("lifecycle event %+v (signature: %v): want id %s:%s, no message, no history, signed", e.event, e.sigErr, conv, e.event.Type)
+		}
+	}
 }
 
 // waitEvents waits until the conversation's events are exactly n, all
@@ -404,10 +450,12 @@ func expectAPIError(t *testing.T, what string, r response, status int, code stri
 func TestBlackboxBotEchobot(t *testing.T) {
 	t.Parallel()
 	secret := "echo-" + randAlnum(24)
-	echobot := startEchobot(t, secret)
-	tap := newBotTap(t, secret, forwardTo(echobot))
+	forward, setBot := forwardLater()
+	tap := newBotTap(t, secret, forward)
 	e := startBotEngine(t, engineSetup{agents: []string{"{id: ann, name: Ann, capacity: 5, online: true}"}},
 		[]string{botYAML("echo", tap.URL, botSecretEnv, "departments: [general]")}, botSecretEnv+"="+secret)
+	echobot := startEchobot(t, secret, e.base)
+	setBot(echobot)
 
 	concurrently(t,
 		subtest{"answers", func(t *testing.T) {
@@ -496,8 +544,26 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			}
 			// Nor may the bot write in later, through the callback API.
 			body, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
-			expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, body, desk.Sign(secret, time.Now(), body)), http.StatusConflict, "wrong_state")
+			expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "wrong_state")
 			e.expectTexts(t, to, echoFinding)
+		}},
+
+		subtest{"answers_later", func(t *testing.T) {
+			// "order" is answered with no actions at once, then through the
+			// callback API.
+			const to = channels.Address("whatsapp:+27840000005")
+			e.say(t, to, "order")
+			e.expectTexts(t, to, echoOrder)
+			c := e.chatOf(t, to)
+			if c.State != desk.StateBot || !slices.Equal(c.Tags, []string{"order"}) {
+				t.Errorf("after the later answer: %s tags %v; want held by the bot, tagged order", describe(c), c.Tags)
+			}
+			if evs := tap.waitEvents(t, c.ID, 1); evs[0].status != http.StatusOK {
+				t.Errorf("the event was answered %d, want 200 (empty actions)", evs[0].status)
+			}
+			if got := botMessages(e.historyOf(t, c.ID), "echo"); !slices.Equal(got, []string{echoOrder}) {
+				t.Errorf("the bot's messages %q, want %q", got, echoOrder)
+			}
 		}},
 
 		subtest{"closes", func(t *testing.T) {
@@ -570,7 +636,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 func TestBlackboxBotHandOffOutOfHours(t *testing.T) {
 	t.Parallel()
 	secret := "echo-" + randAlnum(24)
-	tap := newBotTap(t, secret, forwardTo(startEchobot(t, secret)))
+	tap := newBotTap(t, secret, forwardTo(startEchobot(t, secret, "")))
 	e := startBotEngine(t, engineSetup{closed: true, agents: []string{"{id: ann, name: Ann, capacity: 5, online: true}"}},
 		[]string{botYAML("echo", tap.URL, botSecretEnv, "departments: [general]")}, botSecretEnv+"="+secret)
 
@@ -629,6 +695,9 @@ func TestBlackboxBotFailures(t *testing.T) {
 	// WhatsApp customers get a bot that sleeps past its 2s timeout, or,
 	// to "dance", answers an action Parley does not know.
 	tap := newBotTap(t, secret, func(r *http.Request, _ []byte, ev desk.BotEvent) (int, []byte) {
+		if ev.Type != "message" {
+			return http.StatusNoContent, nil // the news that the chat left it
+		}
 		if ev.Message.Body == "dance" {
 			return http.StatusOK, []byte(`{"actions":[{"type":"dance","body":"no such action"}]}`)
 		}
@@ -690,10 +759,11 @@ func TestBlackboxBotFailures(t *testing.T) {
 				t.Errorf("handed over after %s: before three 2s timeouts could pass", took)
 			}
 			msgs := e.historyOf(t, c.ID)
-			if n := onlyNote(t, msgs, "Handed over by the bot"); !strings.HasPrefix(n.Body, "Handed over by the bot: the bot did not answer") {
-				t.Errorf("hand-off note %q: want it to say the bot did not answer", n.Body)
+			if n := onlyNote(t, msgs, "Taken from the bot"); n.Body != "Taken from the bot: the bot did not answer in time" {
+				t.Errorf("hand-off note %q: want it to say the bot did not answer in time, in words", n.Body)
 			}
 			onlyNote(t, msgs, "Chat assigned to")
+			tap.waitLifecycle(t, c.ID, desk.BotHandedOff)
 			if got := botMessages(msgs, "echo"); len(got) != 0 {
 				t.Errorf("the bot's late answer was applied: %q", got)
 			}
@@ -715,7 +785,7 @@ func TestBlackboxBotFailures(t *testing.T) {
 			c := e.chatOf(t, to)
 			handedOver(t, c.ID, start)
 			msgs := e.historyOf(t, c.ID)
-			if n := onlyNote(t, msgs, "Handed over by the bot"); !strings.Contains(n.Body, "dance") {
+			if n := onlyNote(t, msgs, "Taken from the bot"); n.Body != `Taken from the bot: the bot's answer could not be carried out: actions[0]: unknown action "dance"` {
 				t.Errorf("hand-off note %q: want it to name the refused action", n.Body)
 			}
 			if n := len(tap.eventsFor(c.ID)); n != 3 {
@@ -735,8 +805,14 @@ func TestBlackboxBotFailures(t *testing.T) {
 			}
 			handedOver(t, c.ID, start)
 			msgs := e.historyOf(t, c.ID)
-			if n := onlyNote(t, msgs, "Handed over by the bot"); !strings.HasPrefix(n.Body, "Handed over by the bot: the bot did not answer") {
-				t.Errorf("hand-off note %q: want it to say the bot did not answer", n.Body)
+			// In words, and nothing of the bot's address reaches the desk.
+			if n := onlyNote(t, msgs, "Taken from the bot"); n.Body != "Taken from the bot: the bot is unavailable" {
+				t.Errorf("hand-off note %q: want it to say the bot is unavailable, in words", n.Body)
+			}
+			for _, m := range msgs {
+				if strings.Contains(m.Body, "127.0.0.1") || strings.Contains(m.Body, "dial") {
+					t.Errorf("the history shows the bot's address or an internal error: %q", m.Body)
+				}
 			}
 			e.expectTexts(t, channels.Address(number))
 		}},
@@ -778,11 +854,15 @@ func TestBlackboxBotCallback(t *testing.T) {
 	now := time.Now()
 	expectAPIError(t, "wrong secret", e.callback(t, "echo", id, body, desk.Sign("not-the-secret-0123456789", now, body)), http.StatusForbidden, "bad_signature")
 	expectAPIError(t, "no signature", e.callback(t, "echo", id, body, ""), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "signed 10 minutes ago", e.callback(t, "echo", id, body, desk.Sign(secret, now.Add(-10*time.Minute), body)), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "signed for another body", e.callback(t, "echo", id, body, desk.Sign(secret, now, []byte(`{"id":"cb-1","actions":[]}`))), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "an unknown bot", e.callback(t, "nobot", id, body, desk.Sign(secret, now, body)), http.StatusNotFound, "not_found")
+	expectAPIError(t, "signed 10 minutes ago", e.callback(t, "echo", id, body, desk.SignCallback(secret, now.Add(-10*time.Minute), "echo", id, body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "signed for another body", e.callback(t, "echo", id, body, desk.SignCallback(secret, now, "echo", id, []byte(`{"id":"cb-1","actions":[]}`))), http.StatusForbidden, "bad_signature")
+	// The signature covers the method and the path: one over the body
+	// alone, or for another conversation, does not hold.
+	expectAPIError(t, "signed over the body only", e.callback(t, "echo", id, body, desk.Sign(secret, now, body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "signed for another conversation", e.callback(t, "echo", id, body, desk.SignCallback(secret, now, "echo", "01JOTHERCONVERSATION000000", body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "an unknown bot", e.callback(t, "nobot", id, body, desk.SignCallback(secret, now, "nobot", id, body)), http.StatusNotFound, "not_found")
 	noID, _ := json.Marshal(desk.BotReply{Actions: []desk.BotAction{{Type: "text", Body: "no id"}}})
-	expectAPIError(t, "no id", e.callback(t, "echo", id, noID, desk.Sign(secret, now, noID)), http.StatusBadRequest, "invalid")
+	expectAPIError(t, "no id", e.callback(t, "echo", id, noID, desk.SignCallback(secret, now, "echo", id, noID)), http.StatusBadRequest, "invalid")
 	// Nothing of it reached the customer or the chat.
 	e.quiet(t)
 	e.expectTexts(t, to)
@@ -794,7 +874,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	}
 
 	// Correctly signed: applied (the refusals did not use up its id).
-	sig := desk.Sign(secret, time.Now(), body)
+	sig := desk.SignCallback(secret, time.Now(), "echo", id, body)
 	r := e.callback(t, "echo", id, body, sig)
 	if r.status != http.StatusOK || !strings.Contains(r.body, `"applied"`) {
 		t.Fatalf("signed callback: got %s, want 200 applied", r)
@@ -810,13 +890,13 @@ func TestBlackboxBotCallback(t *testing.T) {
 
 	// The same callback again, as sent or re-signed: a replay.
 	expectAPIError(t, "the same callback again", e.callback(t, "echo", id, body, sig), http.StatusConflict, "replay")
-	expectAPIError(t, "the same callback re-signed", e.callback(t, "echo", id, body, desk.Sign(secret, time.Now(), body)), http.StatusConflict, "replay")
+	expectAPIError(t, "the same callback re-signed", e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "replay")
 	e.quiet(t)
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 
 	// A later callback hands off; after it the bot may not write any more.
 	handoff, _ := json.Marshal(desk.BotReply{ID: "cb-2", Actions: []desk.BotAction{{Type: "handoff", Note: "Asked about order 77"}}})
-	if r := e.callback(t, "echo", id, handoff, desk.Sign(secret, time.Now(), handoff)); r.status != http.StatusOK {
+	if r := e.callback(t, "echo", id, handoff, desk.SignCallback(secret, time.Now(), "echo", id, handoff)); r.status != http.StatusOK {
 		t.Fatalf("hand-off callback: got %s, want 200", r)
 	}
 	c = e.conv(t, id)
@@ -827,6 +907,6 @@ func TestBlackboxBotCallback(t *testing.T) {
 		t.Errorf("hand-off note %q", n.Body)
 	}
 	late, _ := json.Marshal(desk.BotReply{ID: "cb-3", Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
-	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, desk.Sign(secret, time.Now(), late)), http.StatusConflict, "wrong_state")
+	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, desk.SignCallback(secret, time.Now(), "echo", id, late)), http.StatusConflict, "wrong_state")
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 }
