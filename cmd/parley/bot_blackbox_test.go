@@ -1228,8 +1228,12 @@ func TestBlackboxBotUnknownDepartment(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(parleyBinary(t), "serve")
-	cmd.Env = []string{"PARLEY_CONFIG=" + cfg, botSecretEnv + "=" + randAlnum(24), "PATH=" + os.Getenv("PATH")}
+	// Bounded: a Parley that took the configuration would serve on.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, parleyBinary(t), "serve")
+	cmd.Env = []string{"PARLEY_CONFIG=" + cfg, botSecretEnv + "=" + randAlnum(24), "PATH=" + os.Getenv("PATH"),
+		fmt.Sprintf("PARLEY_LISTEN=127.0.0.1:%d", freePort(t))}
 	out, err := cmd.CombinedOutput()
 	const want = `parley: bots[0].departments: unknown department "nope"`
 	if err == nil || strings.TrimSpace(string(out)) != want {
