@@ -114,10 +114,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	for i := range cfg.Bots {
 		b := &cfg.Bots[i]
-		if b.SecretEnv != "" {
-			if b.Secret = getenv(b.SecretEnv); len(b.Secret) < 16 {
-				return cfg, fmt.Errorf("%s: the secret of bot %q must be set, at least 16 characters", b.SecretEnv, b.ID)
+		for _, name := range b.SecretEnv {
+			secret := getenv(name)
+			if len(secret) < 16 {
+				return cfg, fmt.Errorf("%s: the secret of bot %q must be set, at least 16 characters", name, b.ID)
 			}
+			b.Secrets = append(b.Secrets, secret)
 		}
 	}
 	return cfg, cfg.Validate()

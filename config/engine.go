@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Engine is what the conversation engine decides with: departments and their
@@ -70,17 +72,56 @@ type Template struct {
 type Bot struct {
 	ID  string `yaml:"id"`
 	URL string `yaml:"url"`
-	// SecretEnv names the environment variable holding the bot's secret.
-	SecretEnv string `yaml:"secret_env"`
+	// SecretEnv names the environment variable holding the bot's secret;
+	// during a key change-over, a list of them (the new one first).
+	SecretEnv EnvNames `yaml:"secret_env"`
 	// Departments and Numbers choose the conversations the bot takes: a
 	// conversation of one of the departments, or to one of the numbers.
 	Departments []string      `yaml:"departments"`
 	Numbers     []string      `yaml:"numbers"`
 	Timeout     time.Duration `yaml:"timeout"`
+	// IdleTimeout is how long the bot may hold a chat in which neither it
+	// nor the customer says anything before people take over; 0 means the
+	// inactivity timeout.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Active is in_hours, out_of_hours or always.
 	Active string `yaml:"active"`
-	// Secret is read from SecretEnv at start.
-	Secret string `yaml:"-"`
+	// Secrets are read from SecretEnv at start, in its order.
+	Secrets []string `yaml:"-"`
+}
+
+// EnvNames is one environment variable name, or a list of them; in YAML a
+// string or a sequence.
+type EnvNames []string
+
+// UnmarshalYAML takes a string or a list of strings.
+func (n *EnvNames) UnmarshalYAML(v *yaml.Node) error {
+	if v.Kind == yaml.ScalarNode {
+		*n = EnvNames{v.Value}
+		return nil
+	}
+	var names []string
+	if err := v.Decode(&names); err != nil {
+		return errors.New("want an environment variable name or a list of them")
+	}
+	*n = names
+	return nil
+}
+
+// MarshalYAML writes one name as a string, as it is usually written.
+func (n EnvNames) MarshalYAML() (any, error) {
+	if len(n) == 1 {
+		return n[0], nil
+	}
+	return []string(n), nil
+}
+
+// Idle is how long the bot may hold a quiet chat under these settings.
+func (e *Engine) Idle(b *Bot) time.Duration {
+	if b.IdleTimeout > 0 {
+		return b.IdleTimeout
+	}
+	return e.Timeouts.Inactivity
 }
 
 // BotFor returns the bot that takes a new conversation of dept, to number
@@ -287,10 +328,17 @@ func (e *Engine) Validate() error {
 			return fmt.Errorf("bots[%d].id: missing or repeated %q", i, b.ID)
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			return fmt.Errorf("bots[%d].url: want an absolute http(s) URL", i)
-		case b.SecretEnv == "":
-			return fmt.Errorf("bots[%d].secret_env: name the environment variable holding the bot's secret", i)
+		case len(b.SecretEnv) == 0 || len(b.SecretEnv) > 2 || slices.Contains(b.SecretEnv, ""):
+			return fmt.Errorf("bots[%d].secret_env: name the environment variable holding the bot's secret (two during a key change-over)", i)
 		case b.Active != "" && b.Active != "in_hours" && b.Active != "out_of_hours" && b.Active != "always":
 			return fmt.Errorf("bots[%d].active: want in_hours, out_of_hours or always", i)
+		case b.IdleTimeout < 0:
+			return fmt.Errorf("bots[%d].idle_timeout: must not be negative", i)
+		}
+		for _, d := range b.Departments {
+			if d != e.DefaultDepartment && !seen[d] {
+				return fmt.Errorf("bots[%d].departments: unknown department %q", i, d)
+			}
 		}
 		if b.Timeout == 0 {
 			b.Timeout = 10 * time.Second

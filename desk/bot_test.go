@@ -45,9 +45,9 @@ func newBotFixture(t *testing.T, answer func(BotEvent) (int, BotReply)) *botFixt
 	}))
 	t.Cleanup(srv.Close)
 	rules := testRules(t)
-	rules.Bots = []config.Bot{{ID: "helper", URL: srv.URL, SecretEnv: "X", Departments: []string{"general"}, Timeout: 2 * time.Second, Active: "always"}}
+	rules.Bots = []config.Bot{{ID: "helper", URL: srv.URL, SecretEnv: config.EnvNames{"X"}, Departments: []string{"general"}, Timeout: 2 * time.Second, Active: "always"}}
 	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: rules, Now: f.clock.Now,
-		Log: zerolog.Nop(), BotSecrets: map[string]string{"helper": botSecret}})
+		Log: zerolog.Nop(), BotSecrets: map[string][]string{"helper": {botSecret}}})
 	return f
 }
 
@@ -166,19 +166,19 @@ func TestBotCallbackSignatureAndReplay(t *testing.T) {
 	r, _ := f.svc.Receive(ctx, inbound("SMb6", "whatsapp:+27820000904", "hi"))
 	body, _ := json.Marshal(BotReply{ID: "cb-1", Actions: []BotAction{{Type: "text", Body: "later answer"}}})
 	now := f.clock.Now()
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign("wrong secret 123456", now, body), body); !errors.Is(err, ErrBadSignature) {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback("wrong secret 123456", now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("wrong secret: %v, want ErrBadSignature", err)
 	}
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign(botSecret, now.Add(-10*time.Minute), body), body); !errors.Is(err, ErrBadSignature) {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback(botSecret, now.Add(-10*time.Minute), "helper", r.ConversationID, body), body); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("old signature: %v, want ErrBadSignature", err)
 	}
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign(botSecret, now, body), body); err != nil {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback(botSecret, now, "helper", r.ConversationID, body), body); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, Sign(botSecret, now, body), body); !errors.Is(err, ErrReplay) {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback(botSecret, now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replayed callback: %v, want ErrReplay", err)
 	}
-	if err := f.svc.BotCallback(ctx, "nobot", r.ConversationID, Sign(botSecret, now, body), body); !errors.Is(err, ErrNotFound) {
+	if err := f.svc.BotCallback(ctx, "nobot", r.ConversationID, SignCallback(botSecret, now, "nobot", r.ConversationID, body), body); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown bot: %v, want ErrNotFound", err)
 	}
 	hist, _ := f.store.History(ctx, r.ConversationID)

@@ -34,10 +34,11 @@ func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
 	case chat != nil && chat.State == StateBot:
 		w.addCustomer(chat, m)
 		if word(m.Body) == wordEnd {
+			w.leaveBot(chat, BotClosed)
 			w.closeConversation(chat, Closure{By: "customer", Reason: ReasonCustomer})
 			return
 		}
-		w.botEvents = append(w.botEvents, botEvent{chat.ID, m.ID})
+		w.queueForBot(chat, m.ID)
 	case chat != nil:
 		w.onChatMessage(chat, m)
 	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting):
@@ -54,7 +55,7 @@ func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
 		chat.Bot = bot.ID
 		w.contact.Chat = chat.ID
 		w.addCustomer(chat, m)
-		w.botEvents = append(w.botEvents, botEvent{chat.ID, m.ID})
+		w.queueForBot(chat, m.ID)
 		w.emit(EventChanged, chat, "")
 	case open && w.anyTakesChats(dept):
 		w.startChat(m, dept, ticket, w.takeReachOut())
@@ -258,7 +259,7 @@ func (w *world) endSession(ticket *Conversation, text, why string) {
 
 // onTimers applies the conversation's deadlines that are due.
 func (w *world) onTimers(c *Conversation) {
-	for _, t := range []Timer{TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending, TimerSession, TimerArchive} {
+	for _, t := range []Timer{TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending, TimerSession, TimerArchive, TimerBot} {
 		at, ok := c.Deadlines[t]
 		if !ok || at.After(w.now) {
 			continue
@@ -289,6 +290,10 @@ func (w *world) onTimer(c *Conversation, t Timer) {
 		c.Session = SessionEnded
 		w.note(c, "Message session expired")
 		w.emit(EventChanged, c, "")
+	case t == TimerBot && c.State == StateBot:
+		// Neither the bot nor the customer said anything for the bot's
+		// idle timeout: people take over.
+		w.takeFromBot(c, "the bot did not answer in time")
 	case t == TimerArchive && c.Kind == KindTicket && c.State != StateArchived:
 		w.unlink(c)
 		c.State, c.Session = StateArchived, SessionEnded

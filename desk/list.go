@@ -25,10 +25,13 @@ const (
 	TabAssigned      = "assigned"
 	TabTicketsClosed = "tickets_closed"
 	TabTrash         = "trash"
+	// TabBot lists the chats bots hold (each names its bot), for
+	// supervisors, who may take them over.
+	TabBot = "bot"
 )
 
 // Tabs lists every tab, in the desk's order.
-var Tabs = []string{TabLive, TabPending, TabTagged, TabClosed, TabUnassigned, TabAssigned, TabTicketsClosed, TabTrash}
+var Tabs = []string{TabLive, TabPending, TabTagged, TabClosed, TabUnassigned, TabAssigned, TabTicketsClosed, TabTrash, TabBot}
 
 // ListQuery filters one tab.
 type ListQuery struct {
@@ -75,6 +78,11 @@ func (s *Service) indexesFor(ctx context.Context, a Actor, tab string) ([]string
 		return own("tickets:assigned"), nil
 	case TabTagged:
 		return []string{k.index("tagged:" + a.ID)}, nil
+	case TabBot:
+		if !a.Supervises() {
+			return nil, nil // agents see a bot's chat once it hands off
+		}
+		return []string{k.index("bot")}, nil
 	case TabTicketsClosed:
 		return []string{k.index("tickets:closed")}, nil
 	case TabUnassigned:

@@ -54,6 +54,7 @@ const (
 	TimerPending       Timer = "pending"        // the customer did not answer: close
 	TimerSession       Timer = "session"        // the leave-a-message session expires
 	TimerArchive       Timer = "archive"        // a quiet ticket is archived
+	TimerBot           Timer = "bot"            // the bot went quiet: people take the chat
 )
 
 // Direction says who wrote a message.
@@ -133,6 +134,9 @@ type Conversation struct {
 	Subject string `json:"subject,omitempty"`
 	// Bot is the bot that holds or held the chat.
 	Bot string `json:"bot,omitempty"`
+	// BotPending are the customer messages waiting for the bot, oldest
+	// first; the first is the one event in flight.
+	BotPending []string `json:"bot_pending,omitempty"`
 	// Tags and Attributes are set by a bot for the agent who takes over.
 	Tags       []string          `json:"tags,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`

@@ -254,8 +254,8 @@ func (s *Service) Transfer(ctx context.Context, a Actor, chatID string, to Targe
 		if c.Kind == KindTicket {
 			return ErrTicketTransfer
 		}
-		if c.State != StateLive && c.State != StateQueued {
-			return fmt.Errorf("%w: only a live or queued chat is transferred", ErrWrongState)
+		if c.State != StateLive && c.State != StateQueued && c.State != StateBot {
+			return fmt.Errorf("%w: only a live, queued or bot chat is transferred", ErrWrongState)
 		}
 		if c.Assignee != a.ID && !a.Supervises() {
 			return fmt.Errorf("%w: only the chat's agent or a supervisor transfers it", ErrNotAllowed)
@@ -291,6 +291,11 @@ func (s *Service) Transfer(ctx context.Context, a Actor, chatID string, to Targe
 			if target = pickAgent(w.deptAgents(dept), dept, []string{c.Assignee}); target == nil {
 				return fmt.Errorf("%w in department %s", ErrNoAgentAvailable, dept)
 			}
+		}
+		if c.State == StateBot {
+			// A supervisor takes the chat from its bot: the bot is told.
+			w.leaveBot(c, BotTakenOver)
+			w.note(c, "Taken from the bot by "+a.ID)
 		}
 		from := c.Assignee
 		w.release(c)

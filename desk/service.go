@@ -26,9 +26,9 @@ type Dispatcher interface {
 	DispatchSend(ctx context.Context, contact channels.Address, key string, at time.Time) error
 	// DispatchWake schedules a conversation's wake-up for its deadline at.
 	DispatchWake(ctx context.Context, convID string, at time.Time) error
-	// DispatchBot enqueues the delivery of a customer message to the bot
-	// holding its conversation.
-	DispatchBot(ctx context.Context, convID, messageID string) error
+	// DispatchBot enqueues the delivery of an event (a customer message's
+	// id, or a lifecycle type) to the bot of its conversation.
+	DispatchBot(ctx context.Context, convID, event string) error
 	// DispatchPresence schedules an agent's presence check for at.
 	DispatchPresence(ctx context.Context, agent string, at time.Time) error
 }
@@ -75,9 +75,9 @@ type Options struct {
 	Log zerolog.Logger
 	// Media signs attachment URLs; without it attachments are refused.
 	Media *Media
-	// BotSecrets are the bots' secrets by bot id (they are not settings:
-	// they come from the environment).
-	BotSecrets map[string]string
+	// BotSecrets are the bots' secrets by bot id, the current one first
+	// (they are not settings: they come from the environment).
+	BotSecrets map[string][]string
 	// Sends is the outbox's retry and claim policy; zero fields take
 	// DefaultSendPolicy's.
 	Sends SendPolicy

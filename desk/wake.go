@@ -41,8 +41,9 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 		if at, ok := c.Deadlines[TimerPurge]; ok && !at.After(s.now()) {
 			return s.purge(ctx, c)
 		}
-		if c.State == StateLive || c.State == StateQueued {
-			// Re-routing and conversion move chats between agents.
+		if c.State == StateLive || c.State == StateQueued || c.State == StateBot {
+			// Re-routing, conversion and a quiet bot's hand-off move
+			// chats between agents.
 			if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {
 				return err
 			}

@@ -101,6 +101,7 @@ func cloneConversation(c *Conversation) *Conversation {
 	cp.Merged = slices.Clone(c.Merged)
 	cp.Mentions = slices.Clone(c.Mentions)
 	cp.Tags = slices.Clone(c.Tags)
+	cp.BotPending = slices.Clone(c.BotPending)
 	if c.Attributes != nil {
 		cp.Attributes = make(map[string]string, len(c.Attributes))
 		for k, v := range c.Attributes {

@@ -122,15 +122,18 @@ func handlePresence(svc *desk.Service) asynq.HandlerFunc {
 
 type botPayload struct {
 	ConversationID string `json:"conversation_id"`
-	MessageID      string `json:"message_id"`
+	// MessageID is the customer message, or the lifecycle event type.
+	MessageID string `json:"message_id"`
 }
 
-// NewBotTask is the job that hands one customer message to the bot holding
-// its chat. A failing bot is retried twice, then the chat goes to people;
-// every attempt shows in the dashboard.
-func NewBotTask(convID, messageID string) *asynq.Task {
-	payload, _ := json.Marshal(botPayload{ConversationID: convID, MessageID: messageID}) // plain struct: cannot fail
-	return asynq.NewTask(TypeBotEvent, payload, asynq.TaskID("bot:"+messageID), asynq.Queue(QueueCritical), asynq.MaxRetry(2))
+// NewBotTask is the job that hands one event of a chat (a customer message,
+// or the news that the chat left the bot) to its bot. A failing bot is
+// retried twice, then the chat goes to people; every attempt shows in the
+// dashboard. Its TaskID names the conversation too: lifecycle events of
+// different chats share a type.
+func NewBotTask(convID, event string) *asynq.Task {
+	payload, _ := json.Marshal(botPayload{ConversationID: convID, MessageID: event}) // plain struct: cannot fail
+	return asynq.NewTask(TypeBotEvent, payload, asynq.TaskID("bot:"+convID+":"+event), asynq.Queue(QueueCritical), asynq.MaxRetry(2))
 }
 
 func handleBot(svc *desk.Service) asynq.HandlerFunc {
@@ -195,8 +198,8 @@ func (d *Dispatcher) enqueue(ctx context.Context, t *asynq.Task) error {
 }
 
 // DispatchBot enqueues a bot event.
-func (d *Dispatcher) DispatchBot(ctx context.Context, convID, messageID string) error {
-	return d.enqueue(ctx, NewBotTask(convID, messageID))
+func (d *Dispatcher) DispatchBot(ctx context.Context, convID, event string) error {
+	return d.enqueue(ctx, NewBotTask(convID, event))
 }
 
 // DispatchWake schedules a conversation's wake-up.

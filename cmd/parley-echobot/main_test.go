@@ -112,7 +112,7 @@ func TestBotAnswers(t *testing.T) {
 		{"", []desk.BotAction{{Type: "text", Body: sorry}}},
 	}
 	c := newClock()
-	h := handler(testSecret, c.now)
+	h := handler(testSecret, c.now, nil)
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%q", tc.text), func(t *testing.T) {
 			body := eventBody(t, fmt.Sprintf("01JEVENT%018d", i), tc.text)
@@ -129,7 +129,7 @@ func TestBotAnswers(t *testing.T) {
 
 func TestBotRefusesBadSignature(t *testing.T) {
 	c := newClock()
-	h := handler(testSecret, c.now)
+	h := handler(testSecret, c.now, nil)
 	body := eventBody(t, "01JEVENTFORGED000000000001", "hi")
 	good := desk.Sign(testSecret, c.now(), body)
 	ts, _, _ := strings.Cut(good, ",")
@@ -164,7 +164,7 @@ func TestBotRefusesBadSignature(t *testing.T) {
 
 func TestBotRefusesOldSignature(t *testing.T) {
 	c := newClock()
-	h := handler(testSecret, c.now)
+	h := handler(testSecret, c.now, nil)
 	cases := []struct {
 		age  time.Duration // how long before now the event was signed
 		want int
@@ -188,7 +188,7 @@ func TestBotRefusesOldSignature(t *testing.T) {
 
 func TestBotRefusesReplayedEvent(t *testing.T) {
 	c := newClock()
-	h := handler(testSecret, c.now)
+	h := handler(testSecret, c.now, nil)
 	body := eventBody(t, "01JEVENTREPLAY00000000001", "hours")
 	sig := desk.Sign(testSecret, c.now(), body)
 	if r := reply(t, post(h, body, sig)); len(r.Actions) != 1 {

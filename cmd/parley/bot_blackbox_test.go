@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ const (
 	echoBye      = "Goodbye!"
 	echoSorry    = "Sorry, I did not get that. Send hours, or agent to talk to a person."
 	echoHandOff  = "Handed over by the bot: The customer asked for a person."
+	echoOrder    = "Your order is on its way: it ships tomorrow."
 )
 
 // botSecretEnv holds the bot's secret in Parley's environment.
@@ -78,12 +80,13 @@ func echobotBinary(t *testing.T) string {
 }
 
 // startEchobot runs the example bot on a free loopback port with secret,
-// waits until it answers, and kills it when t ends. It returns its URL.
-func startEchobot(t *testing.T, secret string) string {
+// sending its later answers to Parley at parleyURL (none if empty), waits
+// until it answers, and kills it when t ends. It returns its URL.
+func startEchobot(t *testing.T, secret, parleyURL string) string {
 	t.Helper()
 	// The free port may be taken again before the bot binds it: try anew.
 	for attempt := 1; ; attempt++ {
-		url, err := runEchobot(t, secret)
+		url, err := runEchobot(t, secret, parleyURL)
 		if err == nil {
 			return url
 		}
@@ -96,7 +99,7 @@ func startEchobot(t *testing.T, secret string) string {
 
 // runEchobot is one try of startEchobot: an error if the bot exited
 // before it answered.
-func runEchobot(t *testing.T, secret string) (string, error) {
+func runEchobot(t *testing.T, secret, parleyURL string) (string, error) {
 	t.Helper()
 	bin := echobotBinary(t)
 	port := freePort(t)
@@ -108,7 +111,7 @@ func runEchobot(t *testing.T, secret string) (string, error) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "ECHOBOT_SECRET="+secret, fmt.Sprintf("ECHOBOT_LISTEN=127.0.0.1:%d", port), "GORACE=halt_on_error=0")
+	cmd.Env = append(cmd.Env, "ECHOBOT_SECRET="+secret, fmt.Sprintf("ECHOBOT_LISTEN=127.0.0.1:%d", port), "ECHOBOT_PARLEY_URL="+parleyURL, "GORACE=halt_on_error=0")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -209,9 +212,22 @@ func newBotTap(t *testing.T, secret string, answer func(r *http.Request, body []
 
 // forwardTo makes a tap pass each event on to the bot at url, as it came.
 func forwardTo(url string) func(*http.Request, []byte, desk.BotEvent) (int, []byte) {
+	forward, set := forwardLater()
+	set(url)
+	return forward
+}
+
+// forwardLater is forwardTo a bot whose url is set later, once it runs
+// (before the first event).
+func forwardLater() (func(*http.Request, []byte, desk.BotEvent) (int, []byte), func(url string)) {
 	client := &http.Client{Timeout: 10 * time.Second}
+	var target atomic.Pointer[string]
 	return func(r *http.Request, body []byte, _ desk.BotEvent) (int, []byte) {
-		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, url, bytes.NewReader(body))
+		url := target.Load()
+		if url == nil {
+			return http.StatusServiceUnavailable, nil
+		}
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, *url, bytes.NewReader(body))
 		if err != nil {
 			return http.StatusBadGateway, nil
 		}
@@ -224,20 +240,50 @@ func forwardTo(url string) func(*http.Request, []byte, desk.BotEvent) (int, []by
 		defer resp.Body.Close()
 		out, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, out
-	}
+	}, func(url string) { target.Store(&url) }
 }
 
-// eventsFor lists the events of a conversation, in the order they came.
+// eventsFor lists the message events of a conversation, in the order
+// they came.
 func (b *botTap) eventsFor(conv string) []tappedEvent {
+	return b.ofType(conv, func(typ string) bool { return typ == "message" })
+}
+
+// lifecycleOf lists the types of the lifecycle events of a conversation.
+func (b *botTap) lifecycleOf(conv string) []string {
+	var out []string
+	for _, e := range b.ofType(conv, func(typ string) bool { return typ != "message" }) {
+		out = append(out, e.event.Type)
+	}
+	return out
+}
+
+func (b *botTap) ofType(conv string, keep func(string) bool) []tappedEvent {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []tappedEvent
 	for _, e := range b.events {
-		if e.event.ConversationID == conv {
+		if e.event.ConversationID == conv && keep(e.event.Type) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// waitLifecycle waits until the conversation's lifecycle events are want,
+// each signed, with the conversation's id and type as its id, and no
+// message.
+func (b *botTap) waitLifecycle(t *testing.T, conv string, want ...string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("lifecycle events %q", want), func() (bool, string) {
+		got := b.lifecycleOf(conv)
+		return slices.Equal(got, want), fmt.Sprintf("%q", got)
+	})
+	for _, e := range b.ofType(conv, func(typ string) bool { return typ != "message" }) {
+		if e.event.ID != conv+":"+e.event.Type || e.event.Message.ID != "" || len(e.event.History) != 0 || e.sigErr != nil {
+			t.Errorf("lifecycle event %+v (signature: %v): want id %s:%s, no message, no history, signed", e.event, e.sigErr, conv, e.event.Type)
+		}
+	}
 }
 
 // waitEvents waits until the conversation's events are exactly n, all
@@ -404,10 +450,12 @@ func expectAPIError(t *testing.T, what string, r response, status int, code stri
 func TestBlackboxBotEchobot(t *testing.T) {
 	t.Parallel()
 	secret := "echo-" + randAlnum(24)
-	echobot := startEchobot(t, secret)
-	tap := newBotTap(t, secret, forwardTo(echobot))
+	forward, setBot := forwardLater()
+	tap := newBotTap(t, secret, forward)
 	e := startBotEngine(t, engineSetup{agents: []string{"{id: ann, name: Ann, capacity: 5, online: true}"}},
 		[]string{botYAML("echo", tap.URL, botSecretEnv, "departments: [general]")}, botSecretEnv+"="+secret)
+	echobot := startEchobot(t, secret, e.base)
+	setBot(echobot)
 
 	concurrently(t,
 		subtest{"answers", func(t *testing.T) {
@@ -496,8 +544,26 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			}
 			// Nor may the bot write in later, through the callback API.
 			body, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
-			expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, body, desk.Sign(secret, time.Now(), body)), http.StatusConflict, "wrong_state")
+			expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "wrong_state")
 			e.expectTexts(t, to, echoFinding)
+		}},
+
+		subtest{"answers_later", func(t *testing.T) {
+			// "order" is answered with no actions at once, then through the
+			// callback API.
+			const to = channels.Address("whatsapp:+27840000005")
+			e.say(t, to, "order")
+			e.expectTexts(t, to, echoOrder)
+			c := e.chatOf(t, to)
+			if c.State != desk.StateBot || !slices.Equal(c.Tags, []string{"order"}) {
+				t.Errorf("after the later answer: %s tags %v; want held by the bot, tagged order", describe(c), c.Tags)
+			}
+			if evs := tap.waitEvents(t, c.ID, 1); evs[0].status != http.StatusOK {
+				t.Errorf("the event was answered %d, want 200 (empty actions)", evs[0].status)
+			}
+			if got := botMessages(e.historyOf(t, c.ID), "echo"); !slices.Equal(got, []string{echoOrder}) {
+				t.Errorf("the bot's messages %q, want %q", got, echoOrder)
+			}
 		}},
 
 		subtest{"closes", func(t *testing.T) {
@@ -570,7 +636,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 func TestBlackboxBotHandOffOutOfHours(t *testing.T) {
 	t.Parallel()
 	secret := "echo-" + randAlnum(24)
-	tap := newBotTap(t, secret, forwardTo(startEchobot(t, secret)))
+	tap := newBotTap(t, secret, forwardTo(startEchobot(t, secret, "")))
 	e := startBotEngine(t, engineSetup{closed: true, agents: []string{"{id: ann, name: Ann, capacity: 5, online: true}"}},
 		[]string{botYAML("echo", tap.URL, botSecretEnv, "departments: [general]")}, botSecretEnv+"="+secret)
 
@@ -629,6 +695,9 @@ func TestBlackboxBotFailures(t *testing.T) {
 	// WhatsApp customers get a bot that sleeps past its 2s timeout, or,
 	// to "dance", answers an action Parley does not know.
 	tap := newBotTap(t, secret, func(r *http.Request, _ []byte, ev desk.BotEvent) (int, []byte) {
+		if ev.Type != "message" {
+			return http.StatusNoContent, nil // the news that the chat left it
+		}
 		if ev.Message.Body == "dance" {
 			return http.StatusOK, []byte(`{"actions":[{"type":"dance","body":"no such action"}]}`)
 		}
@@ -690,10 +759,11 @@ func TestBlackboxBotFailures(t *testing.T) {
 				t.Errorf("handed over after %s: before three 2s timeouts could pass", took)
 			}
 			msgs := e.historyOf(t, c.ID)
-			if n := onlyNote(t, msgs, "Handed over by the bot"); !strings.HasPrefix(n.Body, "Handed over by the bot: the bot did not answer") {
-				t.Errorf("hand-off note %q: want it to say the bot did not answer", n.Body)
+			if n := onlyNote(t, msgs, "Taken from the bot"); n.Body != "Taken from the bot: the bot did not answer in time" {
+				t.Errorf("hand-off note %q: want it to say the bot did not answer in time, in words", n.Body)
 			}
 			onlyNote(t, msgs, "Chat assigned to")
+			tap.waitLifecycle(t, c.ID, desk.BotHandedOff)
 			if got := botMessages(msgs, "echo"); len(got) != 0 {
 				t.Errorf("the bot's late answer was applied: %q", got)
 			}
@@ -715,7 +785,7 @@ func TestBlackboxBotFailures(t *testing.T) {
 			c := e.chatOf(t, to)
 			handedOver(t, c.ID, start)
 			msgs := e.historyOf(t, c.ID)
-			if n := onlyNote(t, msgs, "Handed over by the bot"); !strings.Contains(n.Body, "dance") {
+			if n := onlyNote(t, msgs, "Taken from the bot"); n.Body != `Taken from the bot: the bot's answer could not be carried out: actions[0]: unknown action "dance"` {
 				t.Errorf("hand-off note %q: want it to name the refused action", n.Body)
 			}
 			if n := len(tap.eventsFor(c.ID)); n != 3 {
@@ -735,8 +805,14 @@ func TestBlackboxBotFailures(t *testing.T) {
 			}
 			handedOver(t, c.ID, start)
 			msgs := e.historyOf(t, c.ID)
-			if n := onlyNote(t, msgs, "Handed over by the bot"); !strings.HasPrefix(n.Body, "Handed over by the bot: the bot did not answer") {
-				t.Errorf("hand-off note %q: want it to say the bot did not answer", n.Body)
+			// In words, and nothing of the bot's address reaches the desk.
+			if n := onlyNote(t, msgs, "Taken from the bot"); n.Body != "Taken from the bot: the bot is unavailable" {
+				t.Errorf("hand-off note %q: want it to say the bot is unavailable, in words", n.Body)
+			}
+			for _, m := range msgs {
+				if strings.Contains(m.Body, "127.0.0.1") || strings.Contains(m.Body, "dial") {
+					t.Errorf("the history shows the bot's address or an internal error: %q", m.Body)
+				}
 			}
 			e.expectTexts(t, channels.Address(number))
 		}},
@@ -778,11 +854,15 @@ func TestBlackboxBotCallback(t *testing.T) {
 	now := time.Now()
 	expectAPIError(t, "wrong secret", e.callback(t, "echo", id, body, desk.Sign("not-the-secret-0123456789", now, body)), http.StatusForbidden, "bad_signature")
 	expectAPIError(t, "no signature", e.callback(t, "echo", id, body, ""), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "signed 10 minutes ago", e.callback(t, "echo", id, body, desk.Sign(secret, now.Add(-10*time.Minute), body)), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "signed for another body", e.callback(t, "echo", id, body, desk.Sign(secret, now, []byte(`{"id":"cb-1","actions":[]}`))), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "an unknown bot", e.callback(t, "nobot", id, body, desk.Sign(secret, now, body)), http.StatusNotFound, "not_found")
+	expectAPIError(t, "signed 10 minutes ago", e.callback(t, "echo", id, body, desk.SignCallback(secret, now.Add(-10*time.Minute), "echo", id, body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "signed for another body", e.callback(t, "echo", id, body, desk.SignCallback(secret, now, "echo", id, []byte(`{"id":"cb-1","actions":[]}`))), http.StatusForbidden, "bad_signature")
+	// The signature covers the method and the path: one over the body
+	// alone, or for another conversation, does not hold.
+	expectAPIError(t, "signed over the body only", e.callback(t, "echo", id, body, desk.Sign(secret, now, body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "signed for another conversation", e.callback(t, "echo", id, body, desk.SignCallback(secret, now, "echo", "01JOTHERCONVERSATION000000", body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "an unknown bot", e.callback(t, "nobot", id, body, desk.SignCallback(secret, now, "nobot", id, body)), http.StatusNotFound, "not_found")
 	noID, _ := json.Marshal(desk.BotReply{Actions: []desk.BotAction{{Type: "text", Body: "no id"}}})
-	expectAPIError(t, "no id", e.callback(t, "echo", id, noID, desk.Sign(secret, now, noID)), http.StatusBadRequest, "invalid")
+	expectAPIError(t, "no id", e.callback(t, "echo", id, noID, desk.SignCallback(secret, now, "echo", id, noID)), http.StatusBadRequest, "invalid")
 	// Nothing of it reached the customer or the chat.
 	e.quiet(t)
 	e.expectTexts(t, to)
@@ -794,7 +874,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	}
 
 	// Correctly signed: applied (the refusals did not use up its id).
-	sig := desk.Sign(secret, time.Now(), body)
+	sig := desk.SignCallback(secret, time.Now(), "echo", id, body)
 	r := e.callback(t, "echo", id, body, sig)
 	if r.status != http.StatusOK || !strings.Contains(r.body, `"applied"`) {
 		t.Fatalf("signed callback: got %s, want 200 applied", r)
@@ -810,13 +890,13 @@ func TestBlackboxBotCallback(t *testing.T) {
 
 	// The same callback again, as sent or re-signed: a replay.
 	expectAPIError(t, "the same callback again", e.callback(t, "echo", id, body, sig), http.StatusConflict, "replay")
-	expectAPIError(t, "the same callback re-signed", e.callback(t, "echo", id, body, desk.Sign(secret, time.Now(), body)), http.StatusConflict, "replay")
+	expectAPIError(t, "the same callback re-signed", e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "replay")
 	e.quiet(t)
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 
 	// A later callback hands off; after it the bot may not write any more.
 	handoff, _ := json.Marshal(desk.BotReply{ID: "cb-2", Actions: []desk.BotAction{{Type: "handoff", Note: "Asked about order 77"}}})
-	if r := e.callback(t, "echo", id, handoff, desk.Sign(secret, time.Now(), handoff)); r.status != http.StatusOK {
+	if r := e.callback(t, "echo", id, handoff, desk.SignCallback(secret, time.Now(), "echo", id, handoff)); r.status != http.StatusOK {
 		t.Fatalf("hand-off callback: got %s, want 200", r)
 	}
 	c = e.conv(t, id)
@@ -827,6 +907,356 @@ func TestBlackboxBotCallback(t *testing.T) {
 		t.Errorf("hand-off note %q", n.Body)
 	}
 	late, _ := json.Marshal(desk.BotReply{ID: "cb-3", Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
-	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, desk.Sign(secret, time.Now(), late)), http.StatusConflict, "wrong_state")
+	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, desk.SignCallback(secret, time.Now(), "echo", id, late)), http.StatusConflict, "wrong_state")
 	e.expectTexts(t, to, "Your order ships tomorrow.")
+}
+
+// deskUser is a signed-in desk session: its cookie and CSRF token.
+type deskUser struct {
+	p      *parley
+	cookie *http.Cookie
+	csrf   string
+}
+
+// signIn sets a password for the configured user id and signs them in.
+func (p *parley) signIn(t *testing.T, id string) *deskUser {
+	t.Helper()
+	const password = "a long enough password"
+	cmd := exec.Command(p.bin, "user", "passwd", "-id", id)
+	cmd.Env, cmd.Stdin = p.env, strings.NewReader(password+"\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("user passwd %s: %v\n%s", id, err, out)
+	}
+	resp, err := p.http.Post(p.base+"/api/v1/session", "application/json", strings.NewReader(`{"user":"`+id+`","password":"`+password+`"}`))
+	if err != nil {
+		t.Fatalf("sign in %s: %v", id, err)
+	}
+	defer resp.Body.Close()
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&me); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign in %s: %d %v", id, resp.StatusCode, err)
+	}
+	u := &deskUser{p: p, csrf: me.CSRF}
+	for _, c := range resp.Cookies() {
+		if c.Name == "parley_session" {
+			u.cookie = c
+		}
+	}
+	if u.cookie == nil {
+		t.Fatalf("sign in %s: no session cookie", id)
+	}
+	return u
+}
+
+// do sends a desk API request with the session; body is JSON-encoded if
+// not nil.
+func (u *deskUser) do(t *testing.T, method, path string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, u.p.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(u.cookie)
+	req.Header.Set("X-CSRF-Token", u.csrf)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := u.p.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: string(out)}
+}
+
+// botTab lists the bot tab as u sees it: conversation id to its bot.
+func (u *deskUser) botTab(t *testing.T) map[string]string {
+	t.Helper()
+	r := u.do(t, http.MethodGet, "/api/v1/conversations?tab=bot", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("bot tab: %s", r)
+	}
+	var page desk.Page
+	if err := json.Unmarshal([]byte(r.body), &page); err != nil {
+		t.Fatalf("bot tab: %v in %s", err, r.body)
+	}
+	out := map[string]string{}
+	for _, c := range page.Items {
+		if c.State != desk.StateBot {
+			t.Errorf("bot tab lists %s", describe(c))
+		}
+		out[c.ID] = c.Bot
+	}
+	return out
+}
+
+// TestBlackboxBotQuiet: a bot that never answers cannot hold a customer:
+// after its idle timeout the chat goes to people, and the bot is told.
+// Supervisors see the chats bots hold and can take one over; the bot is
+// told of that too, and of a chat the customer ended. Nothing internal
+// (a supervisor's comment) reaches the bot.
+func TestBlackboxBotQuiet(t *testing.T) {
+	t.Parallel()
+	secret := "quiet-" + randAlnum(24)
+	// The bot takes every event and answers nothing, ever.
+	tap := newBotTap(t, secret, func(*http.Request, []byte, desk.BotEvent) (int, []byte) { return http.StatusOK, nil })
+	quiet := strings.Replace(botYAML("quiet", tap.URL, botSecretEnv, fmt.Sprintf("numbers: [%q]", bbWhatsAppFrom)),
+		"timeout: 2s\n", "timeout: 2s\n    idle_timeout: 3s\n", 1)
+	e := startBotEngine(t, engineSetup{agents: []string{
+		"{id: ann, name: Ann, capacity: 5, online: true}",
+		"{id: sue, name: Sue, role: supervisor, capacity: 5}",
+	}}, []string{quiet, botYAML("slow", tap.URL, botSecretEnv, fmt.Sprintf("numbers: [%q]", bbSMSFrom))}, botSecretEnv+"="+secret)
+	sue, ann := e.signIn(t, "sue"), e.signIn(t, "ann")
+
+	concurrently(t,
+		subtest{"idle_bot_hands_over", func(t *testing.T) {
+			const to = channels.Address("whatsapp:+27840000601")
+			e.say(t, to, "hi")
+			c := e.chatOf(t, to)
+			if c.State != desk.StateBot || c.Bot != "quiet" {
+				t.Fatalf("new chat: %s bot %q; want held by the bot quiet", describe(c), c.Bot)
+			}
+			if at, ok := c.Deadlines[desk.TimerBot]; !ok || !at.Equal(c.LastCustomerAt.Add(3*time.Second)) {
+				t.Errorf("bot deadline %v (set %v), want the message's time + 3s", at, ok)
+			}
+			tap.waitEvents(t, c.ID, 1)
+			c = e.waitConv(t, c.ID, "live with ann", func(c *desk.Conversation) bool { return c.State == desk.StateLive })
+			msgs := e.historyOf(t, c.ID)
+			n := onlyNote(t, msgs, "Taken from the bot")
+			if n.Body != "Taken from the bot: the bot did not answer in time" || c.Assignee != "ann" {
+				t.Errorf("after the bot's idle timeout: %s, note %q; want live with ann, the note in words", describe(c), n.Body)
+			}
+			firedWithin(t, "the bot's idle timeout", c.LastCustomerAt, 3*time.Second, n.At)
+			if _, still := c.Deadlines[desk.TimerBot]; still {
+				t.Errorf("the bot deadline is still set after the hand-over: %v", c.Deadlines)
+			}
+			tap.waitLifecycle(t, c.ID, desk.BotHandedOff)
+			e.expectTexts(t, to)
+		}},
+
+		subtest{"supervisor_takes_over", func(t *testing.T) {
+			const number = "+27840000602"
+			e.mustAccept(t, e.smsIn(number, "hi"))
+			c := e.chatOf(t, channels.Address("sms:"+number))
+			tap.waitEvents(t, c.ID, 1)
+			if got := sue.botTab(t); got[c.ID] != "slow" {
+				t.Errorf("sue's bot tab %v: want %s held by slow", got, c.ID)
+			}
+			if got := ann.botTab(t); len(got) != 0 {
+				t.Errorf("ann's bot tab %v: want nothing (it is for supervisors)", got)
+			}
+			// An internal comment never reaches the bot.
+			if r := sue.do(t, http.MethodPost, "/api/v1/conversations/"+c.ID+"/comments", map[string]string{"body": "INTERNAL: owes R5000, do not mention"}); r.status/100 != 2 {
+				t.Fatalf("comment: %s", r)
+			}
+			e.mustAccept(t, e.smsIn(number, "are you there?"))
+			evs := tap.waitEvents(t, c.ID, 2)
+			var hist []string
+			for _, m := range evs[1].event.History {
+				if m.Direction != desk.DirIn && m.Direction != desk.DirOut {
+					t.Errorf("the bot got a %s message in the history: %q", m.Direction, m.Body)
+				}
+				hist = append(hist, m.Body)
+			}
+			if !slices.Equal(hist, []string{"hi", "are you there?"}) {
+				t.Errorf("the second event's history %q, want the customer's two messages, the current one last", hist)
+			}
+			// sue takes the chat from the bot, to ann.
+			if r := sue.do(t, http.MethodPost, "/api/v1/conversations/"+c.ID+"/transfer", desk.Target{Agent: "ann"}); r.status/100 != 2 {
+				t.Fatalf("transfer from the bot: %s", r)
+			}
+			c = e.conv(t, c.ID)
+			if c.State != desk.StateLive || c.Assignee != "ann" || len(c.BotPending) != 0 {
+				t.Errorf("after the transfer: %s pending %v; want live with ann, nothing for the bot", describe(c), c.BotPending)
+			}
+			onlyNote(t, e.historyOf(t, c.ID), "Taken from the bot by sue")
+			tap.waitLifecycle(t, c.ID, desk.BotTakenOver)
+			if _, ok := sue.botTab(t)[c.ID]; ok {
+				t.Errorf("the chat is still in the bot tab")
+			}
+			late, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
+			expectAPIError(t, "a callback after the take-over", e.callback(t, "slow", c.ID, late, desk.SignCallback(secret, time.Now(), "slow", c.ID, late)), http.StatusConflict, "wrong_state")
+		}},
+
+		subtest{"customer_ends", func(t *testing.T) {
+			const number = "+27840000603"
+			e.mustAccept(t, e.smsIn(number, "hi"))
+			c := e.chatOf(t, channels.Address("sms:"+number))
+			e.mustAccept(t, e.smsIn(number, "//end"))
+			c = e.waitConv(t, c.ID, "closed", func(c *desk.Conversation) bool { return c.State == desk.StateClosed })
+			if c.Closed.By != "customer" {
+				t.Errorf("after //end: %s closed by %q", describe(c), c.Closed.By)
+			}
+			tap.waitLifecycle(t, c.ID, desk.BotClosed)
+		}},
+	)
+}
+
+// TestBlackboxBotAnswers: a bot's events come one at a time, in order;
+// an answer Parley cannot carry out (an unknown department included) is
+// refused with a reason and can be sent again, corrected, under the same
+// callback id; and during a key change-over both secrets work.
+func TestBlackboxBotAnswers(t *testing.T) {
+	t.Parallel()
+	newSecret, oldSecret := "new-"+randAlnum(24), "old-"+randAlnum(24)
+	var mu sync.Mutex
+	inFlight, most := map[string]int{}, 0
+	// The tap checks the old secret; the new one is checked here: each
+	// event carries a v1 for both.
+	tap := newBotTap(t, oldSecret, func(r *http.Request, body []byte, ev desk.BotEvent) (int, []byte) {
+		if err := desk.VerifySignature(newSecret, r.Header.Get(desk.SignatureHeader), body, time.Now()); err != nil {
+			t.Errorf("event %s under the new secret: %v", ev.ID, err)
+		}
+		if ev.Type != "message" {
+			return http.StatusNoContent, nil
+		}
+		switch body := ev.Message.Body; {
+		case strings.HasPrefix(body, "slow "):
+			mu.Lock()
+			inFlight[ev.ConversationID]++
+			most = max(most, inFlight[ev.ConversationID])
+			mu.Unlock()
+			time.Sleep(300 * time.Millisecond)
+			mu.Lock()
+			inFlight[ev.ConversationID]--
+			mu.Unlock()
+			return http.StatusOK, []byte(`{"actions":[{"type":"text","body":"echo: ` + body + `"}]}`)
+		case body == "to nowhere" && ev.Attempt == 0:
+			return http.StatusOK, []byte(`{"actions":[{"type":"handoff","department":"nope"}]}`)
+		case body == "to nowhere":
+			return http.StatusOK, []byte(`{"actions":[{"type":"handoff","note":"corrected"}]}`)
+		}
+		return http.StatusAccepted, nil // answered later
+	})
+	bot := strings.Replace(botYAML("echo", tap.URL, "PARLEY_BOT_NEW_SECRET", "departments: [general]"),
+		"secret_env: PARLEY_BOT_NEW_SECRET", "secret_env: [PARLEY_BOT_NEW_SECRET, PARLEY_BOT_OLD_SECRET]", 1)
+	e := startBotEngine(t, engineSetup{agents: []string{"{id: ann, name: Ann, capacity: 5, online: true}"}},
+		[]string{bot}, "PARLEY_BOT_NEW_SECRET="+newSecret, "PARLEY_BOT_OLD_SECRET="+oldSecret)
+
+	concurrently(t,
+		subtest{"one_event_in_flight_in_order", func(t *testing.T) {
+			const to = channels.Address("whatsapp:+27840000701")
+			for _, body := range []string{"slow 1", "slow 2", "slow 3"} {
+				e.say(t, to, body)
+			}
+			e.expectTexts(t, to, "echo: slow 1", "echo: slow 2", "echo: slow 3")
+			id := e.chatOf(t, to).ID
+			if got := bodiesOf(tap.waitEvents(t, id, 3)); !slices.Equal(got, []string{"slow 1", "slow 2", "slow 3"}) {
+				t.Errorf("events in the order %q", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if most != 1 {
+				t.Errorf("up to %d events of one chat were at the bot at once, want 1", most)
+			}
+		}},
+
+		subtest{"answer_to_unknown_department_retried", func(t *testing.T) {
+			const to = channels.Address("whatsapp:+27840000702")
+			e.say(t, to, "to nowhere")
+			id := e.chatOf(t, to).ID
+			c := e.waitConv(t, id, "live with ann", func(c *desk.Conversation) bool { return c.State == desk.StateLive })
+			if c.Department != "general" || c.Assignee != "ann" {
+				t.Errorf("after the corrected answer: %s; want live with ann in general", describe(c))
+			}
+			if n := onlyNote(t, e.historyOf(t, id), "Handed over by the bot"); n.Body != "Handed over by the bot: corrected" {
+				t.Errorf("hand-off note %q", n.Body)
+			}
+			if evs := tap.waitEvents(t, id, 2); evs[1].event.Attempt != 1 {
+				t.Errorf("the retry was attempt %d, want 1", evs[1].event.Attempt)
+			}
+		}},
+
+		subtest{"callback_refused_then_corrected", func(t *testing.T) {
+			const to = channels.Address("whatsapp:+27840000703")
+			e.say(t, to, "later please")
+			id := e.chatOf(t, to).ID
+			tap.waitEvents(t, id, 1)
+			send := func(actions string, secret string) response {
+				body := []byte(`{"id":"cb-fix","actions":[` + actions + `]}`)
+				return e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body))
+			}
+			r := send(`{"type":"dance"}`, newSecret)
+			expectAPIError(t, "an unknown action", r, http.StatusBadRequest, "invalid")
+			if msg, _ := r.apiError(t); !strings.Contains(msg, `unknown action "dance"`) {
+				t.Errorf("unknown action: %q, want it named", msg)
+			}
+			r = send(`{"type":"text","body":"one moment"},{"type":"handoff","department":"nope"}`, newSecret)
+			expectAPIError(t, "a hand-off to an unknown department", r, http.StatusBadRequest, "invalid")
+			if msg, _ := r.apiError(t); !strings.Contains(msg, `unknown department "nope"`) {
+				t.Errorf("unknown department: %q, want it named", msg)
+			}
+			if c := e.conv(t, id); c.State != desk.StateBot {
+				t.Fatalf("after refused callbacks: %s; want still held by the bot", describe(c))
+			}
+			e.expectTexts(t, to) // nothing of a refused answer was sent
+			// Corrected under the same id, signed with the old secret: applied.
+			if r := send(`{"type":"text","body":"one moment"},{"type":"handoff"}`, oldSecret); r.status != http.StatusOK || !strings.Contains(r.body, `"applied"`) {
+				t.Fatalf("the corrected callback: %s, want 200 applied", r)
+			}
+			e.expectTexts(t, to, "one moment")
+			c := e.conv(t, id)
+			if c.State != desk.StateLive || c.Assignee != "ann" || c.Department != "general" {
+				t.Errorf("after the corrected hand-off: %s; want live with ann in general", describe(c))
+			}
+			// The same id again is a replay, told apart from wrong_state.
+			expectAPIError(t, "the applied id again", send(`{"type":"text","body":"again"}`, newSecret), http.StatusConflict, "replay")
+			e.expectTexts(t, to, "one moment")
+		}},
+	)
+}
+
+// TestBlackboxBotUnknownDepartment: a bot configured for a department that
+// does not exist stops start-up with one line saying so, and is refused in
+// the admin settings.
+func TestBlackboxBotUnknownDepartment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "parley.yaml")
+	yaml := "bots:\n" + botYAML("echo", "http://127.0.0.1:1/", botSecretEnv, "departments: [nope]")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Bounded: a Parley that took the configuration would serve on.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, parleyBinary(t), "serve")
+	cmd.Env = []string{"PARLEY_CONFIG=" + cfg, botSecretEnv + "=" + randAlnum(24), "PATH=" + os.Getenv("PATH"),
+		fmt.Sprintf("PARLEY_LISTEN=127.0.0.1:%d", freePort(t))}
+	out, err := cmd.CombinedOutput()
+	const want = `parley: bots[0].departments: unknown department "nope"`
+	if err == nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("start-up with a bot for department nope: %v, printed %q; want it to stop with %q", err, out, want)
+	}
+
+	secret := randAlnum(24)
+	e := startBotEngine(t, engineSetup{agents: []string{"{id: ada, name: Ada, role: admin}"}},
+		[]string{botYAML("echo", "http://127.0.0.1:1/", botSecretEnv, "departments: [general]")}, botSecretEnv+"="+secret)
+	ada := e.signIn(t, "ada")
+	r := ada.do(t, http.MethodGet, "/api/v1/admin/settings", nil)
+	var settings map[string]any
+	if err := json.Unmarshal([]byte(r.body), &settings); err != nil || r.status != http.StatusOK {
+		t.Fatalf("settings: %s (%v)", r, err)
+	}
+	bots, _ := settings["bots"].([]any)
+	if len(bots) != 1 {
+		t.Fatalf("settings bots %v, want the configured one", settings["bots"])
+	}
+	bots[0].(map[string]any)["departments"] = []string{"nope"}
+	r = ada.do(t, http.MethodPut, "/api/v1/admin/settings", settings)
+	expectAPIError(t, "settings with a bot for department nope", r, http.StatusBadRequest, "invalid")
+	if msg, _ := r.apiError(t); !strings.Contains(msg, `bots[0].departments: unknown department "nope"`) {
+		t.Errorf("refusal %q: want it to name the bot's unknown department", msg)
+	}
 }

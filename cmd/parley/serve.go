@@ -178,12 +178,12 @@ func (c *core) close() {
 	}
 }
 
-// botSecrets maps each configured bot to its secret, read from the
+// botSecrets maps each configured bot to its secrets, read from the
 // environment by config.Load.
-func botSecrets(cfg config.Config) map[string]string {
-	out := map[string]string{}
+func botSecrets(cfg config.Config) map[string][]string {
+	out := map[string][]string{}
 	for _, b := range cfg.Bots {
-		out[b.ID] = b.Secret
+		out[b.ID] = b.Secrets
 	}
 	return out
 }

@@ -1,0 +1,268 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// BotAction is one thing a bot asks Parley to do.
+type BotAction struct {
+	// Type is text, template, buttons, tags, attributes, handoff or close.
+	Type string `json:"type"`
+	Body string `json:"body,omitempty"`
+	// Template: on WhatsApp outside the 24-hour window, the only send allowed.
+	Template *channels.Template `json:"template,omitempty"`
+	// Buttons are quick replies; sent as a numbered list after Body.
+	Buttons    []string          `json:"buttons,omitempty"`
+	Tags       []string          `json:"tags,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// Department and Note go with a hand-off: where to (one of the
+	// configured departments; the chat's own if empty), and what the agent
+	// should know.
+	Department string `json:"department,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+// BotReply is a bot's answer, in a response body or a callback.
+type BotReply struct {
+	// ID makes a callback unique: an id applied before is refused as a
+	// replay.
+	ID      string      `json:"id,omitempty"`
+	Actions []BotAction `json:"actions"`
+}
+
+// The limits of one answer.
+const (
+	maxBotActions = 20
+	maxButtons    = 10
+)
+
+var (
+	// ErrBadSignature: a bot callback whose signature does not hold.
+	ErrBadSignature = errors.New("bad signature")
+	// ErrReplay: a bot callback whose id was applied before.
+	ErrReplay = errors.New("replayed callback")
+)
+
+// botAnswer says where actions came from: the answer to the event in
+// flight, or a callback with its id.
+type botAnswer struct {
+	event    string
+	callback string
+}
+
+// BotCallback applies actions a bot sent later, through the callback API.
+// The request must be signed with one of the bot's secrets over its method,
+// path and body, recently, and carry an id not applied before. The id is
+// recorded in the write that applies the actions, so a refused callback
+// can be corrected and sent again under the same id.
+func (s *Service) BotCallback(ctx context.Context, botID, convID, signature string, body []byte) error {
+	secrets := s.bots.secrets[botID]
+	if len(secrets) == 0 || s.Rules().Bot(botID) == nil {
+		return ErrNotFound
+	}
+	if err := verifyAny(secrets, signature, callbackPayload(botID, convID, body), s.now()); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	var reply BotReply
+	if err := json.Unmarshal(body, &reply); err != nil {
+		return fmt.Errorf("%w: body: %v", ErrInvalid, err)
+	}
+	if reply.ID == "" || len(reply.ID) > 100 {
+		return fmt.Errorf("%w: a callback needs an id (up to 100 characters), unique per callback", ErrInvalid)
+	}
+	// Told apart from wrong_state: a replay of an applied callback is a
+	// replay, whatever the chat's state now. The claim at commit decides.
+	if n, err := s.store.rdb.Exists(ctx, s.store.keys.botNonce(botID, reply.ID)).Result(); err != nil {
+		return err
+	} else if n > 0 {
+		return fmt.Errorf("%w: callback %s was already applied", ErrReplay, reply.ID)
+	}
+	return s.applyBotActions(ctx, botID, convID, reply.Actions, botAnswer{callback: reply.ID})
+}
+
+// botHandOff passes a chat from a failed bot to the normal flow.
+func (s *Service) botHandOff(ctx context.Context, convID, why string) error {
+	return s.retry(ctx, func() error {
+		w, c, err := s.convWorld(ctx, convID)
+		if err != nil {
+			return err
+		}
+		if c.State != StateBot {
+			return nil
+		}
+		if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {
+			return err
+		}
+		w.takeFromBot(c, why)
+		return s.commit(ctx, newTx(), w)
+	})
+}
+
+// checkBotActions refuses an answer Parley cannot carry out, before
+// anything of it is done.
+func (s *Service) checkBotActions(actions []BotAction) error {
+	if len(actions) > maxBotActions {
+		return fmt.Errorf("%w: at most %d actions", ErrInvalid, maxBotActions)
+	}
+	depts := s.Rules().DepartmentIDs()
+	for i, a := range actions {
+		switch a.Type {
+		case "text", "template", "tags", "attributes", "close":
+		case "buttons":
+			if len(a.Buttons) == 0 || len(a.Buttons) > maxButtons {
+				return fmt.Errorf("%w: actions[%d]: buttons: 1 to %d", ErrInvalid, i, maxButtons)
+			}
+		case "handoff":
+			if a.Department != "" && !slices.Contains(depts, a.Department) {
+				return fmt.Errorf("%w: actions[%d]: handoff to unknown department %q (known: %s)", ErrInvalid, i, a.Department, strings.Join(depts, ", "))
+			}
+		default:
+			return fmt.Errorf("%w: actions[%d]: unknown action %q", ErrInvalid, i, a.Type)
+		}
+	}
+	return nil
+}
+
+// BotActions applies a bot's actions to a chat it holds, as a callback
+// without an id would.
+func (s *Service) BotActions(ctx context.Context, botID, convID string, actions []BotAction) error {
+	return s.applyBotActions(ctx, botID, convID, actions, botAnswer{})
+}
+
+// applyBotActions applies a bot's actions to a chat it holds, in one write
+// with what answered them: the event in flight ends (and the next is sent),
+// or the callback's id is recorded. Sends follow the channel rules (a
+// template outside WhatsApp's window); a bot never writes into a chat that
+// a person holds.
+func (s *Service) applyBotActions(ctx context.Context, botID, convID string, actions []BotAction, from botAnswer) error {
+	if err := s.checkBotActions(actions); err != nil {
+		return err
+	}
+	err := s.retry(ctx, func() error {
+		w, c, err := s.convWorld(ctx, convID)
+		if err != nil {
+			return err
+		}
+		if c.State != StateBot || c.Bot != botID {
+			return fmt.Errorf("%w: the bot does not hold this conversation", ErrWrongState)
+		}
+		if from.event != "" && !w.nextForBot(c, from.event) {
+			return nil // this answer was applied already
+		}
+		for _, a := range actions {
+			if a.Type == "handoff" {
+				dept := c.Department
+				if a.Department != "" {
+					dept = a.Department
+				}
+				if err := s.store.loadDepartment(ctx, w, dept); err != nil {
+					return err
+				}
+			}
+		}
+		for _, a := range actions {
+			if c.State != StateBot {
+				break // handed off or closed: the rest is not the bot's to do
+			}
+			if err := w.botAction(c, a); err != nil {
+				return err
+			}
+		}
+		if c.State == StateBot && len(actions) > 0 {
+			w.armBotIdle(c) // the bot answered: the chat is not quiet
+		}
+		t := newTx()
+		if from.callback != "" {
+			t.claim(s.store.keys.botNonce(botID, from.callback), "1", (2 * signatureTolerance).Milliseconds())
+		}
+		return s.commit(ctx, t, w)
+	})
+	var exists *existsError
+	if errors.As(err, &exists) {
+		return fmt.Errorf("%w: callback %s was already applied", ErrReplay, from.callback)
+	}
+	return err
+}
+
+func (w *world) botAction(c *Conversation, a BotAction) error {
+	author := "bot:" + c.Bot
+	switch a.Type {
+	case "text":
+		_, err := w.reply(c, Reply{Author: author, Body: a.Body})
+		return err
+	case "template":
+		_, err := w.reply(c, Reply{Author: author, Template: a.Template})
+		return err
+	case "buttons":
+		var b strings.Builder
+		b.WriteString(a.Body)
+		for i, label := range a.Buttons {
+			fmt.Fprintf(&b, "\n%d. %s", i+1, label)
+		}
+		_, err := w.reply(c, Reply{Author: author, Body: b.String()})
+		return err
+	case "tags":
+		for _, t := range a.Tags {
+			if !slices.Contains(c.Tags, t) {
+				c.Tags = append(c.Tags, t)
+			}
+		}
+	case "attributes":
+		if c.Attributes == nil {
+			c.Attributes = map[string]string{}
+		}
+		for k, v := range a.Attributes {
+			c.Attributes[k] = v
+		}
+	case "handoff":
+		dept := c.Department
+		if a.Department != "" {
+			dept = a.Department
+		}
+		note := "Handed over by the bot"
+		if a.Note != "" {
+			note += ": " + a.Note
+		}
+		w.leaveBot(c, "") // the bot knows: it asked
+		w.note(c, note)
+		w.handOff(c, dept)
+	case "close":
+		w.leaveBot(c, "")
+		w.closeConversation(c, Closure{By: "bot:" + c.Bot, Reason: "closed by the bot"})
+	default:
+		return fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Type)
+	}
+	w.emit(EventChanged, c, "")
+	return nil
+}
+
+// handOff routes a chat from its bot as a new chat would be: to an agent,
+// the queue, or the leave-a-message flow.
+func (w *world) handOff(c *Conversation, dept string) {
+	c.Department = dept
+	open := w.rules.HoursOf(dept).Open(w.now)
+	ticket := w.conversation(w.contact.Ticket)
+	switch {
+	case open && w.anyTakesChats(dept) && (w.rules.Timeouts.Queue > 0 || pickAgent(w.deptAgents(dept), dept, nil) != nil):
+		c.State = StateQueued
+		if !w.route(c, ticket) {
+			w.arm(c, TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
+			w.queued[dept]++
+			w.say(c, w.queuedText(w.queued[dept]))
+		}
+	default:
+		why := w.rules.Texts.OutOfHours
+		if open {
+			why = w.rules.Texts.NoAgent
+		}
+		c.State = StateQueued // toTicket takes a chat that nobody could take
+		w.toTicket(c, why)
+	}
+}
