@@ -209,15 +209,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	defer c.close()
-	// Bind before anything starts or says "up": a port in use stops the
-	// process here, with nothing running and nothing claimed.
-	var ln net.Listener
-	if roles&roleGateway != 0 {
-		if ln, err = net.Listen("tcp", c.cfg.Listen); err != nil {
-			return fmt.Errorf("listen on %s (PARLEY_LISTEN): %w", c.cfg.Listen, err)
-		}
-		defer ln.Close() // a no-op once the app has shut it down
-	}
 	// The configured agents, at start-up only: a command such as `parley
 	// agent` must not rewrite them.
 	if err := c.svc.SeedAgents(ctx, c.cfg.Agents); err != nil {
@@ -278,6 +269,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "For parley user/agent/send while this runs: export PARLEY_REDIS_URL=%s\n", c.embedded.URL())
 	}
 	app := gateway.New(deps)
+	// Bind before saying "up", so that a port in use stops the process with
+	// an error naming it rather than after a line claiming success.
+	ln, err := net.Listen("tcp", c.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (PARLEY_LISTEN): %w", c.cfg.Listen, err)
+	}
 	listenErr := make(chan error, 1)
 	go func() { listenErr <- app.Listener(ln) }()
 	c.log.Info().Str("listen", c.cfg.Listen).Str("public_url", publicURL).Bool("worker", w != nil).Msg("parley is up")
