@@ -47,7 +47,7 @@ func TestTwilioCheckRightWiring(t *testing.T) {
 	// Twilio's connection-override fragment is not part of the URL.
 	fake.wire(bbSMSFrom, checkHook+"#rc=3&rp=all", "POST")
 	fake.wire("whatsapp:+27820000099", "https://elsewhere.example/hook", "POST") // another sender, on page 1
-	fake.wire(bbWhatsAppFrom, checkHook, "POST")                                  // ours, on page 2
+	fake.wire(bbWhatsAppFrom, checkHook, "POST")                                 // ours, on page 2
 	fake.wire(checkService, checkHook, "POST")
 	code, out := twilioCheck(t, fake, nil)
 	if code != 0 {
