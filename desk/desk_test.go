@@ -411,6 +411,9 @@ func TestFailedCallbackKeepsErrorCode(t *testing.T) {
 	if got.Status != channels.StatusUndelivered || got.ErrorCode != "30008" {
 		t.Fatalf("message = %+v, want undelivered with 30008", got)
 	}
+	if want, _ := channels.LookupError(30008); got.ErrorReason != want.Reason {
+		t.Errorf("error reason %q, want the table's %q", got.ErrorReason, want.Reason)
+	}
 }
 
 func TestDeliverErrors(t *testing.T) {

@@ -264,4 +264,6 @@ type Message struct {
 	Status    channels.Status `json:"status,omitempty"`
 	ErrorCode string          `json:"error_code,omitempty"`
 	Error     string          `json:"error,omitempty"`
+	// ErrorReason is derived on read (channels.ErrorReason), never stored.
+	ErrorReason string `json:"error_reason,omitempty"`
 }

@@ -224,6 +224,7 @@ func messageFromHash(id string, h map[string]string) (Message, error) {
 		ID: id, ConversationID: h["conv"], Direction: Direction(h["dir"]), Author: h["author"], To: channels.Address(h["to"]),
 		Body: h["body"], At: fromMS(h["at"]),
 		SID: h["sid"], Status: channels.Status(h["status"]), ErrorCode: h["err_code"], Error: h["err"],
+		ErrorReason: channels.ErrorReason(h["err_code"], h["err"]),
 	}
 	if raw := h["ext"]; raw != "" {
 		var ext messageExt
