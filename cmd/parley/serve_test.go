@@ -73,7 +73,7 @@ func TestEmbeddedRedisReachableByCommands(t *testing.T) {
 
 	urlLine := regexp.MustCompile(`export PARLEY_REDIS_URL=(redis://127\.0\.0\.1:\d+)`)
 	var redisURL string
-	waitFor(t, 60*time.Second, "serve prints the embedded Redis URL and is up", func() (bool, string) {
+	waitFor(t, 120*time.Second, "serve prints the embedded Redis URL and is up", func() (bool, string) {
 		m := urlLine.FindStringSubmatch(stdout.String())
 		if m == nil || !strings.Contains(stderr.String(), "parley is up") {
 			return false, stdout.String() + stderr.String()
@@ -97,7 +97,8 @@ func TestEmbeddedRedisReachableByCommands(t *testing.T) {
 	}
 
 	// curl -c jar -H 'Content-Type: application/json' -d '{"user":"zoe","password":"..."}' .../api/v1/session
-	httpc := &http.Client{Timeout: 10 * time.Second}
+	// Generous: sign-in runs bcrypt, slow under -race on a busy machine.
+	httpc := &http.Client{Timeout: 90 * time.Second}
 	resp, err := httpc.Post("http://"+addr+"/api/v1/session", "application/json",
 		strings.NewReader(`{"user":"zoe","password":"`+password+`"}`))
 	if err != nil {
