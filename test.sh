@@ -1,30 +1,75 @@
 #!/usr/bin/env bash
-# The full test suite. It needs nothing running: it starts a throwaway Redis
-# on a free loopback port for the run (installing Debian's redis-server when
-# it is missing and this user may), runs every Go test against it, each
-# fuzz target for a few seconds, then the
-# desk page's browser tests (Debian's chromium driven by playwright-core
-# under Node's test runner, against a freshly built parley binary), and
-# stops it again.
+# The full test suite. It needs nothing running. First it checks (and, where
+# this user may, installs) everything it needs: Debian's redis-server,
+# chromium, Node.js 18 or later, npm and playwright-core; gcc turns on the
+# race detector. Then it starts a throwaway Redis on a free loopback port,
+# runs every Go test against it, the ingest and engine suites on a Redis
+# Cluster and through a Sentinel, each fuzz target for a few seconds, and the
+# desk page's browser tests (chromium driven by playwright-core under Node's
+# test runner, against a freshly built parley binary). Every phase runs even
+# when an earlier one fails; the script fails at the end, naming the phases
+# that failed.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# --- Prerequisites, all of them before the first test ---------------------
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
-  else echo "test.sh: need root to run: $*" >&2; return 1
+  else echo "test.sh: need root (or password-less sudo) to run: $*" >&2; return 1
   fi
 }
 
 apt_updated=""
+missing=""
 need_package() { # need_package COMMAND PACKAGE
   command -v "$1" >/dev/null && return 0
   echo "test.sh: installing $2 (for $1)" >&2
-  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq && apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null || true
+  command -v "$1" >/dev/null && return 0
+  missing="$missing $2"
 }
 
+command -v go >/dev/null || { echo "test.sh: go is not on PATH (see go.mod for the version)" >&2; exit 1; }
 need_package redis-server redis-server
+need_package chromium chromium
+need_package node nodejs
+need_package npm npm
+if [ -n "$missing" ]; then
+  echo "test.sh: cannot run without:$missing (install them, then run again)" >&2
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "test.sh: the browser tests need Node.js 18 or later; found $(node --version)" >&2
+  exit 1
+fi
+e2e=desk/web/e2e
+# npm ci only when node_modules is missing or older than the lock file.
+if ! cmp -s "$e2e/package-lock.json" "$e2e/node_modules/.parley-lock.json" 2>/dev/null; then
+  (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error) ||
+    { echo "test.sh: npm ci in $e2e failed (is the npm registry reachable?)" >&2; exit 1; }
+  cp "$e2e/package-lock.json" "$e2e/node_modules/.parley-lock.json"
+fi
+race=""
+if command -v gcc >/dev/null || command -v cc >/dev/null; then
+  race="-race"
+else
+  echo "test.sh: no C compiler (gcc): the Go tests run WITHOUT the race detector" >&2
+fi
+
+# --- Phases: each one runs, failed or not; the summary comes at the end ---
+
+failed=()
+phase() { # phase NAME COMMAND...: run it, remember it if it fails
+  echo "test.sh: phase $1" >&2
+  if ! "${@:2}"; then
+    echo "test.sh: phase $1 FAILED" >&2
+    failed+=("$1")
+  fi
+}
 
 port_free() { ! (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=""
@@ -51,16 +96,13 @@ done
 export PARLEY_TEST_REDIS="127.0.0.1:$port"
 echo "test.sh: throwaway redis-server on $PARLEY_TEST_REDIS" >&2
 
-race=""
-if command -v gcc >/dev/null || command -v cc >/dev/null; then race="-race"; fi
-go test $race -count=1 -timeout 20m "$@" ./...
+phase "go test" go test $race -count=1 -timeout 20m "$@" ./...
 
 # The ingest and engine suites again on a 3-master Redis Cluster on
 # loopback: the store's scripts, Asynq's cluster mode and pub/sub across
-# nodes. Each test takes the whole cluster in turn (desk/redistest). Then
-# ingest through a Redis Sentinel. PARLEY_TOPOLOGIES=0 skips both.
-if [ "${PARLEY_TOPOLOGIES:-1}" != 0 ]; then
-  nodes=""
+# nodes. Each test takes the whole cluster in turn (desk/redistest).
+cluster_phase() {
+  local nodes="" p n
   for p in $(seq 7100 7199); do
     port_free "$p" && port_free "$((p + 10000))" || continue # +10000: the cluster bus
     mkdir -p "$redis_dir/cluster-$p"
@@ -75,21 +117,25 @@ if [ "${PARLEY_TOPOLOGIES:-1}" != 0 ]; then
     for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "${n#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
   done
   redis-cli --cluster create $nodes --cluster-replicas 0 --cluster-yes >"$redis_dir/cluster-create.log" 2>&1 ||
-    { cat "$redis_dir/cluster-create.log" >&2; exit 1; }
+    { cat "$redis_dir/cluster-create.log" >&2; return 1; }
   for _ in $(seq 100); do
     redis-cli -p "${nodes##*:}" cluster info | grep -q 'cluster_state:ok' && break; sleep 0.1
   done
   echo "test.sh: Redis Cluster on$nodes" >&2
-  export PARLEY_TEST_REDIS_CLUSTER=$(echo $nodes | tr ' ' ,)
-  go test $race -count=1 -timeout 20m ./desk/ ./worker/
-  go test $race -count=1 -timeout 20m -run 'TestBlackbox(Inbound|Outbound|Engine)' ./cmd/parley/
-  unset PARLEY_TEST_REDIS_CLUSTER
+  local rc=0
+  PARLEY_TEST_REDIS_CLUSTER=$(echo $nodes | tr ' ' ,) go test $race -count=1 -timeout 20m ./desk/ ./worker/ || rc=1
+  PARLEY_TEST_REDIS_CLUSTER=$(echo $nodes | tr ' ' ,) go test $race -count=1 -timeout 20m \
+    -run 'TestBlackbox(Inbound|Outbound|Engine)' ./cmd/parley/ || rc=1
+  return $rc
+}
 
-  # And ingest through Redis Sentinel, watching the throwaway server.
-  sentinel_port=""
+# Ingest through a Redis Sentinel watching the throwaway server.
+sentinel_phase() {
+  local sentinel_port="" p
   for p in $(seq 26390 26499); do
     if port_free "$p"; then sentinel_port=$p; break; fi
   done
+  [ -n "$sentinel_port" ] || { echo "test.sh: no free port in 26390-26499" >&2; return 1; }
   printf 'port %s\nbind 127.0.0.1\nsentinel monitor parley-test 127.0.0.1 %s 1\n' "$sentinel_port" "$port" >"$redis_dir/sentinel.conf"
   redis-server "$redis_dir/sentinel.conf" --sentinel --daemonize no --loglevel warning >"$redis_dir/sentinel.log" 2>&1 &
   cluster_pids="$cluster_pids $!"
@@ -99,33 +145,39 @@ if [ "${PARLEY_TOPOLOGIES:-1}" != 0 ]; then
   echo "test.sh: Redis Sentinel on 127.0.0.1:$sentinel_port" >&2
   PARLEY_TEST_REDIS_SENTINEL="127.0.0.1:$sentinel_port" go test $race -count=1 -timeout 10m \
     -run 'TestReceive|TestBlackbox(Inbound|Outbound)' ./desk/ ./cmd/parley/
+}
+
+# PARLEY_TOPOLOGIES=0 skips both.
+if [ "${PARLEY_TOPOLOGIES:-1}" != 0 ]; then
+  phase "redis cluster" cluster_phase
+  phase "redis sentinel" sentinel_phase
 fi
 
 # Each fuzz target explores past its kept corpus (testdata/fuzz) for a
 # bounded time; PARLEY_FUZZTIME=0 skips this.
-fuzztime=${PARLEY_FUZZTIME:-5s}
-if [ "$fuzztime" != 0 ]; then
+fuzz_phase() {
+  local rc=0 target
   for target in channels:FuzzParseInbound channels:FuzzParseStatus channels:FuzzSignature \
     desk:FuzzKeywords config:FuzzHours config:FuzzYAML gateway:FuzzAPIJSON; do
-    go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "./${target%%:*}"
+    go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "./${target%%:*}" || rc=1
   done
+  return $rc
+}
+fuzztime=${PARLEY_FUZZTIME:-5s}
+if [ "$fuzztime" != 0 ]; then
+  phase "fuzz" fuzz_phase
 fi
 
 # The desk page in a real browser: desk/web/e2e/*.test.mjs.
-need_package chromium chromium
-need_package node nodejs
-need_package npm npm
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 18 ]; then
-  echo "test.sh: the browser tests need Node.js 18 or later; found $(node --version)" >&2
+browser_phase() {
+  e2e_bin_dir=$(mktemp -d)
+  go build -o "$e2e_bin_dir/parley" ./cmd/parley || return 1
+  PARLEY_BIN="$e2e_bin_dir/parley" node --test "$e2e"/*.test.mjs
+}
+phase "browser" browser_phase
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "test.sh: FAILED phases: $(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2
   exit 1
 fi
-e2e=desk/web/e2e
-# npm ci only when node_modules is missing or older than the lock file.
-if ! cmp -s "$e2e/package-lock.json" "$e2e/node_modules/.parley-lock.json" 2>/dev/null; then
-  (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$e2e/package-lock.json" "$e2e/node_modules/.parley-lock.json"
-fi
-e2e_bin_dir=$(mktemp -d)
-go build -o "$e2e_bin_dir/parley" ./cmd/parley
-PARLEY_BIN="$e2e_bin_dir/parley" node --test "$e2e"/*.test.mjs
+echo "test.sh: all phases passed" >&2

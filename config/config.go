@@ -55,6 +55,9 @@ type Twilio struct {
 	APIURL       string `yaml:"api_url"`
 	WhatsAppFrom string `yaml:"whatsapp_from"`
 	SMSFrom      string `yaml:"sms_from"`
+	// MessagingServiceSID names a Messaging Service whose inbound webhook
+	// `parley twilio check` verifies too (MG...).
+	MessagingServiceSID string `yaml:"messaging_service_sid"`
 }
 
 // Sandbox reports whether no Twilio account is configured.
@@ -182,6 +185,7 @@ var envVars = []envVar{
 	{"PARLEY_TWILIO_API_URL", str(func(c *Config) *string { return &c.Twilio.APIURL })},
 	{"PARLEY_WHATSAPP_FROM", str(func(c *Config) *string { return &c.Twilio.WhatsAppFrom })},
 	{"PARLEY_SMS_FROM", str(func(c *Config) *string { return &c.Twilio.SMSFrom })},
+	{"PARLEY_TWILIO_MESSAGING_SERVICE_SID", str(func(c *Config) *string { return &c.Twilio.MessagingServiceSID })},
 	{"PARLEY_ADMIN_USER", str(func(c *Config) *string { return &c.Admin.User })},
 	{"PARLEY_ADMIN_PASSWORD", str(func(c *Config) *string { return &c.Admin.Password })},
 	{"PARLEY_MEDIA_SECRET", str(func(c *Config) *string { return &c.MediaSecret })},
@@ -291,6 +295,9 @@ func (t Twilio) validate(publicURL string) error {
 	}
 	if t.SMSFrom != "" && strings.HasPrefix(t.SMSFrom, "whatsapp:") {
 		return errors.New("PARLEY_SMS_FROM: a whatsapp: address is not an SMS sender")
+	}
+	if m := t.MessagingServiceSID; m != "" && (!strings.HasPrefix(m, "MG") || len(m) != 34) {
+		return fmt.Errorf("PARLEY_TWILIO_MESSAGING_SERVICE_SID: want MG followed by 32 characters, got %q", m)
 	}
 	if t.APIURL != "" {
 		u, err := url.Parse(t.APIURL)

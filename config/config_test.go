@@ -172,6 +172,14 @@ func TestLoadEnvOverrides(t *testing.T) {
 			},
 		},
 		{
+			name: "PARLEY_TWILIO_MESSAGING_SERVICE_SID",
+			env:  with(twilioEnv(), map[string]string{"PARLEY_TWILIO_MESSAGING_SERVICE_SID": "MG0123456789abcdef0123456789abcdef"}),
+			apply: func(c *config.Config) {
+				c.PublicURL = "https://parley.example.test"
+				c.Twilio = config.Twilio{AccountSID: testAccountSID, AuthToken: testAuthToken, WhatsAppFrom: "whatsapp:+14155238886", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"}
+			},
+		},
+		{
 			name: "PARLEY_TWILIO_API_URL",
 			env:  with(twilioEnv(), map[string]string{"PARLEY_TWILIO_API_URL": "http://127.0.0.1:4010"}),
 			apply: func(c *config.Config) {
@@ -428,6 +436,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"credentials without public URL", with(tw, map[string]string{"PARLEY_PUBLIC_URL": ""}), "PARLEY_PUBLIC_URL"},
 		{"credentials without any sender", with(tw, map[string]string{"PARLEY_WHATSAPP_FROM": ""}), "PARLEY_WHATSAPP_FROM"},
 		{"whatsapp sender without prefix", with(tw, map[string]string{"PARLEY_WHATSAPP_FROM": "+14155238886"}), "PARLEY_WHATSAPP_FROM"},
+		{"messaging service that is not MG...", with(tw, map[string]string{"PARLEY_TWILIO_MESSAGING_SERVICE_SID": "PN123"}), "PARLEY_TWILIO_MESSAGING_SERVICE_SID"},
 		{"sms sender is a whatsapp address", with(tw, map[string]string{"PARLEY_SMS_FROM": "whatsapp:+15005550006"}), "PARLEY_SMS_FROM"},
 		{"API URL without credentials", map[string]string{"PARLEY_TWILIO_API_URL": "http://127.0.0.1:4010"}, "PARLEY_TWILIO_API_URL"},
 		{"API URL not http", with(tw, map[string]string{"PARLEY_TWILIO_API_URL": "ftp://127.0.0.1:4010"}), "PARLEY_TWILIO_API_URL"},

@@ -227,6 +227,9 @@ func messageFromHash(id string, h map[string]string) (Message, error) {
 		SID: h["sid"], Status: channels.Status(h["status"]), ErrorCode: h["err_code"], Error: h["err"],
 	}
 	m.ErrorReason, _ = channels.ExplainError(m.ErrorCode)
+	if strings.HasPrefix(m.ErrorReason, "Twilio error") && m.Error != "" {
+		m.ErrorReason += ": " + m.Error // a code the table lacks: Twilio's own words
+	}
 	if raw := h["ext"]; raw != "" {
 		var ext messageExt
 		if err := json.Unmarshal([]byte(raw), &ext); err != nil {

@@ -30,6 +30,7 @@ type fakeTwilio struct {
 	requests   []twilioRequest
 	violations []string
 	scripts    map[scriptKey][]twilioAnswer
+	wiring     fakeWiring // the account's numbers and senders (faketwilio_wiring_test.go)
 }
 
 // scriptKey picks the requests a script answers: those to To whose Body (or,
@@ -68,6 +69,7 @@ func newFakeTwilio(t *testing.T, accountSID, authToken, whatsAppFrom, smsFrom, s
 		accountSID: accountSID, authToken: authToken,
 		whatsAppFrom: whatsAppFrom, smsFrom: smsFrom, statusCallback: statusCallback,
 		scripts: map[scriptKey][]twilioAnswer{},
+		wiring:  fakeWiring{accountStatus: "active"},
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(func() {
@@ -135,6 +137,9 @@ func twilioError(w http.ResponseWriter, status, code int, message string) {
 }
 
 func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
+	if f.serveWiring(w, r) {
+		return
+	}
 	wantPath := "/2010-04-01/Accounts/" + f.accountSID + "/Messages.json"
 	if r.Method != http.MethodPost {
 		f.violation("%s %s: want POST", r.Method, r.URL.Path)

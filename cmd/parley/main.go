@@ -6,6 +6,7 @@
 //	parley send      queue a message to a contact's open conversation
 //	parley agent     act as an agent (presence, reply, pending, close, accept)
 //	parley user      manage desk users (add, passwd, disable)
+//	parley twilio    check (and fix) the Twilio account's wiring
 package main
 
 import (
@@ -34,6 +35,7 @@ commands:
   send      queue a message: parley send -to whatsapp:+27820000001 -body "Hello"
   agent     act as an agent: presence, reply, pending, close, accept (see parley agent)
   user      manage desk users: add, passwd, disable (see parley user)
+  twilio    check [--fix]: verify the Twilio account's inbound webhooks (see parley twilio)
   help      show this text
 
 Configuration comes from the YAML file named by PARLEY_CONFIG and from the
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = agentCommand(ctx, args, getenv, stdout, stderr)
 	case "user":
 		err = userCommand(ctx, args, getenv, os.Stdin, stdout, stderr)
+	case "twilio":
+		err = twilioCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -263,11 +264,20 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "Phone simulator: http://%s/dev/phone\n", c.cfg.Listen)
 	}
 	if c.embedded != nil {
-		fmt.Fprintf(stdout, "Desk: http://%s/desk/\n", c.cfg.Listen)
+		fmt.Fprintf(stdout, "Desk: http://%s/desk/ (the demo agents start offline: sign in as ann and choose Online to take the phone's chats)\n", c.cfg.Listen)
+		// The embedded Redis listens on a random loopback port; the other
+		// commands (user, agent, send) reach it with this while serve runs.
+		fmt.Fprintf(stdout, "For parley user/agent/send while this runs: export PARLEY_REDIS_URL=%s\n", c.embedded.URL())
 	}
 	app := gateway.New(deps)
+	// Bind before saying "up", so that a port in use stops the process with
+	// an error naming it rather than after a line claiming success.
+	ln, err := net.Listen("tcp", c.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (PARLEY_LISTEN): %w", c.cfg.Listen, err)
+	}
 	listenErr := make(chan error, 1)
-	go func() { listenErr <- app.Listen(c.cfg.Listen) }()
+	go func() { listenErr <- app.Listener(ln) }()
 	c.log.Info().Str("listen", c.cfg.Listen).Str("public_url", publicURL).Bool("worker", w != nil).Msg("parley is up")
 	select {
 	case err := <-listenErr:
