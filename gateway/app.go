@@ -73,18 +73,18 @@ func New(d Deps) *fiber.App {
 	app.Get("/healthz", healthz)                      // anyone: process is up
 	app.Get("/readyz", readyz(d.Redis))               // anyone: Redis answers
 	app.Get("/metrics", operator, adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
-	app.All("/monitoring", operator, adaptor.HTTPHandler(d.Monitoring))
-	app.All("/monitoring/*", operator, adaptor.HTTPHandler(d.Monitoring))
-	if d.Phone != nil { // sandbox mode only
-		app.Get("/dev/phone", d.Phone.page)
-		app.Post("/dev/phone/send", d.Phone.send)
-		app.Get("/dev/phone/messages", d.Phone.messages)
+	app.All("/monitoring", sameSiteWrites, operator, adaptor.HTTPHandler(d.Monitoring))   // operators; writes from its own pages only
+	app.All("/monitoring/*", sameSiteWrites, operator, adaptor.HTTPHandler(d.Monitoring)) //
+	if d.Phone != nil {                                                                   // embedded mode, or PARLEY_DEV_PHONE with a sandbox
+		app.Get("/dev/phone", d.Phone.page)                                 // anyone who reaches the port
+		app.Post("/dev/phone/send", sameSiteWrites, jsonOnly, d.Phone.send) // its own page, JSON only
+		app.Get("/dev/phone/messages", d.Phone.messages)                    //
 	}
 
 	a := &api{svc: d.Service, sessions: &sessions{rdb: d.Redis, prefix: d.KeyPrefix, secure: d.SecureCookies}, rdb: d.Redis}
 	v1 := app.Group("/api/v1")
 	v1.Get("/openapi.yaml", openAPI)                               // anyone
-	v1.Post("/session", a.signIn)                                  // anyone; failures limited
+	v1.Post("/session", jsonOnly, a.signIn)                        // anyone, JSON only; failures limited
 	v1.Post("/bots/:bot/conversations/:id/actions", a.botCallback) // a bot, by its signature; replays refused
 	user := v1.Group("", a.signedIn)                               // below: a signed-in user; CSRF on writes
 	user.Delete("/session", a.signOut)                             //

@@ -195,3 +195,38 @@ func TestPhoneOnlyInSandbox(t *testing.T) {
 		t.Fatalf("bad channel: %d, want 400", resp.StatusCode)
 	}
 }
+
+// A page on another site must not post to the phone: a form cannot send
+// JSON, and a fetch from another origin is refused by its headers.
+func TestPhoneRefusesCrossSitePosts(t *testing.T) {
+	on := newTestGateway(t, true)
+	const body = `{"channel":"whatsapp","number":"+27820000001","body":"hi"}`
+	for _, tc := range []struct {
+		name, contentType, header, value string
+		status                           int
+		code                             string
+	}{
+		{"form post", "application/x-www-form-urlencoded", "", "", 415, "not_json"},
+		{"text/plain post", "text/plain", "", "", 415, "not_json"},
+		{"cross-site fetch", "application/json", "Sec-Fetch-Site", "cross-site", 403, "cross_site"},
+		{"other origin", "application/json", "Origin", "https://evil.example", 403, "cross_site"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/dev/phone/send", strings.NewReader(body))
+			req.Header.Set("Content-Type", tc.contentType)
+			if tc.header != "" {
+				req.Header.Set(tc.header, tc.value)
+			}
+			resp, err := on.app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if _, code := decodeError(t, resp); code != tc.code {
+				t.Fatalf("code %q, want %q", code, tc.code)
+			}
+		})
+	}
+}

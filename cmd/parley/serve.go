@@ -257,7 +257,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Log:        c.log.With().Str("part", "gateway").Logger(),
 		KeyPrefix:  desk.KeyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
 	}
-	if c.sandbox != nil {
+	// The phone writes as any number with no sign-in: it is for a person
+	// trying Parley (embedded Redis) or a developer who asks for it, and
+	// config refuses it with a Twilio account.
+	if c.sandbox != nil && (c.embedded != nil || c.cfg.DevPhone) {
 		deps.Phone = gateway.NewPhone(c.authToken, c.accountSID, c.cfg.Listen, verifier, c.sandbox)
 		fmt.Fprintf(stdout, "Phone simulator: http://%s/dev/phone\n", c.cfg.Listen)
 	}
