@@ -21,9 +21,11 @@ import (
 // api is the desk's JSON API under /api/v1. The engine enforces what each
 // role may do; handlers here check who is asking and what they may see.
 type api struct {
-	svc      *desk.Service
-	sessions *sessions
-	rdb      redis.UniversalClient
+	svc           *desk.Service
+	rdb           redis.UniversalClient
+	secureCookies bool
+	proxies       trustedProxies
+	limit         *signInLimiter
 }
 
 // decodeJSON reads a JSON body; anything else is the caller's 400.
@@ -59,7 +61,7 @@ func (a *api) me(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(meResponse(agent, c.Locals("session").(session).csrf))
+	return c.JSON(meResponse(agent, currentSession(c).CSRF))
 }
 
 func (a *api) presence(c *fiber.Ctx) error {

@@ -39,7 +39,10 @@ type Deps struct {
 	KeyPrefix string
 	// SecureCookies marks session cookies HTTPS-only (a https public URL).
 	SecureCookies bool
-	Log           zerolog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (IPs or CIDR ranges); none by default.
+	TrustedProxies []string
+	Log            zerolog.Logger
 }
 
 // Credentials guard the operator pages.
@@ -56,6 +59,13 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:           10 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
+		// c.IP() and c.Hostname() believe forwarding headers from these
+		// proxies only; the sign-in limit reads the address with
+		// trustedProxies.clientIP, which takes the right-most hop.
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.TrustedProxies,
+		EnableIPValidation:      true,
 	})
 	app.Use(requestLog(d.Log))
 	app.Use(limitBody(d.MaxBodyBytes))
@@ -81,7 +91,8 @@ func New(d Deps) *fiber.App {
 		app.Get("/dev/phone/messages", d.Phone.messages)                    //
 	}
 
-	a := &api{svc: d.Service, sessions: &sessions{rdb: d.Redis, prefix: d.KeyPrefix, secure: d.SecureCookies}, rdb: d.Redis}
+	a := &api{svc: d.Service, rdb: d.Redis, secureCookies: d.SecureCookies, proxies: parseProxies(d.TrustedProxies),
+		limit: &signInLimiter{rdb: d.Redis, prefix: d.KeyPrefix, limits: defaultSignInLimits}}
 	v1 := app.Group("/api/v1")
 	v1.Get("/openapi.yaml", openAPI)                               // anyone
 	v1.Post("/session", jsonOnly, a.signIn)                        // anyone, JSON only; failures limited
@@ -124,8 +135,9 @@ func New(d Deps) *fiber.App {
 	admin.Get("/users", a.users)                                   //
 	admin.Post("/users", a.createUser)                             //
 	admin.Put("/users/:uid", a.updateUser)                         //
-	admin.Post("/users/:uid/password", a.resetPassword)            //
-	admin.Post("/users/:uid/disable", a.disableUser)               //
+	admin.Post("/users/:uid/password", a.resetPassword)            // ends the user's other sessions
+	admin.Post("/users/:uid/disable", a.disableUser)               // ends the user's sessions
+	admin.Post("/users/:uid/enable", a.enableUser)                 //
 	admin.Get("/audit", a.audit)                                   //
 	app.Get("/media/:id", a.media)                                 // anyone with the signed, expiring URL (Twilio)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })

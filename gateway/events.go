@@ -33,7 +33,7 @@ func (a *api) events(c *fiber.Ctx) error {
 	}
 	// The stream is one of the agent's open desks: while it lasts, its
 	// pings renew the desk's lease (desk.DeskLease, well over pingEvery).
-	deskID := randomToken()
+	deskID := desk.NewToken()
 	if err := a.svc.DeskOpened(ctx, act.ID, deskID); err != nil {
 		sub.Close()
 		return err

@@ -382,7 +382,7 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     assert.equal(await page.locator('#audit-table tbody tr[data-action="settings.update"]').count(), 1, 'the refused save was audited');
   });
 
-  step('admin: users are added, changed, given a password and disabled', async () => {
+  step('admin: users are added, changed, given a password, disabled and enabled', async () => {
     const { page } = W.ada;
     await page.click('.subtab[data-admin="users"]');
     await page.locator('#users-table tr[data-user="carol"]', { hasText: 'Agent' }).waitFor();
@@ -424,7 +424,7 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     await dan.locator('button[data-act="password"]').click();
     await page.fill('#p-password', second);
     await page.click('#password-submit');
-    await page.locator('.toast', { hasText: 'dan can sign in with it now' }).waitFor();
+    await page.locator('.toast', { hasText: 'dan is signed out everywhere and signs in with the new one' }).waitFor();
     const signInAs = (pw) => fetch(W.base + '/api/v1/session', {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: 'dan', password: pw }),
     }).then((r) => r.status);
@@ -435,11 +435,20 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     await page.click('#confirm-submit');
     await dan.locator('.chip', { hasText: 'Disabled' }).waitFor();
     assert.equal(await signInAs(second), 401, 'a disabled user signs in');
+    // A new password does not let him in again; Enable does.
+    await dan.locator('button[data-act="password"]').click();
+    await page.fill('#p-password', second);
+    await page.click('#password-submit');
+    await page.locator('.toast', { hasText: 'stays disabled until enabled' }).waitFor();
+    assert.equal(await signInAs(second), 401, 'a password reset enabled a disabled user');
+    await dan.locator('button[data-act="enable"]').click();
+    await dan.locator('button[data-act="disable"]').waitFor();
+    assert.equal(await signInAs(second), 200, 'an enabled user cannot sign in');
 
     await page.click('.subtab[data-admin="audit"]');
-    await page.locator('#audit-table tbody tr').first().locator('td', { hasText: 'Disabled a user' }).waitFor();
+    await page.locator('#audit-table tbody tr').first().locator('td', { hasText: 'Enabled a user' }).waitFor();
     const actions = await page.locator('#audit-table tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.action));
-    assert.deepEqual(actions.slice(0, 4), ['user.disable', 'user.password', 'user.update', 'user.create']);
+    assert.deepEqual(actions.slice(0, 6), ['user.enable', 'user.password', 'user.disable', 'user.password', 'user.update', 'user.create']);
   });
 
   step('reports: today\'s dashboard, its chart and its downloads', async () => {
