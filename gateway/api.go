@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
@@ -22,7 +21,7 @@ import (
 // role may do; handlers here check who is asking and what they may see.
 type api struct {
 	svc           *desk.Service
-	rdb           redis.UniversalClient
+	hub           *Hub
 	secureCookies bool
 	proxies       trustedProxies
 	limit         *signInLimiter

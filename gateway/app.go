@@ -39,6 +39,10 @@ type Deps struct {
 	KeyPrefix string
 	// SecureCookies marks session cookies HTTPS-only (a https public URL).
 	SecureCookies bool
+	// Hub fans the live updates out to this process's event streams; the
+	// caller runs and closes it (nil: New makes one that is never run, for
+	// tests without streams).
+	Hub *Hub
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (IPs or CIDR ranges); none by default.
 	TrustedProxies []string
@@ -91,7 +95,10 @@ func New(d Deps) *fiber.App {
 		app.Get("/dev/phone/messages", d.Phone.messages)                    //
 	}
 
-	a := &api{svc: d.Service, rdb: d.Redis, secureCookies: d.SecureCookies, proxies: parseProxies(d.TrustedProxies),
+	if d.Hub == nil {
+		d.Hub = NewHub(d.Redis, d.Service.Store().Events())
+	}
+	a := &api{svc: d.Service, hub: d.Hub, secureCookies: d.SecureCookies, proxies: parseProxies(d.TrustedProxies),
 		limit: &signInLimiter{rdb: d.Redis, prefix: d.KeyPrefix, limits: defaultSignInLimits}}
 	v1 := app.Group("/api/v1")
 	v1.Get("/openapi.yaml", openAPI)                               // anyone

@@ -256,6 +256,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Monitoring: asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{c.rdb}}),
 		Log:        c.log.With().Str("part", "gateway").Logger(),
 		KeyPrefix:  desk.KeyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
+		TrustedProxies: c.cfg.TrustedProxies,
 	}
 	// The phone writes as any number with no sign-in: it is for a person
 	// trying Parley (embedded Redis) or a developer who asks for it, and
@@ -267,6 +268,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if c.embedded != nil {
 		fmt.Fprintf(stdout, "Desk: http://%s/desk/\n", c.cfg.Listen)
 	}
+	// One live-update subscription for every desk stream of this process.
+	hub := gateway.NewHub(c.rdb, c.svc.Store().Events())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		if err := hub.Run(context.Background()); err != nil {
+			c.log.Error().Err(err).Msg("live-update hub")
+		}
+	}()
+	deps.Hub = hub
 	app := gateway.New(deps)
 	listenErr := make(chan error, 1)
 	go func() { listenErr <- app.Listen(c.cfg.Listen) }()
@@ -277,6 +288,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	case <-ctx.Done():
 	}
 	c.log.Info().Msg("shutting down")
+	// The streams end first, so the HTTP shutdown does not wait for them.
+	hub.Close()
+	<-hubDone
 	if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
 		c.log.Warn().Err(err).Msg("http shutdown")
 	}
