@@ -190,7 +190,7 @@ func (a *api) readReply(c *fiber.Ctx) (desk.Reply, error) {
 		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
 	}
 	for _, id := range r.Media {
-		u, err := a.svc.MediaURL(c.UserContext(), id)
+		u, err := a.svc.MediaURL(c.UserContext(), actor(c), c.Params("id"), id)
 		if err != nil {
 			return out, err
 		}
@@ -263,12 +263,20 @@ func (a *api) closeConversation(c *fiber.Ctx) error {
 	return a.done(c, a.svc.Close(c.UserContext(), actor(c), c.Params("id"), form))
 }
 
+// reopen takes the reply's fields and, for a supervisor, "agent": whom
+// the chat is reopened for.
 func (a *api) reopen(c *fiber.Ctx) error {
+	var to struct {
+		Agent string `json:"agent"`
+	}
+	if err := decodeJSON(c, &to); err != nil {
+		return err
+	}
 	r, err := a.readReply(c)
 	if err != nil {
 		return err
 	}
-	_, err = a.svc.Reopen(c.UserContext(), actor(c), c.Params("id"), r)
+	_, err = a.svc.Reopen(c.UserContext(), actor(c), c.Params("id"), to.Agent, r)
 	return a.done(c, err)
 }
 

@@ -230,3 +230,34 @@ func TestPhoneRefusesCrossSitePosts(t *testing.T) {
 		})
 	}
 }
+
+// The browser replays the dashboard's Basic auth on any request, so a page
+// on another site could drive it: its state-changing requests must come
+// from its own pages.
+func TestMonitoringRefusesCrossSiteWrites(t *testing.T) {
+	g := newTestGateway(t, false)
+	for _, tc := range []struct {
+		name, method, header, value string
+		status                      int
+	}{
+		{"cross-site pause", "POST", "Sec-Fetch-Site", "cross-site", 403},
+		{"same-site but other origin", "POST", "Sec-Fetch-Site", "same-site", 403},
+		{"other origin, older browser", "DELETE", "Origin", "https://evil.example", 403},
+		{"its own page", "POST", "Sec-Fetch-Site", "same-origin", 200},
+		{"its own origin", "POST", "Origin", "http://example.com", 200},
+		{"a read from anywhere", "GET", "Sec-Fetch-Site", "cross-site", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "/monitoring/api/queues/critical:pause", nil)
+			req.SetBasicAuth("ops", "secret")
+			req.Header.Set(tc.header, tc.value)
+			resp, err := g.app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
