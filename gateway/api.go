@@ -416,7 +416,6 @@ func (a *api) media(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, contentType)
 	c.Set(fiber.HeaderContentDisposition, `inline; filename="`+strings.ReplaceAll(name, `"`, "")+`"`)
-	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Content-Security-Policy", "sandbox")
 	return c.Send(data)
 }

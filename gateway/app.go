@@ -72,6 +72,7 @@ func New(d Deps) *fiber.App {
 		EnableIPValidation:      true,
 	})
 	app.Use(requestLog(d.Log))
+	app.Use(securityHeaders)
 	app.Use(limitBody(d.MaxBodyBytes))
 
 	counter := prometheus.NewCounterVec(prometheus.CounterOpts{

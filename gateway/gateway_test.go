@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +261,45 @@ func TestMonitoringRefusesCrossSiteWrites(t *testing.T) {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
 		})
+	}
+}
+
+// The desk runs under a policy that allows only this server's scripts and
+// styles, and nothing here may be framed or sniffed.
+func TestSecurityHeaders(t *testing.T) {
+	g := newTestGateway(t, true)
+	for _, tc := range []struct{ path, policy string }{
+		{"/desk/", deskPolicy},
+		{"/desk/app.js", deskPolicy},
+		{"/api/v1/me", apiPolicy},
+		{"/healthz", apiPolicy},
+		{"/dev/phone", "frame-ancestors 'none'"},
+	} {
+		resp, err := g.app.Test(httptest.NewRequest(http.MethodGet, tc.path, nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h, want := range map[string]string{
+			"Content-Security-Policy": tc.policy, "X-Frame-Options": "DENY",
+			"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+		} {
+			if got := resp.Header.Get(h); got != want {
+				t.Errorf("%s: %s %q, want %q", tc.path, h, got, want)
+			}
+		}
+	}
+	if !strings.Contains(deskPolicy, "script-src 'self'") || strings.Contains(deskPolicy, "unsafe-inline") {
+		t.Fatalf("the desk policy %q must allow only the server's own scripts", deskPolicy)
+	}
+	// The policy holds only if the page needs no inline script or style.
+	inline := regexp.MustCompile(`<script(\s[^>]*)?>\s*[^<\s]|<style|\sstyle=|\son[a-z]+=`)
+	for _, name := range []string{"index.html"} {
+		raw, err := fs.ReadFile(desk.Web(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := inline.Find(raw); m != nil {
+			t.Errorf("%s has inline code the policy refuses: %q", name, m)
+		}
 	}
 }

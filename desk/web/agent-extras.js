@@ -19,23 +19,6 @@
   const MAX_FILES = 10; // attachments in one reply
   const TRASH_DAYS = 30;
 
-  const CSS = `
-.att-list { display: flex; flex-wrap: wrap; gap: 6px; margin: 6px 0 2px; }
-.att-list:empty { display: none; }
-.att-chip { display: inline-flex; align-items: center; gap: 6px; max-width: 280px; padding: 2px 4px 2px 10px;
-  border: 1px solid var(--line); border-radius: 14px; background: #f6f7f9; font-size: 12px; }
-.att-chip.uploading { color: var(--muted); border-style: dashed; }
-.att-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-weight: 500; }
-.att-size { color: var(--muted); flex: none; }
-.att-x { border: 0; background: transparent; padding: 0 6px; font-size: 15px; line-height: 1; cursor: pointer; color: var(--muted); }
-.att-x:hover { color: var(--red); }
-.att-hint { font-size: 12px; color: var(--muted); }
-.conv.drop-on { outline: 3px dashed var(--accent); outline-offset: -6px; background: var(--accent-soft); }
-.trash-note { margin: 0 12px 6px; padding: 6px 10px; font-size: 12px; border-radius: 6px; background: var(--amber-soft); border: 1px solid var(--amber-line); }
-.card-trash { font-size: 11px; color: var(--muted); }
-.card-restore { position: absolute; right: 8px; bottom: 8px; padding: 2px 10px; font-size: 12px; }
-.extras-note { flex-basis: 100%; margin: 0; font-size: 12px; color: var(--muted); }
-`;
 
   (window.ParleyModules = window.ParleyModules || []).push((core) => {
     const { S, api, el, $, show, toast, fail } = core;
@@ -59,7 +42,6 @@
 
     // ---------- page parts ----------
     function build() {
-      document.head.append(el('style', { text: CSS }));
 
       // Attachments: chips under the reply box, an Attach button in its bar.
       const reply = $('#reply');
