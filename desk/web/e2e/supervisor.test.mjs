@@ -11,6 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab } from './harness.mjs';
 
@@ -493,5 +494,47 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     assert.match(await page.getAttribute('#dl-figures', 'href'), /agent=ann/);
     await page.selectOption('#r-agent', '');
     await eventually('everyone again', async () => (await chats.textContent()) === '4');
+  });
+
+  step('monitoring: a page on another site cannot pause a queue with the operator\'s login', async () => {
+    const user = 'admin';
+    const password = W.env.PARLEY_ADMIN_PASSWORD;
+    const auth = 'Basic ' + Buffer.from(user + ':' + password).toString('base64');
+    const paused = async () => {
+      const r = await fetch(W.base + '/monitoring/api/queues', { headers: { Authorization: auth } });
+      assert.equal(r.status, 200);
+      const { queues } = await r.json();
+      return !!(queues.find((q) => q.queue === 'critical') || {}).paused;
+    };
+    assert.equal(await paused(), false, 'critical is paused before the test');
+    // The browser holds the operator's login, as after a visit to the dashboard.
+    const context = await W.browser.newContext({ httpCredentials: { username: user, password } });
+    const page = await context.newPage();
+    await page.goto(W.base + '/monitoring');
+    // A page on another origin (another port) posts the pause.
+    const evil = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end(`<!doctype html><title>cats</title><script>
+        fetch(${JSON.stringify(W.base + '/monitoring/api/queues/critical:pause')}, { method: 'POST', mode: 'no-cors', credentials: 'include' })
+          .finally(() => { document.title = 'sent'; });
+        </script>`);
+    });
+    await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+    try {
+      await page.goto('http://127.0.0.1:' + evil.address().port + '/');
+      await page.waitForFunction(() => document.title === 'sent');
+      await sleep(500);
+      assert.equal(await paused(), false, 'a page on another site paused the critical queue');
+      // The dashboard's own page still can, so the refusal is the origin's.
+      await page.goto(W.base + '/monitoring');
+      const status = await page.evaluate(async () => (await fetch('/monitoring/api/queues/critical:pause', { method: 'POST' })).status);
+      assert.ok(status >= 200 && status < 300, 'the dashboard could not pause a queue from its own page: ' + status);
+      assert.equal(await paused(), true);
+      const resumed = await page.evaluate(async () => (await fetch('/monitoring/api/queues/critical:resume', { method: 'POST' })).status);
+      assert.ok(resumed >= 200 && resumed < 300, 'resume: ' + resumed);
+    } finally {
+      evil.close();
+      await context.close();
+    }
   });
 });
