@@ -40,8 +40,8 @@ type Deps struct {
 	// SecureCookies marks session cookies HTTPS-only (a https public URL).
 	SecureCookies bool
 	// Hub fans the live updates out to this process's event streams; the
-	// caller runs it and closes it on shutdown (nil: New makes and runs one
-	// that lasts as long as the Redis client).
+	// caller runs it and closes it on shutdown (nil: New makes one that the
+	// first stream starts).
 	Hub *Hub
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (IPs or CIDR ranges); none by default.
@@ -97,9 +97,10 @@ func New(d Deps) *fiber.App {
 	}
 
 	if d.Hub == nil {
-		// It ends when its Redis client is closed.
+		// Started by the first stream, so a gateway that never streams
+		// holds no subscription.
 		d.Hub = NewHub(d.Redis, d.Service.Store().Events())
-		go func() { _ = d.Hub.Run(context.Background()) }()
+		d.Hub.selfRun = true
 	}
 	a := &api{svc: d.Service, hub: d.Hub, secureCookies: d.SecureCookies, proxies: parseProxies(d.TrustedProxies),
 		limit: &signInLimiter{rdb: d.Redis, prefix: d.KeyPrefix, limits: defaultSignInLimits}}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,6 +23,12 @@ type Hub struct {
 	rdb        redis.UniversalClient
 	channel    string
 	maxPerUser int
+
+	// selfRun makes the first stream start Run (a hub New made for a
+	// caller that gave none); ready is closed once Run has subscribed.
+	selfRun   bool
+	startOnce sync.Once
+	ready     chan struct{}
 
 	mu      sync.Mutex
 	byUser  map[string][]*stream // each user's streams, oldest first
@@ -63,7 +70,8 @@ func (s *stream) end() { s.once.Do(func() { close(s.gone) }) }
 
 // NewHub returns a hub for the live-update channel; Run starts it.
 func NewHub(rdb redis.UniversalClient, channel string) *Hub {
-	return &Hub{rdb: rdb, channel: channel, maxPerUser: streamsPerUser, byUser: map[string][]*stream{}, stopped: make(chan struct{})}
+	return &Hub{rdb: rdb, channel: channel, maxPerUser: streamsPerUser, byUser: map[string][]*stream{},
+		stopped: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Run holds the subscription until ctx ends or Close is called. go-redis
@@ -83,6 +91,9 @@ func (h *Hub) Run(ctx context.Context) error {
 
 	sub := h.rdb.Subscribe(ctx, h.channel)
 	defer sub.Close()
+	if _, err := sub.Receive(ctx); err == nil { // subscribed: streams may rely on it
+		close(h.ready)
+	}
 	msgs := sub.Channel(redis.WithChannelSize(1024))
 	for {
 		select {
@@ -143,6 +154,13 @@ func (h *Hub) deliver(he hubEvent) {
 // open registers a stream for a user's session, closing the user's oldest
 // when they hold too many.
 func (h *Hub) open(user, token string) (*stream, error) {
+	if h.selfRun {
+		h.startOnce.Do(func() { go func() { _ = h.Run(context.Background()) }() })
+		select {
+		case <-h.ready:
+		case <-time.After(5 * time.Second): // Redis is slow: go-redis keeps trying
+		}
+	}
 	s := &stream{user: user, token: token, events: make(chan hubEvent, streamBuffer),
 		recheck: make(chan struct{}, 1), gone: make(chan struct{})}
 	h.mu.Lock()
