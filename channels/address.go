@@ -5,6 +5,7 @@ package channels
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -65,6 +66,18 @@ func (a Address) Twilio() string {
 // "whatsapp:+2782*****01".
 func (a Address) Masked() string {
 	return string(a.Channel()) + ":" + MaskNumber(a.Number())
+}
+
+// numberInText finds phone numbers in free text (a provider's error
+// message): seven or more digits, with an optional + and the spaces, dots
+// or dashes people write between groups.
+var numberInText = regexp.MustCompile(`\+?\d(?:[ .-]?\d){6,}`)
+
+// MaskNumbers masks every phone number in a text, for logs and stored
+// error messages: "The 'To' number +27820000001 is not valid" becomes
+// "The 'To' number +2782*****01 is not valid".
+func MaskNumbers(text string) string {
+	return numberInText.ReplaceAllStringFunc(text, MaskNumber)
 }
 
 // MaskNumber keeps the first five and last two characters of a number.

@@ -168,12 +168,15 @@ func (t *Twilio) Send(_ context.Context, m Outbound) (Receipt, error) {
 func classify(err error) error {
 	var rest *client.TwilioRestError
 	if errors.As(err, &rest) {
+		// Twilio's messages name the numbers ("The 'To' number +2782...
+		// is not a valid phone number"); the text is logged and stored,
+		// so it is masked here, where it is made.
 		return &SendError{
 			Code:       rest.Code,
 			HTTPStatus: rest.Status,
-			Message:    rest.Message,
+			Message:    MaskNumbers(rest.Message),
 			Temporary:  rest.Status == http.StatusTooManyRequests || rest.Status >= 500,
 		}
 	}
-	return &SendError{Message: err.Error(), Temporary: true}
+	return &SendError{Message: MaskNumbers(err.Error()), Temporary: true}
 }

@@ -223,7 +223,15 @@ func TestTwilioSendErrors(t *testing.T) {
 			name:   "invalid To",
 			status: http.StatusBadRequest,
 			body:   `{"code":21211,"message":"Invalid 'To' Phone Number: +2782000000","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`,
-			want:   channels.SendError{Code: 21211, HTTPStatus: 400, Message: "Invalid 'To' Phone Number: +2782000000", Temporary: false},
+			// Numbers in Twilio's text are masked where the error is made,
+			// since the worker logs it and the desk stores it.
+			want: channels.SendError{Code: 21211, HTTPStatus: 400, Message: "Invalid 'To' Phone Number: +2782****00", Temporary: false},
+		},
+		{
+			name:   "number written with spaces",
+			status: http.StatusBadRequest,
+			body:   `{"code":63016,"message":"Failed to send to whatsapp:+27 82 000 0001 from +1 415 523 8886","status":400}`,
+			want:   channels.SendError{Code: 63016, HTTPStatus: 400, Message: "Failed to send to whatsapp:+27 8********01 from +1 41********86", Temporary: false},
 		},
 		{
 			name:   "opted out",

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -31,6 +32,13 @@ type Config struct {
 
 	// MediaSecret signs attachment URLs; every gateway needs the same one.
 	MediaSecret string `yaml:"-"`
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client; with none, the connection's
+	// own address is the client's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// DevPhone serves the phone simulator on a real Redis too (it is always
+	// on with the embedded one); never with a Twilio account.
+	DevPhone bool `yaml:"dev_phone"`
 
 	Log    Log    `yaml:"log"`
 	Twilio Twilio `yaml:"twilio"`
@@ -149,6 +157,31 @@ func str(field func(*Config) *string) func(*Config, string) error {
 	return func(cfg *Config, v string) error { *field(cfg) = v; return nil }
 }
 
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(cfg *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want 1 or 0 (true or false), got %q", v)
+		}
+		*field(cfg) = b
+		return nil
+	}
+}
+
+// list reads a comma-separated list, spaces around items ignored.
+func list(field func(*Config) *[]string) func(*Config, string) error {
+	return func(cfg *Config, v string) error {
+		var out []string
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+		*field(cfg) = out
+		return nil
+	}
+}
+
 func duration(field func(*Config) *time.Duration) func(*Config, string) error {
 	return func(cfg *Config, v string) error {
 		d, err := time.ParseDuration(v)
@@ -189,6 +222,8 @@ var envVars = []envVar{
 	{"PARLEY_ADMIN_USER", str(func(c *Config) *string { return &c.Admin.User })},
 	{"PARLEY_ADMIN_PASSWORD", str(func(c *Config) *string { return &c.Admin.Password })},
 	{"PARLEY_MEDIA_SECRET", str(func(c *Config) *string { return &c.MediaSecret })},
+	{"PARLEY_TRUSTED_PROXIES", list(func(c *Config) *[]string { return &c.TrustedProxies })},
+	{"PARLEY_DEV_PHONE", boolean(func(c *Config) *bool { return &c.DevPhone })},
 	{"PARLEY_WORKER_CONCURRENCY", integer(func(c *Config) *int { return &c.Worker.Concurrency })},
 	{"PARLEY_SEND_RETRIES", integer(func(c *Config) *int { return &c.Worker.SendRetries })},
 	{"PARLEY_SEND_RETRY_BASE", duration(func(c *Config) *time.Duration { return &c.Worker.SendRetryBase })},
@@ -252,6 +287,14 @@ func (c *Config) Validate() error {
 	}
 	if c.MediaSecret != "" && len(c.MediaSecret) < 32 {
 		return fmt.Errorf("PARLEY_MEDIA_SECRET: at least 32 characters, got %d", len(c.MediaSecret))
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return fmt.Errorf("PARLEY_TRUSTED_PROXIES: want IP addresses or CIDR ranges, got %q", p)
+		}
+	}
+	if c.DevPhone && !c.Twilio.Sandbox() {
+		return errors.New("PARLEY_DEV_PHONE: the phone simulator writes as any number, so it is refused with a Twilio account")
 	}
 	if c.Admin.User == "" {
 		return errors.New("PARLEY_ADMIN_USER: must not be empty")

@@ -56,12 +56,16 @@ type settings struct {
 	Admin        config.Admin
 	Worker       config.Worker
 	Timeouts     config.Timeouts
+	DevPhone     bool
+	// TrustedProxies is the list joined by commas, to stay comparable.
+	TrustedProxies string
 }
 
 func settingsOf(c config.Config) settings {
 	return settings{
 		Listen: c.Listen, RedisURL: c.RedisURL, PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes,
 		Log: c.Log, Twilio: c.Twilio, Admin: c.Admin, Worker: c.Worker, Timeouts: c.Timeouts,
+		DevPhone: c.DevPhone, TrustedProxies: strings.Join(c.TrustedProxies, ","),
 	}
 }
 
@@ -137,6 +141,8 @@ func TestLoadEnvOverrides(t *testing.T) {
 		{"PARLEY_LOG_LEVEL", map[string]string{"PARLEY_LOG_LEVEL": "debug"}, func(c *config.Config) { c.Log.Level = "debug" }},
 		{"PARLEY_ADMIN_USER", map[string]string{"PARLEY_ADMIN_USER": "ops"}, func(c *config.Config) { c.Admin.User = "ops" }},
 		{"PARLEY_ADMIN_PASSWORD", map[string]string{"PARLEY_ADMIN_PASSWORD": "correct-horse"}, func(c *config.Config) { c.Admin.Password = "correct-horse" }},
+		{"PARLEY_TRUSTED_PROXIES", map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.1, 172.16.0.0/12"}, func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.1", "172.16.0.0/12"} }},
+		{"PARLEY_DEV_PHONE", map[string]string{"PARLEY_DEV_PHONE": "1"}, func(c *config.Config) { c.DevPhone = true }},
 		{"PARLEY_WORKER_CONCURRENCY", map[string]string{"PARLEY_WORKER_CONCURRENCY": "4"}, func(c *config.Config) { c.Worker.Concurrency = 4 }},
 		{"PARLEY_SEND_RETRIES", map[string]string{"PARLEY_SEND_RETRIES": "0"}, func(c *config.Config) { c.Worker.SendRetries = 0 }},
 		{"PARLEY_SEND_RETRY_BASE", map[string]string{"PARLEY_SEND_RETRY_BASE": "250ms"}, func(c *config.Config) { c.Worker.SendRetryBase = 250 * time.Millisecond }},
@@ -441,6 +447,9 @@ func TestLoadInvalid(t *testing.T) {
 		{"API URL without credentials", map[string]string{"PARLEY_TWILIO_API_URL": "http://127.0.0.1:4010"}, "PARLEY_TWILIO_API_URL"},
 		{"API URL not http", with(tw, map[string]string{"PARLEY_TWILIO_API_URL": "ftp://127.0.0.1:4010"}), "PARLEY_TWILIO_API_URL"},
 		{"API URL relative", with(tw, map[string]string{"PARLEY_TWILIO_API_URL": "/twilio"}), "PARLEY_TWILIO_API_URL"},
+		{"trusted proxy not an address", map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "PARLEY_TRUSTED_PROXIES"},
+		{"dev phone not a boolean", map[string]string{"PARLEY_DEV_PHONE": "yes please"}, "PARLEY_DEV_PHONE"},
+		{"dev phone with a Twilio account", with(tw, map[string]string{"PARLEY_DEV_PHONE": "1"}), "PARLEY_DEV_PHONE"},
 		{"concurrency zero", map[string]string{"PARLEY_WORKER_CONCURRENCY": "0"}, "PARLEY_WORKER_CONCURRENCY"},
 		{"concurrency not a number", map[string]string{"PARLEY_WORKER_CONCURRENCY": "many"}, "PARLEY_WORKER_CONCURRENCY"},
 		{"send retries negative", map[string]string{"PARLEY_SEND_RETRIES": "-1"}, "PARLEY_SEND_RETRIES"},

@@ -388,14 +388,17 @@ func (s *Service) Comment(ctx context.Context, a Actor, convID, body string) (Me
 	}
 	var mentioned []string
 	for _, m := range mentionPattern.FindAllStringSubmatch(body, -1) {
+		if m[1] == a.ID {
+			continue // a mention gives access: naming oneself must not keep it
+		}
 		if _, err := s.store.Agent(ctx, m[1]); err == nil && !slices.Contains(mentioned, m[1]) {
 			mentioned = append(mentioned, m[1])
 		}
 	}
 	var note Message
 	err := s.op(ctx, a, convID, func(w *world, c *Conversation) error {
-		note = Message{ID: newID(), Direction: DirNote, Author: a.ID, Body: body}
-		w.add(c, note)
+		w.add(c, Message{ID: newID(), Direction: DirNote, Author: a.ID, Body: body})
+		note = w.messages[len(w.messages)-1] // as stored: its conversation and time filled in
 		for _, id := range mentioned {
 			if !slices.Contains(c.Mentions, id) {
 				c.Mentions = append(c.Mentions, id)

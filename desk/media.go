@@ -85,7 +85,10 @@ func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType
 		return Attachment{}, fmt.Errorf("%w: an attachment has 1 byte to 20 MB", ErrInvalid)
 	}
 	att := Attachment{ID: newID(), Name: name, ContentType: contentType, Size: len(data)}
-	if err := s.store.rdb.HSet(ctx, s.store.keys.media(att.ID), "name", name, "type", contentType, "data", data).Err(); err != nil {
+	// The uploader and the conversation are kept with the file: only they
+	// may send it (MediaURL), however its id became known.
+	if err := s.store.rdb.HSet(ctx, s.store.keys.media(att.ID), "name", name, "type", contentType, "data", data,
+		"by", a.ID, "conv", c.ID).Err(); err != nil {
 		return Attachment{}, err
 	}
 	if err := s.store.rdb.Expire(ctx, s.store.keys.media(att.ID), mediaKeep).Err(); err != nil {
@@ -95,13 +98,15 @@ func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType
 	return att, nil
 }
 
-// MediaURL signs the address of a stored attachment, for a reply.
-func (s *Service) MediaURL(ctx context.Context, id string) (string, error) {
-	n, err := s.store.rdb.Exists(ctx, s.store.keys.media(id)).Result()
+// MediaURL signs the address of a stored attachment for a reply: only its
+// uploader, in the conversation it was uploaded for, may send it. Any other
+// use is ErrNotFound, as for an id that does not exist.
+func (s *Service) MediaURL(ctx context.Context, a Actor, convID, id string) (string, error) {
+	v, err := s.store.rdb.HMGet(ctx, s.store.keys.media(id), "by", "conv").Result()
 	if err != nil {
 		return "", err
 	}
-	if n == 0 {
+	if by, _ := v[0].(string); by == "" || by != a.ID || v[1] != convID {
 		return "", fmt.Errorf("attachment %s: %w", id, ErrNotFound)
 	}
 	return s.media.URL(id, s.now().Add(mediaKeep)), nil

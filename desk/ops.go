@@ -196,22 +196,45 @@ func (s *Service) CloseChat(ctx context.Context, a Actor, chatID string, f Close
 	})
 }
 
-// Reopen makes a closed chat live again with the agent, with a first
-// message (a template on WhatsApp outside the 24-hour window). The contact
-// must not be in another open chat; an open ticket of theirs is closed, as
-// for any live chat.
-func (s *Service) Reopen(ctx context.Context, a Actor, chatID string, r Reply) (Message, error) {
+// Reopen makes a closed chat live again, with a first message (a template
+// on WhatsApp outside the 24-hour window). Only the chat's last agent
+// reopens it for themselves; a supervisor reopens it for another agent who
+// is available now (to), never for themselves, so nobody takes over a
+// customer they never held. The contact must not be in another open chat;
+// an open ticket of theirs is closed, as for any live chat.
+func (s *Service) Reopen(ctx context.Context, a Actor, chatID, to string, r Reply) (Message, error) {
 	var m Message
-	err := s.op(ctx, a, chatID, func(w *world, c *Conversation) error {
+	err := s.retry(ctx, func() error {
+		w, c, err := s.convWorld(ctx, chatID)
+		if err != nil {
+			return err
+		}
 		if c.Kind != KindChat || c.State != StateClosed || c.MergedInto != "" {
 			return fmt.Errorf("%w: only a closed chat is reopened", ErrWrongState)
 		}
 		if w.contact.Chat != "" {
 			return fmt.Errorf("%w: the contact is in another open chat", ErrWrongState)
 		}
-		agent := w.agent(a.ID)
+		holder := a.ID
+		switch {
+		case to == "" || to == a.ID:
+			if c.Assignee != a.ID {
+				return fmt.Errorf("%w: only the chat's last agent reopens it; a supervisor assigns it to an available agent", ErrNotAllowed)
+			}
+		case !a.Supervises():
+			return fmt.Errorf("%w: only a supervisor reopens a chat for someone else", ErrNotAllowed)
+		default:
+			holder = to
+		}
+		if err := s.store.loadAgent(ctx, w, holder); err != nil {
+			return err
+		}
+		agent := w.agent(holder)
 		if agent == nil {
-			return fmt.Errorf("%w: unknown agent %s", ErrNotAllowed, a.ID)
+			return fmt.Errorf("agent %s: %w", holder, ErrNotFound)
+		}
+		if holder != a.ID && !agent.Available() {
+			return fmt.Errorf("%w: %s cannot take the chat", ErrNoAgentAvailable, holder)
 		}
 		c.Closed = nil
 		w.contact.Chat = c.ID
@@ -221,13 +244,12 @@ func (s *Service) Reopen(ctx context.Context, a Actor, chatID string, r Reply) (
 			w.closeConversation(t, Closure{By: "system", Reason: ReasonLiveChat})
 		}
 		r.Author = a.ID
-		var err error
 		if m, err = w.reply(c, r); err != nil {
 			return err
 		}
 		c.AwaitingAgent, c.LastAgentAt = false, w.now
 		w.armChatTimers(c)
-		return nil
+		return s.commit(ctx, newTx(), w)
 	})
 	return m, err
 }

@@ -307,14 +307,14 @@ func TestChatOperations(t *testing.T) {
 
 	// Reopen: outside the window a template is required.
 	f.clock.Add(25 * time.Hour)
-	if _, err := f.svc.Reopen(ctx, ann, c.ID, Reply{Body: "hello again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+	if _, err := f.svc.Reopen(ctx, bob, c.ID, "", Reply{Body: "hello again"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Fatalf("reopen with free text after 24 h: %v, want ErrTemplateRequired", err)
 	}
-	if _, err := f.svc.Reopen(ctx, ann, c.ID, Reply{Template: &channels.Template{ContentSID: "HX9"}}); err != nil {
+	if _, err := f.svc.Reopen(ctx, bob, c.ID, "", Reply{Template: &channels.Template{ContentSID: "HX9"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = f.store.Conversation(ctx, c.ID)
-	if got.State != StateLive || got.Assignee != "ann" {
+	if got.State != StateLive || got.Assignee != "bob" {
 		t.Fatalf("reopened chat %s on %s", got.State, got.Assignee)
 	}
 }

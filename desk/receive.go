@@ -9,9 +9,15 @@ import (
 	"github.com/parleydesk/parley/config"
 )
 
-// sidTTL is how long a provider SID is remembered: longer than Twilio retries
-// a webhook, and long enough for late "read" receipts.
+// sidTTL is how long an outbound message's provider SID is remembered:
+// long enough for late "read" receipts.
 const sidTTL = 30 * 24 * time.Hour
+
+// inboundSidTTL is how long an inbound MessageSid claim is kept. Twilio's
+// signature has no time in it, so a captured webhook replayed after its
+// claim expired would be stored again: the claim outlives any use of
+// replaying (two years; about 100 bytes a message).
+const inboundSidTTL = 2 * 365 * 24 * time.Hour
 
 // Received is the outcome of one inbound webhook.
 type Received struct {
@@ -101,7 +107,7 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	w.onInbound(msg, dept, open, bot)
 
 	t := newTx()
-	t.claim(s.store.keys.sid(in.MessageSID), msg.ID, sidTTL.Milliseconds())
+	t.claim(s.store.keys.sid(in.MessageSID), msg.ID, inboundSidTTL.Milliseconds())
 	if err := s.commit(ctx, t, w); err != nil {
 		return Received{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -210,9 +211,35 @@ func scoped(m map[string]*Figures) []Scoped {
 	return out
 }
 
+// csvWriter writes rows whose cells a spreadsheet will not run: a cell
+// that begins with = + - @, a tab or a carriage return is a formula to
+// Excel and its kin (a customer's ProfileName of "=HYPERLINK(...)"), so it
+// gets a leading apostrophe, unless it is a plain number.
+type csvWriter struct{ *csv.Writer }
+
+func newCSVWriter(w io.Writer) csvWriter { return csvWriter{csv.NewWriter(w)} }
+
+func (cw csvWriter) Write(cells []string) error {
+	safe := make([]string, len(cells))
+	for i, c := range cells {
+		safe[i] = neutralizeCell(c)
+	}
+	return cw.Writer.Write(safe)
+}
+
+func neutralizeCell(c string) string {
+	if c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		return c
+	}
+	if _, err := strconv.ParseFloat(c, 64); err == nil {
+		return c
+	}
+	return "'" + c
+}
+
 // WriteCSV writes the report's numbers, one row per scope.
 func (r Report) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	cw.Write([]string{"scope", "key", "chats", "tickets", "closed_by_inactivity", "first_response_avg_s", "waiting_avg_s",
 		"handling_avg_s", "positive", "neutral", "negative", "survey_count", "survey_avg"})
 	row := func(scope, key string, f *Figures) {
@@ -248,7 +275,7 @@ func (s *Service) ExportConversations(ctx context.Context, a Actor, q ReportQuer
 	default:
 		return fmt.Errorf("%w: format is csv or json", ErrInvalid)
 	}
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	cw.Write([]string{"id", "kind", "state", "channel", "contact", "contact_name", "department", "assignee", "created_at",
 		"assigned_at", "first_agent_at", "closed_at", "closed_by", "reason", "sentiment", "tag", "notes", "refs", "rating"})
 	at := func(t time.Time) string {

@@ -49,16 +49,18 @@ func (s *Service) SaveUser(ctx context.Context, u UserSpec, password string) err
 		return fmt.Errorf("%w: role: want agent, supervisor or admin", ErrInvalid)
 	}
 	if password != "" {
-		if err := s.SetPassword(ctx, u.ID, password, false); err != nil {
+		if err := s.SetPassword(ctx, u.ID, password, false, ""); err != nil {
 			return err
 		}
 	}
 	return s.SeedAgents(ctx, []config.Agent{{ID: u.ID, Name: u.Name, Role: u.Role, Departments: u.Departments, Capacity: u.Capacity}})
 }
 
-// SetPassword sets a user's password (bcrypt) and enables the account.
+// SetPassword sets a user's password (bcrypt) and ends every session of
+// theirs but keep (the caller's own, or ""): whoever knew the old password
+// is signed out. It never enables a disabled user (EnableUser does).
 // mustExist refuses an id that has no agent record.
-func (s *Service) SetPassword(ctx context.Context, id, password string, mustExist bool) error {
+func (s *Service) SetPassword(ctx context.Context, id, password string, mustExist bool, keep string) error {
 	if len(password) < MinPasswordLength || len(password) > 72 {
 		return fmt.Errorf("%w: password: %d to 72 characters", ErrInvalid, MinPasswordLength)
 	}
@@ -71,11 +73,13 @@ func (s *Service) SetPassword(ctx context.Context, id, password string, mustExis
 	if err != nil {
 		return err
 	}
-	return s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "hash", string(hash), "disabled", "0").Err()
+	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "hash", string(hash)).Err(); err != nil {
+		return err
+	}
+	return s.EndSessions(ctx, id, keep)
 }
 
-// DisableUser stops a user from signing in and ends their sessions' use: the
-// session check reads the disabled flag on every request.
+// DisableUser stops a user from signing in and ends all their sessions.
 func (s *Service) DisableUser(ctx context.Context, id string) error {
 	if _, err := s.store.Agent(ctx, id); err != nil {
 		return err
@@ -83,7 +87,18 @@ func (s *Service) DisableUser(ctx context.Context, id string) error {
 	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "disabled", "1").Err(); err != nil {
 		return err
 	}
+	if err := s.EndSessions(ctx, id, ""); err != nil {
+		return err
+	}
 	return s.SetPresence(ctx, id, Offline, false)
+}
+
+// EnableUser lets a disabled user sign in again, with the password they had.
+func (s *Service) EnableUser(ctx context.Context, id string) error {
+	if _, err := s.store.Agent(ctx, id); err != nil {
+		return err
+	}
+	return s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "disabled", "0").Err()
 }
 
 // Authenticate checks a user's password and returns the user.

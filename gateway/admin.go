@@ -119,7 +119,11 @@ func (a *api) resetPassword(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := a.svc.SetPassword(c.UserContext(), c.Params("uid"), req.Password, true); err != nil {
+	keep := "" // an admin setting their own password stays signed in here
+	if c.Params("uid") == actor(c).ID {
+		keep = currentSession(c).Token
+	}
+	if err := a.svc.SetPassword(c.UserContext(), c.Params("uid"), req.Password, true, keep); err != nil {
 		return err
 	}
 	if err := a.svc.Audit(c.UserContext(), actor(c), "user.password", c.Params("uid"), ""); err != nil {
@@ -136,6 +140,18 @@ func (a *api) disableUser(c *fiber.Ctx) error {
 		return err
 	}
 	if err := a.svc.Audit(c.UserContext(), actor(c), "user.disable", c.Params("uid"), ""); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// enableUser lets a disabled user sign in again: setting a password never
+// does, so a reset cannot revive an account by accident.
+func (a *api) enableUser(c *fiber.Ctx) error {
+	if err := a.svc.EnableUser(c.UserContext(), c.Params("uid")); err != nil {
+		return err
+	}
+	if err := a.svc.Audit(c.UserContext(), actor(c), "user.enable", c.Params("uid"), ""); err != nil {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
@@ -21,9 +20,11 @@ import (
 // api is the desk's JSON API under /api/v1. The engine enforces what each
 // role may do; handlers here check who is asking and what they may see.
 type api struct {
-	svc      *desk.Service
-	sessions *sessions
-	rdb      redis.UniversalClient
+	svc           *desk.Service
+	hub           *Hub
+	secureCookies bool
+	proxies       trustedProxies
+	limit         *signInLimiter
 }
 
 // decodeJSON reads a JSON body; anything else is the caller's 400.
@@ -59,7 +60,7 @@ func (a *api) me(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(meResponse(agent, c.Locals("session").(session).csrf))
+	return c.JSON(meResponse(agent, currentSession(c).CSRF))
 }
 
 func (a *api) presence(c *fiber.Ctx) error {
@@ -189,7 +190,7 @@ func (a *api) readReply(c *fiber.Ctx) (desk.Reply, error) {
 		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
 	}
 	for _, id := range r.Media {
-		u, err := a.svc.MediaURL(c.UserContext(), id)
+		u, err := a.svc.MediaURL(c.UserContext(), actor(c), c.Params("id"), id)
 		if err != nil {
 			return out, err
 		}
@@ -262,12 +263,20 @@ func (a *api) closeConversation(c *fiber.Ctx) error {
 	return a.done(c, a.svc.Close(c.UserContext(), actor(c), c.Params("id"), form))
 }
 
+// reopen takes the reply's fields and, for a supervisor, "agent": whom
+// the chat is reopened for.
 func (a *api) reopen(c *fiber.Ctx) error {
+	var to struct {
+		Agent string `json:"agent"`
+	}
+	if err := decodeJSON(c, &to); err != nil {
+		return err
+	}
 	r, err := a.readReply(c)
 	if err != nil {
 		return err
 	}
-	_, err = a.svc.Reopen(c.UserContext(), actor(c), c.Params("id"), r)
+	_, err = a.svc.Reopen(c.UserContext(), actor(c), c.Params("id"), to.Agent, r)
 	return a.done(c, err)
 }
 
@@ -407,7 +416,6 @@ func (a *api) media(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, contentType)
 	c.Set(fiber.HeaderContentDisposition, `inline; filename="`+strings.ReplaceAll(name, `"`, "")+`"`)
-	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Content-Security-Policy", "sandbox")
 	return c.Send(data)
 }

@@ -39,7 +39,14 @@ type Deps struct {
 	KeyPrefix string
 	// SecureCookies marks session cookies HTTPS-only (a https public URL).
 	SecureCookies bool
-	Log           zerolog.Logger
+	// Hub fans the live updates out to this process's event streams; the
+	// caller runs it and closes it on shutdown (nil: New makes one that the
+	// first stream starts).
+	Hub *Hub
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (IPs or CIDR ranges); none by default.
+	TrustedProxies []string
+	Log            zerolog.Logger
 }
 
 // Credentials guard the operator pages.
@@ -56,8 +63,16 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:           10 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
+		// c.IP() and c.Hostname() believe forwarding headers from these
+		// proxies only; the sign-in limit reads the address with
+		// trustedProxies.clientIP, which takes the right-most hop.
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.TrustedProxies,
+		EnableIPValidation:      true,
 	})
 	app.Use(requestLog(d.Log))
+	app.Use(securityHeaders)
 	app.Use(limitBody(d.MaxBodyBytes))
 
 	counter := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -74,18 +89,25 @@ func New(d Deps) *fiber.App {
 	app.Get("/healthz", healthz)                      // anyone: process is up
 	app.Get("/readyz", readyz(d.Redis))               // anyone: Redis answers
 	app.Get("/metrics", operator, adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
-	app.All("/monitoring", operator, adaptor.HTTPHandler(d.Monitoring))
-	app.All("/monitoring/*", operator, adaptor.HTTPHandler(d.Monitoring))
-	if d.Phone != nil { // sandbox mode only
-		app.Get("/dev/phone", d.Phone.page)
-		app.Post("/dev/phone/send", d.Phone.send)
-		app.Get("/dev/phone/messages", d.Phone.messages)
+	app.All("/monitoring", sameSiteWrites, operator, adaptor.HTTPHandler(d.Monitoring))   // operators; writes from its own pages only
+	app.All("/monitoring/*", sameSiteWrites, operator, adaptor.HTTPHandler(d.Monitoring)) //
+	if d.Phone != nil {                                                                   // embedded mode, or PARLEY_DEV_PHONE with a sandbox
+		app.Get("/dev/phone", d.Phone.page)                                 // anyone who reaches the port
+		app.Post("/dev/phone/send", sameSiteWrites, jsonOnly, d.Phone.send) // its own page, JSON only
+		app.Get("/dev/phone/messages", d.Phone.messages)                    //
 	}
 
-	a := &api{svc: d.Service, sessions: &sessions{rdb: d.Redis, prefix: d.KeyPrefix, secure: d.SecureCookies}, rdb: d.Redis}
+	if d.Hub == nil {
+		// Started by the first stream, so a gateway that never streams
+		// holds no subscription.
+		d.Hub = NewHub(d.Redis, d.Service.Store().Events())
+		d.Hub.selfRun = true
+	}
+	a := &api{svc: d.Service, hub: d.Hub, secureCookies: d.SecureCookies, proxies: parseProxies(d.TrustedProxies),
+		limit: &signInLimiter{rdb: d.Redis, prefix: d.KeyPrefix, limits: defaultSignInLimits}}
 	v1 := app.Group("/api/v1")
 	v1.Get("/openapi.yaml", openAPI)                               // anyone
-	v1.Post("/session", a.signIn)                                  // anyone; failures limited
+	v1.Post("/session", jsonOnly, a.signIn)                        // anyone, JSON only; failures limited
 	v1.Post("/bots/:bot/conversations/:id/actions", a.botCallback) // a bot, by its signature; replays refused
 	user := v1.Group("", a.signedIn)                               // below: a signed-in user; CSRF on writes
 	user.Delete("/session", a.signOut)                             //
@@ -125,8 +147,9 @@ func New(d Deps) *fiber.App {
 	admin.Get("/users", a.users)                                   //
 	admin.Post("/users", a.createUser)                             //
 	admin.Put("/users/:uid", a.updateUser)                         //
-	admin.Post("/users/:uid/password", a.resetPassword)            //
-	admin.Post("/users/:uid/disable", a.disableUser)               //
+	admin.Post("/users/:uid/password", a.resetPassword)            // ends the user's other sessions
+	admin.Post("/users/:uid/disable", a.disableUser)               // ends the user's sessions
+	admin.Post("/users/:uid/enable", a.enableUser)                 //
 	admin.Get("/audit", a.audit)                                   //
 	app.Get("/media/:id", a.media)                                 // anyone with the signed, expiring URL (Twilio)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })

@@ -3,7 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,61 +12,76 @@ import (
 	"github.com/parleydesk/parley/desk"
 )
 
-// Live updates: each desk holds one Server-Sent Events stream. Events come
-// from Redis pub/sub, so a desk on any gateway sees a change made through
-// any other; each desk gets only the events about what its user may see.
+// Live updates: each desk holds one Server-Sent Events stream, fed by the
+// gateway's Hub (one Redis subscription for all of this process's streams).
+// Each desk gets only the events about what its user may see, and a stream
+// lasts only as long as its session.
 
-// pingEvery keeps proxies from closing an idle stream and notices a desk
-// that went away.
-const pingEvery = 15 * time.Second
+const (
+	// pingEvery keeps proxies from closing an idle stream and notices a
+	// desk that went away.
+	pingEvery = 15 * time.Second
+	// recheckEvery bounds how long a stream outlives its session when no
+	// user event told it (a session that simply expired).
+	recheckEvery = 30 * time.Second
+)
 
 func (a *api) events(c *fiber.Ctx) error {
 	act := actor(c)
+	se := currentSession(c)
+	st, err := a.hub.open(act.ID, se.Token)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background() // the stream outlives this handler
+	// The stream is one of the agent's open desks: while it lasts, its
+	// pings renew the desk's lease (desk.DeskLease, well over pingEvery).
+	deskID := desk.NewToken()
+	if err := a.svc.DeskOpened(ctx, act.ID, deskID); err != nil {
+		a.hub.release(st)
+		return err
+	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no")
-	ctx := context.Background() // the stream outlives this handler
-	sub := a.rdb.Subscribe(ctx, a.svc.Store().Events())
-	if _, err := sub.Receive(ctx); err != nil { // wait until subscribed
-		sub.Close()
-		return err
-	}
-	// The stream is one of the agent's open desks: while it lasts, its
-	// pings renew the desk's lease (desk.DeskLease, well over pingEvery).
-	deskID := randomToken()
-	if err := a.svc.DeskOpened(ctx, act.ID, deskID); err != nil {
-		sub.Close()
-		return err
-	}
 	conn := c.Context().Conn()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer a.hub.release(st)
 		// The server's write timeout bounds a whole response; a stream
 		// lives on, so each write gets its own deadline instead.
 		alive := func() { _ = conn.SetWriteDeadline(time.Now().Add(2 * pingEvery)) }
 		alive()
-		defer sub.Close()
 		// Should this fail, the lease runs out and the reconciler schedules
 		// the presence check instead.
 		defer func() { _ = a.svc.DeskClosed(ctx, act.ID, deskID) }()
 		ping := time.NewTicker(pingEvery)
 		defer ping.Stop()
+		recheck := time.NewTicker(recheckEvery)
+		defer recheck.Stop()
 		fmt.Fprint(w, "retry: 2000\n: connected\n\n")
 		if w.Flush() != nil {
 			return
 		}
-		msgs := sub.Channel()
 		seen := visibility{}
 		for {
 			select {
-			case msg, ok := <-msgs:
-				if !ok {
+			case <-st.gone:
+				return
+			case <-st.recheck:
+				if !a.sessionLasts(ctx, st) {
 					return
 				}
-				var e desk.Event
-				if json.Unmarshal([]byte(msg.Payload), &e) != nil || !seen.visible(ctx, a.svc, act, e) {
+				continue
+			case <-recheck.C:
+				if !a.sessionLasts(ctx, st) {
+					return
+				}
+				continue
+			case he := <-st.events:
+				if !seen.visible(ctx, a.svc, act, he.event) {
 					continue
 				}
-				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, msg.Payload)
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", he.event.Type, he.raw)
 			case <-ping.C:
 				fmt.Fprint(w, ": ping\n\n")
 				_ = a.svc.DeskOpened(ctx, act.ID, deskID) // a lapse is caught by the next ping
@@ -78,6 +93,21 @@ func (a *api) events(c *fiber.Ctx) error {
 		}
 	})
 	return nil
+}
+
+// sessionLasts reports whether a stream's session is still signed in and
+// its user still enabled. A Redis error keeps the stream: the next check
+// decides.
+func (a *api) sessionLasts(ctx context.Context, st *stream) bool {
+	live, err := a.svc.SessionLive(ctx, st.token, st.user)
+	if err != nil {
+		return true
+	}
+	if !live {
+		return false
+	}
+	_, err = a.svc.Enabled(ctx, st.user)
+	return !errors.Is(err, desk.ErrBadCredentials) && !errors.Is(err, desk.ErrNotFound)
 }
 
 // visibility remembers, for one stream, whether its user may see each

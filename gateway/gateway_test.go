@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +212,111 @@ func TestProfilerServesProfiles(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
 		t.Fatalf("goroutine profile: %d %.200s", resp.StatusCode, body)
+	}
+}
+
+// A page on another site must not post to the phone: a form cannot send
+// JSON, and a fetch from another origin is refused by its headers.
+func TestPhoneRefusesCrossSitePosts(t *testing.T) {
+	on := newTestGateway(t, true)
+	const body = `{"channel":"whatsapp","number":"+27820000001","body":"hi"}`
+	for _, tc := range []struct {
+		name, contentType, header, value string
+		status                           int
+		code                             string
+	}{
+		{"form post", "application/x-www-form-urlencoded", "", "", 415, "not_json"},
+		{"text/plain post", "text/plain", "", "", 415, "not_json"},
+		{"cross-site fetch", "application/json", "Sec-Fetch-Site", "cross-site", 403, "cross_site"},
+		{"other origin", "application/json", "Origin", "https://evil.example", 403, "cross_site"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/dev/phone/send", strings.NewReader(body))
+			req.Header.Set("Content-Type", tc.contentType)
+			if tc.header != "" {
+				req.Header.Set(tc.header, tc.value)
+			}
+			resp, err := on.app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if _, code := decodeError(t, resp); code != tc.code {
+				t.Fatalf("code %q, want %q", code, tc.code)
+			}
+		})
+	}
+}
+
+// The browser replays the dashboard's Basic auth on any request, so a page
+// on another site could drive it: its state-changing requests must come
+// from its own pages.
+func TestMonitoringRefusesCrossSiteWrites(t *testing.T) {
+	g := newTestGateway(t, false)
+	for _, tc := range []struct {
+		name, method, header, value string
+		status                      int
+	}{
+		{"cross-site pause", "POST", "Sec-Fetch-Site", "cross-site", 403},
+		{"same-site but other origin", "POST", "Sec-Fetch-Site", "same-site", 403},
+		{"other origin, older browser", "DELETE", "Origin", "https://evil.example", 403},
+		{"its own page", "POST", "Sec-Fetch-Site", "same-origin", 200},
+		{"its own origin", "POST", "Origin", "http://example.com", 200},
+		{"a read from anywhere", "GET", "Sec-Fetch-Site", "cross-site", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "/monitoring/api/queues/critical:pause", nil)
+			req.SetBasicAuth("ops", "secret")
+			req.Header.Set(tc.header, tc.value)
+			resp, err := g.app.Test(req, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
+
+// The desk runs under a policy that allows only this server's scripts and
+// styles, and nothing here may be framed or sniffed.
+func TestSecurityHeaders(t *testing.T) {
+	g := newTestGateway(t, true)
+	for _, tc := range []struct{ path, policy string }{
+		{"/desk/", deskPolicy},
+		{"/desk/app.js", deskPolicy},
+		{"/api/v1/me", apiPolicy},
+		{"/healthz", apiPolicy},
+		{"/dev/phone", "frame-ancestors 'none'"},
+	} {
+		resp, err := g.app.Test(httptest.NewRequest(http.MethodGet, tc.path, nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h, want := range map[string]string{
+			"Content-Security-Policy": tc.policy, "X-Frame-Options": "DENY",
+			"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+		} {
+			if got := resp.Header.Get(h); got != want {
+				t.Errorf("%s: %s %q, want %q", tc.path, h, got, want)
+			}
+		}
+	}
+	if !strings.Contains(deskPolicy, "script-src 'self'") || strings.Contains(deskPolicy, "unsafe-inline") {
+		t.Fatalf("the desk policy %q must allow only the server's own scripts", deskPolicy)
+	}
+	// The policy holds only if the page needs no inline script or style.
+	inline := regexp.MustCompile(`<script(\s[^>]*)?>\s*[^<\s]|<style|\sstyle=|\son[a-z]+=`)
+	for _, name := range []string{"index.html"} {
+		raw, err := fs.ReadFile(desk.Web(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := inline.Find(raw); m != nil {
+			t.Errorf("%s has inline code the policy refuses: %q", name, m)
+		}
 	}
 }

@@ -22,7 +22,8 @@ var phoneHTML []byte
 // Phone is the development phone: a page where a person writes as a WhatsApp
 // or SMS user. Each message becomes a real, signed webhook posted to this
 // gateway's own endpoint, and the replies shown are what the sandbox
-// provider received. It exists only in sandbox mode.
+// provider received. It exists only in sandbox mode, and with a real Redis
+// only when PARLEY_DEV_PHONE asks for it.
 type Phone struct {
 	authToken  string
 	accountSID string
@@ -77,8 +78,8 @@ func (m phoneMessage) address() (channels.Address, error) {
 // send posts one signed webhook, as Twilio would, and reports its answer.
 func (p *Phone) send(c *fiber.Ctx) error {
 	var m phoneMessage
-	if err := c.BodyParser(&m); err != nil {
-		return newError(http.StatusBadRequest, "bad_json", "body: "+err.Error())
+	if err := decodeJSON(c, &m); err != nil {
+		return err
 	}
 	from, err := m.address()
 	if err != nil {

@@ -3,6 +3,7 @@ package gateway
 import (
 	_ "embed"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
@@ -16,6 +17,32 @@ var openAPIDoc []byte
 func openAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/yaml")
 	return c.Send(openAPIDoc)
+}
+
+// Security headers. The desk's page has no inline script or style, so its
+// policy allows only this server's own files; every answer refuses to be
+// framed and is not sniffed into another type. The operator dashboard and
+// the phone simulator are pages of other makings (inline scripts), so
+// they get the framing and sniffing rules but not the desk's policy.
+const (
+	deskPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	apiPolicy = "default-src 'none'; frame-ancestors 'none'"
+)
+
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderXFrameOptions, "DENY")
+	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
+	switch p := c.Path(); {
+	case strings.HasPrefix(p, "/desk"):
+		c.Set(fiber.HeaderContentSecurityPolicy, deskPolicy)
+	case strings.HasPrefix(p, "/monitoring"), strings.HasPrefix(p, "/dev/phone"):
+		c.Set(fiber.HeaderContentSecurityPolicy, "frame-ancestors 'none'")
+	default: // the API, webhooks, media (which sets a stricter one), health
+		c.Set(fiber.HeaderContentSecurityPolicy, apiPolicy)
+	}
+	return c.Next()
 }
 
 // deskAssets serves the desk's page. The page is static; everything it

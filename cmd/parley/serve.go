@@ -258,8 +258,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Monitoring: asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{c.rdb}}),
 		Log:        c.log.With().Str("part", "gateway").Logger(),
 		KeyPrefix:  desk.KeyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
+		TrustedProxies: c.cfg.TrustedProxies,
 	}
-	if c.sandbox != nil {
+	// The phone writes as any number with no sign-in: it is for a person
+	// trying Parley (embedded Redis) or a developer who asks for it, and
+	// config refuses it with a Twilio account.
+	if c.sandbox != nil && (c.embedded != nil || c.cfg.DevPhone) {
 		deps.Phone = gateway.NewPhone(c.authToken, c.accountSID, c.cfg.Listen, verifier, c.sandbox)
 		fmt.Fprintf(stdout, "Phone simulator: http://%s/dev/phone\n", c.cfg.Listen)
 	}
@@ -269,6 +273,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		// commands (user, agent, send) reach it with this while serve runs.
 		fmt.Fprintf(stdout, "For parley user/agent/send while this runs: export PARLEY_REDIS_URL=%s\n", c.embedded.URL())
 	}
+	// One live-update subscription for every desk stream of this process.
+	hub := gateway.NewHub(c.rdb, c.svc.Store().Events())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		if err := hub.Run(context.Background()); err != nil {
+			c.log.Error().Err(err).Msg("live-update hub")
+		}
+	}()
+	deps.Hub = hub
 	app := gateway.New(deps)
 	// Bind before saying "up", so that a port in use stops the process with
 	// an error naming it rather than after a line claiming success.
@@ -285,6 +299,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	case <-ctx.Done():
 	}
 	c.log.Info().Msg("shutting down")
+	// The streams end first, so the HTTP shutdown does not wait for them.
+	hub.Close()
+	<-hubDone
 	if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
 		c.log.Warn().Err(err).Msg("http shutdown")
 	}

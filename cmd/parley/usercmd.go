@@ -17,8 +17,9 @@ const userUsage = `usage: parley user ACTION -id USER [flags]
 
 actions:
   add      -name NAME -role agent|supervisor|admin [-departments a,b] [-capacity N]
-  passwd   set a new password
-  disable  stop the user signing in
+  passwd   set a new password (signs the user out everywhere)
+  disable  stop the user signing in (signs them out everywhere)
+  enable   let a disabled user sign in again
 
 The password is read from standard input (one line), never from a flag.
 `
@@ -76,9 +77,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		return c.svc.SetPassword(ctx, *id, password, true)
+		return c.svc.SetPassword(ctx, *id, password, true, "")
 	case "disable":
 		return c.svc.DisableUser(ctx, *id)
+	case "enable":
+		return c.svc.EnableUser(ctx, *id)
 	}
 	return fmt.Errorf("user: unknown action %q\n%s", action, userUsage)
 }

@@ -27,7 +27,7 @@
   const ROLES = { agent: 'Agent', supervisor: 'Supervisor', admin: 'Admin' };
   const ACTIONS = {
     'settings.update': 'Changed the settings', 'user.create': 'Added a user', 'user.update': 'Changed a user',
-    'user.password': 'Set a password', 'user.disable': 'Disabled a user',
+    'user.password': 'Set a password', 'user.disable': 'Disabled a user', 'user.enable': 'Enabled a user',
   };
   const USER_ID = /^[a-z0-9][a-z0-9._-]{0,39}$/;
   const RANGE = /^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$/;
@@ -122,11 +122,13 @@
           el('td', { class: 'row-actions' },
             el('button', { type: 'button', class: 'small', dataset: { act: 'edit' }, text: 'Edit', onclick: () => openUserDialog(u) }),
             el('button', { type: 'button', class: 'small', dataset: { act: 'password' }, text: 'Reset password', onclick: () => openPasswordDialog(u) }),
-            el('button', {
-              type: 'button', class: 'small danger', dataset: { act: 'disable' }, text: 'Disable',
-              disabled: self || disabled, title: self ? 'You cannot disable yourself' : disabled ? 'Disabled: reset the password to let them in again' : null,
-              onclick: () => confirmDisable(u),
-            })));
+            disabled
+              ? el('button', { type: 'button', class: 'small', dataset: { act: 'enable' }, text: 'Enable', onclick: () => enableUser(u) })
+              : el('button', {
+                type: 'button', class: 'small danger', dataset: { act: 'disable' }, text: 'Disable',
+                disabled: self, title: self ? 'You cannot disable yourself' : null,
+                onclick: () => confirmDisable(u),
+              })));
       });
       $('#users-table').replaceChildren(
         el('thead', {}, el('tr', {}, head.map((h, i) => el('th', { class: i === 3 ? 'num' : null, text: h })))),
@@ -227,8 +229,11 @@
         await api('POST', '/admin/users/' + encodeURIComponent(id) + '/password', { password });
         $('#p-password').value = '';
         dlg.close();
-        A.disabled.delete(id); // a new password enables the account again
-        toast('Password set. ' + id + ' can sign in with it now.', 'ok');
+        // A new password signs the user out everywhere; it does not enable
+        // a disabled account (Enable does).
+        const u = A.users.find((x) => x.id === id);
+        const off = A.disabled.has(id) || (u && u.disabled);
+        toast('Password set. ' + id + ' is signed out everywhere' + (off ? ' and stays disabled until enabled.' : ' and signs in with the new one.'), 'ok');
         renderUsers();
       } catch (e) {
         err.textContent = e.message + (e.code ? ' (' + e.code + ')' : '');
@@ -242,7 +247,7 @@
       const dlg = $('#confirm-dialog');
       dlg.dataset.id = u.id;
       $('#confirm-title').textContent = 'Disable ' + (u.name || u.id) + '?';
-      $('#confirm-text').textContent = 'They are signed out at once, set offline, and cannot sign in until an admin sets a new password for them. Their conversations stay as they are.';
+      $('#confirm-text').textContent = 'They are signed out everywhere at once, set offline, and cannot sign in until an admin enables them again. Their conversations stay as they are.';
       $('#confirm-submit').textContent = 'Disable';
       show($('#confirm-error'), false);
       dlg.showModal();
@@ -265,6 +270,17 @@
         show($('#confirm-error'), true);
       } finally {
         btn.disabled = false;
+      }
+    }
+
+    async function enableUser(u) {
+      try {
+        await api('POST', '/admin/users/' + encodeURIComponent(u.id) + '/enable');
+        A.disabled.delete(u.id);
+        toast((u.name || u.id) + ' is enabled and can sign in with their password.', 'ok');
+        loadUsers();
+      } catch (e) {
+        fail(e);
       }
     }
 

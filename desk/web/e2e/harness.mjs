@@ -274,6 +274,9 @@ export function makeHarness({ db, artifacts }) {
     const page = await context.newPage();
     const desk = { who, context, page, errors: [], dialogs: [] };
     page.on('pageerror', (e) => desk.errors.push(e.message));
+    // The desk runs under a strict Content-Security-Policy: anything it
+    // refuses (an inline script or style) counts as the page failing.
+    page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) desk.errors.push('CSP: ' + m.text()); });
     page.on('dialog', (d) => { desk.dialogs.push(d.type() + ': ' + d.message()); d.dismiss().catch(() => {}); });
     return desk;
   }

@@ -11,6 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab } from './harness.mjs';
 
@@ -382,7 +383,7 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     assert.equal(await page.locator('#audit-table tbody tr[data-action="settings.update"]').count(), 1, 'the refused save was audited');
   });
 
-  step('admin: users are added, changed, given a password and disabled', async () => {
+  step('admin: users are added, changed, given a password, disabled and enabled', async () => {
     const { page } = W.ada;
     await page.click('.subtab[data-admin="users"]');
     await page.locator('#users-table tr[data-user="carol"]', { hasText: 'Agent' }).waitFor();
@@ -424,7 +425,7 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     await dan.locator('button[data-act="password"]').click();
     await page.fill('#p-password', second);
     await page.click('#password-submit');
-    await page.locator('.toast', { hasText: 'dan can sign in with it now' }).waitFor();
+    await page.locator('.toast', { hasText: 'dan is signed out everywhere and signs in with the new one' }).waitFor();
     const signInAs = (pw) => fetch(W.base + '/api/v1/session', {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: 'dan', password: pw }),
     }).then((r) => r.status);
@@ -435,11 +436,20 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     await page.click('#confirm-submit');
     await dan.locator('.chip', { hasText: 'Disabled' }).waitFor();
     assert.equal(await signInAs(second), 401, 'a disabled user signs in');
+    // A new password does not let him in again; Enable does.
+    await dan.locator('button[data-act="password"]').click();
+    await page.fill('#p-password', second);
+    await page.click('#password-submit');
+    await page.locator('.toast', { hasText: 'stays disabled until enabled' }).waitFor();
+    assert.equal(await signInAs(second), 401, 'a password reset enabled a disabled user');
+    await dan.locator('button[data-act="enable"]').click();
+    await dan.locator('button[data-act="disable"]').waitFor();
+    assert.equal(await signInAs(second), 200, 'an enabled user cannot sign in');
 
     await page.click('.subtab[data-admin="audit"]');
-    await page.locator('#audit-table tbody tr').first().locator('td', { hasText: 'Disabled a user' }).waitFor();
+    await page.locator('#audit-table tbody tr').first().locator('td', { hasText: 'Enabled a user' }).waitFor();
     const actions = await page.locator('#audit-table tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.action));
-    assert.deepEqual(actions.slice(0, 4), ['user.disable', 'user.password', 'user.update', 'user.create']);
+    assert.deepEqual(actions.slice(0, 6), ['user.enable', 'user.password', 'user.disable', 'user.password', 'user.update', 'user.create']);
   });
 
   step('reports: today\'s dashboard, its chart and its downloads', async () => {
@@ -484,5 +494,47 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     assert.match(await page.getAttribute('#dl-figures', 'href'), /agent=ann/);
     await page.selectOption('#r-agent', '');
     await eventually('everyone again', async () => (await chats.textContent()) === '4');
+  });
+
+  step('monitoring: a page on another site cannot pause a queue with the operator\'s login', async () => {
+    const user = 'admin';
+    const password = W.env.PARLEY_ADMIN_PASSWORD;
+    const auth = 'Basic ' + Buffer.from(user + ':' + password).toString('base64');
+    const paused = async () => {
+      const r = await fetch(W.base + '/monitoring/api/queues', { headers: { Authorization: auth } });
+      assert.equal(r.status, 200);
+      const { queues } = await r.json();
+      return !!(queues.find((q) => q.queue === 'critical') || {}).paused;
+    };
+    assert.equal(await paused(), false, 'critical is paused before the test');
+    // The browser holds the operator's login, as after a visit to the dashboard.
+    const context = await W.browser.newContext({ httpCredentials: { username: user, password } });
+    const page = await context.newPage();
+    await page.goto(W.base + '/monitoring');
+    // A page on another origin (another port) posts the pause.
+    const evil = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end(`<!doctype html><title>cats</title><script>
+        fetch(${JSON.stringify(W.base + '/monitoring/api/queues/critical:pause')}, { method: 'POST', mode: 'no-cors', credentials: 'include' })
+          .finally(() => { document.title = 'sent'; });
+        </script>`);
+    });
+    await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+    try {
+      await page.goto('http://127.0.0.1:' + evil.address().port + '/');
+      await page.waitForFunction(() => document.title === 'sent');
+      await sleep(500);
+      assert.equal(await paused(), false, 'a page on another site paused the critical queue');
+      // The dashboard's own page still can, so the refusal is the origin's.
+      await page.goto(W.base + '/monitoring');
+      const status = await page.evaluate(async () => (await fetch('/monitoring/api/queues/critical:pause', { method: 'POST' })).status);
+      assert.ok(status >= 200 && status < 300, 'the dashboard could not pause a queue from its own page: ' + status);
+      assert.equal(await paused(), true);
+      const resumed = await page.evaluate(async () => (await fetch('/monitoring/api/queues/critical:resume', { method: 'POST' })).status);
+      assert.ok(resumed >= 200 && resumed < 300, 'resume: ' + resumed);
+    } finally {
+      evil.close();
+      await context.close();
+    }
   });
 });
