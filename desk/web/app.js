@@ -1586,6 +1586,8 @@
       return { kind: 'readonly', text: 'Accept this ticket to answer the customer.' };
     }
     if (c.kind === 'chat' && c.state === 'closed' && !c.merged_into) {
+      // Only the chat's last agent reopens it (the server says the same).
+      if (!mine) return { kind: 'readonly', text: 'This chat was with ' + agentName(c.assignee) + ': only they can reopen it.' };
       if (!S.reopening.has(c.id)) {
         return { kind: 'start', action: 'reopen-start', text: 'This chat is closed. Reopen it with a first message to the customer.', button: 'Reopen chat' };
       }
