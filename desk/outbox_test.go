@@ -627,8 +627,8 @@ func TestWindowClosedByTwilio(t *testing.T) {
 	if _, err := f.svc.Send(ctx, conv, Reply{Body: "again"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Fatalf("free text after 63016: %v, want ErrTemplateRequired", err)
 	}
-	if d, err := f.svc.Detail(ctx, Actor{ID: "op", Role: "admin"}, conv); err == nil && d.WindowOpen {
-		t.Fatal("the desk still shows the window open")
+	if d, err := f.svc.Detail(ctx, Actor{ID: "op", Role: "supervisor"}, conv); err != nil || d.WindowOpen {
+		t.Fatalf("detail %v: the desk must show the window closed (open: %v)", err, d.WindowOpen)
 	}
 	if _, err := f.svc.Send(ctx, conv, Reply{Template: &channels.Template{ContentSID: "HX1"}}); err != nil {
 		t.Fatalf("template after 63016: %v", err)
