@@ -28,7 +28,8 @@ func (k keys) sid(sid string) string { return k.prefix + "sid:" + sid }
 func (k keys) earlyStatus(sid string) string { return k.prefix + "early:" + sid }
 
 // due is the sorted set of pending wake-ups (score: due time in ms); every
-// deadline and every queued send has an entry, so a lost job is re-enqueued.
+// deadline and every outbox with messages to send has an entry (due.go), so
+// a lost job is re-enqueued.
 func (k keys) due() string { return k.prefix + "due" }
 
 // Events is the pub/sub channel of live updates.
