@@ -195,11 +195,6 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 // Going online clears a pause for an ignored chat. An agent who becomes
 // available takes waiting chats from their departments' queues.
 func (s *Service) SetPresence(ctx context.Context, agentID string, p Presence, accepting bool) error {
-	switch p {
-	case Online, Away, Offline:
-	default:
-		return fmt.Errorf("%w: presence %q", ErrInvalid, p)
-	}
 	var depts []string
 	err := s.retry(ctx, func() error {
 		a, err := s.store.Agent(ctx, agentID)
@@ -208,16 +203,11 @@ func (s *Service) SetPresence(ctx context.Context, agentID string, p Presence, a
 		}
 		w := newWorld(s.now().UTC(), s.Rules())
 		na := w.trackAgent(a)
-		if p == Online {
-			na.Paused = false // setting oneself online clears a pause, even if already online
-		}
-		na.Presence, na.Accepting = p, accepting
-		t := newTx()
-		if err := s.store.write(t, w); err != nil {
+		if err := decidePresence(w, na, p, accepting); err != nil {
 			return err
 		}
 		depts = na.Departments
-		return t.commit(ctx, s.store.rdb)
+		return s.commit(ctx, newTx(), w)
 	})
 	if err != nil {
 		return err

@@ -177,6 +177,15 @@ func (s *Store) write(t *tx, w *world) error {
 	if len(wakes) > 0 {
 		t.do("ZADD", k.due(), wakes...)
 	}
+	for _, nt := range w.notices {
+		raw, err := json.Marshal(nt.n)
+		if err != nil {
+			return err
+		}
+		t.do("LPUSH", k.notifications(nt.agent), string(raw))
+		t.do("LTRIM", k.notifications(nt.agent), "0", itoa(notificationsKept-1))
+		t.do("INCR", k.unread(nt.agent))
+	}
 	for _, e := range w.events {
 		if tr, ok := w.convs[e.ConversationID]; ok {
 			// Describe the conversation as committed, not as it was when the

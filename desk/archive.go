@@ -15,51 +15,16 @@ const TrashKeep = 30 * 24 * time.Hour
 // TimerPurge removes a deleted conversation once TrashKeep has passed.
 const TimerPurge Timer = "purge"
 
-// mayManage reports whether the actor may delete, restore or convert a
-// conversation: its agent or a supervisor.
-func mayManage(a Actor, c *Conversation) error {
-	if c.Assignee != a.ID && !a.Supervises() {
-		return fmt.Errorf("%w: only the conversation's agent or a supervisor", ErrNotAllowed)
-	}
-	return nil
-}
-
-// Delete moves a closed conversation to the trash: out of every list, kept
-// for TrashKeep, then purged.
+// Delete moves a closed conversation to the trash (decideDelete).
 func (s *Service) Delete(ctx context.Context, a Actor, convID string) error {
-	return s.op(ctx, a, convID, func(w *world, c *Conversation) error {
-		if c.State != StateClosed || c.DeletedAt != nil {
-			return fmt.Errorf("%w: only a closed conversation goes to the trash", ErrWrongState)
-		}
-		if err := mayManage(a, c); err != nil {
-			return err
-		}
-		at := w.now
-		c.DeletedAt, c.DeletedBy = &at, a.ID
-		w.disarm(c, TimerArchive)
-		w.arm(c, TimerPurge, w.now.Add(TrashKeep))
-		w.emit(EventChanged, c, "")
-		return nil
-	})
+	_, err := s.run(ctx, Op{Kind: OpDelete, Actor: a, Conv: convID})
+	return err
 }
 
-// Restore takes a conversation out of the trash.
+// Restore takes a conversation out of the trash (decideRestore).
 func (s *Service) Restore(ctx context.Context, a Actor, convID string) error {
-	return s.op(ctx, a, convID, func(w *world, c *Conversation) error {
-		if c.DeletedAt == nil {
-			return fmt.Errorf("%w: the conversation is not in the trash", ErrWrongState)
-		}
-		if c.DeletedBy != a.ID && !a.Supervises() {
-			return fmt.Errorf("%w: only who deleted it or a supervisor", ErrNotAllowed)
-		}
-		c.DeletedAt, c.DeletedBy = nil, ""
-		w.disarm(c, TimerPurge)
-		if c.Kind == KindTicket {
-			w.arm(c, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
-		}
-		w.emit(EventChanged, c, "")
-		return nil
-	})
+	_, err := s.run(ctx, Op{Kind: OpRestore, Actor: a, Conv: convID})
+	return err
 }
 
 // purge deletes a conversation and its messages for good; the wake-up of
@@ -84,38 +49,11 @@ func (s *Service) purge(ctx context.Context, c *Conversation) error {
 	return t.commit(ctx, s.store.rdb)
 }
 
-// ConvertToTicket turns a closed chat into a ticket with a subject, assigned
-// to the agent converting it, for follow-up work. The chat stays closed and
-// names the ticket; the ticket carries the chat's history. A contact with
-// an open ticket has the chat added to it instead: never two open tickets.
+// ConvertToTicket turns a closed chat into a ticket with a subject, and
+// returns the ticket's id (decideConvert).
 func (s *Service) ConvertToTicket(ctx context.Context, a Actor, chatID, subject string) (string, error) {
-	subject = strings.TrimSpace(subject)
-	if subject == "" || len(subject) > 200 {
-		return "", fmt.Errorf("%w: a subject of 1 to 200 characters", ErrInvalid)
-	}
-	var ticketID string
-	err := s.op(ctx, a, chatID, func(w *world, c *Conversation) error {
-		if c.Kind != KindChat || c.State != StateClosed || c.ConvertedTo != "" || c.MergedInto != "" {
-			return fmt.Errorf("%w: only a closed chat not yet converted", ErrWrongState)
-		}
-		if err := mayManage(a, c); err != nil {
-			return err
-		}
-		ticket := w.conversation(w.contact.Ticket)
-		if ticket == nil {
-			ticket = w.newTicket(c.Department)
-			ticket.State, ticket.Assignee, ticket.AssignedAt = StateAssigned, a.ID, w.now
-			ticket.Subject = subject
-		}
-		ticket.Merged = append(ticket.Merged, c.ID)
-		w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
-		w.note(ticket, "Ticket made from a closed chat: "+subject)
-		c.ConvertedTo = ticket.ID
-		w.emit(EventChanged, c, "")
-		ticketID = ticket.ID
-		return nil
-	})
-	return ticketID, err
+	out, err := s.run(ctx, Op{Kind: OpConvert, Actor: a, Conv: chatID, Subject: subject})
+	return out.ID, err
 }
 
 // Transcript renders a conversation the actor may see as plain text or JSON.

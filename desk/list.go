@@ -290,18 +290,30 @@ func (s *Service) Counts(ctx context.Context, a Actor) (map[string]int64, error)
 // unassigned tickets of their departments, every closed ticket, and the
 // conversations they were @-mentioned in.
 func (s *Service) CanSee(ctx context.Context, a Actor, c *Conversation) (bool, error) {
+	var err error
+	ok := mayView(a, c, func(dept string) bool {
+		var depts []string
+		depts, err = s.departmentsOf(ctx, a)
+		return slices.Contains(depts, dept)
+	})
+	return ok && err == nil, err
+}
+
+// mayView is who may see a conversation: supervisors everything; an agent
+// what they hold or are mentioned in, what they deleted, closed tickets,
+// and the unassigned tickets of a department they work in (inDept).
+func mayView(a Actor, c *Conversation, inDept func(dept string) bool) bool {
 	switch {
 	case a.Supervises(), c.Assignee == a.ID, slices.Contains(c.Mentions, a.ID):
-		return true, nil
+		return true
 	case c.DeletedAt != nil:
-		return c.DeletedBy == a.ID, nil
+		return c.DeletedBy == a.ID
 	case c.Kind == KindTicket && c.State == StateClosed:
-		return true, nil
+		return true
 	case c.Kind == KindTicket && c.State == StateUnassigned:
-		depts, err := s.departmentsOf(ctx, a)
-		return slices.Contains(depts, c.Department), err
+		return inDept(c.Department)
 	}
-	return false, nil
+	return false
 }
 
 // Detail is a conversation as the desk shows it.
@@ -375,47 +387,9 @@ func windowOpen(c Contact, now time.Time) bool {
 // mentionPattern finds @agent-id in a comment.
 var mentionPattern = regexp.MustCompile(`@([a-z0-9][a-z0-9._-]{0,39})`)
 
-// Comment adds an internal note to a conversation the actor can see. Each
-// @agent-id names an agent: they get a notification and, while the
-// conversation is open, it is in their Tagged tab.
+// Comment adds an internal note to a conversation the actor can see; each
+// @agent-id names an agent to notify (decideComment).
 func (s *Service) Comment(ctx context.Context, a Actor, convID, body string) (Message, error) {
-	body = strings.TrimSpace(body)
-	if body == "" || len(body) > 4000 {
-		return Message{}, fmt.Errorf("%w: a comment has 1 to 4000 characters", ErrInvalid)
-	}
-	if _, err := s.Open(ctx, a, convID); err != nil {
-		return Message{}, err
-	}
-	var mentioned []string
-	for _, m := range mentionPattern.FindAllStringSubmatch(body, -1) {
-		if m[1] == a.ID {
-			continue // a mention gives access: naming oneself must not keep it
-		}
-		if _, err := s.store.Agent(ctx, m[1]); err == nil && !slices.Contains(mentioned, m[1]) {
-			mentioned = append(mentioned, m[1])
-		}
-	}
-	var note Message
-	err := s.op(ctx, a, convID, func(w *world, c *Conversation) error {
-		w.add(c, Message{ID: newID(), Direction: DirNote, Author: a.ID, Body: body})
-		note = w.messages[len(w.messages)-1] // as stored: its conversation and time filled in
-		for _, id := range mentioned {
-			if !slices.Contains(c.Mentions, id) {
-				c.Mentions = append(c.Mentions, id)
-			}
-		}
-		w.events = append(w.events, Event{Type: EventComment, ConversationID: c.ID, MessageID: note.ID, Agent: a.ID,
-			Mentions: mentioned, Assignee: c.Assignee, Kind: string(c.Kind), Department: c.Department, At: w.now})
-		return nil
-	})
-	if err != nil {
-		return Message{}, err
-	}
-	for _, id := range mentioned {
-		n := Notification{ConversationID: convID, MessageID: note.ID, By: a.ID, Text: body, At: s.now().UTC()}
-		if err := s.store.notify(ctx, id, n); err != nil {
-			return note, err
-		}
-	}
-	return note, nil
+	out, err := s.run(ctx, Op{Kind: OpComment, Actor: a, Conv: convID, Body: body})
+	return out.Message, err
 }

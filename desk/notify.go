@@ -25,20 +25,6 @@ func (k keys) notifications(agent string) string { return k.prefix + "notif:" + 
 func (k keys) unread(agent string) string        { return k.prefix + "notif:" + agent + ":unread" }
 func (k keys) viewers(conv string) string        { return k.prefix + "viewers:" + conv }
 
-func (st *Store) notify(ctx context.Context, agent string, n Notification) error {
-	raw, err := json.Marshal(n)
-	if err != nil {
-		return err
-	}
-	_, err = st.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LPush(ctx, st.keys.notifications(agent), raw)
-		p.LTrim(ctx, st.keys.notifications(agent), 0, notificationsKept-1)
-		p.Incr(ctx, st.keys.unread(agent))
-		return nil
-	})
-	return err
-}
-
 // Notifications returns an agent's notifications, newest first, and how many
 // are unread.
 func (s *Service) Notifications(ctx context.Context, agent string) ([]Notification, int, error) {

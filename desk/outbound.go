@@ -49,7 +49,7 @@ func (w *world) reply(c *Conversation, r Reply) (Message, error) {
 		return Message{}, err
 	}
 	m := Message{
-		ID: newID(), Direction: DirOut, Author: r.Author, To: c.Contact,
+		Direction: DirOut, Author: r.Author, To: c.Contact,
 		Body: r.Body, Template: r.Template, Status: channels.StatusQueued,
 	}
 	for _, u := range r.MediaURLs {

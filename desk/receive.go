@@ -98,7 +98,7 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	}
 
 	msg := Message{
-		ID: newID(), Direction: DirIn, Author: string(in.From), Body: in.Body, Media: in.Media,
+		ID: w.ids(), Direction: DirIn, Author: string(in.From), Body: in.Body, Media: in.Media,
 		Location: in.Location, Button: in.Button, SID: in.MessageSID, At: w.now,
 	}
 	if c.Name != "" {

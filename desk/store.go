@@ -73,6 +73,109 @@ end
 return out
 `)
 
+// worldScript reads, in one round trip, what a decision on one of a
+// contact's conversations needs (Op.needs): the contact with the
+// conversations it points at, some agents, and some departments. The
+// conversations' and departments' agents' keys are read from stored ids,
+// all under Parley's one hash tag.
+//
+// KEYS[1] -> the contact's hash
+// KEYS[2 .. 1+ARGV[3]] -> the agents' hashes
+// KEYS[2+ARGV[3] ..] -> for each department: its agent set, then its queue
+// ARGV[1] -> the prefix of conversation keys
+// ARGV[2] -> the prefix of agent keys
+// ARGV[3] -> the number of agents named
+// Output: the contact's fields (contactFields), the stored strings of its
+// four conversations ("" for none), each named agent's agentFields ("" for
+// an unknown agent), then for each department the number of values that
+// follow and deptLua's values.
+var worldScript = redis.NewScript(`
+local out = redis.call("HMGET", KEYS[1], ` + luaStrings(contactFields) + `)
+local n = #out
+for i = 1, n do out[i] = out[i] or "" end
+for i = n - 3, n do
+  local conv = ""
+  if out[i] ~= "" then conv = redis.call("GET", ARGV[1] .. out[i]) or "" end
+  out[#out + 1] = conv
+end
+local agents = tonumber(ARGV[3])
+for k = 2, 1 + agents do
+  local a = redis.call("HMGET", KEYS[k], ` + luaStrings(agentFields) + `)
+  for j = 1, ` + strconv.Itoa(len(agentFields)) + ` do out[#out + 1] = a[j] or "" end
+end
+for k = 2 + agents, #KEYS, 2 do
+  local at = #out + 1
+  out[at] = ""
+` + deptLua("KEYS[k]", "KEYS[k + 1]", "ARGV[2]") + `
+  out[at] = tostring(#out - at)
+end
+return out
+`)
+
+// loadWorld adds to w, in one round trip, contact a with the conversations
+// it points at, the agents named and the departments named (all their
+// agents and their queue length). Unknown agents are left out.
+func (s *Store) loadWorld(ctx context.Context, w *world, a channels.Address, agents, depts []string) error {
+	keys := []string{s.keys.contact(a)}
+	var named []string
+	for _, id := range agents {
+		if id != "" && w.agent(id) == nil && !slices.Contains(named, id) {
+			named = append(named, id)
+			keys = append(keys, s.keys.agent(id))
+		}
+	}
+	var deps []string
+	for _, d := range depts {
+		if !w.loaded[d] && !slices.Contains(deps, d) {
+			deps = append(deps, d)
+			keys = append(keys, s.keys.deptAgents(d), s.keys.queue(d))
+		}
+	}
+	res, err := worldScript.Run(ctx, s.rdb, keys, s.keys.conversation(""), s.keys.agent(""), len(named)).StringSlice()
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	n := len(contactFields)
+	contact := decodeContact(a, res[:n])
+	w.contact, w.contactBefore = &contact, contact
+	for _, raw := range res[n : n+4] {
+		if raw == "" {
+			continue
+		}
+		c, err := decodeConversation(raw)
+		if err != nil {
+			return err
+		}
+		w.track(c)
+	}
+	rest := res[n+4:]
+	for range named {
+		f := rest[:len(agentFields)]
+		rest = rest[len(agentFields):]
+		if f[0] == "" {
+			continue
+		}
+		ag, err := decodeAgent(f[0], f[1], f[2], f[3])
+		if err != nil {
+			return err
+		}
+		w.trackAgent(ag)
+	}
+	for _, d := range deps {
+		count, _ := strconv.Atoi(rest[0])
+		queued, ags, err := decodeDept(rest[1 : 1+count])
+		if err != nil {
+			return err
+		}
+		rest = rest[1+count:]
+		w.loaded[d], w.queued[d] = true, queued
+		for _, ag := range ags {
+			w.trackAgent(ag)
+		}
+	}
+	return nil
+}
+
 // luaStrings writes a list of strings as Lua arguments.
 func luaStrings(list []string) string {
 	quoted := make([]string, len(list))

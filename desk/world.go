@@ -41,6 +41,16 @@ type world struct {
 	wakes []wake
 	// botEvents are the customer messages to hand to a bot once committed.
 	botEvents []botEvent
+	// notices are the bell notifications the decision rings.
+	notices []notice
+	// ids makes the ids of new conversations and messages (newID; tests
+	// inject their own).
+	ids func() string
+}
+
+type notice struct {
+	agent string
+	n     Notification
 }
 
 type botEvent struct{ conv, message string }
@@ -78,7 +88,7 @@ type trackedAgent struct {
 // newWorld starts a decision at now, to the millisecond: times are stored
 // to the millisecond, so what is decided is what is stored and read back.
 func newWorld(now time.Time, rules *config.Engine) *world {
-	return &world{now: now.Truncate(time.Millisecond), rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}, loaded: map[string]bool{}, routed: map[string]int{}}
+	return &world{now: now.Truncate(time.Millisecond), rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}, loaded: map[string]bool{}, routed: map[string]int{}, ids: newID}
 }
 
 // track registers a loaded conversation and returns the copy to change.
@@ -166,7 +176,7 @@ func (w *world) conversation(id string) *Conversation {
 
 func (w *world) newConversation(kind Kind, state State, dept string) *Conversation {
 	c := &Conversation{
-		ID: newID(), Contact: w.contact.Address, Channel: w.contact.Address.Channel(), Department: dept,
+		ID: w.ids(), Contact: w.contact.Address, Channel: w.contact.Address.Channel(), Department: dept,
 		Kind: kind, State: state, CreatedAt: w.now, UpdatedAt: w.now, ContactName: w.contact.Name,
 	}
 	w.convs[c.ID] = &tracked{c: c}
@@ -179,7 +189,7 @@ func (w *world) touchContact() { w.contactDirty = true }
 func (w *world) add(c *Conversation, m Message) {
 	m.ConversationID = c.ID
 	if m.ID == "" {
-		m.ID = newID()
+		m.ID = w.ids()
 	}
 	if m.At.IsZero() {
 		m.At = w.now
