@@ -103,6 +103,7 @@ func (s *Store) loadAgent(ctx context.Context, w *world, id string) error {
 	if id == "" || w.agent(id) != nil {
 		return nil
 	}
+	w.sought[id] = true
 	a, err := s.Agent(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil

@@ -529,3 +529,61 @@ func TestOpNeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanInbound checks what an inbound message has loaded before the
+// engine decides on it.
+func TestPlanInbound(t *testing.T) {
+	in := func(body string) channels.Inbound {
+		return channels.Inbound{From: "whatsapp:+27820000001", To: "whatsapp:+14155238886", Body: body}
+	}
+	for _, r := range []struct {
+		name  string
+		given func(s *scene)
+		body  string
+		want  inboundPlan
+	}{
+		{"a live chat goes on: nothing more", func(s *scene) { s.chat(StateLive, "ann") }, "hi",
+			inboundPlan{dept: "general", open: true}},
+		{"a pending chat comes back: its agent's load grows", func(s *scene) { s.chat(StatePending, "ann") }, "hi",
+			inboundPlan{dept: "general", open: true, agent: "ann"}},
+		{"the customer ends a live chat: its agent's load shrinks", func(s *scene) { s.chat(StateLive, "ann") }, "//end",
+			inboundPlan{dept: "general", open: true, agent: "ann"}},
+		{"a ticket's questions go on: no routing", func(s *scene) { s.ticket(StateUnassigned, SessionAsking) }, "YES",
+			inboundPlan{dept: "general", open: true}},
+		{"a new conversation in hours: the department", func(s *scene) {}, "hi",
+			inboundPlan{dept: "general", open: true, loadDept: true}},
+		{"a new conversation out of hours: no routing", func(s *scene) {
+			s.rules.Hours = config.Hours{Timezone: "UTC", Weekly: map[string][]string{"monday": {"12:00-17:00"}}}
+			if err := s.rules.Hours.Compile(); err != nil {
+				t.Fatal(err)
+			}
+		}, "hi", inboundPlan{dept: "general", open: false}},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			s := newScene(t)
+			r.given(s)
+			if got := planInbound(s.w, in(r.body)); got != r.want {
+				t.Fatalf("plan %+v, want %+v", got, r.want)
+			}
+		})
+	}
+}
+
+// TestUnloadedAgentIsNoted: a decision that changes an agent the loading
+// missed is noted, so that the commit refuses it rather than lose the
+// change; an agent looked for and not found is not.
+func TestUnloadedAgentIsNoted(t *testing.T) {
+	s := newScene(t)
+	s.chat(StatePending, "ann")
+	s.in("I'm back", true)
+	if !slices.Equal(s.w.unloaded, []string{"ann"}) {
+		t.Fatalf("unloaded %q, want ann", s.w.unloaded)
+	}
+	s = newScene(t)
+	s.chat(StatePending, "gone")
+	s.w.sought["gone"] = true // looked for: deleted since
+	s.in("I'm back", true)
+	if len(s.w.unloaded) != 0 {
+		t.Fatalf("unloaded %q, want none", s.w.unloaded)
+	}
+}

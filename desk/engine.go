@@ -126,7 +126,7 @@ func (w *world) onChatMessage(chat *Conversation, m Message) {
 		// The customer answered: the chat is live again, with the same agent.
 		w.disarm(chat, TimerPending)
 		chat.State = StateLive
-		if a := w.agent(chat.Assignee); a != nil {
+		if a := w.held(chat.Assignee); a != nil {
 			a.Load++
 		}
 		w.emit(EventChanged, chat, "")
@@ -309,7 +309,7 @@ func (w *world) reroute(c *Conversation) {
 	ignoring := c.Assignee
 	w.release(c)
 	c.Ignored = append(c.Ignored, ignoring)
-	if a := w.agent(ignoring); a != nil && w.rules.PauseIgnoringAgent {
+	if a := w.held(ignoring); a != nil && w.rules.PauseIgnoringAgent {
 		a.Paused = true
 	}
 	w.note(c, "No answer from the agent in time: routing again")

@@ -46,7 +46,8 @@ func (s *Service) Receive(ctx context.Context, in channels.Inbound) (Received, e
 }
 
 func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Received, error) {
-	w, err := s.contactDeptWorld(ctx, in.From, s.Rules().Department(string(in.To)))
+	rules := s.Rules() // one snapshot for the whole decision
+	w, err := s.contactDeptWorld(ctx, rules, in.From, rules.Department(string(in.To)))
 	if err != nil {
 		return Received{}, err
 	}
@@ -64,36 +65,18 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 		c.OptedOut = false
 	}
 
-	dept := w.rules.Department(string(in.To))
-	chat, ticket := w.conversation(c.Chat), w.conversation(c.Ticket)
-	open := true
-	var bot *config.Bot
-	switch {
-	case chat != nil:
-		dept = chat.Department
-		if chat.State == StatePending || word(in.Body) == wordEnd {
-			if err := s.store.loadAgent(ctx, w, chat.Assignee); err != nil {
-				return Received{}, err
-			}
+	plan := planInbound(w, in)
+	if plan.bot != nil {
+		if down, err := s.botDown(ctx, plan.bot.ID); err != nil || down {
+			plan.bot = nil // the bot's circuit is open: the normal flow takes over
 		}
-	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting ||
-		(ticket.State == StateAssigned && ticket.AgentReplied)):
-		// The message continues the ticket: no routing.
-	default:
-		if ticket != nil {
-			dept = ticket.Department
-		}
-		open = w.rules.HoursOf(dept).Open(w.now)
-		// Only a message that would start a chat can go to a bot.
-		if bot = w.rules.BotFor(dept, string(in.To), open); bot != nil {
-			if down, err := s.botDown(ctx, bot.ID); err != nil || down {
-				bot = nil // the bot's circuit is open: the normal flow takes over
-			}
-		}
-		if open {
-			if err := s.store.loadDepartment(ctx, w, dept); err != nil {
-				return Received{}, err
-			}
+	}
+	if err := s.store.loadAgent(ctx, w, plan.agent); err != nil {
+		return Received{}, err
+	}
+	if plan.loadDept {
+		if err := s.store.loadDepartment(ctx, w, plan.dept); err != nil {
+			return Received{}, err
 		}
 	}
 
@@ -104,7 +87,7 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	if c.Name != "" {
 		msg.Author = c.Name
 	}
-	w.onInbound(msg, dept, open, bot)
+	w.onInbound(msg, plan.dept, plan.open, plan.bot)
 
 	t := newTx()
 	t.claim(s.store.keys.sid(in.MessageSID), msg.ID, inboundSidTTL.Milliseconds())
@@ -118,4 +101,46 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 		}
 	}
 	return Received{MessageID: msg.ID, ConversationID: convID}, nil
+}
+
+// inboundPlan is what the decision on an inbound message reads besides the
+// contact and its conversations, and the facts it is decided with.
+type inboundPlan struct {
+	dept     string      // the department the message belongs to
+	open     bool        // whether that department is in business hours
+	bot      *config.Bot // the bot that would take a new conversation
+	agent    string      // the agent whose load the message may change
+	loadDept bool        // routing may happen: the department's agents and queue
+}
+
+// planInbound chooses what to load for an inbound message, from the same
+// state onInbound decides on: the open chat's agent when the message may
+// change their load (a pending chat comes back, or the customer ends it),
+// nothing when it continues a ticket, and otherwise, in business hours, the
+// department a new chat is routed in. Should the two drift apart, the
+// world notes the agent changed without being loaded (world.held) and the
+// commit refuses it.
+func planInbound(w *world, in channels.Inbound) inboundPlan {
+	c := w.contact
+	p := inboundPlan{dept: w.rules.Department(string(in.To)), open: true}
+	chat, ticket := w.conversation(c.Chat), w.conversation(c.Ticket)
+	switch {
+	case chat != nil:
+		p.dept = chat.Department
+		if chat.State == StatePending || word(in.Body) == wordEnd {
+			p.agent = chat.Assignee
+		}
+	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting ||
+		(ticket.State == StateAssigned && ticket.AgentReplied)):
+		// The message continues the ticket: no routing.
+	default:
+		if ticket != nil {
+			p.dept = ticket.Department
+		}
+		p.open = w.rules.HoursOf(p.dept).Open(w.now)
+		// Only a message that would start a chat can go to a bot.
+		p.bot = w.rules.BotFor(p.dept, string(in.To), p.open)
+		p.loadDept = p.open
+	}
+	return p
 }

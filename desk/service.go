@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -138,6 +139,9 @@ func (s *Service) retry(ctx context.Context, attempt func() error) error {
 // commit loads nothing and decides nothing itself: it commits a world that
 // a decision changed, then carries out its effects.
 func (s *Service) commit(ctx context.Context, t *tx, w *world) error {
+	if len(w.unloaded) > 0 {
+		return fmt.Errorf("decision changed agents it did not load: %s", strings.Join(w.unloaded, ", "))
+	}
 	if err := s.store.write(t, w); err != nil {
 		return err
 	}
@@ -197,17 +201,17 @@ func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*Co
 
 // contactWorld loads a contact with its open chat and ticket into a new world.
 func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*world, error) {
-	return s.contactDeptWorld(ctx, a, "")
+	return s.contactDeptWorld(ctx, s.Rules(), a, "")
 }
 
 // contactDeptWorld is contactWorld that also loads dept's agents and queue
 // length when the contact has no open chat.
-func (s *Service) contactDeptWorld(ctx context.Context, a channels.Address, dept string) (*world, error) {
+func (s *Service) contactDeptWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*world, error) {
 	st, err := s.store.loadContactDept(ctx, a, dept)
 	if err != nil {
 		return nil, err
 	}
-	w := newWorld(s.now().UTC(), s.Rules())
+	w := newWorld(s.now().UTC(), rules)
 	if st.dept != "" {
 		w.queued[st.dept] = st.queued
 		w.loaded[st.dept] = true

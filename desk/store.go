@@ -121,6 +121,7 @@ func (s *Store) loadWorld(ctx context.Context, w *world, a channels.Address, age
 	for _, id := range agents {
 		if id != "" && w.agent(id) == nil && !slices.Contains(named, id) {
 			named = append(named, id)
+			w.sought[id] = true
 			keys = append(keys, s.keys.agent(id))
 		}
 	}

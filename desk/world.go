@@ -43,6 +43,11 @@ type world struct {
 	botEvents []botEvent
 	// notices are the bell notifications the decision rings.
 	notices []notice
+	// sought lists the agents the loaders looked for, found or not, and
+	// unloaded the agents a decision changed without their being sought:
+	// a loading that drifted from the decision, which commit refuses.
+	sought   map[string]bool
+	unloaded []string
 	// ids makes the ids of new conversations and messages (newID; tests
 	// inject their own).
 	ids func() string
@@ -88,7 +93,7 @@ type trackedAgent struct {
 // newWorld starts a decision at now, to the millisecond: times are stored
 // to the millisecond, so what is decided is what is stored and read back.
 func newWorld(now time.Time, rules *config.Engine) *world {
-	return &world{now: now.Truncate(time.Millisecond), rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}, loaded: map[string]bool{}, routed: map[string]int{}, ids: newID}
+	return &world{now: now.Truncate(time.Millisecond), rules: rules, convs: map[string]*tracked{}, agents: map[string]*trackedAgent{}, freed: map[string]bool{}, queued: map[string]int{}, loaded: map[string]bool{}, routed: map[string]int{}, sought: map[string]bool{}, ids: newID}
 }
 
 // track registers a loaded conversation and returns the copy to change.
@@ -144,6 +149,7 @@ func (w *world) trackAgent(a *Agent) *Agent {
 	if t, ok := w.agents[a.ID]; ok {
 		return t.a
 	}
+	w.sought[a.ID] = true
 	cp := *a
 	cp.Departments = slices.Clone(a.Departments)
 	w.agents[a.ID] = &trackedAgent{before: *a, a: &cp}
@@ -155,6 +161,17 @@ func (w *world) agent(id string) *Agent {
 		return t.a
 	}
 	return nil
+}
+
+// held returns the agent whose record (load, pause) a decision changes.
+// One that was never looked for is noted: the decision's loading missed it,
+// and committing would lose the change silently.
+func (w *world) held(id string) *Agent {
+	a := w.agent(id)
+	if a == nil && id != "" && !w.sought[id] {
+		w.unloaded = append(w.unloaded, id)
+	}
+	return a
 }
 
 // agentName is an agent's name for a system line, the id when the agent
@@ -286,7 +303,7 @@ func (w *world) release(c *Conversation) {
 	if c.State != StateLive || c.Assignee == "" {
 		return
 	}
-	if a := w.agent(c.Assignee); a != nil && a.Load > 0 {
+	if a := w.held(c.Assignee); a != nil && a.Load > 0 {
 		a.Load--
 		for _, d := range a.Departments {
 			w.freed[d] = true
