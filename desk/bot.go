@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 )
@@ -103,18 +105,36 @@ func (s *Service) botDown(ctx context.Context, bot string) (bool, error) {
 	return n > 0, err
 }
 
+// botFailureScript counts one failed event of a bot and opens its circuit
+// at the trip count, in one step: the counter never lives without its
+// window, and two failures at once cannot both miss the trip.
+//
+// KEYS[1] -> the bot's failure counter
+// KEYS[2] -> the bot's open-circuit flag
+// ARGV[1] -> the counting window, in milliseconds
+// ARGV[2] -> the failures that open the circuit
+// ARGV[3] -> how long the circuit stays open, in milliseconds
+// Output: 1 if this failure opened the circuit, else 0
+var botFailureScript = redis.NewScript(`
+local n = redis.call("INCR", KEYS[1])
+if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+if n >= tonumber(ARGV[2]) then
+  redis.call("SET", KEYS[2], "1", "PX", ARGV[3])
+  redis.call("DEL", KEYS[1])
+  return 1
+end
+return 0
+`)
+
 func (s *Service) botFailed(ctx context.Context, bot string) {
 	k := s.store.keys
-	n, err := s.store.rdb.Incr(ctx, k.botFailures(bot)).Result()
+	opened, err := botFailureScript.Run(ctx, s.store.rdb, []string{k.botFailures(bot), k.botOpen(bot)},
+		botWindow.Milliseconds(), botTrip, botCooldown.Milliseconds()).Int()
 	if err != nil {
+		s.log.Warn().Err(err).Str("bot", bot).Msg("bot failure not counted")
 		return
 	}
-	if n == 1 {
-		s.store.rdb.Expire(ctx, k.botFailures(bot), botWindow)
-	}
-	if n >= botTrip {
-		s.store.rdb.Set(ctx, k.botOpen(bot), "1", botCooldown)
-		s.store.rdb.Del(ctx, k.botFailures(bot))
+	if opened == 1 {
 		s.log.Warn().Str("bot", bot).Msg("bot circuit open: new chats skip it for a while")
 	}
 }

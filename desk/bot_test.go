@@ -186,3 +186,29 @@ func TestBotCallbackSignatureAndReplay(t *testing.T) {
 		t.Fatalf("history %+v", hist)
 	}
 }
+
+// TestBotCircuitCountsInOneStep: a failure counter always carries its
+// window, and failures arriving together open the circuit once.
+func TestBotCircuitCountsInOneStep(t *testing.T) {
+	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 500, BotReply{} })
+	ctx := context.Background()
+	k := f.store.keys
+	f.svc.botFailed(ctx, "helper")
+	ttl, err := f.store.rdb.PTTL(ctx, k.botFailures("helper")).Result()
+	if err != nil || ttl <= 0 || ttl > botWindow {
+		t.Fatalf("failure counter's time to live %v (%v), want within the %v window", ttl, err, botWindow)
+	}
+	var wg sync.WaitGroup
+	for range 2 * botTrip {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.svc.botFailed(ctx, "helper") }()
+	}
+	wg.Wait()
+	if down, err := f.svc.botDown(ctx, "helper"); err != nil || !down {
+		t.Fatalf("circuit open %v (%v), want open", down, err)
+	}
+	ttl, err = f.store.rdb.PTTL(ctx, k.botOpen("helper")).Result()
+	if err != nil || ttl <= 0 || ttl > botCooldown {
+		t.Fatalf("open circuit's time to live %v (%v), want within %v", ttl, err, botCooldown)
+	}
+}
