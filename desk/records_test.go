@@ -1,0 +1,50 @@
+package desk
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// storedConversation is a conversation as Redis holds it. Conversations
+// are stored in the shape of their JSON, so renaming a field of the API
+// would silently change what is stored and lose what is there already:
+// this pins the stored shape, and a change to it must come with a
+// migration of the data.
+const storedConversation = `{"id":"01J0CONV","contact":"whatsapp:+27820000001","channel":"whatsapp","department":"general","kind":"chat","state":"closed","session":"ended","assignee":"ann","flagged":true,"awaiting_agent":true,"agent_replied":true,"ignored":["bob"],"contact_name":"Pieter","preview":"Thanks","mentions":["sue"],"merged":["01J0OLD"],"merged_into":"01J0NEW","last_responder":"ann","converted_to":"01J0TICKET","subject":"Refund","bot":"helper","bot_pending":["01J0MSG"],"tags":["vip"],"attributes":{"plan":"gold"},"deleted_by":"ann","rating":{"score":5,"at":1772445600000},"deleted_at":1772445600000,"deadlines":{"archive":1772449200000},"wake_at":1772449200000,"closed":{"by":"ann","reason":"closed by agent","sentiment":"positive","notes":"done","tag":"billing","refs":["https://example.com/o/1"],"at":1772445600000},"created_at":1772445600000,"updated_at":1772445600000,"last_customer_at":1772445600000,"last_agent_at":1772445600000,"first_agent_at":1772445600000,"last_activity_at":1772445600000,"assigned_at":1772445600000}`
+
+func pinnedConversation() *Conversation {
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	later := at.Add(time.Hour)
+	return &Conversation{
+		ID: "01J0CONV", Contact: "whatsapp:+27820000001", Channel: "whatsapp", Department: "general",
+		Kind: KindChat, State: StateClosed, Session: SessionEnded, Assignee: "ann", Flagged: true,
+		AwaitingAgent: true, AgentReplied: true, Ignored: []string{"bob"}, ContactName: "Pieter", Preview: "Thanks",
+		Mentions: []string{"sue"}, Merged: []string{"01J0OLD"}, MergedInto: "01J0NEW", LastResponder: "ann",
+		ConvertedTo: "01J0TICKET", Subject: "Refund", Bot: "helper", BotPending: []string{"01J0MSG"},
+		Tags: []string{"vip"}, Attributes: map[string]string{"plan": "gold"}, Rating: &Rating{Score: 5, At: at},
+		DeletedAt: &at, DeletedBy: "ann", Deadlines: map[Timer]time.Time{TimerArchive: later}, WakeAt: later,
+		Closed: &Closure{By: "ann", Reason: ReasonAgent, Sentiment: "positive", Notes: "done", Tag: "billing",
+			Refs: []string{"https://example.com/o/1"}, At: at},
+		CreatedAt: at, UpdatedAt: at, LastCustomerAt: at, LastAgentAt: at, FirstAgentAt: at, LastActivityAt: at, AssignedAt: at,
+	}
+}
+
+func TestStoredConversationFormat(t *testing.T) {
+	got, err := encodeConversation(pinnedConversation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != storedConversation {
+		t.Fatalf("the stored shape of a conversation changed (migrate the data, then update this test):\n got %s\nwant %s", got, storedConversation)
+	}
+	back, err := decodeConversation("7 " + storedConversation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pinnedConversation()
+	want.Version, want.stored = 7, back.stored
+	if !reflect.DeepEqual(back, want) {
+		t.Fatalf("decoded %+v\nwant %+v", back, want)
+	}
+}
