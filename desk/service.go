@@ -14,6 +14,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/desk/sessions"
 )
 
 // ErrInvalid marks a request the caller got wrong (bad value, missing field).
@@ -40,6 +41,7 @@ type Service struct {
 	store    *Store
 	dispatch Dispatcher
 	provider channels.Provider
+	sessions *sessions.Store
 	// rules are swapped whole when an admin changes the settings; each
 	// decision reads one snapshot.
 	rules atomic.Pointer[config.Engine]
@@ -91,7 +93,7 @@ func NewService(o Options) *Service {
 		media = NewMedia(nil, "")
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
-		bots: newBotClient(o.BotSecrets)}
+		bots: newBotClient(o.BotSecrets), sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {
 		s.sends.Retries = DefaultSendPolicy.Retries
@@ -105,6 +107,9 @@ func NewService(o Options) *Service {
 	s.rules.Store(o.Rules)
 	return s
 }
+
+// Sessions are the desk's sign-ins.
+func (s *Service) Sessions() *sessions.Store { return s.sessions }
 
 // Store gives read access to the state.
 func (s *Service) Store() *Store { return s.store }

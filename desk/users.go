@@ -76,7 +76,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string, mustExis
 	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "hash", string(hash)).Err(); err != nil {
 		return err
 	}
-	return s.EndSessions(ctx, id, keep)
+	return s.sessions.EndAll(ctx, id, keep)
 }
 
 // DisableUser stops a user from signing in and ends all their sessions.
@@ -87,7 +87,7 @@ func (s *Service) DisableUser(ctx context.Context, id string) error {
 	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "disabled", "1").Err(); err != nil {
 		return err
 	}
-	if err := s.EndSessions(ctx, id, ""); err != nil {
+	if err := s.sessions.EndAll(ctx, id, ""); err != nil {
 		return err
 	}
 	return s.SetPresence(ctx, id, Offline, false)

@@ -8,9 +8,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/sessions"
 )
 
-// Desk sign-in: server-side sessions in Redis (desk.CreateSession) behind an
+// Desk sign-in: server-side sessions in Redis (desk/sessions) behind an
 // HttpOnly cookie, a CSRF token per session for every state-changing
 // request, and an attempt budget on sign-ins (signin_limit.go).
 
@@ -37,8 +38,8 @@ func (a *api) setCookie(c *fiber.Ctx, value string, maxAge int) {
 // session, checks the user is still enabled, requires the CSRF token on
 // anything but a read, and leaves the actor for the handler.
 func (a *api) signedIn(c *fiber.Ctx) error {
-	se, err := a.svc.LoadSession(c.UserContext(), c.Cookies(sessionCookie))
-	if errors.Is(err, desk.ErrNotFound) {
+	se, err := a.svc.Sessions().Load(c.UserContext(), c.Cookies(sessionCookie))
+	if errors.Is(err, sessions.ErrUnknown) {
 		return errUnauthenticated
 	}
 	if err != nil {
@@ -51,7 +52,7 @@ func (a *api) signedIn(c *fiber.Ctx) error {
 	}
 	agent, err := a.svc.Enabled(c.UserContext(), se.User)
 	if errors.Is(err, desk.ErrBadCredentials) || errors.Is(err, desk.ErrNotFound) {
-		_ = a.svc.EndSession(c.UserContext(), se)
+		_ = a.svc.Sessions().End(c.UserContext(), se)
 		return errUnauthenticated
 	}
 	if err != nil {
@@ -64,7 +65,7 @@ func (a *api) signedIn(c *fiber.Ctx) error {
 
 func actor(c *fiber.Ctx) desk.Actor { return c.Locals("actor").(desk.Actor) }
 
-func currentSession(c *fiber.Ctx) desk.UserSession { return c.Locals("session").(desk.UserSession) }
+func currentSession(c *fiber.Ctx) sessions.Session { return c.Locals("session").(sessions.Session) }
 
 type signInRequest struct {
 	User     string `json:"user"`
@@ -101,16 +102,16 @@ func (a *api) signIn(c *fiber.Ctx) error {
 	if err := a.limit.succeeded(ctx, req.User, from); err != nil {
 		return err
 	}
-	se, err := a.svc.CreateSession(ctx, agent.ID)
+	se, err := a.svc.Sessions().Create(ctx, agent.ID)
 	if err != nil {
 		return err
 	}
-	a.setCookie(c, se.Token, int(desk.SessionTTL.Seconds()))
+	a.setCookie(c, se.Token, int(sessions.TTL.Seconds()))
 	return c.JSON(meResponse(agent, se.CSRF))
 }
 
 func (a *api) signOut(c *fiber.Ctx) error {
-	if err := a.svc.EndSession(c.UserContext(), currentSession(c)); err != nil {
+	if err := a.svc.Sessions().End(c.UserContext(), currentSession(c)); err != nil {
 		return err
 	}
 	a.setCookie(c, "", -1)

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/sessions"
 )
 
 // Live updates: each desk holds one Server-Sent Events stream, fed by the
@@ -36,7 +37,7 @@ func (a *api) events(c *fiber.Ctx) error {
 	ctx := context.Background() // the stream outlives this handler
 	// The stream is one of the agent's open desks: while it lasts, its
 	// pings renew the desk's lease (desk.DeskLease, well over pingEvery).
-	deskID := desk.NewToken()
+	deskID := sessions.NewToken()
 	if err := a.svc.DeskOpened(ctx, act.ID, deskID); err != nil {
 		a.hub.release(st)
 		return err
@@ -99,7 +100,7 @@ func (a *api) events(c *fiber.Ctx) error {
 // its user still enabled. A Redis error keeps the stream: the next check
 // decides.
 func (a *api) sessionLasts(ctx context.Context, st *stream) bool {
-	live, err := a.svc.SessionLive(ctx, st.token, st.user)
+	live, err := a.svc.Sessions().Live(ctx, st.token, st.user)
 	if err != nil {
 		return true
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/sessions"
 )
 
 // Hub is the one Redis subscription of a gateway process: it receives every
@@ -131,7 +132,7 @@ func (h *Hub) Close() {
 func (h *Hub) deliver(he hubEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if he.event.Type == desk.EventSessionsEnded {
+	if he.event.Type == sessions.EventEnded {
 		for _, s := range h.byUser[he.event.Agent] {
 			select {
 			case s.recheck <- struct{}{}:

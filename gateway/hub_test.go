@@ -18,6 +18,7 @@ import (
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/sessions"
 	"github.com/parleydesk/parley/desk/redistest"
 )
 
@@ -163,7 +164,7 @@ func TestThousandStreamsShareOneSubscription(t *testing.T) {
 	hc := streamClient()
 	tokens := make([]string, users)
 	for i := range users {
-		se, err := g.svc.CreateSession(ctx, agents[i].ID)
+		se, err := g.svc.Sessions().Create(ctx, agents[i].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +228,7 @@ func TestThousandStreamsShareOneSubscription(t *testing.T) {
 // A user's ninth stream closes their oldest.
 func TestStreamsPerUserAreCapped(t *testing.T) {
 	g := newStreamGateway(t, []config.Agent{{ID: "ann"}})
-	se, err := g.svc.CreateSession(context.Background(), "ann")
+	se, err := g.svc.Sessions().Create(context.Background(), "ann")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,13 +255,13 @@ func TestStreamEndsWithItsSession(t *testing.T) {
 	hc := streamClient()
 	for _, tc := range []struct {
 		user string
-		end  func(desk.UserSession) error
+		end  func(sessions.Session) error
 	}{
-		{"ann", func(se desk.UserSession) error { return g.svc.EndSession(ctx, se) }},
-		{"bob", func(desk.UserSession) error { return g.svc.SetPassword(ctx, "bob", "a brand new secret", true, "") }},
-		{"cy", func(desk.UserSession) error { return g.svc.DisableUser(ctx, "cy") }},
+		{"ann", func(se sessions.Session) error { return g.svc.Sessions().End(ctx, se) }},
+		{"bob", func(sessions.Session) error { return g.svc.SetPassword(ctx, "bob", "a brand new secret", true, "") }},
+		{"cy", func(sessions.Session) error { return g.svc.DisableUser(ctx, "cy") }},
 	} {
-		se, err := g.svc.CreateSession(ctx, tc.user)
+		se, err := g.svc.Sessions().Create(ctx, tc.user)
 		if err != nil {
 			t.Fatal(err)
 		}
