@@ -86,45 +86,82 @@ func (k keys) writeContact(t *tx, before, c *Contact) {
 // string, not a hash, because the JSON is longer than 64 bytes: as a hash
 // field it would cost a table at Redis's default setting.
 
-// convRecord is a conversation's JSON as stored: its own fields, but every
-// time in Unix milliseconds. Each field below shadows the embedded field of
-// the same JSON name (the shallower field wins in encoding/json).
+// convRecord is a conversation as stored. It is a type of its own, apart
+// from the API's Conversation, so that the API can change its JSON without
+// changing stored data (records_test.go pins the stored shape), and every
+// time is in Unix milliseconds.
 type convRecord struct {
-	*Conversation
-	Rating         *ratingRecord    `json:"rating,omitempty"`
-	DeletedAt      unixMS           `json:"deleted_at,omitzero"`
-	Deadlines      map[Timer]unixMS `json:"deadlines,omitempty"`
-	WakeAt         unixMS           `json:"wake_at,omitzero"`
-	Closed         *closureRecord   `json:"closed,omitempty"`
-	CreatedAt      unixMS           `json:"created_at"`
-	UpdatedAt      unixMS           `json:"updated_at"`
-	LastCustomerAt unixMS           `json:"last_customer_at,omitzero"`
-	LastAgentAt    unixMS           `json:"last_agent_at,omitzero"`
-	FirstAgentAt   unixMS           `json:"first_agent_at,omitzero"`
-	LastActivityAt unixMS           `json:"last_activity_at,omitzero"`
-	AssignedAt     unixMS           `json:"assigned_at,omitzero"`
+	ID             string            `json:"id"`
+	Contact        channels.Address  `json:"contact"`
+	Channel        channels.Channel  `json:"channel"`
+	Department     string            `json:"department"`
+	Kind           Kind              `json:"kind"`
+	State          State             `json:"state"`
+	Session        Session           `json:"session,omitempty"`
+	Assignee       string            `json:"assignee,omitempty"`
+	Flagged        bool              `json:"flagged,omitempty"`
+	AwaitingAgent  bool              `json:"awaiting_agent,omitempty"`
+	AgentReplied   bool              `json:"agent_replied,omitempty"`
+	Ignored        []string          `json:"ignored,omitempty"`
+	ContactName    string            `json:"contact_name,omitempty"`
+	Preview        string            `json:"preview,omitempty"`
+	Mentions       []string          `json:"mentions,omitempty"`
+	Merged         []string          `json:"merged,omitempty"`
+	MergedInto     string            `json:"merged_into,omitempty"`
+	LastResponder  string            `json:"last_responder,omitempty"`
+	ConvertedTo    string            `json:"converted_to,omitempty"`
+	Subject        string            `json:"subject,omitempty"`
+	Bot            string            `json:"bot,omitempty"`
+	BotPending     []string          `json:"bot_pending,omitempty"`
+	Tags           []string          `json:"tags,omitempty"`
+	Attributes     map[string]string `json:"attributes,omitempty"`
+	DeletedBy      string            `json:"deleted_by,omitempty"`
+	Rating         *ratingRecord     `json:"rating,omitempty"`
+	DeletedAt      unixMS            `json:"deleted_at,omitzero"`
+	Deadlines      map[Timer]unixMS  `json:"deadlines,omitempty"`
+	WakeAt         unixMS            `json:"wake_at,omitzero"`
+	Closed         *closureRecord    `json:"closed,omitempty"`
+	CreatedAt      unixMS            `json:"created_at"`
+	UpdatedAt      unixMS            `json:"updated_at"`
+	LastCustomerAt unixMS            `json:"last_customer_at,omitzero"`
+	LastAgentAt    unixMS            `json:"last_agent_at,omitzero"`
+	FirstAgentAt   unixMS            `json:"first_agent_at,omitzero"`
+	LastActivityAt unixMS            `json:"last_activity_at,omitzero"`
+	AssignedAt     unixMS            `json:"assigned_at,omitzero"`
 }
 
 type ratingRecord struct {
-	*Rating
-	At unixMS `json:"at"`
+	Score   int    `json:"score"`
+	Comment string `json:"comment,omitempty"`
+	At      unixMS `json:"at"`
 }
 
 type closureRecord struct {
-	*Closure
-	At unixMS `json:"at"`
+	By        string   `json:"by"`
+	Reason    string   `json:"reason"`
+	Sentiment string   `json:"sentiment,omitempty"`
+	Notes     string   `json:"notes,omitempty"`
+	Tag       string   `json:"tag,omitempty"`
+	Refs      []string `json:"refs,omitempty"`
+	At        unixMS   `json:"at"`
 }
 
 // encodeConversation returns a conversation's JSON as stored (without its
 // version).
 func encodeConversation(c *Conversation) (string, error) {
 	r := convRecord{
-		Conversation: c, WakeAt: toMS(c.WakeAt), CreatedAt: toMS(c.CreatedAt), UpdatedAt: toMS(c.UpdatedAt),
+		ID: c.ID, Contact: c.Contact, Channel: c.Channel, Department: c.Department, Kind: c.Kind, State: c.State,
+		Session: c.Session, Assignee: c.Assignee, Flagged: c.Flagged, AwaitingAgent: c.AwaitingAgent,
+		AgentReplied: c.AgentReplied, Ignored: c.Ignored, ContactName: c.ContactName, Preview: c.Preview,
+		Mentions: c.Mentions, Merged: c.Merged, MergedInto: c.MergedInto, LastResponder: c.LastResponder,
+		ConvertedTo: c.ConvertedTo, Subject: c.Subject, Bot: c.Bot, BotPending: c.BotPending, Tags: c.Tags,
+		Attributes: c.Attributes, DeletedBy: c.DeletedBy,
+		WakeAt: toMS(c.WakeAt), CreatedAt: toMS(c.CreatedAt), UpdatedAt: toMS(c.UpdatedAt),
 		LastCustomerAt: toMS(c.LastCustomerAt), LastAgentAt: toMS(c.LastAgentAt), FirstAgentAt: toMS(c.FirstAgentAt),
 		LastActivityAt: toMS(c.LastActivityAt), AssignedAt: toMS(c.AssignedAt),
 	}
 	if c.Rating != nil {
-		r.Rating = &ratingRecord{Rating: c.Rating, At: toMS(c.Rating.At)}
+		r.Rating = &ratingRecord{Score: c.Rating.Score, Comment: c.Rating.Comment, At: toMS(c.Rating.At)}
 	}
 	if c.DeletedAt != nil {
 		r.DeletedAt = toMS(*c.DeletedAt)
@@ -135,8 +172,8 @@ func encodeConversation(c *Conversation) (string, error) {
 			r.Deadlines[t] = toMS(at)
 		}
 	}
-	if c.Closed != nil {
-		r.Closed = &closureRecord{Closure: c.Closed, At: toMS(c.Closed.At)}
+	if cl := c.Closed; cl != nil {
+		r.Closed = &closureRecord{By: cl.By, Reason: cl.Reason, Sentiment: cl.Sentiment, Notes: cl.Notes, Tag: cl.Tag, Refs: cl.Refs, At: toMS(cl.At)}
 	}
 	raw, err := json.Marshal(r)
 	return string(raw), err
@@ -151,17 +188,23 @@ func decodeConversation(v string) (*Conversation, error) {
 	if !ok {
 		return nil, fmt.Errorf("decode conversation: no version in %.40q", v)
 	}
-	var c Conversation
-	r := convRecord{Conversation: &c}
+	var r convRecord
 	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		return nil, fmt.Errorf("decode conversation: %w", err)
 	}
-	c.WakeAt, c.CreatedAt, c.UpdatedAt = r.WakeAt.time(), r.CreatedAt.time(), r.UpdatedAt.time()
-	c.LastCustomerAt, c.LastAgentAt, c.FirstAgentAt = r.LastCustomerAt.time(), r.LastAgentAt.time(), r.FirstAgentAt.time()
-	c.LastActivityAt, c.AssignedAt = r.LastActivityAt.time(), r.AssignedAt.time()
-	if r.Rating != nil && r.Rating.Rating != nil {
-		c.Rating = r.Rating.Rating
-		c.Rating.At = r.Rating.At.time()
+	c := Conversation{
+		ID: r.ID, Contact: r.Contact, Channel: r.Channel, Department: r.Department, Kind: r.Kind, State: r.State,
+		Session: r.Session, Assignee: r.Assignee, Flagged: r.Flagged, AwaitingAgent: r.AwaitingAgent,
+		AgentReplied: r.AgentReplied, Ignored: r.Ignored, ContactName: r.ContactName, Preview: r.Preview,
+		Mentions: r.Mentions, Merged: r.Merged, MergedInto: r.MergedInto, LastResponder: r.LastResponder,
+		ConvertedTo: r.ConvertedTo, Subject: r.Subject, Bot: r.Bot, BotPending: r.BotPending, Tags: r.Tags,
+		Attributes: r.Attributes, DeletedBy: r.DeletedBy,
+		WakeAt: r.WakeAt.time(), CreatedAt: r.CreatedAt.time(), UpdatedAt: r.UpdatedAt.time(),
+		LastCustomerAt: r.LastCustomerAt.time(), LastAgentAt: r.LastAgentAt.time(), FirstAgentAt: r.FirstAgentAt.time(),
+		LastActivityAt: r.LastActivityAt.time(), AssignedAt: r.AssignedAt.time(),
+	}
+	if r.Rating != nil {
+		c.Rating = &Rating{Score: r.Rating.Score, Comment: r.Rating.Comment, At: r.Rating.At.time()}
 	}
 	if r.DeletedAt != 0 {
 		at := r.DeletedAt.time()
@@ -173,9 +216,8 @@ func decodeConversation(v string) (*Conversation, error) {
 			c.Deadlines[t] = at.time()
 		}
 	}
-	if r.Closed != nil && r.Closed.Closure != nil {
-		c.Closed = r.Closed.Closure
-		c.Closed.At = r.Closed.At.time()
+	if cl := r.Closed; cl != nil {
+		c.Closed = &Closure{By: cl.By, Reason: cl.Reason, Sentiment: cl.Sentiment, Notes: cl.Notes, Tag: cl.Tag, Refs: cl.Refs, At: cl.At.time()}
 	}
 	c.Version = version(ver)
 	c.stored = doc

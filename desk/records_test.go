@@ -48,3 +48,61 @@ func TestStoredConversationFormat(t *testing.T) {
 		t.Fatalf("decoded %+v\nwant %+v", back, want)
 	}
 }
+
+// fill sets every exported field of v to a value that is not zero, so a
+// round trip shows a field the stored record forgot.
+func fill(t *testing.T, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x" + v.Type().Name())
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(3)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(t, v.Index(0))
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(t, k)
+		fill(t, e)
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem())
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.UnixMilli(1772445600123).UTC()))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(t, v.Field(i))
+			}
+		}
+	default:
+		t.Fatalf("fill: no value for a %s", v.Type())
+	}
+}
+
+// TestStoredConversationKeepsEveryField: a field added to Conversation and
+// forgotten in convRecord would be lost at the first write.
+func TestStoredConversationKeepsEveryField(t *testing.T) {
+	var c Conversation
+	fill(t, reflect.ValueOf(&c).Elem())
+	c.Version = 0
+	doc, err := encodeConversation(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodeConversation("0 " + doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.stored = ""
+	if !reflect.DeepEqual(back, &c) {
+		t.Fatalf("lost in storage:\n got %+v\nwant %+v", back, &c)
+	}
+}
