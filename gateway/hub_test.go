@@ -18,8 +18,8 @@ import (
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
-	"github.com/parleydesk/parley/desk/sessions"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/sessions"
 )
 
 // streamGateway is a gateway listening on loopback with a running hub, for
