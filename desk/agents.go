@@ -20,10 +20,12 @@ const DefaultCapacity = 3
 var agentFields = []string{"doc", "ver", "load", "last"}
 
 func decodeAgent(doc, ver, load, last string) (*Agent, error) {
-	var a Agent
-	if err := json.Unmarshal([]byte(doc), &a); err != nil {
+	var r agentRecord
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		return nil, fmt.Errorf("decode agent: %w", err)
 	}
+	a := Agent{ID: r.ID, Name: r.Name, Role: r.Role, Departments: r.Departments, Capacity: r.Capacity,
+		Presence: r.Presence, Accepting: r.Accepting, Paused: r.Paused}
 	a.Version = version(ver)
 	a.Load = int(version(load))
 	a.LastAssigned = fromMS(last)
@@ -173,13 +175,9 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 	if a.Capacity == 0 {
 		a.Capacity = DefaultCapacity
 	}
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
 	t := newTx()
 	t.expectVersion(k.agent(a.ID), loaded)
-	t.do("HSET", k.agent(a.ID), "doc", string(raw), "ver", itoa(loaded+1))
+	t.do("HSET", k.agent(a.ID), "doc", encodeAgent(a), "ver", itoa(loaded+1))
 	t.do("SADD", k.allAgents(), a.ID)
 	for _, d := range before {
 		if !slices.Contains(a.Departments, d) {

@@ -128,11 +128,7 @@ func (s *Store) write(t *tx, w *world) error {
 		}
 		if !sameAgent(&ta.before, a) {
 			t.expectVersion(key, ta.before.Version)
-			raw, err := json.Marshal(a)
-			if err != nil {
-				return err
-			}
-			t.do("HSET", key, "doc", string(raw), "ver", itoa(ta.before.Version+1))
+			t.do("HSET", key, "doc", encodeAgent(a), "ver", itoa(ta.before.Version+1))
 			changed = true
 		}
 		if changed {
@@ -201,8 +197,4 @@ func (s *Store) write(t *tx, w *world) error {
 	return nil
 }
 
-func sameAgent(a, b *Agent) bool {
-	ra, _ := json.Marshal(a)
-	rb, _ := json.Marshal(b)
-	return string(ra) == string(rb)
-}
+func sameAgent(a, b *Agent) bool { return encodeAgent(a) == encodeAgent(b) }

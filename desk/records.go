@@ -286,3 +286,24 @@ func version(v string) int64 {
 	n, _ := strconv.ParseInt(v, 10, 64)
 	return n
 }
+
+// agentRecord is the document of an agent's hash ("doc"), a type of its
+// own apart from the API's Agent. The load and the last assignment live in
+// fields of their own beside it, changed by increments.
+type agentRecord struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	Departments []string `json:"departments"`
+	Capacity    int      `json:"capacity"`
+	Presence    Presence `json:"presence"`
+	Accepting   bool     `json:"accepting"`
+	Paused      bool     `json:"paused,omitempty"`
+}
+
+// encodeAgent returns an agent's stored document.
+func encodeAgent(a *Agent) string {
+	raw, _ := json.Marshal(agentRecord{ID: a.ID, Name: a.Name, Role: a.Role, Departments: a.Departments,
+		Capacity: a.Capacity, Presence: a.Presence, Accepting: a.Accepting, Paused: a.Paused}) // always marshals
+	return string(raw)
+}

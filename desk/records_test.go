@@ -2,6 +2,7 @@ package desk
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -104,5 +105,23 @@ func TestStoredConversationKeepsEveryField(t *testing.T) {
 	back.stored = ""
 	if !reflect.DeepEqual(back, &c) {
 		t.Fatalf("lost in storage:\n got %+v\nwant %+v", back, &c)
+	}
+}
+
+// TestStoredAgentKeepsEveryField: the same for an agent, whose load and
+// last assignment are stored beside its document.
+func TestStoredAgentKeepsEveryField(t *testing.T) {
+	var a Agent
+	fill(t, reflect.ValueOf(&a).Elem())
+	back, err := decodeAgent(encodeAgent(&a), itoa(a.Version), strconv.Itoa(a.Load), ms(a.LastAssigned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, &a) {
+		t.Fatalf("lost in storage:\n got %+v\nwant %+v", back, &a)
+	}
+	const stored = `{"id":"ann","name":"Ann","role":"agent","departments":["general"],"capacity":3,"presence":"online","accepting":true}`
+	if got := encodeAgent(&Agent{ID: "ann", Name: "Ann", Role: "agent", Departments: []string{"general"}, Capacity: 3, Presence: Online, Accepting: true}); got != stored {
+		t.Fatalf("the stored shape of an agent changed:\n got %s\nwant %s", got, stored)
 	}
 }
