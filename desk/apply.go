@@ -177,6 +177,7 @@ func (s *Store) write(t *tx, w *world) error {
 	if len(wakes) > 0 {
 		t.do("ZADD", k.due(), wakes...)
 	}
+	k.writeTranscriptOffers(t, w)
 	for _, e := range w.events {
 		if tr, ok := w.convs[e.ConversationID]; ok {
 			// Describe the conversation as committed, not as it was when the
