@@ -85,8 +85,8 @@ type Profile struct {
 	Channel channels.Channel `json:"channel"`
 	// WindowOpen says whether free text can go now (always on SMS);
 	// Unreachable whether Twilio found the number cannot receive messages.
-	WindowOpen  bool `json:"window_open"`
-	Unreachable bool `json:"unreachable"`
+	WindowOpen  bool         `json:"window_open"`
+	Unreachable bool         `json:"unreachable"`
 	Note        CustomerNote `json:"note"`
 	// Attributes and Tags are what bots set on the customer's
 	// conversations, the latest value of each attribute winning.
@@ -96,7 +96,9 @@ type Profile struct {
 	Conversations []Engagement `json:"conversations"`
 }
 
-func (k keys) customerNote(a channels.Address) string { return k.prefix + "contact:" + string(a) + ":note" }
+func (k keys) customerNote(a channels.Address) string {
+	return k.prefix + "contact:" + string(a) + ":note"
+}
 
 // contactConversations loads every conversation of a contact, oldest first.
 func (s *Store) contactConversations(ctx context.Context, a channels.Address) ([]*Conversation, error) {
