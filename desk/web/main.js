@@ -17,8 +17,10 @@ import { refreshSoon } from './events.js';
 import { moveInList, quickAccept } from './groups.js';
 import { clearFilters, loadList, readFilters, setTab, toggleFilters } from './list.js';
 import { setPresence } from './presence.js';
+import { openProfile } from './profile.js';
 import { enter, showSignIn, signIn, signOut } from './signin.js';
 import { S } from './store.js';
+import { openSms } from './sms.js';
 import { renderTemplateVars, sendTemplate } from './templates.js';
 import { loadTransferAgents, renderTransferDeptAgents, submitTransfer } from './transfer.js';
 import { initModules, setView } from './views.js';
@@ -78,6 +80,8 @@ function bind() {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submitComment(ev); }
   });
   $('#bell').addEventListener('click', toggleBell);
+  $('#open-profile').addEventListener('click', () => { if (S.detail) openProfile(S.detail.conversation.contact); });
+  $('#sms-open').addEventListener('click', openSms);
   document.addEventListener('click', (ev) => {
     const menu = $('#bell-menu');
     if (!menu.hidden && !menu.contains(ev.target)) {

@@ -30,7 +30,7 @@ function dialog() {
 
 function factList(pairs) {
   return el('dl', { class: 'facts' }, pairs.filter(([, v]) => v !== '' && v !== null && v !== undefined)
-    .map(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
+    .flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
 }
 
 function whoFacts(p) {

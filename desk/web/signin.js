@@ -136,6 +136,7 @@ function applyRole() {
   show($('#presence-box'), !sup);
   show($('.tab[data-tab="tagged"]'), !sup);
   show($('#groups'), sup);
+  show($('#sms-open'), sup);
   const role = $('#me-role');
   role.textContent = S.me.role === 'admin' ? 'Admin' : 'Supervisor';
   show(role, sup);
