@@ -32,6 +32,8 @@ type Engine struct {
 	// Survey, when enabled, asks the customer for a 1-5 rating after a chat
 	// closes.
 	Survey Survey `yaml:"survey"`
+	// Transcript is the offer of a transcript to a customer who ends a chat.
+	Transcript Transcript `yaml:"transcript"`
 	// PauseIgnoringAgent stops routing new chats to an agent who let one
 	// time out, until they set themselves online again.
 	PauseIgnoringAgent bool `yaml:"pause_ignoring_agent"`
@@ -167,6 +169,18 @@ type Survey struct {
 	Thanks   string `yaml:"thanks"`
 }
 
+// Transcript is the offer made to a customer who ends a chat: Offer is
+// sent on closing, and a reply of the keyword TRANSCRIPT within Window
+// gets Link, with {link} replaced by a signed address of the transcript
+// that works for Valid. {minutes} in Offer is Window and {hours} in Link
+// is Valid, rounded down. An empty Offer or a zero Window turns it off.
+type Transcript struct {
+	Offer  string        `yaml:"offer"`
+	Link   string        `yaml:"link"`
+	Window time.Duration `yaml:"window"`
+	Valid  time.Duration `yaml:"valid"`
+}
+
 // CannedReply is a ready answer, inserted by typing its shortcut.
 type CannedReply struct {
 	Shortcut string `yaml:"shortcut" json:"shortcut"`
@@ -220,6 +234,12 @@ func defaultEngine() Engine {
 		Survey: Survey{
 			Question: "How did we do? Reply with a number from 1 (poor) to 5 (excellent), and a comment if you like.",
 			Thanks:   "Thank you for your feedback.",
+		},
+		Transcript: Transcript{
+			Offer:  "You have ended the chat. Thanks for talking to us! Reply TRANSCRIPT within {minutes} minutes for a link to a copy of this conversation.",
+			Link:   "Here is your copy of the conversation. The link works for {hours} hours: {link}",
+			Window: 10 * time.Minute,
+			Valid:  24 * time.Hour,
 		},
 		Tags: []string{"billing", "complaint", "general enquiry", "technical"},
 		Templates: []Template{{
@@ -361,6 +381,9 @@ func (e *Engine) Validate() error {
 	}
 	if t.Queue < 0 {
 		return fmt.Errorf("PARLEY_QUEUE_TIMEOUT: must not be negative, got %s", t.Queue)
+	}
+	if tr := e.Transcript; tr.Window < 0 || tr.Window > 24*time.Hour || (tr.Window > 0 && tr.Valid < time.Minute) {
+		return errors.New("transcript: window from 0 (off) to 24h, and valid at least 1m while it is on")
 	}
 	return nil
 }

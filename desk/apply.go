@@ -182,6 +182,7 @@ func (s *Store) write(t *tx, w *world) error {
 		t.do("LTRIM", k.notifications(nt.agent), "0", itoa(notificationsKept-1))
 		t.do("INCR", k.unread(nt.agent))
 	}
+	k.writeTranscriptOffers(t, w)
 	for _, e := range w.events {
 		if tr, ok := w.convs[e.ConversationID]; ok {
 			// Describe the conversation as committed, not as it was when the

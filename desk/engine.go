@@ -30,6 +30,9 @@ func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
 			return
 		}
 	}
+	if w.takeTranscriptRequest(m, chat, ticket) {
+		return
+	}
 	switch {
 	case chat != nil && chat.State == StateBot:
 		w.addCustomer(chat, m)

@@ -326,6 +326,10 @@ type Detail struct {
 	History []Message `json:"history"`
 	// WindowOpen says whether free text can go to a WhatsApp contact.
 	WindowOpen bool `json:"window_open"`
+	// Engagements are, for an open chat, the contact's earlier
+	// conversations whose messages History holds, with how each ended
+	// (customers.go).
+	Engagements []Engagement `json:"engagements"`
 }
 
 // Open returns a conversation the actor may see; one they may not see is
@@ -356,7 +360,11 @@ func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error
 		return Detail{}, err
 	}
 	var hist []Message
+	engagements := []Engagement{}
 	if c.Kind == KindChat && c.Open() {
+		if engagements, err = s.engagementsBefore(ctx, c); err != nil {
+			return Detail{}, err
+		}
 		earlier, err := s.store.rdb.ZRange(ctx, s.store.keys.index("contact:"+string(c.Contact)), 0, -1).Result()
 		if err != nil {
 			return Detail{}, err
@@ -377,7 +385,7 @@ func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error
 		return Detail{}, err
 	}
 	hist = append(hist, own...)
-	return Detail{Conversation: c, Contact: contact, History: hist, WindowOpen: windowOpen(contact, s.now())}, nil
+	return Detail{Conversation: c, Contact: contact, History: hist, WindowOpen: windowOpen(contact, s.now()), Engagements: engagements}, nil
 }
 
 func windowOpen(c Contact, now time.Time) bool {

@@ -80,6 +80,11 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 		}
 	}
 
+	if word(in.Body) == wordTranscript {
+		if err := s.loadTranscriptOffer(ctx, w); err != nil {
+			return Received{}, err
+		}
+	}
 	msg := Message{
 		ID: w.ids(), Direction: DirIn, Author: string(in.From), Body: in.Body, Media: in.Media,
 		Location: in.Location, Button: in.Button, SID: in.MessageSID, At: w.now,

@@ -41,6 +41,8 @@ type world struct {
 	wakes []wake
 	// botEvents are the customer messages to hand to a bot once committed.
 	botEvents []botEvent
+	// transcript holds the transcript offers read and made (transcript.go).
+	transcript *transcriptState
 	// notices are the bell notifications the decision rings.
 	notices []notice
 	// sought lists the agents the loaders looked for, found or not, and
@@ -325,6 +327,9 @@ func (w *world) closeConversation(c *Conversation, cl Closure) {
 	}
 	w.unlink(c)
 	w.emit(EventClosed, c, "")
+	if cl.Reason == ReasonCustomer {
+		w.offerTranscript(c)
+	}
 	if c.Kind == KindChat && w.rules.Survey.Enabled && (cl.Reason == ReasonAgent || cl.Reason == ReasonCustomer) {
 		w.say(c, w.rules.Survey.Question)
 		w.contact.Survey = c.ID

@@ -159,7 +159,7 @@ func (a *api) detail(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"conversation": d.Conversation, "contact": d.Contact, "history": d.History,
-		"window_open": d.WindowOpen, "viewers": viewers})
+		"window_open": d.WindowOpen, "viewers": viewers, "engagements": d.Engagements})
 }
 
 // visible answers 404 for a conversation the actor may not see, before any

@@ -141,6 +141,9 @@ func New(d Deps) *fiber.App {
 	user.Get("/notifications", a.notifications)                    // own
 	user.Post("/notifications/read", a.readNotifications)          // own
 	user.Get("/events", a.events)                                  // filtered to what the user may see
+	user.Get("/customers/:address", a.customer)                    // supervisors any; agents a customer of a conversation they may see
+	user.Put("/customers/:address/note", a.customerNote)           // as the profile; audited
+	user.Post("/sms", a.sms)                                       // supervisors and admins: a one-way SMS; audited
 	admin := user.Group("/admin", a.adminOnly)                     // below: admins only; every change audited
 	admin.Get("/settings", a.getSettings)                          //
 	admin.Put("/settings", a.putSettings)                          //
@@ -152,6 +155,7 @@ func New(d Deps) *fiber.App {
 	admin.Post("/users/:uid/enable", a.enableUser)                 //
 	admin.Get("/audit", a.audit)                                   //
 	app.Get("/media/:id", a.media)                                 // anyone with the signed, expiring URL (Twilio)
+	app.Get("/transcripts/:id", a.customerTranscript)              // the customer, with the signed, expiring link
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })
 	app.Get("/desk", func(c *fiber.Ctx) error { // routing is not strict: "/desk/" matches too
 		if c.Path() != "/desk" {

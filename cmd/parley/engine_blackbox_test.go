@@ -30,6 +30,8 @@ const (
 	txtDeclined   = "T-declined"
 	txtEnded      = "T-ended"
 	txtQueued     = "T-queued #{position}"
+	// txtTranscript is the transcript offer to a customer who ends a chat.
+	txtTranscript = "T-transcript"
 )
 
 // queued is txtQueued as sent to the chat at position n.
@@ -70,6 +72,7 @@ func (s engineSetup) yaml() string {
 	} {
 		fmt.Fprintf(&b, "  %s: %q\n", kv[0], kv[1])
 	}
+	fmt.Fprintf(&b, "transcript:\n  offer: %q\n", txtTranscript)
 	return b.String()
 }
 
@@ -759,7 +762,7 @@ func TestBlackboxEngineTicketClosedByLiveChat(t *testing.T) {
 	e.expectHistory(t, chat.ID, []string{"I'm back, can someone help now?"}, nil)
 	e.expectAgent(t, "ann", 1, false)
 	e.expectTexts(t, b, txtNoAgent, txtAsk, txtEnded)
-	e.expectTexts(t, a)
+	e.expectTexts(t, a, txtTranscript) // A ended the chat: offered a transcript
 }
 
 // TestBlackboxEngineInactivity: a live chat nobody writes in is closed, or,
@@ -1056,7 +1059,7 @@ func TestBlackboxEngineQueue(t *testing.T) {
 		}
 		e.expectTexts(t, c, queued(1))
 		e.expectHistory(t, chatC, []string{"Hi from C"}, []string{queued(1)})
-		e.expectTexts(t, a)
+		e.expectTexts(t, a, txtTranscript) // A ended the chat: offered a transcript
 	})
 }
 

@@ -1,0 +1,274 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// A customer's profile: who they are, what the channel allows now, what
+// bots learnt about them, a note the team keeps, and every conversation
+// they had with its close information. It is read from the contact and
+// its conversations; only the note is stored for the profile itself.
+
+// e164 is a phone number in E.164 form: a plus, then up to 15 digits.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// ParseCustomer reads a customer's address as the desk names it:
+// "whatsapp:+27820000001", "sms:+27820000001", or a bare E.164 number
+// (an SMS customer). Anything else is ErrInvalid, with the reason.
+func ParseCustomer(s string) (channels.Address, error) {
+	ch, number := channels.SMS, s
+	if rest, ok := strings.CutPrefix(s, string(channels.WhatsApp)+":"); ok {
+		ch, number = channels.WhatsApp, rest
+	} else if rest, ok := strings.CutPrefix(s, string(channels.SMS)+":"); ok {
+		number = rest
+	}
+	if !e164.MatchString(number) {
+		return "", fmt.Errorf("%w: %q is not a phone number in E.164 form (a plus and up to 15 digits)", ErrInvalid, number)
+	}
+	return channels.Address(string(ch) + ":" + number), nil
+}
+
+// MaxCustomerNote is the longest note the team keeps about a customer.
+const MaxCustomerNote = 4000
+
+// CustomerNote is the team's note about a customer: free text, with who
+// last changed it and when.
+type CustomerNote struct {
+	Text string    `json:"text"`
+	By   string    `json:"by,omitempty"`
+	At   time.Time `json:"at,omitzero"`
+}
+
+// Engagement is one conversation as a customer's history lists it: what it
+// was, who handled it, and how it ended.
+type Engagement struct {
+	ID         string           `json:"id"`
+	Kind       Kind             `json:"kind"`
+	State      State            `json:"state"`
+	Channel    channels.Channel `json:"channel"`
+	Department string           `json:"department"`
+	Assignee   string           `json:"assignee,omitempty"`
+	// AgentName is the assignee's name, for people who do not know ids.
+	AgentName string    `json:"agent_name,omitempty"`
+	Subject   string    `json:"subject,omitempty"`
+	Preview   string    `json:"preview,omitempty"`
+	Closed    *Closure  `json:"closed,omitempty"`
+	Rating    *Rating   `json:"rating,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// engagementOf summarises a conversation; names maps agent ids to names.
+func engagementOf(c *Conversation, names map[string]string) Engagement {
+	return Engagement{
+		ID: c.ID, Kind: c.Kind, State: c.State, Channel: c.Channel, Department: c.Department, Assignee: c.Assignee,
+		AgentName: names[c.Assignee], Subject: c.Subject, Preview: c.Preview, Closed: c.Closed, Rating: c.Rating,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+// Profile is a customer as the desk's profile page shows it.
+type Profile struct {
+	Contact Contact          `json:"contact"`
+	Channel channels.Channel `json:"channel"`
+	// WindowOpen says whether free text can go now (always on SMS);
+	// Unreachable whether Twilio found the number cannot receive messages.
+	WindowOpen  bool         `json:"window_open"`
+	Unreachable bool         `json:"unreachable"`
+	Note        CustomerNote `json:"note"`
+	// Attributes and Tags are what bots set on the customer's
+	// conversations, the latest value of each attribute winning.
+	Attributes map[string]string `json:"attributes"`
+	Tags       []string          `json:"tags"`
+	// Conversations are every conversation the actor may know of, newest first.
+	Conversations []Engagement `json:"conversations"`
+}
+
+func (k keys) customerNote(a channels.Address) string {
+	return k.prefix + "contact:" + string(a) + ":note"
+}
+
+// contactConversations loads every conversation of a contact, oldest first.
+func (s *Store) contactConversations(ctx context.Context, a channels.Address) ([]*Conversation, error) {
+	ids, err := s.rdb.ZRange(ctx, s.keys.index("contact:"+string(a)), 0, -1).Result()
+	if err != nil {
+		return nil, err
+	}
+	return s.conversations(ctx, ids)
+}
+
+// agentNames maps every agent's id to their name.
+func (s *Store) agentNames(ctx context.Context) (map[string]string, error) {
+	all, err := s.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(all))
+	for _, ag := range all {
+		names[ag.ID] = ag.Name
+	}
+	return names, nil
+}
+
+// customerAccess loads a customer's conversations and checks the actor may
+// see the customer: a supervisor any, an agent only one with a conversation
+// they may see. A customer the actor may not see is ErrNotFound, as an
+// unknown one is, so the desk does not reveal who else writes in. It
+// returns the conversations the actor may know of, oldest first.
+func (s *Service) customerAccess(ctx context.Context, a Actor, addr channels.Address) (Contact, []*Conversation, error) {
+	contact, err := s.store.Contact(ctx, addr)
+	if err != nil {
+		return contact, nil, err
+	}
+	all, err := s.store.contactConversations(ctx, addr)
+	if err != nil {
+		return contact, nil, err
+	}
+	var shown []*Conversation
+	allowed := a.Supervises()
+	for _, c := range all {
+		ok, err := s.CanSee(ctx, a, c)
+		if err != nil {
+			return contact, nil, err
+		}
+		allowed = allowed || ok
+		// The trash is private to who deleted a conversation; the rest of
+		// the customer's history is shown as the open chat's history is.
+		if ok || c.DeletedAt == nil {
+			shown = append(shown, c)
+		}
+	}
+	if !allowed {
+		return contact, nil, ErrNotFound
+	}
+	return contact, shown, nil
+}
+
+// CustomerProfile returns a customer's profile for the actor.
+func (s *Service) CustomerProfile(ctx context.Context, a Actor, addr channels.Address) (Profile, error) {
+	contact, convs, err := s.customerAccess(ctx, a, addr)
+	if err != nil {
+		return Profile{}, err
+	}
+	names, err := s.store.agentNames(ctx)
+	if err != nil {
+		return Profile{}, err
+	}
+	note, _, err := s.store.customerNote(ctx, addr)
+	if err != nil {
+		return Profile{}, err
+	}
+	p := Profile{
+		Contact: contact, Channel: addr.Channel(), WindowOpen: windowOpen(contact, s.now()),
+		Unreachable: !contact.UnreachableAt.IsZero() && !contact.UnreachableAt.Before(contact.LastInbound),
+		Note:        note, Attributes: map[string]string{}, Tags: []string{}, Conversations: []Engagement{},
+	}
+	for _, c := range convs { // oldest first: later attributes win
+		maps.Copy(p.Attributes, c.Attributes)
+		for _, tag := range c.Tags {
+			if !slices.Contains(p.Tags, tag) {
+				p.Tags = append(p.Tags, tag)
+			}
+		}
+	}
+	for _, c := range slices.Backward(convs) {
+		p.Conversations = append(p.Conversations, engagementOf(c, names))
+	}
+	return p, nil
+}
+
+// customerNote reads a customer's note and its version (0: none yet).
+func (s *Store) customerNote(ctx context.Context, addr channels.Address) (CustomerNote, int64, error) {
+	v, err := s.rdb.Get(ctx, s.keys.customerNote(addr)).Result()
+	if errors.Is(err, redis.Nil) {
+		return CustomerNote{}, 0, nil
+	}
+	if err != nil {
+		return CustomerNote{}, 0, err
+	}
+	ver, doc, _ := strings.Cut(v, " ")
+	var n CustomerNote
+	if err := json.Unmarshal([]byte(doc), &n); err != nil {
+		return CustomerNote{}, 0, fmt.Errorf("customer note: %w", err)
+	}
+	return n, version(ver), nil
+}
+
+// SetCustomerNote replaces the team's note about a customer. Whoever may
+// see the customer may keep their note (the guides let agents manage the
+// profile); each change is audited in the same write, with its text.
+func (s *Service) SetCustomerNote(ctx context.Context, a Actor, addr channels.Address, text string) (CustomerNote, error) {
+	text = strings.TrimSpace(text)
+	if len([]rune(text)) > MaxCustomerNote {
+		return CustomerNote{}, fmt.Errorf("%w: a customer note has at most %d characters", ErrInvalid, MaxCustomerNote)
+	}
+	if _, _, err := s.customerAccess(ctx, a, addr); err != nil {
+		return CustomerNote{}, err
+	}
+	note := CustomerNote{Text: text, By: a.ID, At: s.now().UTC().Truncate(time.Millisecond)}
+	err := s.retry(ctx, func() error {
+		_, ver, err := s.store.customerNote(ctx, addr)
+		if err != nil {
+			return err
+		}
+		raw, err := json.Marshal(note)
+		if err != nil {
+			return err
+		}
+		t := newTx()
+		key := s.store.keys.customerNote(addr)
+		t.expectRecord(key, ver)
+		t.do("SET", key, convValue(ver+1, string(raw)))
+		detail := "note: " + shorten(text, 200)
+		if text == "" {
+			detail = "note cleared"
+		}
+		if err := s.audit(t, a, "customer.note", string(addr), detail); err != nil {
+			return err
+		}
+		return t.commit(ctx, s.store.rdb)
+	})
+	return note, err
+}
+
+// shorten cuts text to n characters, marking the cut.
+func shorten(text string, n int) string {
+	if r := []rune(text); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return text
+}
+
+// engagementsBefore summarises the contact's conversations other than c and
+// those merged into it: the earlier engagements an open chat shows with
+// its history, with their close notes, tags, sentiment and references.
+func (s *Service) engagementsBefore(ctx context.Context, c *Conversation) ([]Engagement, error) {
+	all, err := s.store.contactConversations(ctx, c.Contact)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.store.agentNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []Engagement{}
+	for _, other := range all {
+		if other.ID == c.ID || slices.Contains(c.Merged, other.ID) || other.DeletedAt != nil {
+			continue
+		}
+		out = append(out, engagementOf(other, names))
+	}
+	return out, nil
+}
