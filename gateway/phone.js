@@ -70,11 +70,11 @@
   function mediaBlock(md) {
     const href = safeHref(md.url);
     const box = el("span", { class: "file" });
-    if (!href) { box.textContent = "📎 file (no address)"; return box; }
-    const link = el("a", { href, target: "_blank", rel: "noopener noreferrer", class: "file-link", text: "📎 file" });
+    if (!href) { box.textContent = "File (no address)"; return box; }
+    const link = el("a", { href, target: "_blank", rel: "noopener noreferrer", class: "file-link", text: "File" });
     box.append(link);
     info(href, md.content_type).then(({ type, name }) => {
-      link.textContent = "📎 " + (name || type || "file");
+      link.textContent = "File: " + (name || type || "no name");
       if (type.startsWith("image/")) {
         link.textContent = "";
         link.append(el("img", { class: "thumb", src: href, alt: name || "image" }));
@@ -92,7 +92,7 @@
     const name = [loc.label, loc.address].filter(Boolean).join(", ") || "Shared location";
     const href = "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon;
     return el("span", { class: "place" },
-      el("a", { href, target: "_blank", rel: "noopener noreferrer", text: "📍 " + name }),
+      el("a", { href, target: "_blank", rel: "noopener noreferrer", text: "Location: " + name }),
       el("span", { class: "coords", text: lat.toFixed(5) + ", " + lon.toFixed(5) }));
   }
 
