@@ -153,7 +153,11 @@
   }
 
   // ---------- the server ----------
-  function showError(text) {
+  // showError says what went wrong; from says what it was about, so that
+  // the next good answer of the same kind takes it away.
+  let errorFrom = "";
+  function showError(text, from = "send") {
+    errorFrom = text ? from : "";
     $("error").textContent = text;
     $("error").hidden = !text;
   }
@@ -174,7 +178,8 @@
     try {
       const r = await fetch("/dev/phone/history?" + q);
       if (asked !== identity()) return; // the number changed while asking
-      if (!r.ok) { showError((await r.json()).error || "could not read the conversation"); return; }
+      if (!r.ok) { showError((await r.json()).error || "could not read the conversation", "history"); return; }
+      if (errorFrom === "history") showError("");
       const { messages } = await r.json();
       render(messages);
       await sendReceipts(messages);
