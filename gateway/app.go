@@ -92,9 +92,14 @@ func New(d Deps) *fiber.App {
 	app.All("/monitoring", sameSiteWrites, operator, adaptor.HTTPHandler(d.Monitoring))   // operators; writes from its own pages only
 	app.All("/monitoring/*", sameSiteWrites, operator, adaptor.HTTPHandler(d.Monitoring)) //
 	if d.Phone != nil {                                                                   // embedded mode, or PARLEY_DEV_PHONE with a sandbox
-		app.Get("/dev/phone", d.Phone.page)                                 // anyone who reaches the port
-		app.Post("/dev/phone/send", sameSiteWrites, jsonOnly, d.Phone.send) // its own page, JSON only
-		app.Get("/dev/phone/messages", d.Phone.messages)                    //
+		app.Get("/dev/phone", d.Phone.page)                                                  // anyone who reaches the port
+		app.Get("/dev/phone/phone.js", d.Phone.script)                                       //
+		app.Get("/dev/phone/phone.css", d.Phone.style)                                       //
+		app.Get("/dev/phone/history", d.Phone.history)                                       // what Parley stored for a number
+		app.Get("/dev/phone/media/:id", d.Phone.media)                                       // a file the phone sent, by its random id
+		app.Post("/dev/phone/send", sameSiteWrites, jsonOnly, d.Phone.send)                  // its own page, JSON only
+		app.Post("/dev/phone/read", sameSiteWrites, jsonOnly, d.Phone.read)                  // its own page, JSON only
+		app.Post("/dev/phone/attachments", sameSiteWrites, uploadHeaderOnly, d.Phone.upload) // its own page, with its header; up to 20 MB
 	}
 
 	if d.Hub == nil {

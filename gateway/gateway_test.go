@@ -73,7 +73,7 @@ func newGatewayWith(t testing.TB, phone bool, dispatch func(redis.UniversalClien
 		Registry:   prometheus.NewRegistry(), Log: zerolog.Nop(),
 	}
 	if phone {
-		d.Phone = NewPhone(testToken, testAccount, "127.0.0.1:1", verifier, sandbox)
+		d.Phone = NewPhone(testToken, testAccount, "127.0.0.1:1", verifier, sandbox, svc)
 	}
 	return testGateway{app: New(d), store: store, svc: svc}
 }
@@ -290,7 +290,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{"/desk/main.js", deskPolicy},
 		{"/api/v1/me", apiPolicy},
 		{"/healthz", apiPolicy},
-		{"/dev/phone", "frame-ancestors 'none'"},
+		{"/dev/phone", deskPolicy},
 	} {
 		resp, err := g.app.Test(httptest.NewRequest(http.MethodGet, tc.path, nil), -1)
 		if err != nil {

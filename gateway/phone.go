@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,35 +15,47 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk"
 )
 
-//go:embed phone.html
-var phoneHTML []byte
+// The page and its files: no inline script or style, so the phone runs
+// under the desk's policy (static.go).
+var (
+	//go:embed phone.html
+	phoneHTML []byte
+	//go:embed phone.js
+	phoneJS []byte
+	//go:embed phone.css
+	phoneCSS []byte
+)
 
 // Phone is the development phone: a page where a person writes as a WhatsApp
 // or SMS user. Each message becomes a real, signed webhook posted to this
-// gateway's own endpoint, and the replies shown are what the sandbox
-// provider received. It exists only in sandbox mode, and with a real Redis
-// only when PARLEY_DEV_PHONE asks for it.
+// gateway's own endpoint, and what the page shows is what Parley stored for
+// the number, so a reload or a second browser sees the same conversation.
+// It exists only in sandbox mode, and with a real Redis only when
+// PARLEY_DEV_PHONE asks for it.
 type Phone struct {
 	authToken  string
 	accountSID string
-	// webhookURL is where the phone posts (the gateway itself, on loopback);
-	// signedURL is the public URL the signature is computed over.
-	webhookURL, signedURL string
+	// loopback is where the phone posts its webhooks (the gateway itself);
+	// verifier gives the public URLs they are signed over, and where the
+	// files it sends are fetched from.
+	loopback string
+	verifier *channels.Verifier
 	// business is the number the customer writes to.
 	business string
 	sandbox  *channels.Sandbox
+	svc      *desk.Service
 	client   *http.Client
 }
 
 // NewPhone returns the development phone.
-func NewPhone(authToken, accountSID, listenAddr string, verifier *channels.Verifier, sandbox *channels.Sandbox) *Phone {
-	const path = "/webhooks/twilio/messages"
+func NewPhone(authToken, accountSID, listenAddr string, verifier *channels.Verifier, sandbox *channels.Sandbox, svc *desk.Service) *Phone {
 	return &Phone{
 		authToken: authToken, accountSID: accountSID,
-		webhookURL: "http://" + listenAddr + path, signedURL: verifier.URL(path),
-		business: "+15550000000", sandbox: sandbox,
+		loopback: "http://" + listenAddr, verifier: verifier,
+		business: "+15550000000", sandbox: sandbox, svc: svc,
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
 }
@@ -52,11 +65,39 @@ func (p *Phone) page(c *fiber.Ctx) error {
 	return c.Send(phoneHTML)
 }
 
+func (p *Phone) script(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
+	return c.Send(phoneJS)
+}
+
+func (p *Phone) style(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	return c.Send(phoneCSS)
+}
+
+// Limits of what the phone sends, as WhatsApp's: a text of up to 4096
+// characters, and a shared place's name and address of a line or two.
+const (
+	phoneMaxBody  = 4096
+	phoneMaxPlace = 256
+)
+
 type phoneMessage struct {
 	Channel string `json:"channel"`
 	Number  string `json:"number"`
 	Name    string `json:"name"`
 	Body    string `json:"body"`
+	// Media are ids of files from POST /dev/phone/attachments.
+	Media    []string       `json:"media"`
+	Location *phoneLocation `json:"location"`
+}
+
+// phoneLocation is a shared place; pointers tell a missing coordinate from 0.
+type phoneLocation struct {
+	Latitude  *float64 `json:"latitude"`
+	Longitude *float64 `json:"longitude"`
+	Address   string   `json:"address"`
+	Label     string   `json:"label"`
 }
 
 func (m phoneMessage) address() (channels.Address, error) {
@@ -75,6 +116,37 @@ func (m phoneMessage) address() (channels.Address, error) {
 	return "", newError(http.StatusBadRequest, "bad_channel", "channel: want whatsapp or sms")
 }
 
+func badPhone(code, reason string) error { return newError(http.StatusBadRequest, code, reason) }
+
+// check refuses what no phone could send, before anything is posted.
+func (m phoneMessage) check(from channels.Address) error {
+	hasText := strings.TrimSpace(m.Body) != ""
+	switch {
+	case !hasText && len(m.Media) == 0 && m.Location == nil:
+		return badPhone("empty", "body: write something, or send a file or a location")
+	case len(m.Body) > phoneMaxBody:
+		return badPhone("too_long", fmt.Sprintf("body: at most %d characters", phoneMaxBody))
+	case len(m.Media) > channels.MaxMedia:
+		return badPhone("too_many_media", fmt.Sprintf("media: at most %d files", channels.MaxMedia))
+	case m.Location == nil:
+		return nil
+	case from.Channel() != channels.WhatsApp:
+		return badPhone("bad_location", "location: only WhatsApp shares a location")
+	case hasText || len(m.Media) > 0:
+		return badPhone("bad_location", "location: a location is sent on its own, without text or files")
+	}
+	l := m.Location
+	switch {
+	case l.Latitude == nil || !(*l.Latitude >= -90 && *l.Latitude <= 90): // written so that NaN fails too
+		return badPhone("bad_location", "location.latitude: want a number from -90 to 90")
+	case l.Longitude == nil || !(*l.Longitude >= -180 && *l.Longitude <= 180):
+		return badPhone("bad_location", "location.longitude: want a number from -180 to 180")
+	case len(l.Address) > phoneMaxPlace || len(l.Label) > phoneMaxPlace:
+		return badPhone("bad_location", fmt.Sprintf("location: label and address have at most %d characters each", phoneMaxPlace))
+	}
+	return nil
+}
+
 // send posts one signed webhook, as Twilio would, and reports its answer.
 func (p *Phone) send(c *fiber.Ctx) error {
 	var m phoneMessage
@@ -85,8 +157,8 @@ func (p *Phone) send(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(m.Body) == "" {
-		return newError(http.StatusBadRequest, "empty", "body: write something")
+	if err := m.check(from); err != nil {
+		return err
 	}
 	var sid [16]byte
 	_, _ = rand.Read(sid[:])
@@ -95,43 +167,78 @@ func (p *Phone) send(c *fiber.Ctx) error {
 		"MessageSid": "SM" + hex.EncodeToString(sid[:]), "AccountSid": p.accountSID,
 		"From": from.Twilio(), "To": to.Twilio(), "Body": m.Body, "NumMedia": "0", "NumSegments": "1",
 	}
+	kind := "text"
+	if len(m.Media) > 0 {
+		// Twilio names a message with media MM…, and its files by URL.
+		params["MessageSid"] = "MM" + hex.EncodeToString(sid[:])
+		params["NumMedia"] = strconv.Itoa(len(m.Media))
+		for i, id := range m.Media {
+			up, err := p.sandbox.Upload(c.UserContext(), id)
+			if errors.Is(err, channels.ErrNoUpload) {
+				return badPhone("bad_media", "media: "+strconv.Quote(id)+" is not a file sent from this phone")
+			}
+			if err != nil {
+				return errStoreDown
+			}
+			params["MediaUrl"+strconv.Itoa(i)] = p.verifier.URL("/dev/phone/media/" + id)
+			params["MediaContentType"+strconv.Itoa(i)] = up.ContentType
+			if i == 0 {
+				kind = mediaKind(up.ContentType)
+			}
+		}
+	}
+	if l := m.Location; l != nil {
+		kind = "location"
+		params["Latitude"] = strconv.FormatFloat(*l.Latitude, 'f', -1, 64)
+		params["Longitude"] = strconv.FormatFloat(*l.Longitude, 'f', -1, 64)
+		if l.Address != "" {
+			params["Address"] = l.Address
+		}
+		if l.Label != "" {
+			params["Label"] = l.Label
+		}
+	}
 	if from.Channel() == channels.WhatsApp {
 		params["WaId"] = from.Number()[1:]
+		params["MessageType"] = kind
 		if m.Name != "" {
 			params["ProfileName"] = m.Name
 		}
 	}
+	status, err := p.post(c, "/webhooks/twilio/messages", params)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"webhook_status": status, "message_sid": params["MessageSid"]})
+}
+
+// mediaKind is WhatsApp's MessageType for a file of a content type.
+func mediaKind(contentType string) string {
+	for _, k := range []string{"image", "video", "audio"} {
+		if strings.HasPrefix(contentType, k+"/") {
+			return k
+		}
+	}
+	return "document"
+}
+
+// post sends params to one of the gateway's webhooks, signed over its
+// public URL as Twilio signs, and returns the answer's status.
+func (p *Phone) post(c *fiber.Ctx, pathAndQuery string, params map[string]string) (int, error) {
 	form := url.Values{}
 	for k, v := range params {
 		form.Set(k, v)
 	}
-	req, err := http.NewRequestWithContext(c.UserContext(), http.MethodPost, p.webhookURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(c.UserContext(), http.MethodPost, p.loopback+pathAndQuery, strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", fiber.MIMEApplicationForm)
-	req.Header.Set("X-Twilio-Signature", channels.Sign(p.authToken, p.signedURL, params))
+	req.Header.Set("X-Twilio-Signature", channels.Sign(p.authToken, p.verifier.URL(pathAndQuery), params))
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post webhook: %w", err)
+		return 0, fmt.Errorf("post webhook: %w", err)
 	}
 	resp.Body.Close()
-	return c.JSON(fiber.Map{"webhook_status": resp.StatusCode, "message_sid": params["MessageSid"]})
-}
-
-// messages returns what the sandbox sent to one address, after the first n.
-func (p *Phone) messages(c *fiber.Ctx) error {
-	from, err := phoneMessage{Channel: c.Query("channel"), Number: c.Query("number")}.address()
-	if err != nil {
-		return err
-	}
-	after := c.QueryInt("after", 0)
-	if after < 0 {
-		return newError(http.StatusBadRequest, "bad_after", "after: must not be negative")
-	}
-	msgs, err := p.sandbox.Messages(c.UserContext(), from, after)
-	if err != nil {
-		return errStoreDown
-	}
-	return c.JSON(fiber.Map{"messages": msgs})
+	return resp.StatusCode, nil
 }

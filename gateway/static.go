@@ -21,9 +21,10 @@ func openAPI(c *fiber.Ctx) error {
 
 // Security headers. The desk's page has no inline script or style, so its
 // policy allows only this server's own files; every answer refuses to be
-// framed and is not sniffed into another type. The operator dashboard and
-// the phone simulator are pages of other makings (inline scripts), so
-// they get the framing and sniffing rules but not the desk's policy.
+// framed and is not sniffed into another type. The phone simulator is
+// made the same way and shares the desk's policy. The operator dashboard
+// is a page of another making (inline scripts), so it gets the framing and
+// sniffing rules but not the desk's policy.
 const (
 	deskPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -35,9 +36,9 @@ func securityHeaders(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
 	switch p := c.Path(); {
-	case strings.HasPrefix(p, "/desk"):
+	case strings.HasPrefix(p, "/desk"), strings.HasPrefix(p, "/dev/phone"): // files the phone sent set a stricter one
 		c.Set(fiber.HeaderContentSecurityPolicy, deskPolicy)
-	case strings.HasPrefix(p, "/monitoring"), strings.HasPrefix(p, "/dev/phone"):
+	case strings.HasPrefix(p, "/monitoring"):
 		c.Set(fiber.HeaderContentSecurityPolicy, "frame-ancestors 'none'")
 	default: // the API, webhooks, media (which sets a stricter one), health
 		c.Set(fiber.HeaderContentSecurityPolicy, apiPolicy)

@@ -264,7 +264,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// trying Parley (embedded Redis) or a developer who asks for it, and
 	// config refuses it with a Twilio account.
 	if c.sandbox != nil && (c.embedded != nil || c.cfg.DevPhone) {
-		deps.Phone = gateway.NewPhone(c.authToken, c.accountSID, c.cfg.Listen, verifier, c.sandbox)
+		deps.Phone = gateway.NewPhone(c.authToken, c.accountSID, c.cfg.Listen, verifier, c.sandbox, c.svc)
 		fmt.Fprintf(stdout, "Phone simulator: http://%s/dev/phone\n", c.cfg.Listen)
 	}
 	if c.embedded != nil {

@@ -224,7 +224,7 @@ export function makeHarness({ db, artifacts }) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-'));
     const configFile = path.join(dir, 'parley.yaml');
     fs.writeFileSync(configFile, config);
-    W.env = parleyEnv(port, configFile);
+    W.env = Object.assign(parleyEnv(port, configFile), W.envOverrides); // e.g. SANDBOX_PHONE_ENV
 
     for (const u of users) {
       const args = ['user', 'add', '-id', u.id, '-name', u.name, '-role', u.role || 'agent', '-capacity', String(u.capacity || 3)];
@@ -374,3 +374,10 @@ export async function signIn(base, desk, user, password) {
   await page.locator('#desk').waitFor();
   await page.locator('body[data-live="connected"]').waitFor();
 }
+
+// ---------- the phone simulator (phone.test.mjs) ----------
+
+// SANDBOX_PHONE_ENV, set as a harness's W.envOverrides before startParley,
+// runs Parley with no Twilio account (sandbox mode: nothing is sent, the
+// fake Twilio sees nothing) and with the phone simulator on a real Redis.
+export const SANDBOX_PHONE_ENV = { TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', PARLEY_TWILIO_API_URL: '', PARLEY_DEV_PHONE: '1' };
