@@ -207,10 +207,12 @@ export function makeHarness({ db, artifacts }) {
 
   const inbound = (params) => webhook('/webhooks/twilio/messages', params);
 
-  function statusCallback(sid, to, status) {
+  // statusCallback posts Twilio's delivery callback; extra adds fields
+  // (ErrorCode, ErrorMessage for a failure).
+  function statusCallback(sid, to, status, extra = {}) {
     return webhook('/webhooks/twilio/status', {
       MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, AccountSid: accountSid,
-      To: to, From: to.startsWith('whatsapp:') ? WHATSAPP_FROM : SMS_FROM, ApiVersion: '2010-04-01',
+      To: to, From: to.startsWith('whatsapp:') ? WHATSAPP_FROM : SMS_FROM, ApiVersion: '2010-04-01', ...extra,
     });
   }
 
