@@ -30,8 +30,9 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 			w.track(conv)
 			return s.commit(ctx, newTx(), w)
 		}
-		w, err := s.contactWorld(ctx, conv.Contact)
-		if err != nil {
+		w := newWorld(s.now().UTC(), s.Rules())
+		agents, depts := wakeNeeds(conv)
+		if err := s.store.loadWorld(ctx, w, conv.Contact, agents, depts); err != nil {
 			return err
 		}
 		c := w.track(conv)
@@ -41,19 +42,19 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 		if at, ok := c.Deadlines[TimerPurge]; ok && !at.After(s.now()) {
 			return s.purge(ctx, c)
 		}
-		if c.State == StateLive || c.State == StateQueued || c.State == StateBot {
-			// Re-routing, conversion and a quiet bot's hand-off move
-			// chats between agents.
-			if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {
-				return err
-			}
-			if err := s.store.loadAgent(ctx, w, c.Assignee); err != nil {
-				return err
-			}
-		}
 		w.onTimers(c)
 		return s.commit(ctx, newTx(), w)
 	})
+}
+
+// wakeNeeds is what the timers of c read besides its contact: re-routing,
+// conversion and a quiet bot's hand-off move chats between agents, so the
+// chat's agent and its department come along.
+func wakeNeeds(c *Conversation) (agents, depts []string) {
+	if c.State == StateLive || c.State == StateQueued || c.State == StateBot {
+		return []string{c.Assignee}, []string{c.Department}
+	}
+	return nil, nil
 }
 
 // drain routes a department's queued chats, oldest first, while it has
@@ -87,15 +88,17 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		w, c, err := s.convWorld(ctx, ids[0])
+		conv, err := s.store.Conversation(ctx, ids[0])
 		if err != nil {
 			return err
 		}
+		w := newWorld(s.now().UTC(), s.Rules())
+		if err := s.store.loadWorld(ctx, w, conv.Contact, nil, []string{dept}); err != nil {
+			return err
+		}
+		c := w.track(conv)
 		if c.State != StateQueued {
 			return errConflict // moved on since it was listed
-		}
-		if err := s.store.loadDepartment(ctx, w, dept); err != nil {
-			return err
 		}
 		if !w.route(c, w.conversation(w.contact.Ticket)) {
 			return nil
