@@ -135,6 +135,7 @@ func New(d Deps) *fiber.App {
 	conv.Post("/delete", a.trash)                                  // a closed conversation: its agent or a supervisor
 	conv.Post("/restore", a.restore)                               // who deleted it, or a supervisor
 	conv.Get("/transcript", a.transcript)                          //
+	conv.Get("/media/:mid", a.deskMedia)                           // a signed desk URL of this conversation's customer (desk.DeskFile)
 	user.Post("/tickets/quick-accept", a.quickAccept)              // own departments
 	user.Get("/agents", a.agents)                                  //
 	user.Get("/settings", a.settings)                              //
