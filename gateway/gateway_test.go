@@ -287,7 +287,7 @@ func TestSecurityHeaders(t *testing.T) {
 	g := newTestGateway(t, true)
 	for _, tc := range []struct{ path, policy string }{
 		{"/desk/", deskPolicy},
-		{"/desk/app.js", deskPolicy},
+		{"/desk/main.js", deskPolicy},
 		{"/api/v1/me", apiPolicy},
 		{"/healthz", apiPolicy},
 		{"/dev/phone", "frame-ancestors 'none'"},

@@ -125,7 +125,8 @@ describe('agent desk: attachments, make a ticket, trash', { timeout: 300_000 }, 
     // Over 20 MB is refused in the page, before any upload.
     let uploads = 0;
     page.on('request', (r) => { if (r.url().endsWith('/attachments')) uploads++; });
-    await page.setInputFiles('#attach-input', { name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(20 * 1024 * 1024 + 1) });
+    await page.setInputFiles('#attach-input', { name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(20 * 1024 * 1024 + 1) },
+      { timeout: 60_000 }); // 20 MB through the browser protocol is slow on a busy machine
     await page.locator('.toast', { hasText: 'attachments can be at most 20 MB' }).waitFor();
     assert.equal(uploads, 0, 'a file over 20 MB was uploaded');
     assert.equal(await page.locator('#attachments .att-chip').count(), 0);
