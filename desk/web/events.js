@@ -121,6 +121,9 @@ function onEvent(type, e) {
       // The event carries the new status: the line changes in place.
       if (isOpen && !applyStatus(e)) refreshSoon({ detail: true });
       return;
+    case 'message.media': // a customer's media was fetched (or given up): the open thread shows it
+      if (isOpen) refreshSoon({ detail: true });
+      return;
     case 'message.in':
     case 'message.out':
     case 'message.note':

@@ -19,7 +19,7 @@ export const SUP_TAB_NAMES = {
 };
 export const ALL = '*'; // the "everyone" entry of the agent groups
 export const EVENT_TYPES = ['message.in', 'message.out', 'message.status', 'message.note', 'conversation.changed',
-  'conversation.assigned', 'conversation.closed', 'agent.changed', 'comment', 'viewing'];
+  'conversation.assigned', 'conversation.closed', 'agent.changed', 'comment', 'viewing', 'message.media'];
 export const VIEWING_EVERY = 10000; // ms between "I am viewing" pings
 export const VIEWER_TTL = 20000; // how long one ping lasts on the server
 export const PAGE = 50;
