@@ -419,3 +419,24 @@ func TestAgentAttachmentShownWithNameAndPreview(t *testing.T) {
 		t.Errorf("sent media %+v, want the signed /media/ URL", m.Media)
 	}
 }
+
+func TestLostMediaFetchIsEnqueuedAgainByTheReconciler(t *testing.T) {
+	f := newMediaFixture(t, false)
+	ctx := context.Background()
+	liveChat(t, f.fixture, "whatsapp:+27820000770")
+	photo := f.twilio.add("ME7", mediaItem{body: "JPEG", contentType: "image/jpeg"})
+	r := f.receiveMedia(t, "SMmedia7", "whatsapp:+27820000770", "", channels.Media{URL: photo, ContentType: "image/jpeg"})
+	f.md.media = nil // the job enqueued after the commit was lost
+	items, err := f.store.DueItems(ctx, f.clock.Now(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := f.svc.Redispatch(ctx, it, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.md.media) != 1 || f.md.media[0] != r.MessageID {
+		t.Fatalf("re-enqueued fetches %q, want [%s]", f.md.media, r.MessageID)
+	}
+}
