@@ -41,6 +41,10 @@ const DueMedia DueKind = "media"
 // EventMessageMedia announces that a message's media was fetched or given up.
 const EventMessageMedia = "message.media"
 
+// ErrMediaGivenUp says a fetch marked an item failed for good: recorded,
+// and shown to the desk; the job system should not retry it.
+var ErrMediaGivenUp = errors.New("media could not be fetched; recorded as failed")
+
 // ErrNoMediaSource is a fetch on a server with no way to fetch.
 var ErrNoMediaSource = errors.New("no media source configured")
 
@@ -97,6 +101,7 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 	copy(files, m.Files)
 	var again error
 	var fetched []int
+	gaveUp := false
 	for i, md := range m.Media {
 		if files[i].State != "" {
 			continue // decided on an earlier attempt
@@ -108,8 +113,10 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 			fetched = append(fetched, i)
 		case channels.IsMediaTooLarge(err):
 			files[i] = File{State: FileFailed, Reason: "larger than 20 MB"}
+			gaveUp = true
 		case final:
 			files[i] = File{State: FileFailed, Reason: err.Error()}
+			gaveUp = true
 		default:
 			again = errors.Join(again, fmt.Errorf("item %d: %w", i, err))
 		}
@@ -117,7 +124,7 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 			s.log.Warn().Err(err).Str("message", messageID).Int("item", i).Bool("final", final || channels.IsMediaTooLarge(err)).Msg("media not fetched")
 		}
 	}
-	if len(fetched) > 0 || again == nil {
+	if len(fetched) > 0 || gaveUp || again == nil {
 		raw, err := json.Marshal(files)
 		if err != nil {
 			return err
@@ -138,6 +145,9 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 				s.log.Warn().Err(err).Str("message", messageID).Int("item", i).Msg("media not deleted at the provider")
 			}
 		}
+	}
+	if again == nil && gaveUp {
+		return ErrMediaGivenUp
 	}
 	return again
 }

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -308,8 +309,8 @@ func TestMediaFetchGivingUpSaysSo(t *testing.T) {
 	if err := f.svc.FetchMedia(ctx, r.MessageID, false); err == nil {
 		t.Fatal("a failing attempt that is not the last: no error, want one")
 	}
-	if err := f.svc.FetchMedia(ctx, r.MessageID, true); err != nil {
-		t.Fatalf("the last attempt records the failure and ends: %v", err)
+	if err := f.svc.FetchMedia(ctx, r.MessageID, true); !errors.Is(err, ErrMediaGivenUp) {
+		t.Fatalf("the last attempt: %v, want ErrMediaGivenUp (recorded, not to be retried)", err)
 	}
 	a := f.shown(t, ann, chat.ID, r.MessageID)[0]
 	if a.State != FileFailed || a.Error != ErrMediaNotFetched || a.URL != "" || a.Kind != KindVideo {
@@ -328,8 +329,8 @@ func TestMediaOver20MBRefusedAtOnce(t *testing.T) {
 	big := f.twilio.add("ME5", mediaItem{contentType: "video/mp4", size: MaxAttachment + 1})
 	r := f.receiveMedia(t, "SMmedia4", "whatsapp:+27820000730", "", channels.Media{URL: big, ContentType: "video/mp4"})
 	// Not the last attempt, yet final: asking again gets the same answer.
-	if err := f.svc.FetchMedia(ctx, r.MessageID, false); err != nil {
-		t.Fatalf("an oversize item is decided, not retried: %v", err)
+	if err := f.svc.FetchMedia(ctx, r.MessageID, false); !errors.Is(err, ErrMediaGivenUp) {
+		t.Fatalf("an oversize item is decided, not retried: %v, want ErrMediaGivenUp", err)
 	}
 	if a := f.shown(t, ann, chat.ID, r.MessageID)[0]; a.State != FileFailed || a.Error != ErrMediaNotFetched {
 		t.Fatalf("oversize item: %+v, want failed", a)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -34,7 +35,12 @@ func handleMediaFetch(svc *desk.Service) asynq.HandlerFunc {
 		}
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
-		return svc.FetchMedia(ctx, id, retried >= maxRetry)
+		err := svc.FetchMedia(ctx, id, retried >= maxRetry)
+		if errors.Is(err, desk.ErrMediaGivenUp) {
+			// Recorded on the message; archived in the dashboard, not retried.
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
 	}
 }
 
