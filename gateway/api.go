@@ -48,12 +48,15 @@ type me struct {
 	Accepting   bool          `json:"accepting"`
 	Capacity    int           `json:"capacity"`
 	Load        int           `json:"load"`
-	CSRFToken   string        `json:"csrf_token,omitempty"`
+	// Paused: routing stopped giving the user chats because they let one
+	// time out; setting themself online again resumes it.
+	Paused    bool   `json:"paused"`
+	CSRFToken string `json:"csrf_token,omitempty"`
 }
 
 func meResponse(a *desk.Agent, csrf string) me {
 	return me{ID: a.ID, Name: a.Name, Role: a.Role, Departments: a.Departments, Presence: a.Presence,
-		Accepting: a.Accepting, Capacity: a.Capacity, Load: a.Load, CSRFToken: csrf}
+		Accepting: a.Accepting, Capacity: a.Capacity, Load: a.Load, Paused: a.Paused, CSRFToken: csrf}
 }
 
 func (a *api) me(c *fiber.Ctx) error {
@@ -187,7 +190,7 @@ func (a *api) readReply(c *fiber.Ctx) (desk.Reply, error) {
 		return desk.Reply{}, err
 	}
 	out := desk.Reply{Body: r.Body, Template: r.Template}
-	if len(r.Media) > 10 {
+	if len(r.Media) > desk.MaxAttachmentsPerReply {
 		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
 	}
 	for _, id := range r.Media {
@@ -580,7 +583,9 @@ func (a *api) settings(c *fiber.Ctx) error {
 		depts = append(depts, fiber.Map{"id": r.DefaultDepartment, "name": r.DefaultDepartment})
 	}
 	return c.JSON(fiber.Map{"tags": tags, "sentiments": desk.Sentiments, "departments": depts,
-		"templates": r.Templates, "canned_replies": r.CannedReplies})
+		"templates": r.Templates, "canned_replies": r.CannedReplies,
+		// The routed-chat pop-up counts down to this from the chat's assigned_at.
+		"agent_response_timeout_seconds": r.Timeouts.AgentResponse.Seconds()})
 }
 
 func (a *api) notifications(c *fiber.Ctx) error {

@@ -139,6 +139,7 @@ func New(d Deps) *fiber.App {
 	user.Post("/tickets/quick-accept", a.quickAccept)              // own departments
 	user.Get("/agents", a.agents)                                  //
 	user.Get("/settings", a.settings)                              //
+	user.Get("/desk/constants", pageConstants)                     // what the desk page must know: tabs, limits, patterns
 	user.Get("/notifications", a.notifications)                    // own
 	user.Post("/notifications/read", a.readNotifications)          // own
 	user.Get("/events", a.events)                                  // filtered to what the user may see

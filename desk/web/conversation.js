@@ -11,6 +11,7 @@ import { syncCard } from './events.js';
 import { agentName, channelName, fillTemplate, fmtFull, fmtTime, initials, linkify, parseAddress, stateLabel, templateBySid } from './format.js';
 import { renderFreshMarkers, renderSummary } from './groups.js';
 import { renderMessages } from './history.js';
+import { dismissRouted } from './routed.js';
 import { isSup, S, VIEWER_TTL } from './store.js';
 import { setView } from './views.js';
 
@@ -48,6 +49,7 @@ export async function openConversation(id) {
     S.detail = null;
   }
   S.openId = id;
+  dismissRouted(id); // opened: accepted
   S.fresh.delete(id);
   S.dots.delete(id);
   for (const li of $$('#list .card')) {
