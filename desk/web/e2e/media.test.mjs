@@ -129,4 +129,13 @@ describe('customers\' media in the desk', { timeout: 600_000 }, () => {
     await eventually('the sent thumbnail to load', async () => (await mine.evaluate((i) => i.complete && i.naturalWidth)) === 40);
     assert.equal(await page.locator('#messages .msg-extra', { hasText: 'FILE Attachment' }).count(), 0);
   });
+
+  step('at phone width the attachments fit the screen', async () => {
+    const { page } = W.ann;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#messages .att-audio audio').scrollIntoViewIfNeeded();
+    await eventually('nothing wider than the screen', async () => (await page.evaluate(() => document.documentElement.scrollWidth)) <= 390);
+    const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll('#messages .msg-att')].map((e) => e.getBoundingClientRect().right)));
+    assert.ok(widest <= 390, `an attachment reaches ${widest} px on a 390 px screen`);
+  });
 });
