@@ -66,6 +66,9 @@ type Twilio struct {
 	// MessagingServiceSID names a Messaging Service whose inbound webhook
 	// `parley twilio check` verifies too (MG...).
 	MessagingServiceSID string `yaml:"messaging_service_sid"`
+	// DeleteMedia deletes a customer's media at Twilio once Parley holds
+	// its copy.
+	DeleteMedia bool `yaml:"delete_media"`
 }
 
 // Sandbox reports whether no Twilio account is configured.
@@ -219,6 +222,7 @@ var envVars = []envVar{
 	{"PARLEY_WHATSAPP_FROM", str(func(c *Config) *string { return &c.Twilio.WhatsAppFrom })},
 	{"PARLEY_SMS_FROM", str(func(c *Config) *string { return &c.Twilio.SMSFrom })},
 	{"PARLEY_TWILIO_MESSAGING_SERVICE_SID", str(func(c *Config) *string { return &c.Twilio.MessagingServiceSID })},
+	{"PARLEY_DELETE_TWILIO_MEDIA", boolean(func(c *Config) *bool { return &c.Twilio.DeleteMedia })},
 	{"PARLEY_ADMIN_USER", str(func(c *Config) *string { return &c.Admin.User })},
 	{"PARLEY_ADMIN_PASSWORD", str(func(c *Config) *string { return &c.Admin.Password })},
 	{"PARLEY_MEDIA_SECRET", str(func(c *Config) *string { return &c.MediaSecret })},

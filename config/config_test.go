@@ -162,6 +162,14 @@ func TestLoadEnvOverrides(t *testing.T) {
 			},
 		},
 		{
+			name: "PARLEY_DELETE_TWILIO_MEDIA",
+			env:  with(twilioEnv(), map[string]string{"PARLEY_DELETE_TWILIO_MEDIA": "true"}),
+			apply: func(c *config.Config) {
+				c.PublicURL = "https://parley.example.test"
+				c.Twilio = config.Twilio{AccountSID: testAccountSID, AuthToken: testAuthToken, WhatsAppFrom: "whatsapp:+14155238886", DeleteMedia: true}
+			},
+		},
+		{
 			name: "PARLEY_SMS_FROM",
 			env:  with(twilioEnv(), map[string]string{"PARLEY_SMS_FROM": "+15005550006"}),
 			apply: func(c *config.Config) {

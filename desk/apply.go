@@ -136,7 +136,7 @@ func (s *Store) write(t *tx, w *world) error {
 		}
 	}
 	// One RPUSH per history and per outbox, and one ZADD for the bot
-	// hand-offs: each command the commit script calls costs Redis more in
+	// hand-offs and media fetches: each command the commit script calls costs Redis more in
 	// the call from Lua (about 2 us) than in its own work.
 	var convs, contacts, wakes []string
 	pushed := map[string][]string{}
@@ -151,6 +151,10 @@ func (s *Store) write(t *tx, w *world) error {
 			convs = append(convs, m.ConversationID)
 		}
 		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
+		if m.Direction == DirIn && len(m.Media) > 0 {
+			// Its fetch is due now, in the same write (inmedia.go).
+			wakes = append(wakes, ms(w.now), mediaWake(m.ID))
+		}
 		if m.Direction == DirOut && m.Status == channels.StatusQueued {
 			if _, ok := outgoing[string(m.To)]; !ok {
 				contacts = append(contacts, string(m.To))

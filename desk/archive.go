@@ -104,8 +104,8 @@ func (s *Service) Transcript(ctx context.Context, a Actor, convID, format string
 		if m.Template != nil {
 			fmt.Fprintf(&b, "[template %s]", m.Template.ContentSID)
 		}
-		for _, md := range m.Media {
-			fmt.Fprintf(&b, " [media %s]", md.URL)
+		for _, a := range m.Attachments {
+			fmt.Fprintf(&b, " [%s]", attachmentText(a))
 		}
 		if m.Status != "" {
 			fmt.Fprintf(&b, " (%s%s)", m.Status, map[bool]string{true: " " + m.ErrorCode, false: ""}[m.ErrorCode != ""])
@@ -113,4 +113,20 @@ func (s *Service) Transcript(ctx context.Context, a Actor, convID, format string
 		b.WriteString("\n")
 	}
 	return []byte(b.String()), nil
+}
+
+// attachmentText is an attachment in a text transcript: what it is and its
+// name, never an address (a signed URL would outlive its purpose there).
+func attachmentText(a MessageAttachment) string {
+	if a.Kind == KindLocation && a.Latitude != nil && a.Longitude != nil {
+		return fmt.Sprintf("location %.5f, %.5f %s", *a.Latitude, *a.Longitude, a.Label)
+	}
+	text := a.Kind
+	if a.Name != "" {
+		text += " " + a.Name
+	}
+	if a.State != FileReady {
+		text += " (" + a.State + ")"
+	}
+	return text
 }

@@ -51,7 +51,7 @@ func parseDue(member string, score float64) (DueItem, error) {
 	kind, id, ok := strings.Cut(member, ":")
 	item := DueItem{Kind: DueKind(kind), ID: id, At: time.UnixMilli(int64(score)).UTC()}
 	switch item.Kind {
-	case DueConversation, DueOutbox, DueBot, DuePresence:
+	case DueConversation, DueOutbox, DueBot, DuePresence, DueMedia:
 	default:
 		ok = false
 	}
@@ -100,6 +100,8 @@ func (s *Service) Redispatch(ctx context.Context, item DueItem, now time.Time) e
 		return s.dispatch.DispatchBot(ctx, conv, msg)
 	case DuePresence:
 		return s.dispatch.DispatchPresence(ctx, item.ID, now)
+	case DueMedia:
+		return s.dispatchMedia(ctx, item.ID)
 	}
 	return fmt.Errorf("due entry of unknown kind %q", item.Kind)
 }

@@ -385,6 +385,7 @@ func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error
 		return Detail{}, err
 	}
 	hist = append(hist, own...)
+	s.forDesk(c.ID, hist)
 	return Detail{Conversation: c, Contact: contact, History: hist, WindowOpen: windowOpen(contact, s.now()), Engagements: engagements}, nil
 }
 

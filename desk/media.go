@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Attachments an agent sends are kept by Parley and served to Twilio (and
@@ -29,6 +31,8 @@ type Attachment struct {
 	Size        int    `json:"size"`
 	// URL is the signed, expiring address of the file.
 	URL string `json:"url"`
+	// until is when the stored file expires.
+	until time.Time
 }
 
 func (k keys) media(id string) string { return k.prefix + "media:" + id }
@@ -66,8 +70,10 @@ func (m *Media) Valid(id, exp, sig string, now time.Time) bool {
 	if err != nil || now.Unix() > e {
 		return false
 	}
-	return hmac.Equal([]byte(sig), []byte(m.sign(id, e)))
+	return hmacEqual(sig, m.sign(id, e))
 }
+
+func hmacEqual(got, want string) bool { return hmac.Equal([]byte(got), []byte(want)) }
 
 // Attach stores a file for a conversation the actor may reply in.
 func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType string, data []byte) (Attachment, error) {
@@ -88,7 +94,7 @@ func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType
 	// The uploader and the conversation are kept with the file: only they
 	// may send it (MediaURL), however its id became known.
 	if err := s.store.rdb.HSet(ctx, s.store.keys.media(att.ID), "name", name, "type", contentType, "data", data,
-		"by", a.ID, "conv", c.ID).Err(); err != nil {
+		"by", a.ID, "conv", c.ID, "contact", string(c.Contact)).Err(); err != nil {
 		return Attachment{}, err
 	}
 	if err := s.store.rdb.Expire(ctx, s.store.keys.media(att.ID), mediaKeep).Err(); err != nil {
@@ -102,14 +108,36 @@ func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType
 // uploader, in the conversation it was uploaded for, may send it. Any other
 // use is ErrNotFound, as for an id that does not exist.
 func (s *Service) MediaURL(ctx context.Context, a Actor, convID, id string) (string, error) {
-	v, err := s.store.rdb.HMGet(ctx, s.store.keys.media(id), "by", "conv").Result()
-	if err != nil {
-		return "", err
+	att, err := s.ReplyAttachment(ctx, a, convID, id)
+	return att.URL, err
+}
+
+// ReplyAttachment is MediaURL with what the desk shows of the file: its
+// name, type and size.
+func (s *Service) ReplyAttachment(ctx context.Context, a Actor, convID, id string) (Attachment, error) {
+	key := s.store.keys.media(id)
+	var fields *redis.SliceCmd
+	var size *redis.IntCmd
+	var ttl *redis.DurationCmd
+	if _, err := s.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		fields = p.HMGet(ctx, key, "by", "conv", "name", "type")
+		size = p.HStrLen(ctx, key, "data")
+		ttl = p.PTTL(ctx, key)
+		return nil
+	}); err != nil {
+		return Attachment{}, err
 	}
+	v := fields.Val()
 	if by, _ := v[0].(string); by == "" || by != a.ID || v[1] != convID {
-		return "", fmt.Errorf("attachment %s: %w", id, ErrNotFound)
+		return Attachment{}, fmt.Errorf("attachment %s: %w", id, ErrNotFound)
 	}
-	return s.media.URL(id, s.now().Add(mediaKeep)), nil
+	att := Attachment{ID: id, Size: int(size.Val()), URL: s.media.URL(id, s.now().Add(mediaKeep))}
+	if d := ttl.Val(); d > 0 {
+		att.until = s.now().Add(d)
+	}
+	att.Name, _ = v[2].(string)
+	att.ContentType, _ = v[3].(string)
+	return att, nil
 }
 
 // Attachment returns a stored file when its URL's signature holds.

@@ -279,4 +279,9 @@ type Message struct {
 	Error     string          `json:"error,omitempty"`
 	// ErrorReason is ErrorCode in words, for the agent (not stored).
 	ErrorReason string `json:"error_reason,omitempty"`
+	// Files are Parley's own copies of Media, item by item (attachments.go).
+	Files []File `json:"-"`
+	// Attachments are Media and Location as the desk shows them: Parley's
+	// signed URLs, never the provider's (not stored; set by Detail).
+	Attachments []MessageAttachment `json:"attachments,omitempty"`
 }

@@ -16,7 +16,10 @@ type Reply struct {
 	Author    string
 	Body      string
 	MediaURLs []string
-	Template  *channels.Template
+	// Attachments are stored files to send (ReplyAttachment): their URLs
+	// go after MediaURLs, and the desk shows their names and previews.
+	Attachments []Attachment
+	Template    *channels.Template
 }
 
 // Send queues a message on a conversation, as an operator or Parley itself
@@ -42,7 +45,7 @@ func (s *Service) Send(ctx context.Context, convID string, r Reply) (Message, er
 
 // reply queues an outbound message after checking the channel rules.
 func (w *world) reply(c *Conversation, r Reply) (Message, error) {
-	if r.Body == "" && len(r.MediaURLs) == 0 && r.Template == nil {
+	if r.Body == "" && len(r.MediaURLs) == 0 && len(r.Attachments) == 0 && r.Template == nil {
 		return Message{}, fmt.Errorf("%w: a message needs a body, media or a template", ErrInvalid)
 	}
 	if err := checkSend(c.Contact, r.Template != nil, w.contact, w.now); err != nil {
@@ -54,6 +57,13 @@ func (w *world) reply(c *Conversation, r Reply) (Message, error) {
 	}
 	for _, u := range r.MediaURLs {
 		m.Media = append(m.Media, channels.Media{URL: u})
+		if len(r.Attachments) > 0 {
+			m.Files = append(m.Files, File{}) // keeps Files beside their Media
+		}
+	}
+	for _, a := range r.Attachments {
+		m.Media = append(m.Media, channels.Media{URL: a.URL, ContentType: a.ContentType})
+		m.Files = append(m.Files, File{ID: a.ID, Name: a.Name, Type: a.ContentType, Size: a.Size, State: FileReady, Until: a.until.UnixMilli()})
 	}
 	w.add(c, m)
 	return w.messages[len(w.messages)-1], nil

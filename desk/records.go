@@ -248,7 +248,16 @@ func messageFields(m Message) ([]string, error) {
 		}
 		ext = string(raw)
 	}
+	files := ""
+	if len(m.Files) > 0 {
+		raw, err := json.Marshal(m.Files)
+		if err != nil {
+			return nil, err
+		}
+		files = string(raw)
+	}
 	all := []string{
+		"files", files,
 		"conv", m.ConversationID, "dir", string(m.Direction), "author", m.Author, "to", string(m.To),
 		"body", m.Body, "at", ms(m.At), "ext", ext,
 		"sid", m.SID, "status", string(m.Status), "err_code", m.ErrorCode, "err", m.Error,
@@ -271,6 +280,11 @@ func messageFromHash(id string, h map[string]string) (Message, error) {
 	m.ErrorReason, _ = channels.ExplainError(m.ErrorCode)
 	if strings.HasPrefix(m.ErrorReason, "Twilio error") && m.Error != "" {
 		m.ErrorReason += ": " + m.Error // a code the table lacks: Twilio's own words
+	}
+	if raw := h["files"]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &m.Files); err != nil {
+			return m, fmt.Errorf("decode message %s files: %w", id, err)
+		}
 	}
 	if raw := h["ext"]; raw != "" {
 		var ext messageExt

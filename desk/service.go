@@ -50,6 +50,10 @@ type Service struct {
 	media *Media
 	bots  *botClient
 	sends SendPolicy
+	// mediaSource fetches customers' media; deleteSourceMedia deletes each
+	// item there once Parley holds it.
+	mediaSource       MediaSource
+	deleteSourceMedia bool
 }
 
 // SendPolicy is how the outbox retries and claims sends.
@@ -84,6 +88,12 @@ type Options struct {
 	// Sends is the outbox's retry and claim policy; zero fields take
 	// DefaultSendPolicy's.
 	Sends SendPolicy
+	// MediaSource fetches customers' media (inmedia.go); without it every
+	// fetch fails and the desk says so.
+	MediaSource MediaSource
+	// DeleteSourceMedia deletes customers' media at the provider once
+	// Parley holds a copy (PARLEY_DELETE_TWILIO_MEDIA).
+	DeleteSourceMedia bool
 }
 
 // NewService wires the desk.
@@ -93,7 +103,8 @@ func NewService(o Options) *Service {
 		media = NewMedia(nil, "")
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
-		bots: newBotClient(o.BotSecrets), sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
+		bots: newBotClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia,
+		sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {
 		s.sends.Retries = DefaultSendPolicy.Retries
@@ -182,6 +193,13 @@ func (s *Service) after(ctx context.Context, w *world) {
 	for _, e := range w.botEvents {
 		if err := s.dispatch.DispatchBot(ctx, e.conv, e.message); err != nil {
 			s.log.Warn().Err(err).Str("conversation", e.conv).Msg("bot event not enqueued; handing over")
+		}
+	}
+	for _, m := range w.messages {
+		if m.Direction == DirIn && len(m.Media) > 0 {
+			if err := s.dispatchMedia(ctx, m.ID); err != nil {
+				s.log.Warn().Err(err).Str("message", m.ID).Msg("media fetch not enqueued; the reconciler will")
+			}
 		}
 	}
 	for dept := range w.freed {

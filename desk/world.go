@@ -407,9 +407,12 @@ func preview(m Message) string {
 	case text == "" && m.Template != nil:
 		text = "[template]"
 	case text == "" && len(m.Media) > 0:
-		text = "[media]"
+		text = mediaLabel(m.Media, m.Files)
 	case text == "" && m.Location != nil:
-		text = "[location]"
+		text = "Location"
+		if m.Location.Label != "" {
+			text += ": " + m.Location.Label
+		}
 	}
 	if r := []rune(text); len(r) > 120 {
 		text = string(r[:119]) + "…"

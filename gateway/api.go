@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -47,12 +48,15 @@ type me struct {
 	Accepting   bool          `json:"accepting"`
 	Capacity    int           `json:"capacity"`
 	Load        int           `json:"load"`
-	CSRFToken   string        `json:"csrf_token,omitempty"`
+	// Paused: routing stopped giving the user chats because they let one
+	// time out; setting themself online again resumes it.
+	Paused    bool   `json:"paused"`
+	CSRFToken string `json:"csrf_token,omitempty"`
 }
 
 func meResponse(a *desk.Agent, csrf string) me {
 	return me{ID: a.ID, Name: a.Name, Role: a.Role, Departments: a.Departments, Presence: a.Presence,
-		Accepting: a.Accepting, Capacity: a.Capacity, Load: a.Load, CSRFToken: csrf}
+		Accepting: a.Accepting, Capacity: a.Capacity, Load: a.Load, Paused: a.Paused, CSRFToken: csrf}
 }
 
 func (a *api) me(c *fiber.Ctx) error {
@@ -186,15 +190,15 @@ func (a *api) readReply(c *fiber.Ctx) (desk.Reply, error) {
 		return desk.Reply{}, err
 	}
 	out := desk.Reply{Body: r.Body, Template: r.Template}
-	if len(r.Media) > 10 {
+	if len(r.Media) > desk.MaxAttachmentsPerReply {
 		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
 	}
 	for _, id := range r.Media {
-		u, err := a.svc.MediaURL(c.UserContext(), actor(c), c.Params("id"), id)
+		att, err := a.svc.ReplyAttachment(c.UserContext(), actor(c), c.Params("id"), id)
 		if err != nil {
 			return out, err
 		}
-		out.MediaURLs = append(out.MediaURLs, u)
+		out.Attachments = append(out.Attachments, att)
 	}
 	return out, nil
 }
@@ -420,6 +424,44 @@ func (a *api) media(c *fiber.Ctx) error {
 	return c.Send(data)
 }
 
+// deskMedia serves a file of a conversation's history to a desk user who
+// may see the conversation and holds the URL the desk API signed for it.
+func (a *api) deskMedia(c *fiber.Ctx) error {
+	name, contentType, data, err := a.svc.DeskFile(c.UserContext(), actor(c), c.Params("id"), c.Params("mid"), c.Query("exp"), c.Query("sig"))
+	if err != nil {
+		return err
+	}
+	serveFile(c, name, contentType, data)
+	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	return nil
+}
+
+// serveFile answers a stored file. Images, audio, video and PDF show in the
+// browser; anything else (HTML a customer sent, say) downloads, and the
+// sandbox policy keeps even a shown one from running scripts as Parley.
+func serveFile(c *fiber.Ctx, name, contentType string, data []byte) {
+	disposition := "attachment"
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil && (inlineMedia(mt) || mt == "application/pdf") {
+		disposition = "inline"
+	}
+	if name != "" {
+		if v := mime.FormatMediaType(disposition, map[string]string{"filename": name}); v != "" {
+			disposition = v
+		}
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	c.Set(fiber.HeaderContentType, contentType)
+	c.Set(fiber.HeaderContentDisposition, disposition)
+	c.Set("Content-Security-Policy", "sandbox")
+	_ = c.Send(data)
+}
+
+func inlineMedia(mt string) bool {
+	return (strings.HasPrefix(mt, "image/") && mt != "image/svg+xml") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/")
+}
+
 func (a *api) trash(c *fiber.Ctx) error {
 	return a.done(c, a.svc.Delete(c.UserContext(), actor(c), c.Params("id")))
 }
@@ -541,7 +583,9 @@ func (a *api) settings(c *fiber.Ctx) error {
 		depts = append(depts, fiber.Map{"id": r.DefaultDepartment, "name": r.DefaultDepartment})
 	}
 	return c.JSON(fiber.Map{"tags": tags, "sentiments": desk.Sentiments, "departments": depts,
-		"templates": r.Templates, "canned_replies": r.CannedReplies})
+		"templates": r.Templates, "canned_replies": r.CannedReplies,
+		// The routed-chat pop-up counts down to this from the chat's assigned_at.
+		"agent_response_timeout_seconds": r.Timeouts.AgentResponse.Seconds()})
 }
 
 func (a *api) notifications(c *fiber.Ctx) error {

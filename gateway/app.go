@@ -140,9 +140,11 @@ func New(d Deps) *fiber.App {
 	conv.Post("/delete", a.trash)                                  // a closed conversation: its agent or a supervisor
 	conv.Post("/restore", a.restore)                               // who deleted it, or a supervisor
 	conv.Get("/transcript", a.transcript)                          //
+	conv.Get("/media/:mid", a.deskMedia)                           // a signed desk URL of this conversation's customer (desk.DeskFile)
 	user.Post("/tickets/quick-accept", a.quickAccept)              // own departments
 	user.Get("/agents", a.agents)                                  //
 	user.Get("/settings", a.settings)                              //
+	user.Get("/desk/constants", pageConstants)                     // what the desk page must know: tabs, limits, patterns
 	user.Get("/notifications", a.notifications)                    // own
 	user.Post("/notifications/read", a.readNotifications)          // own
 	user.Get("/events", a.events)                                  // filtered to what the user may see

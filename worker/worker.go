@@ -65,6 +65,7 @@ func New(d Deps) *Worker {
 	mux.Handle(TypeWake, handleWake(d.Service))
 	mux.Handle(TypeBotEvent, handleBot(d.Service))
 	mux.Handle(TypePresence, handlePresence(d.Service))
+	mux.Handle(TypeMediaFetch, handleMediaFetch(d.Service))
 	mux.Handle(TypeReconcile, handleReconcile(d.Service, d.Now, d.Log))
 
 	scheduler := asynq.NewScheduler(d.Redis, &asynq.SchedulerOpts{Logger: asynqLogger{d.Log}, LogLevel: asynq.WarnLevel})

@@ -125,6 +125,15 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			return nil, err
 		}
 	}
+	// Customers' media is fetched with the account's credentials (none in
+	// sandbox mode), through the same API URL as every Twilio call.
+	fetcher, err := channels.NewMediaFetcher(channels.MediaFetchConfig{
+		AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, APIURL: cfg.Twilio.APIURL,
+	})
+	if err != nil {
+		c.close()
+		return nil, err
+	}
 	c.queue = asynq.NewClientFromRedisClient(c.rdb)
 	c.dispatch = worker.NewDispatcher(c.queue)
 	c.cfg = cfg
@@ -136,8 +145,9 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	c.svc = desk.NewService(desk.Options{
 		Store: desk.NewStore(c.rdb, desk.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
 		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: desk.NewMedia([]byte(secret), publicURLOf(cfg)),
-		BotSecrets: botSecrets(cfg),
-		Sends:      desk.SendPolicy{Retries: cfg.Worker.SendRetries, RetryBase: cfg.Worker.SendRetryBase},
+		BotSecrets:  botSecrets(cfg),
+		Sends:       desk.SendPolicy{Retries: cfg.Worker.SendRetries, RetryBase: cfg.Worker.SendRetryBase},
+		MediaSource: fetcher, DeleteSourceMedia: cfg.Twilio.DeleteMedia && !cfg.Twilio.Sandbox(),
 	})
 	if c.settingsVersion, err = c.svc.LoadSettings(ctx); err != nil {
 		c.close()

@@ -6,17 +6,21 @@ import { A, DAYS, extra, RANGE, TEXTS, TIMEOUTS } from './admin.js';
 import { api } from './api.js';
 import { $, $$, el, fail, show, toast } from './dom.js';
 import { fillTemplate } from './format.js';
+import { update } from './mentions.js';
+import { C } from './store.js';
 import { applySettings } from './views.js';
 
 // parseDuration reads a Go duration ("1h30m", "90s", "2160h0m0s") into
 // seconds; NaN when it is not one.
+// The units are the server's (C.duration_units), longest first so "ms"
+// is not read as "m" and "s".
 function parseDuration(str) {
   const v = String(str || '').trim();
   if (v === '0') return 0;
-  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) return NaN;
-  const unit = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  const units = Object.keys(C.duration_units).sort((a, b) => b.length - a.length).join('|');
+  if (!units || !new RegExp('^(\\d+(\\.\\d+)?(' + units + '))+$').test(v)) return NaN;
   let total = 0;
-  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * unit[m[2]];
+  for (const m of v.matchAll(new RegExp('(\\d+(?:\\.\\d+)?)(' + units + ')', 'g'))) total += Number(m[1]) * C.duration_units[m[2]];
   return total;
 }
 

@@ -8,7 +8,7 @@ import { cannedRow, deptRow, fillSettings, holidayRow, loadSettings, markDirty, 
 import { api } from './api.js';
 import { $, $$, el, fail, show, toast } from './dom.js';
 import { fmtFull } from './format.js';
-import { S } from './store.js';
+import { C, S } from './store.js';
 import { applySettings } from './views.js';
 
 export const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
@@ -34,7 +34,6 @@ const ACTIONS = {
   'settings.update': 'Changed the settings', 'user.create': 'Added a user', 'user.update': 'Changed a user',
   'user.password': 'Set a password', 'user.disable': 'Disabled a user', 'user.enable': 'Enabled a user',
 };
-const USER_ID = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 export const RANGE = /^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$/;
 const AUDIT_PAGE = 100;
 
@@ -142,7 +141,7 @@ async function submitUser(ev) {
     capacity: Number($('#u-capacity').value),
   };
   const err = $('#user-error');
-  const problem = !USER_ID.test(id) ? 'The user id takes lower-case letters, digits, ".", "_" or "-" (up to 40), starting with a letter or digit.'
+  const problem = !new RegExp(C.user_id_pattern).test(id) ? 'The user id takes lower-case letters, digits, ".", "_" or "-" (up to 40), starting with a letter or digit.'
     : !Number.isInteger(body.capacity) || body.capacity < 1 || body.capacity > 100 ? 'Capacity is a whole number of live chats, from 1 to 100.'
       : !editing && ($('#u-password').value.length < 10 || $('#u-password').value.length > 72) ? 'The password needs 10 to 72 characters.'
         : '';

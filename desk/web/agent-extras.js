@@ -17,11 +17,8 @@ import { api, convPath } from './api.js';
 import { loadDetail, openConversation } from './conversation.js';
 import { $, el, fail, show, toast } from './dom.js';
 import { refreshSoon } from './events.js';
-import { isSup, S } from './store.js';
+import { C, isSup, S } from './store.js';
 
-const MAX_BYTES = 20 * 1024 * 1024; // the server's limit (desk.MaxAttachment)
-const MAX_FILES = 10; // attachments in one reply
-const TRASH_DAYS = 30;
 const pend = new Map(); // conversation id -> [{key, name, size, att}] (att null while uploading)
 let keys = 0;
 
@@ -30,7 +27,8 @@ const mayManage = (c) => !!S.me && (c.assignee === S.me.id || isSup());
 function fmtSize(n) {
   if (n < 1024) return n + ' B';
   if (n < 1024 * 1024) return (n / 1024).toFixed(n < 10 * 1024 ? 1 : 0) + ' KB';
-  return (n / (1024 * 1024)).toFixed(1) + ' MB';
+  const mb = n / (1024 * 1024);
+  return (Number.isInteger(mb) ? String(mb) : mb.toFixed(1)) + ' MB';
 }
 
 function fmtDay(iso) {
@@ -49,7 +47,7 @@ function build() {
     input.value = '';
   });
   const btn = el('button', {
-    type: 'button', id: 'attach', class: 'ghost', title: 'Attach files to this reply (up to 20 MB each), or drop them on the conversation',
+    type: 'button', id: 'attach', class: 'ghost', title: 'Attach files to this reply, or drop them on the conversation',
     text: 'Attach file', onclick: () => input.click(),
   });
   reply.after(el('div', { id: 'attachments', class: 'att-list', 'aria-label': 'Attachments for this reply' }));
@@ -96,7 +94,6 @@ function build() {
         'Trash ', el('span', { class: 'count', dataset: { count: 'trash' }, text: '0' })))));
   $('#list-meta').before(el('p', {
     id: 'trash-note', class: 'trash-note', hidden: true,
-    text: 'Deleted conversations stay here for ' + TRASH_DAYS + ' days, then they are purged for good. Restore one to put it back in its list.',
   }));
   new MutationObserver(decorateList).observe($('#list'), { childList: true });
 
@@ -141,16 +138,16 @@ function addFiles(files) {
   if (!id || !files.length) return;
   const list = pend.get(id) || [];
   for (const f of files) {
-    if (f.size > MAX_BYTES) {
-      toast('"' + f.name + '" is ' + fmtSize(f.size) + ': attachments can be at most 20 MB.');
+    if (f.size > C.max_attachment_bytes) {
+      toast('"' + f.name + '" is ' + fmtSize(f.size) + ': attachments can be at most ' + fmtSize(C.max_attachment_bytes) + '.');
       continue;
     }
     if (f.size === 0) {
       toast('"' + f.name + '" is empty; it was not attached.');
       continue;
     }
-    if (list.length >= MAX_FILES) {
-      toast('A reply carries at most ' + MAX_FILES + ' files; "' + f.name + '" was not attached.');
+    if (list.length >= C.max_attachments_per_reply) {
+      toast('A reply carries at most ' + C.max_attachments_per_reply + ' files; "' + f.name + '" was not attached.');
       continue;
     }
     const p = { key: ++keys, name: f.name, size: f.size, att: null };
@@ -184,7 +181,7 @@ async function upload(id, file, p) {
   try { data = await res.json(); } catch (e) { /* not JSON */ }
   if (!res.ok) {
     drop();
-    if (res.status === 413) toast('"' + file.name + '" is too large: attachments can be at most 20 MB.');
+    if (res.status === 413) toast('"' + file.name + '" is too large: attachments can be at most ' + fmtSize(C.max_attachment_bytes) + '.');
     else toast('"' + file.name + '" was not attached: ' + ((data && data.error) || res.statusText || 'upload failed') + '.');
     return;
   }
@@ -218,7 +215,7 @@ export function onActions(c, box) {
   renderChips();
   const acts = [];
   if (c.deleted_at) {
-    const purge = new Date(new Date(c.deleted_at).getTime() + TRASH_DAYS * 86400000).toISOString();
+    const purge = new Date(new Date(c.deleted_at).getTime() + C.trash_days * 86400000).toISOString();
     acts.push(actionButton('Restore', 'primary', () => restore(c.id), 'Take this conversation out of the trash'));
     acts.push(el('p', { class: 'extras-note', text: 'In the trash since ' + fmtDay(c.deleted_at) + '; purged for good on ' + fmtDay(purge) + '.' }));
     // Nothing else is done to a deleted conversation: restore it first.
@@ -294,7 +291,7 @@ function openDelete(c) {
   dlg.dataset.id = c.id;
   const what = c.kind === 'ticket' ? 'ticket' : 'chat';
   $('#delete-title').textContent = 'Delete this ' + what + '?';
-  $('#delete-text').textContent = 'It leaves every list and goes to your Trash, where you can restore it for ' + TRASH_DAYS
+  $('#delete-text').textContent = 'It leaves every list and goes to your Trash, where you can restore it for ' + C.trash_days
     + ' days. After that it is purged for good, with its messages.';
   show($('#delete-error'), false);
   dlg.showModal();
@@ -309,7 +306,7 @@ async function submitDelete(ev) {
   try {
     await api('POST', convPath(id, 'delete'));
     dlg.close();
-    toast('Moved to the trash. Restore it from Trash within ' + TRASH_DAYS + ' days if you need it.', 'ok');
+    toast('Moved to the trash. Restore it from Trash within ' + C.trash_days + ' days if you need it.', 'ok');
     if (S.openId === id) await loadDetail(false, true);
     refreshSoon({ list: true, counts: true });
   } catch (e) {
@@ -336,14 +333,17 @@ async function restore(id) {
 function decorateList() {
   const trash = S.tab === 'trash';
   const note = $('#trash-note');
-  if (note) show(note, trash);
+  if (note) {
+    note.textContent = 'Deleted conversations stay here for ' + C.trash_days + ' days, then they are purged for good. Restore one to put it back in its list.';
+    show(note, trash);
+  }
   if (!trash) return;
   for (const li of document.querySelectorAll('#list .card')) {
     if (li.querySelector('.card-restore')) continue;
     const c = S.items.find((x) => x.id === li.dataset.id);
     if (!c) continue;
     if (c.deleted_at) {
-      const purge = new Date(new Date(c.deleted_at).getTime() + TRASH_DAYS * 86400000).toISOString();
+      const purge = new Date(new Date(c.deleted_at).getTime() + C.trash_days * 86400000).toISOString();
       li.append(el('div', { class: 'card-trash', text: 'Deleted ' + fmtDay(c.deleted_at) + ' · purged ' + fmtDay(purge) }));
     }
     li.append(el('button', {

@@ -9,6 +9,7 @@ import { renderActions } from './details.js';
 import { $, el, fail, show, toast } from './dom.js';
 import { refreshSoon } from './events.js';
 import { agentName, channelName } from './format.js';
+import { pick } from './mentions.js';
 import { isSup, S } from './store.js';
 import { renderTemplatePicker } from './templates.js';
 

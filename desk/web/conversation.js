@@ -2,7 +2,7 @@
 // header and its messages.
 
 import { api, convPath } from './api.js';
-import { mediaBlock } from './attachments.js';
+import { attachmentBlocks } from './attachments.js';
 import { renderViewers, startViewing } from './comments.js';
 import { renderComposer } from './composer.js';
 import { renderActions, renderFacts } from './details.js';
@@ -11,6 +11,7 @@ import { syncCard } from './events.js';
 import { agentName, channelName, fillTemplate, fmtFull, fmtTime, initials, linkify, parseAddress, stateLabel, templateBySid } from './format.js';
 import { renderFreshMarkers, renderSummary } from './groups.js';
 import { renderMessages } from './history.js';
+import { dismissRouted } from './routed.js';
 import { isSup, S, VIEWER_TTL } from './store.js';
 import { setView } from './views.js';
 
@@ -48,6 +49,7 @@ export async function openConversation(id) {
     S.detail = null;
   }
   S.openId = id;
+  dismissRouted(id); // opened: accepted
   S.fresh.delete(id);
   S.dots.delete(id);
   for (const li of $$('#list .card')) {
@@ -148,8 +150,7 @@ export function messageItem(m) {
   if (m.body) body.append(el('div', { class: 'msg-text' }, linkify(m.body)));
   if (m.template) body.append(templateBlock(m.template));
   if (m.button) body.append(el('div', { class: 'msg-extra', text: 'Tapped button: ' + (m.button.text || m.button.payload || '') }));
-  for (const md of m.media || []) body.append(mediaBlock(md));
-  if (m.location) body.append(locationBlock(m.location));
+  body.append(...attachmentBlocks(m));
   li.append(el('div', { class: 'msg-head' },
     el('span', { class: 'msg-who', text: who }),
     el('time', { class: 'msg-time', datetime: m.at || '', title: fmtFull(m.at), text: fmtTime(m.at) })), body);
@@ -163,17 +164,6 @@ function templateBlock(t) {
     el('div', { class: 'small muted', text: 'Template ' + (known ? known.name : t.content_sid) }),
     known ? el('div', {}, fillTemplate(known.preview, t.variables || {}, false))
       : el('div', { text: Object.entries(t.variables || {}).map(([k, v]) => '{{' + k + '}} = ' + v).join(', ') }));
-}
-
-function locationBlock(loc) {
-  const lat = Number(loc.latitude);
-  const lon = Number(loc.longitude);
-  const name = [loc.label, loc.address].filter(Boolean).join(', ') || 'Shared location';
-  if (!Number.isFinite(lat) || !Number.isFinite(lon)) return el('div', { class: 'msg-extra', text: 'Location: ' + name });
-  const href = 'https://www.openstreetmap.org/?mlat=' + lat + '&mlon=' + lon + '#map=16/' + lat + '/' + lon;
-  return el('div', { class: 'msg-extra' }, el('span', { class: 'extra-kind', text: 'Map' }),
-    el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: name }),
-    el('span', { class: 'muted small', text: ' ' + lat.toFixed(5) + ', ' + lon.toFixed(5) }));
 }
 
 export function statusLine(m) {

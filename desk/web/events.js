@@ -9,6 +9,7 @@ import { $, show } from './dom.js';
 import { refreshCounts, renderFreshMarkers } from './groups.js';
 import { loadList, renderList } from './list.js';
 import { refreshMe } from './presence.js';
+import { dismissRouted, showRouted } from './routed.js';
 import { API, EVENT_TYPES, isSup, S, VIEWER_TTL } from './store.js';
 
 const pending = { list: false, counts: false, detail: false };
@@ -94,6 +95,7 @@ async function newChat(id) {
     S.fresh.add(id);
     if (S.knownLive) S.knownLive.add(id);
     alertNewChat(id, c);
+    showRouted(c);
     renderFreshMarkers();
     if (S.tab === 'live') {
       const li = $('#list .card[data-id="' + CSS.escape(id) + '"]');
@@ -121,6 +123,9 @@ function onEvent(type, e) {
       // The event carries the new status: the line changes in place.
       if (isOpen && !applyStatus(e)) refreshSoon({ detail: true });
       return;
+    case 'message.media': // a customer's media was fetched (or given up): the open thread shows it
+      if (isOpen) refreshSoon({ detail: true });
+      return;
     case 'message.in':
     case 'message.out':
     case 'message.note':
@@ -131,6 +136,7 @@ function onEvent(type, e) {
       else refreshSoon({ list: true });
       return;
     case 'conversation.assigned':
+      if (e.was === S.me.id && e.assignee !== S.me.id) dismissRouted(id); // handed on: no longer mine to accept
       if (e.assignee === S.me.id && e.kind === 'chat' && e.state === 'live' && !isOpen && !S.fresh.has(id)) {
         newChat(id);
       } else if (isSup() && e.kind === 'chat' && e.state === 'live' && !e.was) {
@@ -139,6 +145,7 @@ function onEvent(type, e) {
       break;
     case 'conversation.closed':
       S.fresh.delete(id);
+      dismissRouted(id);
       break;
     case 'comment':
       if ((e.mentions || []).includes(S.me.id) && e.agent !== S.me.id) S.mentionFrom = e.agent;

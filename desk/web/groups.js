@@ -9,7 +9,7 @@ import { refreshSoon } from './events.js';
 import { agentName, avatar, channelName, fmtFull, fmtTime, fullAgentName, parseAddress, stateLabel } from './format.js';
 import { followTab, listQuery, loadList, noticeArrivals, renderList } from './list.js';
 import { load } from './reports.js';
-import { ALL, isSup, PAGE, S, SUP_TAB_NAMES, SUP_TABS, TABS } from './store.js';
+import { ALL, C, isSup, PAGE, S, SUP_TAB_NAMES, tabsOf } from './store.js';
 import { setAgents } from './views.js';
 
 // loadSupList loads the tab's groups (conversations per agent) and the
@@ -73,7 +73,7 @@ export async function loadSupList(more) {
 // agentTabCounts counts one agent's conversations in every tab.
 async function agentTabCounts(agent) {
   const counts = {};
-  await Promise.all(SUP_TABS.map(async (t) => {
+  await Promise.all(C.tabs.supervisor.map(async (t) => {
     const r = await api('GET', '/groups?tab=' + t);
     const g = (r.items || []).find((x) => x.agent === agent);
     counts[t] = g ? g.count : 0;
@@ -335,7 +335,7 @@ export function moveInList(ev) {
 }
 
 export function renderCounts() {
-  for (const t of TABS) {
+  for (const t of tabsOf()) {
     const n = S.counts[t] || 0;
     const span = $('.count[data-count="' + t + '"]');
     if (span) {

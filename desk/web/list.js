@@ -4,10 +4,10 @@ import { api } from './api.js';
 import { closeConversation } from './conversation.js';
 import { $, $$, fail, show } from './dom.js';
 import { card, groupLabel, loadSupList, renderFreshMarkers, renderGroups, renderQuick, renderSummary } from './groups.js';
-import { ALL, isSup, PAGE, S, SUP_TAB_NAMES, SUP_TABS, TAB_NAMES, TABS } from './store.js';
+import { ALL, isSup, PAGE, S, SUP_TAB_NAMES, TAB_NAMES, tabsOf } from './store.js';
 
 export function setTab(tab, force) {
-  if (!(isSup() ? SUP_TABS : TABS).includes(tab)) tab = 'live';
+  if (!tabsOf().includes(tab)) tab = 'live';
   if (tab === S.tab && !force) return;
   // The centre follows the tab: once its list is read, a conversation
   // not in it (one of the previous tab) closes.

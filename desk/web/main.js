@@ -16,6 +16,7 @@ import { $, $$, debounce, show } from './dom.js';
 import { refreshSoon } from './events.js';
 import { moveInList, quickAccept } from './groups.js';
 import { clearFilters, loadList, readFilters, setTab, toggleFilters } from './list.js';
+import { initMentions } from './mentions.js';
 import { setPresence } from './presence.js';
 import { openProfile } from './profile.js';
 import { enter, showSignIn, signIn, signOut } from './signin.js';
@@ -33,6 +34,7 @@ function bind() {
     setPresence(p, p === 'online');
   });
   $('#accepting').addEventListener('change', (ev) => setPresence('online', ev.target.checked));
+  $('#resume').addEventListener('click', () => setPresence('online', true)); // going online clears a pause
   $('#alerts').addEventListener('click', toggleAlerts);
   document.addEventListener('pointerdown', unlockAudio, { once: true });
   document.addEventListener('keydown', unlockAudio, { once: true });
@@ -111,6 +113,7 @@ function bind() {
 
 async function boot() {
   initModules();
+  initMentions();
   bind();
   document.body.dataset.live = 'off';
   try {

@@ -3,7 +3,7 @@
 
 import { renderAlerts } from './alerts.js';
 import { api } from './api.js';
-import { $, fail, toast } from './dom.js';
+import { $, fail, show, toast } from './dom.js';
 import { isSup, S } from './store.js';
 
 export function renderMe() {
@@ -12,10 +12,14 @@ export function renderMe() {
   $('#me-name').textContent = me.name || me.id;
   $('#me-name').title = me.id + ' · ' + me.role + (me.departments && me.departments.length ? ' · ' + me.departments.join(', ') : '');
   $('#presence').value = me.presence || 'offline';
+  // Paused: routing stopped giving chats to the user, who let one time
+  // out; they are not accepting until they resume.
+  const paused = !!me.paused && me.presence === 'online' && !isSup();
   const acc = $('#accepting');
-  acc.checked = !!me.accepting && me.presence === 'online';
+  acc.checked = !!me.accepting && me.presence === 'online' && !paused;
   acc.disabled = me.presence !== 'online';
-  $('#presence-dot').className = 'presence-dot ' + (me.presence === 'online' ? (me.accepting ? 'on' : 'busy') : me.presence === 'away' ? 'away' : 'off');
+  $('#presence-dot').className = 'presence-dot ' + (me.presence === 'online' ? (me.accepting && !paused ? 'on' : 'busy') : me.presence === 'away' ? 'away' : 'off');
+  show($('#paused-note'), paused);
   $('#load').textContent = me.presence === 'online' ? me.load + ' of ' + me.capacity + ' chats' : '';
   renderAlerts();
 }

@@ -8,7 +8,8 @@ import { connectEvents } from './events.js';
 import { refreshCounts } from './groups.js';
 import { renderList, setTab } from './list.js';
 import { renderMe, restorePresence } from './presence.js';
-import { ALL, isAdmin, isSup, S } from './store.js';
+import { dismissAllRouted } from './routed.js';
+import { ALL, C, isAdmin, isSup, S } from './store.js';
 import { applySettings, setAgents, setView } from './views.js';
 
 export function showSignIn(message) {
@@ -85,6 +86,7 @@ export function signedOut(message) {
   $('#list').replaceChildren();
   $('#group-list').replaceChildren();
   for (const m of S.modules) if (m.reset) m.reset();
+  dismissAllRouted();
   setView('desk');
   renderEmptyConversation();
   setPane('list');
@@ -101,7 +103,8 @@ export async function enter(me) {
   renderMe();
   applyRole();
   try {
-    const [settings, agents] = await Promise.all([api('GET', '/settings'), api('GET', '/agents')]);
+    const [settings, agents, consts] = await Promise.all([api('GET', '/settings'), api('GET', '/agents'), api('GET', '/desk/constants')]);
+    Object.assign(C, consts);
     applySettings(settings);
     setAgents(agents.items || []);
   } catch (e) {
@@ -135,6 +138,7 @@ function applyRole() {
   show($('.view-tab[data-view="admin"]'), isAdmin());
   show($('#presence-box'), !sup);
   show($('.tab[data-tab="tagged"]'), !sup);
+  show($('.tab[data-tab="bot"]'), sup);
   show($('#groups'), sup);
   show($('#sms-open'), sup);
   const role = $('#me-role');

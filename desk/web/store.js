@@ -3,11 +3,17 @@
 // the modules share. Every module reads and writes this one object.
 
 export const API = '/api/v1';
-export const TABS = ['live', 'pending', 'tagged', 'closed', 'unassigned', 'assigned', 'tickets_closed', 'trash'];
-// Supervisors and admins see everyone's lists, grouped by agent; the
-// Tagged tab (mentions) is an agent's tool.
-export const SUP_TABS = ['live', 'pending', 'closed', 'unassigned', 'assigned', 'tickets_closed', 'trash'];
-const CHAT_TABS = ['live', 'pending', 'tagged', 'closed'];
+// C holds the constants the server gives the page (GET /desk/constants):
+// the tabs of each role, the user-id pattern, the attachment limits, the
+// trash's keep and the units of a duration. Read once at sign-in.
+export const C = {
+  tabs: { agent: [], supervisor: [] }, chat_tabs: [], user_id_pattern: '', max_attachment_bytes: 0,
+  max_attachments_per_reply: 0, trash_days: 0, duration_units: {},
+};
+
+// tabsOf lists the signed-in user's tabs: supervisors and admins see
+// everyone's lists, grouped by agent (and the bots' chats); agents their own.
+export const tabsOf = () => (isSup() ? C.tabs.supervisor : C.tabs.agent);
 export const TAB_NAMES = {
   live: 'live chats', pending: 'pending chats', tagged: 'chats you were mentioned in', closed: 'closed chats',
   unassigned: 'unassigned tickets', assigned: 'tickets assigned to you', tickets_closed: 'closed tickets',
@@ -16,10 +22,11 @@ export const TAB_NAMES = {
 export const SUP_TAB_NAMES = {
   live: 'live chats', pending: 'pending chats', closed: 'closed chats', unassigned: 'unassigned tickets',
   assigned: 'assigned tickets', tickets_closed: 'closed tickets', trash: 'conversations in the trash',
+  bot: 'chats bots hold',
 };
 export const ALL = '*'; // the "everyone" entry of the agent groups
 export const EVENT_TYPES = ['message.in', 'message.out', 'message.status', 'message.note', 'conversation.changed',
-  'conversation.assigned', 'conversation.closed', 'agent.changed', 'comment', 'viewing'];
+  'conversation.assigned', 'conversation.closed', 'agent.changed', 'comment', 'viewing', 'message.media'];
 export const VIEWING_EVERY = 10000; // ms between "I am viewing" pings
 export const VIEWER_TTL = 20000; // how long one ping lasts on the server
 export const PAGE = 50;
@@ -28,7 +35,7 @@ export const PAGE = 50;
 export const S = {
   me: null,
   csrf: '',
-  settings: { tags: [], sentiments: ['positive', 'neutral', 'negative'], departments: [], templates: [], canned_replies: [] },
+  settings: { tags: [], sentiments: ['positive', 'neutral', 'negative'], departments: [], templates: [], canned_replies: [], agent_response_timeout: 0 },
   agents: new Map(), // id -> agent
   tab: 'live',
   filters: { q: '', channel: '', tag: '', from: '', to: '', sort: 'activity', mine: false },

@@ -48,6 +48,7 @@ export function applySettings(s) {
     departments: s.departments || [],
     templates: s.templates || [],
     canned_replies: s.canned_replies || [],
+    agent_response_timeout: Number(s.agent_response_timeout_seconds) || 0, // seconds
   };
   const tag = $('#f-tag');
   tag.replaceChildren(el('option', { value: '', text: 'Any tag' }), ...S.settings.tags.map((t) => el('option', { value: t, text: t })));

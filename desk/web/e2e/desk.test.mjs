@@ -18,7 +18,6 @@ import {
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const DB = 15;
 const H = makeHarness({ db: DB, artifacts: ARTIFACTS });
-const ACCOUNT_SID = H.accountSid;
 const TEMPLATE_SID = 'HX' + hex(16);
 const PASSWORDS = { ann: 'ann-' + alnum(16), bob: 'bob-' + alnum(16) };
 
@@ -337,19 +336,19 @@ describe('agent desk in a browser', { timeout: 600_000 }, () => {
     assert.equal(await page.locator('#messages a[href^="javascript"]').count(), 0);
     assert.deepEqual(W.ann.dialogs, [], 'an alert ran');
 
-    // Media come as links, a shared location as a map link.
-    const mediaUrl = `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Messages/MM${hex(16)}/Media/ME${hex(16)}`;
-    await inbound(Object.assign(whatsAppIn(D.number, 'Photo of the label', D.name),
-      { NumMedia: '1', MediaUrl0: mediaUrl, MediaContentType0: 'image/jpeg', MessageType: 'image' }));
+    // Media show from Parley's signed URLs, never Twilio's (media.test.mjs
+    // has the rest), a shared location as a map link.
+    const photo = H.addMedia(Buffer.from('not really a JPEG'), 'image/jpeg');
+    await inbound(H.withMedia(Object.assign(whatsAppIn(D.number, 'Photo of the label', D.name), { MessageType: 'image' }), [photo]));
     await inbound(Object.assign(whatsAppIn(D.number, '', D.name),
       { Latitude: '-33.9249', Longitude: '18.4241', Address: 'Cape Town', Label: 'Depot', MessageType: 'location' }));
-    const media = page.locator('#messages a', { hasText: 'Attachment (image/jpeg)' });
+    const media = page.locator('#messages .att-image img');
     await media.waitFor();
-    assert.equal(await media.getAttribute('href'), mediaUrl);
+    assert.match(await media.getAttribute('src'), /\/api\/v1\/conversations\/[\w-]+\/media\/[\w-]+\?exp=\d+&sig=/);
     const map = page.locator('#messages a', { hasText: 'Depot, Cape Town' });
     await map.waitFor();
     assert.match(await map.getAttribute('href'), /^https:\/\/www\.openstreetmap\.org\/\?mlat=-33\.9249&mlon=18\.4241/);
-    assert.equal(await page.locator('#messages img').count(), 0, 'media are links, not images');
+    assert.equal(await page.locator('#messages img').count(), 1, 'only the photo is an image');
   });
 
   step('a second agent viewing the chat is shown', async () => {

@@ -100,6 +100,7 @@ export function makeHarness({ db, artifacts }) {
       let body = '';
       req.on('data', (d) => { body += d; });
       req.on('end', () => {
+        if (serveMedia(req, res)) return;
         const want = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
         const answer = (status, obj) => {
           res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -127,10 +128,69 @@ export function makeHarness({ db, artifacts }) {
     });
     return new Promise((resolve) => {
       server.listen(0, '127.0.0.1', () => {
-        W.twilio = { server, requests, problems, url: `http://127.0.0.1:${server.address().port}` };
+        W.twilio = { server, requests, problems, url: `http://127.0.0.1:${server.address().port}`, media: new Map(), blobs: new Map() };
         resolve(W.twilio);
       });
     });
+  }
+
+  // ---- media, as on an account with media authentication on ----
+  // A Media resource answers GET only with the account's Basic auth, then
+  // redirects (as Twilio does) to a short-lived storage address that needs
+  // none; DELETE needs the auth and is recorded. An item may fail a number
+  // of times first (503), or for good.
+  function serveMedia(req, res) {
+    const tw = W.twilio;
+    const url = new URL(req.url, tw.url);
+    const blob = url.pathname.startsWith('/storage/') && tw.blobs.get(url.pathname);
+    if (blob) {
+      res.writeHead(200, { 'Content-Type': blob.contentType, 'Content-Length': blob.body.length });
+      res.end(blob.body);
+      return true;
+    }
+    const item = tw.media.get(url.pathname.replace(/\.json$/, ''));
+    if (!item) return false;
+    const auth = Buffer.from(String(req.headers.authorization || '').replace(/^Basic /, ''), 'base64').toString();
+    if (auth !== `${accountSid}:${authToken}`) {
+      item.refused++;
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ code: 20003, message: 'Authenticate', status: 401 }));
+      return true;
+    }
+    if (req.method === 'DELETE') {
+      item.deleted = true;
+      res.writeHead(204);
+      res.end();
+      return true;
+    }
+    item.gets++;
+    if (item.failures > 0) {
+      item.failures--;
+      res.writeHead(503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ code: 20500, message: 'Internal Server Error', status: 503 }));
+      return true;
+    }
+    const token = '/storage/' + hex(12);
+    tw.blobs.set(token, item);
+    res.writeHead(307, { Location: tw.url + token });
+    res.end();
+    return true;
+  }
+
+  // addMedia makes a media item at the fake and returns it for withMedia:
+  // { url, contentType } plus its counters (gets, refused, deleted).
+  function addMedia(body, contentType, { failures = 0 } = {}) {
+    const resource = `/2010-04-01/Accounts/${accountSid}/Messages/MM${hex(16)}/Media/ME${hex(16)}`;
+    const item = { body: Buffer.from(body), contentType, failures, gets: 0, refused: 0, deleted: false, url: W.twilio.url + resource };
+    W.twilio.media.set(resource, item);
+    return item;
+  }
+
+  // withMedia adds media items (from addMedia) to an inbound webhook's parameters.
+  function withMedia(params, items) {
+    const out = Object.assign({}, params, { NumMedia: String(items.length) });
+    items.forEach((m, i) => { out['MediaUrl' + i] = m.url; out['MediaContentType' + i] = m.contentType; });
+    return out;
   }
 
   function parleyEnv(port, configFile) {
@@ -306,7 +366,7 @@ export function makeHarness({ db, artifacts }) {
 
   return {
     W, accountSid, authToken, db, artifacts,
-    startFakeTwilio, redisCli, parleyCli, sign, webhook, whatsAppIn, smsIn, inbound, statusCallback, sentTo,
+    startFakeTwilio, redisCli, parleyCli, sign, webhook, whatsAppIn, smsIn, inbound, statusCallback, sentTo, addMedia, withMedia,
     startParley, stopParley, launchBrowser, newDesk, finish, cleanArtifacts,
   };
 }

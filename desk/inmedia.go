@@ -1,0 +1,187 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parleydesk/parley/channels"
+)
+
+// Customers' media: the message is stored with its provider URLs, and in
+// the same commit a due entry (DueMedia) names it; then a media:fetch job
+// copies each item into Parley's store (FetchMedia), records it on the
+// message and announces it. A job that fails is retried with back-off; the
+// last failure marks the item failed, which the desk shows. A lost job is
+// enqueued again from the due entry, so no item stays "fetching" for good.
+
+// MediaSource fetches customers' media from the provider, and deletes it
+// there. channels.MediaFetcher is Twilio's.
+type MediaSource interface {
+	Fetch(ctx context.Context, url string, limit int64) (channels.FetchedMedia, error)
+	Delete(ctx context.Context, url string) error
+}
+
+// MediaDispatcher is the part of a Dispatcher that enqueues media fetches.
+// It is separate so that a Dispatcher without it still works: the media
+// then waits for a worker that has it, in the due set.
+type MediaDispatcher interface {
+	// DispatchMedia enqueues the fetch of an inbound message's media.
+	DispatchMedia(ctx context.Context, messageID string) error
+}
+
+// DueMedia is an inbound message whose media is still to be fetched; ID is
+// the message.
+const DueMedia DueKind = "media"
+
+// EventMessageMedia announces that a message's media was fetched or given up.
+const EventMessageMedia = "message.media"
+
+// ErrMediaGivenUp says a fetch marked an item failed for good: recorded,
+// and shown to the desk; the job system should not retry it.
+var ErrMediaGivenUp = errors.New("media could not be fetched; recorded as failed")
+
+// ErrNoMediaSource is a fetch on a server with no way to fetch.
+var ErrNoMediaSource = errors.New("no media source configured")
+
+func mediaWake(messageID string) string { return dueMember(DueMedia, messageID) }
+
+// fileID names the stored copy of a message's item i: the same on every
+// attempt, so a repeated fetch overwrites instead of piling up copies.
+func fileID(messageID string, i int) string { return messageID + "-" + strconv.Itoa(i) }
+
+// dispatchMedia enqueues a message's fetch, if the dispatcher can.
+func (s *Service) dispatchMedia(ctx context.Context, messageID string) error {
+	md, ok := s.dispatch.(MediaDispatcher)
+	if !ok {
+		return fmt.Errorf("media fetch of %s: the dispatcher cannot enqueue it", messageID)
+	}
+	return md.DispatchMedia(ctx, messageID)
+}
+
+// saveFilesScript records a message's files, if the message still exists,
+// drops its due entry once every item is decided, and announces it.
+//
+//	KEYS[1] -> the message (hash)
+//	KEYS[2] -> the due set
+//	ARGV[1] -> the files (JSON)
+//	ARGV[2] -> "1" when every item is decided
+//	ARGV[3] -> the due member
+//	ARGV[4] -> events channel
+//	ARGV[5] -> event payload
+var saveFilesScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then
+  redis.call("ZREM", KEYS[2], ARGV[3])
+  return 0
+end
+redis.call("HSET", KEYS[1], "files", ARGV[1])
+if ARGV[2] == "1" then redis.call("ZREM", KEYS[2], ARGV[3]) end
+redis.call("PUBLISH", ARGV[4], ARGV[5])
+return 1
+`)
+
+// FetchMedia copies an inbound message's media into Parley. final is true
+// on the job's last attempt: an item that fails then is marked failed
+// instead of retried. It returns an error while some item is to be tried
+// again.
+func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) error {
+	k := s.store.keys
+	m, err := s.store.Message(ctx, messageID)
+	if errors.Is(err, ErrNotFound) {
+		return s.store.rdb.ZRem(ctx, k.due(), mediaWake(messageID)).Err() // purged since
+	}
+	if err != nil {
+		return err
+	}
+	files := make([]File, len(m.Media))
+	copy(files, m.Files)
+	var again error
+	var fetched []int
+	gaveUp := false
+	for i, md := range m.Media {
+		if files[i].State != "" {
+			continue // decided on an earlier attempt
+		}
+		f, err := s.fetchOne(ctx, m, i, md)
+		switch {
+		case err == nil:
+			files[i] = f
+			fetched = append(fetched, i)
+		case channels.IsMediaTooLarge(err):
+			files[i] = File{State: FileFailed, Reason: "larger than 20 MB"}
+			gaveUp = true
+		case final:
+			files[i] = File{State: FileFailed, Reason: err.Error()}
+			gaveUp = true
+		default:
+			again = errors.Join(again, fmt.Errorf("item %d: %w", i, err))
+		}
+		if err != nil {
+			s.log.Warn().Err(err).Str("message", messageID).Int("item", i).Bool("final", final || channels.IsMediaTooLarge(err)).Msg("media not fetched")
+		}
+	}
+	if len(fetched) > 0 || gaveUp || again == nil {
+		raw, err := json.Marshal(files)
+		if err != nil {
+			return err
+		}
+		ev := Event{Type: EventMessageMedia, ConversationID: m.ConversationID, MessageID: m.ID, At: s.now().UTC()}
+		done := "1"
+		if again != nil {
+			done = ""
+		}
+		if err := saveFilesScript.Run(ctx, s.store.rdb, []string{k.message(m.ID), k.due()},
+			string(raw), done, mediaWake(m.ID), k.events(), string(ev.encode())).Err(); err != nil {
+			return err
+		}
+	}
+	if s.deleteSourceMedia {
+		for _, i := range fetched {
+			if err := s.mediaSource.Delete(ctx, m.Media[i].URL); err != nil {
+				s.log.Warn().Err(err).Str("message", messageID).Int("item", i).Msg("media not deleted at the provider")
+			}
+		}
+	}
+	if again == nil && gaveUp {
+		return ErrMediaGivenUp
+	}
+	return again
+}
+
+// fetchOne copies item i of m into the store.
+func (s *Service) fetchOne(ctx context.Context, m Message, i int, md channels.Media) (File, error) {
+	if s.mediaSource == nil {
+		return File{}, ErrNoMediaSource
+	}
+	got, err := s.mediaSource.Fetch(ctx, md.URL, MaxAttachment)
+	if err != nil {
+		return File{}, err
+	}
+	if len(got.Data) == 0 {
+		return File{}, errors.New("media: empty body")
+	}
+	contentType := got.ContentType
+	if contentType == "" || contentType == "application/octet-stream" {
+		contentType = md.ContentType // what the webhook said
+	}
+	c, err := s.store.Conversation(ctx, m.ConversationID)
+	if err != nil {
+		return File{}, err
+	}
+	id := fileID(m.ID, i)
+	key := s.store.keys.media(id)
+	// No uploader ("by"): nobody may send a customer's file on by its id.
+	if _, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "name", got.Name, "type", contentType, "data", got.Data, "conv", m.ConversationID, "contact", string(c.Contact))
+		p.Expire(ctx, key, mediaKeep)
+		return nil
+	}); err != nil {
+		return File{}, err
+	}
+	return File{ID: id, Name: got.Name, Type: contentType, Size: len(got.Data), State: FileReady,
+		Until: s.now().Add(mediaKeep).UnixMilli()}, nil
+}
