@@ -1080,7 +1080,8 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			if c.State != desk.StateLive || c.Assignee != "ann" || len(c.BotPending) != 0 {
 				t.Errorf("after the transfer: %s pending %v; want live with ann, nothing for the bot", describe(c), c.BotPending)
 			}
-			onlyNote(t, e.historyOf(t, c.ID), "Taken from the bot by sue")
+			// System lines name people, not their ids.
+			onlyNote(t, e.historyOf(t, c.ID), "Taken from the bot by Sue")
 			tap.waitLifecycle(t, c.ID, desk.BotTakenOver)
 			if _, ok := sue.botTab(t)[c.ID]; ok {
 				t.Errorf("the chat is still in the bot tab")
