@@ -61,6 +61,7 @@ const secondsLeft = async (box) => {
 
 const A = { number: '+27840000001', name: 'Amahle Accept' };
 const B = { number: '+27840000002', name: 'Bram Ignored' };
+const C = { number: '+27840000003', name: 'Chipo Second' };
 
 describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, () => {
   before(async () => {
@@ -151,6 +152,26 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     await box.type('please?');
     await page.keyboard.press('Control+Enter');
     await page.locator('#messages .msg-note', { hasText: '@sue please?' }).waitFor();
+  });
+
+  step('a message event updates another chat\'s card without reading the list', async () => {
+    const { page } = W.ann;
+    await inbound(whatsAppIn(C.number, 'First question from Chipo', C.name));
+    await card(page, C.name).waitFor();
+    await page.locator('.routed', { hasText: C.name }).waitFor();
+    await page.locator('#conv-name', { hasText: A.name }).waitFor(); // A stays open
+    const reads = [];
+    const count = (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/api/v1/conversations' || u.pathname === '/api/v1/counts' || u.pathname.endsWith('/' + encodeURIComponent(cid))) reads.push(u.pathname + u.search);
+    };
+    const cid = await card(page, C.name).getAttribute('data-id');
+    page.on('request', count);
+    await inbound(whatsAppIn(C.number, 'Second question, about delivery', C.name));
+    await card(page, C.name).locator('.card-preview', { hasText: 'Second question, about delivery' }).waitFor();
+    await card(page, C.name).locator('.dot-new').waitFor();
+    page.off('request', count);
+    assert.deepEqual(reads, [], 'the card was updated by reading the list or the conversation');
   });
 
   step('supervisors have the Bots tab with the server\'s count; agents do not', async () => {
