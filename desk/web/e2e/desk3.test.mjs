@@ -116,6 +116,13 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     assert.doesNotMatch(await page.getAttribute('#presence-dot', 'class'), /\bon\b/, 'the dot says taking chats');
     assert.equal((await me(page)).paused, true, 'the server does not say ann is paused');
     await eventually('the ignored chat left ann\'s Live list', async () => (await card(page, B.name).count()) === 0);
+    // At phone width the notice and its button wrap inside the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#resume').waitFor();
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 390, `the paused page is ${wide} px wide at 390 px`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'paused-at-390.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   step('one click resumes taking chats', async () => {
