@@ -6,9 +6,10 @@
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import {
-  ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence, openTab,
+  ROOT, SMS_FROM, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence, openTab,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'desk3');
@@ -32,6 +33,13 @@ ${ALWAYS_OPEN}timeouts:
   pending_timeout: 24h
   ticket_session_timeout: 1h
 pause_ignoring_agent: true
+bots:
+  - id: greeter
+    url: BOT_URL
+    secret_env: E2E3_BOT_SECRET
+    numbers: ["${SMS_FROM}"]
+    idle_timeout: 1h
+    active: always
 texts:
   out_of_hours: "E2E3: closed."
   no_agent: "E2E3: nobody free."
@@ -41,7 +49,7 @@ texts:
   ended: "E2E3: ended."
 `;
 
-const { redisCli, inbound, whatsAppIn, newDesk } = H;
+const { redisCli, inbound, whatsAppIn, smsIn, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, sue: null, shots: 0 });
 
 async function shot(name) {
@@ -69,7 +77,15 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     H.cleanArtifacts();
     await redisCli('flushdb');
     await H.startFakeTwilio();
-    await H.startParley(CONFIG, USERS);
+    // A bot that takes every SMS chat and answers nothing, so the chat
+    // stays in the bot state for the supervisor's Bots tab.
+    W.bot = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"actions": []}'); });
+    });
+    await new Promise((r) => W.bot.listen(0, '127.0.0.1', r));
+    process.env.E2E3_BOT_SECRET = alnum(32);
+    await H.startParley(CONFIG.replace('BOT_URL', `http://127.0.0.1:${W.bot.address().port}/`), USERS);
     await H.launchBrowser();
     W.ann = await newDesk('ann');
     await W.ann.page.setViewportSize({ width: 1280, height: 800 });
@@ -77,6 +93,8 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
 
   after(async () => {
     await H.finish();
+    W.bot?.close();
+    W.bot?.closeAllConnections?.();
   }, { timeout: 60_000 });
 
   step('a routed chat pops up with Accept and a countdown to the agent response timeout', async () => {
@@ -188,10 +206,13 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     await signIn(W.sue, 'sue');
     const { page } = W.sue;
     await page.locator('.tab[data-tab="bot"]').waitFor();
+    await inbound(smsIn('+27840000009', 'Hello bot, what are your hours?'));
+    await eventually('the bot holds a chat', async () => Number(await page.locator('.count[data-count="bot"]').textContent()) === 1);
     const counts = await page.evaluate(async () => (await fetch('/api/v1/counts')).json());
     assert.ok('bot' in counts.tabs, 'the API has no bot count');
     await eventually('the Bots count is the server\'s', async () => Number(await page.locator('.count[data-count="bot"]').textContent()) === counts.tabs.bot);
     await openTab(page, 'bot');
-    await page.locator('#list-meta, #list').first().waitFor();
+    await card(page, '+27840000009').waitFor();
+    await page.locator('#groups', { hasText: 'With a bot' }).waitFor();
   });
 });
