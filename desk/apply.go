@@ -193,6 +193,9 @@ func (s *Store) write(t *tx, w *world) error {
 			// event was noted mid-decision, so each desk is told what it may see.
 			c := tr.c
 			e.State, e.Assignee, e.Kind, e.Department = string(c.State), c.Assignee, string(c.Kind), c.Department
+			if e.Type == EventMessageIn || e.Type == EventMessageOut {
+				e.Preview, e.LastCustomerAt = c.Preview, c.LastCustomerAt
+			}
 			if tr.before != nil && tr.before.Assignee != c.Assignee {
 				e.Was = tr.before.Assignee // so the previous agent's desk lets it go
 			}

@@ -22,8 +22,12 @@ type Event struct {
 	// Mentions are the agents a comment named.
 	Mentions []string `json:"mentions,omitempty"`
 	// Typing is set on viewer events: the agent is typing, not only viewing.
-	Typing bool      `json:"typing,omitempty"`
-	At     time.Time `json:"at"`
+	Typing bool `json:"typing,omitempty"`
+	// Preview and LastCustomerAt are the conversation's card after a message
+	// in or out, so a desk updates the card without reading its list again.
+	Preview        string    `json:"preview,omitempty"`
+	LastCustomerAt time.Time `json:"last_customer_at,omitzero"`
+	At             time.Time `json:"at"`
 }
 
 // Event types.

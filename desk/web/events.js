@@ -91,11 +91,16 @@ async function newChat(id) {
   try {
     const d = await api('GET', convPath(id));
     const c = d.conversation;
-    if (!S.me || c.assignee !== S.me.id || c.state !== 'live' || id === S.openId || S.fresh.has(id)) return;
+    if (!S.me || c.assignee !== S.me.id || c.state !== 'live' || id === S.openId) return;
+    showRouted(c);
+    // The list read for the same event may have seen the chat first (and
+    // made it fresh): the alert goes once per chat, whichever came first.
     S.fresh.add(id);
     if (S.knownLive) S.knownLive.add(id);
-    alertNewChat(id, c);
-    showRouted(c);
+    if (!S.alerted.has(id)) {
+      S.alerted.add(id);
+      alertNewChat(id, c);
+    }
     renderFreshMarkers();
     if (S.tab === 'live') {
       const li = $('#list .card[data-id="' + CSS.escape(id) + '"]');
@@ -131,13 +136,15 @@ function onEvent(type, e) {
     case 'message.note':
       if (type === 'message.in' && id && !isOpen && e.assignee === S.me.id) S.dots.add(id);
       // A message changes no tab's count. The open conversation is read
-      // again and its card updated from it; another's card needs the list.
+      // again (its thread needs the message) and its card updated from it.
+      // Another's card takes what the event says (its preview and times)
+      // when it is in the list; only a card the list lacks needs the list.
       if (isOpen) refreshSoon({ detail: true });
-      else refreshSoon({ list: true });
+      else if (!applyCard(type, e)) refreshSoon({ list: true });
       return;
     case 'conversation.assigned':
       if (e.was === S.me.id && e.assignee !== S.me.id) dismissRouted(id); // handed on: no longer mine to accept
-      if (e.assignee === S.me.id && e.kind === 'chat' && e.state === 'live' && !isOpen && !S.fresh.has(id)) {
+      if (e.assignee === S.me.id && e.kind === 'chat' && e.state === 'live' && !isOpen) {
         newChat(id);
       } else if (isSup() && e.kind === 'chat' && e.state === 'live' && !e.was) {
         alertNewChat(id, { assignee: e.assignee }); // supervisors hear new chats too
@@ -145,6 +152,7 @@ function onEvent(type, e) {
       break;
     case 'conversation.closed':
       S.fresh.delete(id);
+      S.alerted.delete(id); // reopened or routed again later: a new alert
       dismissRouted(id);
       break;
     case 'comment':
@@ -166,6 +174,20 @@ function applyStatus(e) {
   m.status = e.status;
   const old = li.querySelector('.msg-status');
   if (old) old.replaceWith(statusLine(m));
+  return true;
+}
+
+// applyCard puts a message event's card (its preview and times) on the
+// card in the list; false when the list does not hold it, or the event
+// says nothing of the card (notes and system lines leave it as it is).
+function applyCard(type, e) {
+  const c = S.items.find((x) => x.id === e.conversation_id);
+  if (!c) return type === 'message.note';
+  if (type === 'message.note') return true;
+  if (e.preview === undefined) return false;
+  const change = { id: c.id, preview: e.preview, updated_at: e.at, last_activity_at: e.at };
+  if (e.last_customer_at) change.last_customer_at = e.last_customer_at;
+  syncCard(change);
   return true;
 }
 

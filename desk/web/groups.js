@@ -93,7 +93,7 @@ function presenceOf(id) {
 
 export function groupLabel(agent) {
   if (agent === ALL) return 'Everyone';
-  if (agent === '') return 'No agent yet';
+  if (agent === '') return S.tab === 'bot' ? 'With a bot' : 'No agent yet'; // a bot's chat has no agent until it hands off
   const a = S.agents.get(agent);
   return a && a.name ? a.name : agent;
 }
@@ -111,7 +111,7 @@ export function renderGroups() {
     let dot = null;
     let sub = '';
     if (g.agent === ALL) sub = 'all ' + SUP_TAB_NAMES[S.tab];
-    else if (g.agent === '') sub = S.tab === 'unassigned' ? 'waiting for an agent to accept' : 'waiting for an agent';
+    else if (g.agent === '') sub = S.tab === 'unassigned' ? 'waiting for an agent to accept' : S.tab === 'bot' ? 'a bot answers' : 'waiting for an agent';
     else if (S.agents.get(g.agent) && S.agents.get(g.agent).role && S.agents.get(g.agent).role !== 'agent') {
       // A supervisor's or admin's own (reach-out chats): no presence to show.
       sub = S.agents.get(g.agent).role === 'admin' ? 'Admin' : 'Supervisor';

@@ -70,6 +70,7 @@ export function signedOut(message) {
   S.detail = null;
   S.items = [];
   S.fresh.clear();
+  S.alerted.clear();
   S.dots.clear();
   S.knownLive = null;
   S.knownUnassigned = null;

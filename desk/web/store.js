@@ -47,6 +47,7 @@ export const S = {
   openId: null,
   detail: null,
   fresh: new Set(), // new live chats not opened yet (green)
+  alerted: new Set(), // chats routed to me whose alert went
   dots: new Set(), // conversations with activity while another was open (blue dot)
   knownLive: null, // live chat ids seen so far
   knownUnassigned: null,

@@ -6,9 +6,10 @@
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import {
-  ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence, openTab,
+  ROOT, SMS_FROM, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence, openTab,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'desk3');
@@ -32,6 +33,13 @@ ${ALWAYS_OPEN}timeouts:
   pending_timeout: 24h
   ticket_session_timeout: 1h
 pause_ignoring_agent: true
+bots:
+  - id: greeter
+    url: BOT_URL
+    secret_env: E2E3_BOT_SECRET
+    numbers: ["${SMS_FROM}"]
+    idle_timeout: 1h
+    active: always
 texts:
   out_of_hours: "E2E3: closed."
   no_agent: "E2E3: nobody free."
@@ -41,7 +49,7 @@ texts:
   ended: "E2E3: ended."
 `;
 
-const { redisCli, inbound, whatsAppIn, newDesk } = H;
+const { redisCli, inbound, whatsAppIn, smsIn, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, sue: null, shots: 0 });
 
 async function shot(name) {
@@ -61,6 +69,7 @@ const secondsLeft = async (box) => {
 
 const A = { number: '+27840000001', name: 'Amahle Accept' };
 const B = { number: '+27840000002', name: 'Bram Ignored' };
+const C = { number: '+27840000003', name: 'Chipo Second' };
 
 describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, () => {
   before(async () => {
@@ -68,7 +77,15 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     H.cleanArtifacts();
     await redisCli('flushdb');
     await H.startFakeTwilio();
-    await H.startParley(CONFIG, USERS);
+    // A bot that takes every SMS chat and answers nothing, so the chat
+    // stays in the bot state for the supervisor's Bots tab.
+    W.bot = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"actions": []}'); });
+    });
+    await new Promise((r) => W.bot.listen(0, '127.0.0.1', r));
+    process.env.E2E3_BOT_SECRET = alnum(32);
+    await H.startParley(CONFIG.replace('BOT_URL', `http://127.0.0.1:${W.bot.address().port}/`), USERS);
     await H.launchBrowser();
     W.ann = await newDesk('ann');
     await W.ann.page.setViewportSize({ width: 1280, height: 800 });
@@ -76,6 +93,8 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
 
   after(async () => {
     await H.finish();
+    W.bot?.close();
+    W.bot?.closeAllConnections?.();
   }, { timeout: 60_000 });
 
   step('a routed chat pops up with Accept and a countdown to the agent response timeout', async () => {
@@ -115,6 +134,13 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     assert.doesNotMatch(await page.getAttribute('#presence-dot', 'class'), /\bon\b/, 'the dot says taking chats');
     assert.equal((await me(page)).paused, true, 'the server does not say ann is paused');
     await eventually('the ignored chat left ann\'s Live list', async () => (await card(page, B.name).count()) === 0);
+    // At phone width the notice and its button wrap inside the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#resume').waitFor();
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 390, `the paused page is ${wide} px wide at 390 px`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'paused-at-390.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   step('one click resumes taking chats', async () => {
@@ -153,6 +179,26 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     await page.locator('#messages .msg-note', { hasText: '@sue please?' }).waitFor();
   });
 
+  step('a message event updates another chat\'s card without reading the list', async () => {
+    const { page } = W.ann;
+    await inbound(whatsAppIn(C.number, 'First question from Chipo', C.name));
+    await card(page, C.name).waitFor();
+    await page.locator('.routed', { hasText: C.name }).waitFor();
+    await page.locator('#conv-name', { hasText: A.name }).waitFor(); // A stays open
+    const reads = [];
+    const count = (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/api/v1/conversations' || u.pathname === '/api/v1/counts' || u.pathname.endsWith('/' + encodeURIComponent(cid))) reads.push(u.pathname + u.search);
+    };
+    const cid = await card(page, C.name).getAttribute('data-id');
+    page.on('request', count);
+    await inbound(whatsAppIn(C.number, 'Second question, about delivery', C.name));
+    await card(page, C.name).locator('.card-preview', { hasText: 'Second question, about delivery' }).waitFor();
+    await card(page, C.name).locator('.dot-new').waitFor();
+    page.off('request', count);
+    assert.deepEqual(reads, [], 'the card was updated by reading the list or the conversation');
+  });
+
   step('supervisors have the Bots tab with the server\'s count; agents do not', async () => {
     assert.equal(await W.ann.page.isVisible('.tab[data-tab="bot"]'), false, 'an agent sees the Bots tab');
     W.sue = await newDesk('sue');
@@ -160,10 +206,13 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     await signIn(W.sue, 'sue');
     const { page } = W.sue;
     await page.locator('.tab[data-tab="bot"]').waitFor();
+    await inbound(smsIn('+27840000009', 'Hello bot, what are your hours?'));
+    await eventually('the bot holds a chat', async () => Number(await page.locator('.count[data-count="bot"]').textContent()) === 1);
     const counts = await page.evaluate(async () => (await fetch('/api/v1/counts')).json());
     assert.ok('bot' in counts.tabs, 'the API has no bot count');
     await eventually('the Bots count is the server\'s', async () => Number(await page.locator('.count[data-count="bot"]').textContent()) === counts.tabs.bot);
     await openTab(page, 'bot');
-    await page.locator('#list-meta, #list').first().waitFor();
+    await card(page, '+27840000009').waitFor();
+    await page.locator('#groups', { hasText: 'With a bot' }).waitFor();
   });
 });
