@@ -47,6 +47,8 @@ type Service struct {
 	media *Media
 	bots  *botClient
 	sends SendPolicy
+	// content is Twilio's Content API: template sync and quick replies.
+	content ContentAPI
 }
 
 // SendPolicy is how the outbox retries and claims sends.
@@ -81,6 +83,9 @@ type Options struct {
 	// Sends is the outbox's retry and claim policy; zero fields take
 	// DefaultSendPolicy's.
 	Sends SendPolicy
+	// Content is Twilio's Content API; nil in sandbox mode (no template
+	// sync, bot buttons as numbered lists).
+	Content ContentAPI
 }
 
 // NewService wires the desk.
@@ -90,7 +95,7 @@ func NewService(o Options) *Service {
 		media = NewMedia(nil, "")
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
-		bots: newBotClient(o.BotSecrets)}
+		bots: newBotClient(o.BotSecrets), content: o.Content}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {
 		s.sends.Retries = DefaultSendPolicy.Retries
