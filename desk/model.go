@@ -272,7 +272,7 @@ type Message struct {
 	Template       *channels.Template `json:"template,omitempty"`
 	// QuickReply holds a bot's buttons; Body is then their numbered list.
 	QuickReply *QuickReply `json:"quick_reply,omitempty"`
-	At             time.Time          `json:"at"`
+	At         time.Time   `json:"at"`
 
 	// Delivery, for outbound messages; SID is also set on inbound ones.
 	SID       string          `json:"sid,omitempty"`
