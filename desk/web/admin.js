@@ -28,6 +28,13 @@
   const ACTIONS = {
     'settings.update': 'Changed the settings', 'user.create': 'Added a user', 'user.update': 'Changed a user',
     'user.password': 'Set a password', 'user.disable': 'Disabled a user', 'user.enable': 'Enabled a user',
+    'templates.sync': 'Synced templates from Twilio',
+  };
+  // WhatsApp approval statuses in words; a synced template goes outside the
+  // 24-hour window only once approved.
+  const APPROVAL = {
+    approved: 'Approved', pending: 'Pending approval', received: 'Pending approval', rejected: 'Rejected',
+    paused: 'Paused', disabled: 'Disabled', unsubmitted: 'Not submitted',
   };
   const USER_ID = /^[a-z0-9][a-z0-9._-]{0,39}$/;
   const RANGE = /^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$/;
@@ -328,7 +335,30 @@
         removeButton('Remove this canned reply'));
     }
 
+    // syncedRow shows a template read from Twilio: its approval, category,
+    // language and types, and the preview with Twilio's sample values. It is
+    // not edited here (the next sync would undo it) and is saved as it is.
+    function syncedRow(t) {
+      const status = t.status || 'unsubmitted';
+      const vars = {};
+      for (const v of t.variables || []) vars[v] = (t.samples && t.samples[v]) || '{{' + v + '}}';
+      const row = el('div', { class: 'row-item template-row synced-row', dataset: { sid: t.content_sid, status } },
+        el('div', { class: 'synced-head full' },
+          el('b', { class: 't-name', text: t.name }),
+          el('span', { class: 'approval approval-' + (status === 'approved' ? 'ok' : status === 'rejected' ? 'bad' : 'wait'), text: APPROVAL[status] || status }),
+          el('span', { class: 'muted small', text: [t.category, t.language, (t.types || []).join(', ')].filter(Boolean).join(' · ') })),
+        el('code', { class: 'small full', text: t.content_sid }),
+        el('div', { class: 'tpl-preview t-rendered full' }, fillTemplate(t.preview || '', vars, true)));
+      if (t.rejection_reason) row.append(el('span', { class: 'hint full', text: 'WhatsApp: ' + t.rejection_reason }));
+      if (status !== 'approved') {
+        row.append(el('span', { class: 'hint full', text: 'Not offered to agents outside the 24-hour window until WhatsApp approves it.' }));
+      }
+      extra.set(row, clone(t));
+      return row;
+    }
+
     function templateRow(t) {
+      if (t.source === 'twilio') return syncedRow(t);
       const preview = el('div', { class: 'tpl-preview t-rendered' });
       const row = el('div', { class: 'row-item template-row' },
         el('label', { class: 'mini' }, 'Name', el('input', { class: 't-name', value: t.name || '', spellcheck: 'false' })),
@@ -455,6 +485,10 @@
 
       doc.templates = [];
       $$('#s-templates .template-row').forEach((row) => {
+        if (row.classList.contains('synced-row')) {
+          doc.templates.push(extra.get(row));
+          return;
+        }
         const t = {
           name: row.querySelector('.t-name').value.trim(), content_sid: row.querySelector('.t-sid').value.trim(),
           variables: splitList(row.querySelector('.t-vars').value), preview: row.querySelector('.t-preview').value.trim(),
@@ -575,6 +609,32 @@
     $('#s-dept-add').addEventListener('click', () => { $('#s-depts').append(deptRow({})); refreshDefaultDept(); markDirty(); });
     $('#s-canned-add').addEventListener('click', () => { $('#s-canned').append(cannedRow({})); markDirty(); });
     $('#s-template-add').addEventListener('click', () => { $('#s-templates').append(templateRow({ variables: ['1'] })); markDirty(); });
+
+    // Sync from Twilio: reads the account's templates and approvals now
+    // (POST /api/v1/admin/templates/sync), then shows the stored settings.
+    const syncBtn = el('button', { type: 'button', id: 's-template-sync', class: 'small', text: 'Sync from Twilio' });
+    const syncState = el('span', { id: 's-template-sync-state', class: 'muted small', role: 'status' });
+    $('#s-template-add').after(' ', syncBtn, ' ', syncState);
+    syncBtn.addEventListener('click', async () => {
+      if (A.dirty) {
+        toast('Save or discard your changes to the settings first: the sync reloads them.');
+        return;
+      }
+      syncBtn.disabled = true;
+      syncState.textContent = 'Reading templates from Twilio…';
+      try {
+        const r = await api('POST', '/admin/templates/sync');
+        syncState.textContent = 'Synced ' + r.total + ' from Twilio (' + r.approved + ' approved): ' + r.added + ' added, '
+          + r.updated + ' updated, ' + r.removed + ' removed.';
+        await loadSettings();
+        try { core.applySettings(await api('GET', '/settings')); } catch (e) { /* the desk reloads them later */ }
+        toast('Templates synced from Twilio.', 'ok');
+      } catch (e) {
+        syncState.textContent = 'Not synced: ' + e.message + (e.code ? ' (' + e.code + ')' : '');
+      } finally {
+        syncBtn.disabled = false;
+      }
+    });
     let zones = [];
     try { zones = Intl.supportedValuesOf('timeZone'); } catch (e) { /* older browser: free text */ }
     $('#tz-list').replaceChildren(...['UTC', ...zones.filter((z) => z !== 'UTC')].map((z) => el('option', { value: z })));
