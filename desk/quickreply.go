@@ -28,6 +28,10 @@ type QuickReply struct {
 // quickReplyKept is how long an unused cached quick-reply SID is kept.
 const quickReplyKept = 30 * 24 * time.Hour
 
+// quickReplyWait bounds the wait for another send creating the same set
+// (and that send's lock, should it die holding it).
+const quickReplyWait = 5 * time.Second
+
 func (k keys) quickReply(hash string) string { return k.prefix + "quickreply:" + hash }
 
 // quickReplyHash names a set of buttons with its body.
@@ -48,30 +52,44 @@ func numberedList(body string, buttons []string) string {
 }
 
 // quickReplyContent returns the content SID that sends q, creating the
-// resource the first time the set is seen.
+// resource the first time the set is seen. Sends of one new set racing
+// (two customers greeted at once) create it once: the first takes a short
+// lock, the others wait for its SID.
 func (s *Service) quickReplyContent(ctx context.Context, q *QuickReply, fallback string) (string, error) {
 	hash := quickReplyHash(q)
 	key := s.store.keys.quickReply(hash)
-	sid, err := s.store.rdb.Get(ctx, key).Result()
-	if err == nil && sid != "" {
-		s.store.rdb.Expire(ctx, key, quickReplyKept)
-		return sid, nil
-	}
-	if err != nil && !isNil(err) {
-		return "", err
-	}
-	sid, err = s.content.CreateQuickReply(ctx, quickReplyPrefix+hash, q.Body, q.Buttons, fallback)
-	if err != nil {
-		return "", err
-	}
-	// Two jobs racing on a new set each create one; the first stored wins
-	// and both resources work.
-	if ok, err := s.store.rdb.SetNX(ctx, key, sid, quickReplyKept).Result(); err == nil && !ok {
-		if won, err := s.store.rdb.Get(ctx, key).Result(); err == nil && won != "" {
-			return won, nil
+	lock := key + ":creating"
+	deadline := time.Now().Add(quickReplyWait)
+	for {
+		sid, err := s.store.rdb.Get(ctx, key).Result()
+		if err == nil && sid != "" {
+			s.store.rdb.Expire(ctx, key, quickReplyKept)
+			return sid, nil
+		}
+		if err != nil && !isNil(err) {
+			return "", err
+		}
+		won, err := s.store.rdb.SetNX(ctx, lock, "1", quickReplyWait).Result()
+		if err != nil {
+			return "", err
+		}
+		if won {
+			defer s.store.rdb.Del(context.WithoutCancel(ctx), lock)
+			sid, err := s.content.CreateQuickReply(ctx, quickReplyPrefix+hash, q.Body, q.Buttons, fallback)
+			if err != nil {
+				return "", err
+			}
+			return sid, s.store.rdb.Set(ctx, key, sid, quickReplyKept).Err()
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("another send was creating this quick-reply content for over %s", quickReplyWait)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return sid, nil
 }
 
 // withQuickReply makes out send m's buttons as WhatsApp quick replies when
