@@ -75,6 +75,10 @@ func (s *Service) quickReplyContent(ctx context.Context, q *QuickReply, fallback
 		}
 		if won {
 			defer s.store.rdb.Del(context.WithoutCancel(ctx), lock)
+			// The send that held the lock before may have just stored it.
+			if sid, err := s.store.rdb.Get(ctx, key).Result(); err == nil && sid != "" {
+				return sid, nil
+			}
 			sid, err := s.content.CreateQuickReply(ctx, quickReplyPrefix+hash, q.Body, q.Buttons, fallback)
 			if err != nil {
 				return "", err

@@ -231,3 +231,35 @@ func TestBotButtonsOnWhatsAppAndSMS(t *testing.T) {
 		t.Errorf("content created %q, want one for the set", content.creates)
 	}
 }
+
+// Sends of one new set racing create its content once.
+func TestQuickReplyCreatedOnceUnderRace(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	content := &fakeContent{}
+	withContent(&f, testRules(t), content)
+	q := &QuickReply{Body: "Pick", Buttons: []string{"a", "b"}}
+	var wg sync.WaitGroup
+	sids := make([]string, 8)
+	for i := range sids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sid, err := f.svc.quickReplyContent(ctx, q, "Pick\n1. a\n2. b")
+			if err != nil {
+				t.Error(err)
+			}
+			sids[i] = sid
+		}()
+	}
+	wg.Wait()
+	if len(content.creates) != 1 {
+		t.Errorf("%d creations for one set sent 8 times at once, want 1", len(content.creates))
+	}
+	for _, s := range sids {
+		if s != sids[0] {
+			t.Errorf("sends got different SIDs: %q", sids)
+			break
+		}
+	}
+}
