@@ -89,6 +89,9 @@ type Worker struct {
 	SendRetryBase time.Duration `yaml:"send_retry_base"`
 	// ReconcileEvery is how often due work without a job is re-enqueued.
 	ReconcileEvery time.Duration `yaml:"reconcile_every"`
+	// TemplatesSync is how often the templates are read again from
+	// Twilio's Content API, so approvals that change show up; 0 is off.
+	TemplatesSync time.Duration `yaml:"templates_sync"`
 }
 
 // Default returns the configuration Parley runs with when nothing is set.
@@ -105,6 +108,7 @@ func Default() Config {
 			SendRetries:    8,
 			SendRetryBase:  time.Second,
 			ReconcileEvery: 5 * time.Second,
+			TemplatesSync:  24 * time.Hour,
 		},
 	}
 }
@@ -232,6 +236,7 @@ var envVars = []envVar{
 	{"PARLEY_SEND_RETRIES", integer(func(c *Config) *int { return &c.Worker.SendRetries })},
 	{"PARLEY_SEND_RETRY_BASE", duration(func(c *Config) *time.Duration { return &c.Worker.SendRetryBase })},
 	{"PARLEY_RECONCILE_EVERY", duration(func(c *Config) *time.Duration { return &c.Worker.ReconcileEvery })},
+	{"PARLEY_TEMPLATES_SYNC", duration(func(c *Config) *time.Duration { return &c.Worker.TemplatesSync })},
 	{"PARLEY_QUEUE_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.Queue })},
 	{"PARLEY_AGENT_RESPONSE_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.AgentResponse })},
 	{"PARLEY_INACTIVITY_TIMEOUT", duration(func(c *Config) *time.Duration { return &c.Timeouts.Inactivity })},
@@ -314,6 +319,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Worker.ReconcileEvery < time.Second {
 		return fmt.Errorf("PARLEY_RECONCILE_EVERY: must be at least 1s, got %s", c.Worker.ReconcileEvery)
+	}
+	if c.Worker.TemplatesSync != 0 && c.Worker.TemplatesSync < time.Second {
+		return fmt.Errorf("PARLEY_TEMPLATES_SYNC: 0 (off) or at least 1s, got %s", c.Worker.TemplatesSync)
 	}
 	return c.Engine.Validate()
 }

@@ -112,6 +112,7 @@ func TestLoadDefaults(t *testing.T) {
 			SendRetries:    8,
 			SendRetryBase:  time.Second,
 			ReconcileEvery: 5 * time.Second,
+			TemplatesSync:  24 * time.Hour,
 		},
 		// The engine's timeouts are engine.go's business; here they only
 		// have to be the defaults, untouched by an empty environment.
@@ -147,6 +148,7 @@ func TestLoadEnvOverrides(t *testing.T) {
 		{"PARLEY_SEND_RETRIES", map[string]string{"PARLEY_SEND_RETRIES": "0"}, func(c *config.Config) { c.Worker.SendRetries = 0 }},
 		{"PARLEY_SEND_RETRY_BASE", map[string]string{"PARLEY_SEND_RETRY_BASE": "250ms"}, func(c *config.Config) { c.Worker.SendRetryBase = 250 * time.Millisecond }},
 		{"PARLEY_RECONCILE_EVERY", map[string]string{"PARLEY_RECONCILE_EVERY": "1m"}, func(c *config.Config) { c.Worker.ReconcileEvery = time.Minute }},
+		{"PARLEY_TEMPLATES_SYNC", map[string]string{"PARLEY_TEMPLATES_SYNC": "0"}, func(c *config.Config) { c.Worker.TemplatesSync = 0 }},
 		{"PARLEY_QUEUE_TIMEOUT", map[string]string{"PARLEY_QUEUE_TIMEOUT": "90s"}, func(c *config.Config) { c.Timeouts.Queue = 90 * time.Second }},
 		{"PARLEY_AGENT_RESPONSE_TIMEOUT", map[string]string{"PARLEY_AGENT_RESPONSE_TIMEOUT": "45s"}, func(c *config.Config) { c.Timeouts.AgentResponse = 45 * time.Second }},
 		{"PARLEY_INACTIVITY_TIMEOUT", map[string]string{"PARLEY_INACTIVITY_TIMEOUT": "20m"}, func(c *config.Config) { c.Timeouts.Inactivity = 20 * time.Minute }},
@@ -292,6 +294,7 @@ func TestLoadYAML(t *testing.T) {
 			SendRetries:    3,
 			SendRetryBase:  2 * time.Second,
 			ReconcileEvery: 30 * time.Second,
+			TemplatesSync:  24 * time.Hour,
 		},
 	}
 	fromFile.Timeouts = config.Default().Timeouts
@@ -465,6 +468,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"send retry base bare number", map[string]string{"PARLEY_SEND_RETRY_BASE": "5"}, "PARLEY_SEND_RETRY_BASE"},
 		{"send retry base zero", map[string]string{"PARLEY_SEND_RETRY_BASE": "0s"}, "PARLEY_SEND_RETRY_BASE"},
 		{"reconcile below a second", map[string]string{"PARLEY_RECONCILE_EVERY": "500ms"}, "PARLEY_RECONCILE_EVERY"},
+		{"templates sync below a second", map[string]string{"PARLEY_TEMPLATES_SYNC": "10ms"}, "PARLEY_TEMPLATES_SYNC"},
 		{"queue timeout not a duration", map[string]string{"PARLEY_QUEUE_TIMEOUT": "5"}, "PARLEY_QUEUE_TIMEOUT"},
 		{"queue timeout negative", map[string]string{"PARLEY_QUEUE_TIMEOUT": "-1s"}, "PARLEY_QUEUE_TIMEOUT"},
 		{"inactivity timeout below a second", map[string]string{"PARLEY_INACTIVITY_TIMEOUT": "0s"}, "PARLEY_INACTIVITY_TIMEOUT"},

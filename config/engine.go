@@ -58,14 +58,52 @@ type Agent struct {
 	Online      bool     `yaml:"online"`
 }
 
-// Template is an approved WhatsApp template: its Twilio Content SID, the
-// names of its variables ("1", "2", ... in Twilio's numbering) and a preview
-// text with {{1}}-style placeholders.
+// Template is a WhatsApp template: its Twilio Content SID, the names of its
+// variables ("1", "2", ... in Twilio's numbering) and a preview text with
+// {{1}}-style placeholders. An admin enters one by hand (Source empty), or
+// `parley templates sync` reads it from Twilio's Content API (Source
+// "twilio") with its language, types, sample values and WhatsApp approval.
 type Template struct {
 	Name       string   `yaml:"name" json:"name"`
 	ContentSID string   `yaml:"content_sid" json:"content_sid"`
 	Variables  []string `yaml:"variables" json:"variables"`
 	Preview    string   `yaml:"preview" json:"preview"`
+
+	// Source is "" for a hand-entered template, TemplateFromTwilio for a
+	// synced one (replaced by each sync, removed when Twilio no longer has it).
+	Source   string            `yaml:"source,omitempty" json:"source,omitempty"`
+	Language string            `yaml:"language,omitempty" json:"language,omitempty"`
+	Types    []string          `yaml:"types,omitempty" json:"types,omitempty"`
+	Samples  map[string]string `yaml:"samples,omitempty" json:"samples,omitempty"`
+	// Status is WhatsApp's approval (approved, pending, rejected, paused,
+	// disabled, unsubmitted, ...); Category is WhatsApp's (UTILITY,
+	// MARKETING, AUTHENTICATION).
+	Status    string `yaml:"status,omitempty" json:"status,omitempty"`
+	Category  string `yaml:"category,omitempty" json:"category,omitempty"`
+	Rejection string `yaml:"rejection_reason,omitempty" json:"rejection_reason,omitempty"`
+}
+
+// TemplateFromTwilio marks a template read from Twilio's Content API.
+const TemplateFromTwilio = "twilio"
+
+// TemplateApproved is WhatsApp's approval status of a sendable template.
+const TemplateApproved = "approved"
+
+// Sendable reports whether the template may go to a customer outside the
+// 24-hour window: a synced one once WhatsApp approved it; a hand-entered
+// one always, since the admin who entered it vouches for it.
+func (t *Template) Sendable() bool {
+	return t.Source != TemplateFromTwilio || t.Status == TemplateApproved
+}
+
+// Template returns the template with a Content SID, nil if none.
+func (e *Engine) Template(contentSID string) *Template {
+	for i := range e.Templates {
+		if e.Templates[i].ContentSID == contentSID {
+			return &e.Templates[i]
+		}
+	}
+	return nil
 }
 
 // Bot is an external bot that answers first. Its secret (signing events
@@ -367,6 +405,9 @@ func (e *Engine) Validate() error {
 	for i, tp := range e.Templates {
 		if tp.Name == "" || !strings.HasPrefix(tp.ContentSID, "HX") {
 			return fmt.Errorf("templates[%d]: want a name and a content_sid starting with HX", i)
+		}
+		if tp.Source != "" && tp.Source != TemplateFromTwilio {
+			return fmt.Errorf("templates[%d].source: want empty (entered by hand) or %q, got %q", i, TemplateFromTwilio, tp.Source)
 		}
 	}
 	t := e.Timeouts

@@ -18,7 +18,8 @@ type BotAction struct {
 	Body string `json:"body,omitempty"`
 	// Template: on WhatsApp outside the 24-hour window, the only send allowed.
 	Template *channels.Template `json:"template,omitempty"`
-	// Buttons are quick replies; sent as a numbered list after Body.
+	// Buttons are quick replies: real WhatsApp quick-reply buttons (up to
+	// 3 of up to 20 characters), a numbered list after Body on SMS.
 	Buttons    []string          `json:"buttons,omitempty"`
 	Tags       []string          `json:"tags,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
@@ -201,12 +202,15 @@ func (w *world) botAction(c *Conversation, a BotAction) error {
 		_, err := w.reply(c, Reply{Author: author, Template: a.Template})
 		return err
 	case "buttons":
-		var b strings.Builder
-		b.WriteString(a.Body)
-		for i, label := range a.Buttons {
-			fmt.Fprintf(&b, "\n%d. %s", i+1, label)
+		r := Reply{Author: author, Body: numberedList(a.Body, a.Buttons)}
+		if c.Contact.Channel() == channels.WhatsApp {
+			// Refused rather than cut: a bot's labels are its menu.
+			if err := channels.CheckQuickReply(a.Body, a.Buttons); err != nil {
+				return fmt.Errorf("%w: buttons: %v", ErrInvalid, err)
+			}
+			r.QuickReply = &QuickReply{Body: a.Body, Buttons: a.Buttons}
 		}
-		_, err := w.reply(c, Reply{Author: author, Body: b.String()})
+		_, err := w.reply(c, r)
 		return err
 	case "tags":
 		for _, t := range a.Tags {

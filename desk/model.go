@@ -270,7 +270,9 @@ type Message struct {
 	Location       *channels.Location `json:"location,omitempty"`
 	Button         *channels.Button   `json:"button,omitempty"`
 	Template       *channels.Template `json:"template,omitempty"`
-	At             time.Time          `json:"at"`
+	// QuickReply holds a bot's buttons; Body is then their numbered list.
+	QuickReply *QuickReply `json:"quick_reply,omitempty"`
+	At         time.Time   `json:"at"`
 
 	// Delivery, for outbound messages; SID is also set on inbound ones.
 	SID       string          `json:"sid,omitempty"`

@@ -20,6 +20,8 @@ type Reply struct {
 	// go after MediaURLs, and the desk shows their names and previews.
 	Attachments []Attachment
 	Template    *channels.Template
+	// QuickReply, with Body its numbered list, sends a bot's buttons.
+	QuickReply *QuickReply
 }
 
 // Send queues a message on a conversation, as an operator or Parley itself
@@ -51,9 +53,12 @@ func (w *world) reply(c *Conversation, r Reply) (Message, error) {
 	if err := checkSend(c.Contact, r.Template != nil, w.contact, w.now); err != nil {
 		return Message{}, err
 	}
+	if err := checkTemplate(w.rules, r.Template); err != nil {
+		return Message{}, err
+	}
 	m := Message{
 		Direction: DirOut, Author: r.Author, To: c.Contact,
-		Body: r.Body, Template: r.Template, Status: channels.StatusQueued,
+		Body: r.Body, Template: r.Template, QuickReply: r.QuickReply, Status: channels.StatusQueued,
 	}
 	for _, u := range r.MediaURLs {
 		m.Media = append(m.Media, channels.Media{URL: u})

@@ -251,10 +251,15 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 		}
 		return s.settleFailed(ctx, c, code, err.Error())
 	}
+	// An approval withdrawn while the message waited stops it too.
+	if err := checkTemplate(s.Rules(), m.Template); err != nil {
+		return s.settleFailed(ctx, c, "template_not_approved", err.Error())
+	}
 	out := channels.Outbound{ID: m.ID, To: m.To, Body: m.Body, Template: m.Template}
 	for _, md := range m.Media {
 		out.MediaURLs = append(out.MediaURLs, md.URL)
 	}
+	s.withQuickReply(ctx, m, &out)
 	// The call ends well inside the claim's lease, so no other job can take
 	// the message over while the provider may still accept it.
 	callCtx, cancel := context.WithTimeout(ctx, s.sends.Lease*2/3)

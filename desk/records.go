@@ -236,13 +236,15 @@ type messageExt struct {
 	Location *channels.Location `json:"location,omitempty"`
 	Button   *channels.Button   `json:"button,omitempty"`
 	Template *channels.Template `json:"template,omitempty"`
+	// QuickReply: the buttons of a bot's buttons action.
+	QuickReply *QuickReply `json:"quick_reply,omitempty"`
 }
 
 // messageFields are the hash fields and values of a message.
 func messageFields(m Message) ([]string, error) {
 	ext := ""
-	if len(m.Media) > 0 || m.Location != nil || m.Button != nil || m.Template != nil {
-		raw, err := json.Marshal(messageExt{Media: m.Media, Location: m.Location, Button: m.Button, Template: m.Template})
+	if len(m.Media) > 0 || m.Location != nil || m.Button != nil || m.Template != nil || m.QuickReply != nil {
+		raw, err := json.Marshal(messageExt{Media: m.Media, Location: m.Location, Button: m.Button, Template: m.Template, QuickReply: m.QuickReply})
 		if err != nil {
 			return nil, err
 		}
@@ -291,7 +293,7 @@ func messageFromHash(id string, h map[string]string) (Message, error) {
 		if err := json.Unmarshal([]byte(raw), &ext); err != nil {
 			return m, fmt.Errorf("decode message %s: %w", id, err)
 		}
-		m.Media, m.Location, m.Button, m.Template = ext.Media, ext.Location, ext.Button, ext.Template
+		m.Media, m.Location, m.Button, m.Template, m.QuickReply = ext.Media, ext.Location, ext.Button, ext.Template, ext.QuickReply
 	}
 	return m, nil
 }

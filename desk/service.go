@@ -54,6 +54,8 @@ type Service struct {
 	// item there once Parley holds it.
 	mediaSource       MediaSource
 	deleteSourceMedia bool
+	// content is Twilio's Content API: template sync and quick replies.
+	content ContentAPI
 }
 
 // SendPolicy is how the outbox retries and claims sends.
@@ -94,6 +96,9 @@ type Options struct {
 	// DeleteSourceMedia deletes customers' media at the provider once
 	// Parley holds a copy (PARLEY_DELETE_TWILIO_MEDIA).
 	DeleteSourceMedia bool
+	// Content is Twilio's Content API; nil in sandbox mode (no template
+	// sync, bot buttons as numbered lists).
+	Content ContentAPI
 }
 
 // NewService wires the desk.
@@ -103,7 +108,7 @@ func NewService(o Options) *Service {
 		media = NewMedia(nil, "")
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
-		bots: newBotClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia,
+		bots: newBotClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
 		sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {

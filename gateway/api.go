@@ -583,7 +583,7 @@ func (a *api) settings(c *fiber.Ctx) error {
 		depts = append(depts, fiber.Map{"id": r.DefaultDepartment, "name": r.DefaultDepartment})
 	}
 	return c.JSON(fiber.Map{"tags": tags, "sentiments": desk.Sentiments, "departments": depts,
-		"templates": r.Templates, "canned_replies": r.CannedReplies,
+		"templates": templateViews(r.Templates), "canned_replies": r.CannedReplies,
 		// The routed-chat pop-up counts down to this from the chat's assigned_at.
 		"agent_response_timeout_seconds": r.Timeouts.AgentResponse.Seconds()})
 }
@@ -617,6 +617,9 @@ var apiErrors = []struct {
 	{desk.ErrBadCredentials, errBadCredentials},
 	{desk.ErrBadSignature, newError(http.StatusForbidden, "bad_signature", "")},
 	{desk.ErrReplay, newError(http.StatusConflict, "replay", "")},
+	{desk.ErrTemplateNotApproved, newError(http.StatusConflict, "template_not_approved", "")},
+	{desk.ErrNoContentAPI, newError(http.StatusConflict, "no_twilio", "")},
+	{desk.ErrContentAPI, newError(http.StatusBadGateway, "twilio_error", "")},
 }
 
 // engineError turns an engine error into an answer that keeps its message.

@@ -161,6 +161,7 @@ func New(d Deps) *fiber.App {
 	admin.Post("/users/:uid/disable", a.disableUser)               // ends the user's sessions
 	admin.Post("/users/:uid/enable", a.enableUser)                 //
 	admin.Get("/audit", a.audit)                                   //
+	admin.Post("/templates/sync", a.syncTemplates)                 // reads Twilio's Content API; audited
 	app.Get("/media/:id", a.media)                                 // anyone with the signed, expiring URL (Twilio)
 	app.Get("/transcripts/:id", a.customerTranscript)              // the customer, with the signed, expiring link
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/desk/") })

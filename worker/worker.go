@@ -21,6 +21,8 @@ type Worker struct {
 	scheduler *asynq.Scheduler
 	mux       *asynq.ServeMux
 	log       zerolog.Logger
+	// templatesSync is how often templates are synced; 0 is never.
+	templatesSync time.Duration
 }
 
 // Deps is what the worker needs.
@@ -67,9 +69,14 @@ func New(d Deps) *Worker {
 	mux.Handle(TypePresence, handlePresence(d.Service))
 	mux.Handle(TypeMediaFetch, handleMediaFetch(d.Service))
 	mux.Handle(TypeReconcile, handleReconcile(d.Service, d.Now, d.Log))
+	mux.Handle(TypeTemplatesSync, handleTemplatesSync(d.Service, d.Log))
 
 	scheduler := asynq.NewScheduler(d.Redis, &asynq.SchedulerOpts{Logger: asynqLogger{d.Log}, LogLevel: asynq.WarnLevel})
-	return &Worker{server: server, scheduler: scheduler, mux: mux, log: d.Log}
+	every := d.Config.TemplatesSync
+	if !d.Service.CanSyncTemplates() {
+		every = 0 // sandbox mode: nothing to sync from
+	}
+	return &Worker{server: server, scheduler: scheduler, mux: mux, log: d.Log, templatesSync: every}
 }
 
 // wholeSecond lengthens a retry delay d from now so that it ends on a
@@ -88,6 +95,12 @@ func (w *Worker) Run(reconcileEvery time.Duration) error {
 	spec := fmt.Sprintf("@every %s", reconcileEvery)
 	if _, err := w.scheduler.Register(spec, NewReconcileTask(), asynq.Unique(reconcileEvery)); err != nil {
 		return fmt.Errorf("register reconciler: %w", err)
+	}
+	if w.templatesSync > 0 {
+		spec := fmt.Sprintf("@every %s", w.templatesSync)
+		if _, err := w.scheduler.Register(spec, NewTemplatesSyncTask(), asynq.Unique(w.templatesSync)); err != nil {
+			return fmt.Errorf("register templates sync: %w", err)
+		}
 	}
 	if err := w.server.Start(w.mux); err != nil {
 		return fmt.Errorf("start asynq server: %w", err)

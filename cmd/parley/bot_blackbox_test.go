@@ -32,7 +32,7 @@ import (
 
 // The example bot's texts, and the note its hand-off leaves.
 const (
-	echoGreeting = "Hello! What can I do for you?\n1. hours\n2. agent" // buttons, as a numbered list
+	echoGreeting = "Hello! What can I do for you?\n1. hours\n2. agent" // buttons, as the history shows them
 	echoHours    = "We are here Monday to Friday, 8:00 to 17:00."
 	echoFinding  = "Let me find you someone from the team."
 	echoBye      = "Goodbye!"
@@ -461,15 +461,15 @@ func TestBlackboxBotEchobot(t *testing.T) {
 		subtest{"answers", func(t *testing.T) {
 			const to = channels.Address("whatsapp:+27840000001")
 			e.say(t, to, "hi")
-			e.expectTexts(t, to, echoGreeting)
+			e.expectTexts(t, to, e.greeting(t))
 			c := e.chatOf(t, to)
 			if c.Kind != desk.KindChat || c.State != desk.StateBot || c.Bot != "echo" || c.Assignee != "" || !slices.Equal(c.Tags, []string{"greeted"}) {
 				t.Errorf("after hi: %s bot %q tags %v; want a chat held by the bot echo, unassigned, tagged greeted", describe(c), c.Bot, c.Tags)
 			}
 			e.say(t, to, "hours")
-			e.expectTexts(t, to, echoGreeting, echoHours)
+			e.expectTexts(t, to, e.greeting(t), echoHours)
 			e.say(t, to, "Do you sell gift cards?")
-			e.expectTexts(t, to, echoGreeting, echoHours, echoSorry)
+			e.expectTexts(t, to, e.greeting(t), echoHours, echoSorry)
 
 			c = e.chatOf(t, to)
 			if c.State != desk.StateBot || c.Assignee != "" || !slices.Equal(c.Tags, []string{"greeted"}) {
@@ -569,10 +569,10 @@ func TestBlackboxBotEchobot(t *testing.T) {
 		subtest{"closes", func(t *testing.T) {
 			const to = channels.Address("whatsapp:+27840000003")
 			e.say(t, to, "hello")
-			e.expectTexts(t, to, echoGreeting)
+			e.expectTexts(t, to, e.greeting(t))
 			id := e.contact(t, to).Chat
 			e.say(t, to, "bye")
-			e.expectTexts(t, to, echoGreeting, echoBye)
+			e.expectTexts(t, to, e.greeting(t), echoBye)
 			c := e.waitConv(t, id, "closed", func(c *desk.Conversation) bool { return c.State == desk.StateClosed })
 			if c.Closed == nil || c.Closed.By != "bot:echo" || c.Assignee != "" {
 				t.Errorf("after bye: %s; want closed by bot:echo", describe(c))
@@ -582,7 +582,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			}
 			// The next message starts a new chat, held by the bot again.
 			e.say(t, to, "hi")
-			e.expectTexts(t, to, echoGreeting, echoBye, echoGreeting)
+			e.expectTexts(t, to, e.greeting(t), echoBye, e.greeting(t))
 			next := e.chatOf(t, to)
 			if next.ID == id || next.State != desk.StateBot || next.Bot != "echo" {
 				t.Errorf("after a new message: %s; want a new chat held by the bot", describe(next))
@@ -642,10 +642,10 @@ func TestBlackboxBotHandOffOutOfHours(t *testing.T) {
 
 	const to = channels.Address("whatsapp:+27840000101")
 	e.say(t, to, "hi")
-	e.expectTexts(t, to, echoGreeting)
+	e.expectTexts(t, to, e.greeting(t))
 	id := e.chatOf(t, to).ID
 	e.say(t, to, "agent")
-	e.expectTexts(t, to, echoGreeting, echoFinding, txtOutOfHours, txtAsk)
+	e.expectTexts(t, to, e.greeting(t), echoFinding, txtOutOfHours, txtAsk)
 
 	// The chat became the contact's ticket, asking whether to leave a
 	// message; nobody was asked to take it.
@@ -673,7 +673,7 @@ func TestBlackboxBotHandOffOutOfHours(t *testing.T) {
 
 	// The customer's YES goes to the flow, not to the bot.
 	e.say(t, to, "yes")
-	e.expectTexts(t, to, echoGreeting, echoFinding, txtOutOfHours, txtAsk, txtCollecting)
+	e.expectTexts(t, to, e.greeting(t), echoFinding, txtOutOfHours, txtAsk, txtCollecting)
 	e.say(t, to, "My order 77 never came")
 	if got := e.conv(t, id); got.Session != desk.SessionCollecting || got.State != desk.StateUnassigned {
 		t.Errorf("after YES and a message: %s; want the ticket collecting", describe(got))
@@ -909,6 +909,25 @@ func TestBlackboxBotCallback(t *testing.T) {
 	late, _ := json.Marshal(desk.BotReply{ID: "cb-3", Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
 	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, desk.SignCallback(secret, time.Now(), "echo", id, late)), http.StatusConflict, "wrong_state")
 	e.expectTexts(t, to, "Your order ships tomorrow.")
+}
+
+// greeting is what Twilio is asked to send for the echobot's greeting on
+// WhatsApp: the quick-reply content resource Parley created for its
+// buttons, once, whoever it greets.
+func (e *engine) greeting(t *testing.T) string {
+	t.Helper()
+	var sid string
+	waitFor(t, bbWait, "the greeting's quick-reply resource", func() (bool, string) {
+		sids := e.fake.quickReplySIDs()
+		if len(sids) > 1 {
+			t.Fatalf("%d quick-reply resources for the one greeting, want 1", len(sids))
+		}
+		if len(sids) == 1 {
+			sid = sids[0]
+		}
+		return sid != "", "none yet"
+	})
+	return sid
 }
 
 // deskUser is a signed-in desk session: its cookie and CSRF token.

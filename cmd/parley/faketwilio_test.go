@@ -30,8 +30,9 @@ type fakeTwilio struct {
 	requests   []twilioRequest
 	violations []string
 	scripts    map[scriptKey][]twilioAnswer
-	wiring     fakeWiring // the account's numbers and senders (faketwilio_wiring_test.go)
-	media      fakeMedia  // media resources (faketwilio_media_test.go)
+	wiring     fakeWiring  // the account's numbers and senders (faketwilio_wiring_test.go)
+	media      fakeMedia   // media resources (faketwilio_media_test.go)
+	content    fakeContent // the Content API's resources (faketwilio_content_test.go)
 }
 
 // scriptKey picks the requests a script answers: those to To whose Body (or,
@@ -138,7 +139,7 @@ func twilioError(w http.ResponseWriter, status, code int, message string) {
 }
 
 func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
-	if f.serveWiring(w, r) || f.serveMedia(w, r) {
+	if f.serveWiring(w, r) || f.serveMedia(w, r) || f.serveContent(w, r) {
 		return
 	}
 	wantPath := "/2010-04-01/Accounts/" + f.accountSID + "/Messages.json"

@@ -7,6 +7,7 @@
 //	parley agent     act as an agent (presence, reply, pending, close, accept)
 //	parley user      manage desk users (add, passwd, disable)
 //	parley twilio    check (and fix) the Twilio account's wiring
+//	parley templates sync the WhatsApp templates from Twilio's Content API
 package main
 
 import (
@@ -36,6 +37,7 @@ commands:
   agent     act as an agent: presence, reply, pending, close, accept (see parley agent)
   user      manage desk users: add, passwd, disable (see parley user)
   twilio    check [--fix]: verify the Twilio account's inbound webhooks (see parley twilio)
+  templates sync: read the WhatsApp templates and their approvals from Twilio
   help      show this text
 
 Configuration comes from the YAML file named by PARLEY_CONFIG and from the
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = userCommand(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "twilio":
 		err = twilioCommand(ctx, args, getenv, stdout, stderr)
+	case "templates":
+		err = templatesCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

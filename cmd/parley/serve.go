@@ -108,6 +108,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 
 	var provider channels.Provider
+	var content desk.ContentAPI // Twilio's Content API; none in sandbox mode
 	if cfg.Twilio.Sandbox() {
 		c.sandbox = channels.NewSandbox(c.rdb, desk.KeyPrefix)
 		provider = c.sandbox
@@ -115,7 +116,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		c.log.Warn().Msg("no Twilio account configured: sandbox mode, outbound messages stay inside Parley (see /dev/phone)")
 	} else {
 		c.authToken, c.accountSID = cfg.Twilio.AuthToken, cfg.Twilio.AccountSID
-		provider, err = channels.NewTwilio(channels.TwilioConfig{
+		tw, err := channels.NewTwilio(channels.TwilioConfig{
 			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken, APIURL: cfg.Twilio.APIURL,
 			WhatsAppFrom: cfg.Twilio.WhatsAppFrom, SMSFrom: cfg.Twilio.SMSFrom,
 			StatusCallback: publicURLOf(cfg) + "/webhooks/twilio/status",
@@ -124,6 +125,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			c.close()
 			return nil, err
 		}
+		provider, content = tw, tw
 	}
 	// Customers' media is fetched with the account's credentials (none in
 	// sandbox mode), through the same API URL as every Twilio call.
@@ -148,6 +150,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		BotSecrets:  botSecrets(cfg),
 		Sends:       desk.SendPolicy{Retries: cfg.Worker.SendRetries, RetryBase: cfg.Worker.SendRetryBase},
 		MediaSource: fetcher, DeleteSourceMedia: cfg.Twilio.DeleteMedia && !cfg.Twilio.Sandbox(),
+		Content: content,
 	})
 	if c.settingsVersion, err = c.svc.LoadSettings(ctx); err != nil {
 		c.close()

@@ -87,7 +87,37 @@ export function cannedRow(c) {
     removeButton('Remove this canned reply'));
 }
 
+// WhatsApp approval statuses in words; a synced template goes outside the
+// 24-hour window only once approved.
+const APPROVAL = {
+  approved: 'Approved', pending: 'Pending approval', received: 'Pending approval', rejected: 'Rejected',
+  paused: 'Paused', disabled: 'Disabled', unsubmitted: 'Not submitted',
+};
+
+// syncedRow shows a template read from Twilio: its approval, category,
+// language and types, and the preview with Twilio's sample values. It is
+// not edited here (the next sync would undo it) and is saved as it is.
+function syncedRow(t) {
+  const status = t.status || 'unsubmitted';
+  const vars = {};
+  for (const v of t.variables || []) vars[v] = (t.samples && t.samples[v]) || '{{' + v + '}}';
+  const row = el('div', { class: 'row-item template-row synced-row', dataset: { sid: t.content_sid, status } },
+    el('div', { class: 'synced-head full' },
+      el('b', { class: 't-name', text: t.name }),
+      el('span', { class: 'approval approval-' + (status === 'approved' ? 'ok' : status === 'rejected' ? 'bad' : 'wait'), text: APPROVAL[status] || status }),
+      el('span', { class: 'muted small', text: [t.category, t.language, (t.types || []).join(', ')].filter(Boolean).join(' · ') })),
+    el('code', { class: 'small full', text: t.content_sid }),
+    el('div', { class: 'tpl-preview t-rendered full' }, fillTemplate(t.preview || '', vars, true)));
+  if (t.rejection_reason) row.append(el('span', { class: 'hint full', text: 'WhatsApp: ' + t.rejection_reason }));
+  if (status !== 'approved') {
+    row.append(el('span', { class: 'hint full', text: 'Not offered to agents outside the 24-hour window until WhatsApp approves it.' }));
+  }
+  extra.set(row, clone(t));
+  return row;
+}
+
 export function templateRow(t) {
+  if (t.source === 'twilio') return syncedRow(t);
   const preview = el('div', { class: 'tpl-preview t-rendered' });
   const row = el('div', { class: 'row-item template-row' },
     el('label', { class: 'mini' }, 'Name', el('input', { class: 't-name', value: t.name || '', spellcheck: 'false' })),
@@ -214,6 +244,10 @@ function buildDoc() {
 
   doc.templates = [];
   $$('#s-templates .template-row').forEach((row) => {
+    if (row.classList.contains('synced-row')) {
+      doc.templates.push(extra.get(row));
+      return;
+    }
     const t = {
       name: row.querySelector('.t-name').value.trim(), content_sid: row.querySelector('.t-sid').value.trim(),
       variables: splitList(row.querySelector('.t-vars').value), preview: row.querySelector('.t-preview').value.trim(),

@@ -33,6 +33,7 @@ const ROLES = { agent: 'Agent', supervisor: 'Supervisor', admin: 'Admin' };
 const ACTIONS = {
   'settings.update': 'Changed the settings', 'user.create': 'Added a user', 'user.update': 'Changed a user',
   'user.password': 'Set a password', 'user.disable': 'Disabled a user', 'user.enable': 'Enabled a user',
+  'templates.sync': 'Synced templates from Twilio',
 };
 export const RANGE = /^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$/;
 const AUDIT_PAGE = 100;
@@ -310,6 +311,32 @@ export function initAdmin() {
   $('#s-dept-add').addEventListener('click', () => { $('#s-depts').append(deptRow({})); refreshDefaultDept(); markDirty(); });
   $('#s-canned-add').addEventListener('click', () => { $('#s-canned').append(cannedRow({})); markDirty(); });
   $('#s-template-add').addEventListener('click', () => { $('#s-templates').append(templateRow({ variables: ['1'] })); markDirty(); });
+
+  // Sync from Twilio: reads the account's templates and approvals now
+  // (POST /api/v1/admin/templates/sync), then shows the stored settings.
+  const syncBtn = el('button', { type: 'button', id: 's-template-sync', class: 'small', text: 'Sync from Twilio' });
+  const syncState = el('span', { id: 's-template-sync-state', class: 'muted small', role: 'status' });
+  $('#s-template-add').after(' ', syncBtn, ' ', syncState);
+  syncBtn.addEventListener('click', async () => {
+    if (A.dirty) {
+      toast('Save or discard your changes to the settings first: the sync reloads them.');
+      return;
+    }
+    syncBtn.disabled = true;
+    syncState.textContent = 'Reading templates from Twilio…';
+    try {
+      const r = await api('POST', '/admin/templates/sync');
+      syncState.textContent = 'Synced ' + r.total + ' from Twilio (' + r.approved + ' approved): ' + r.added + ' added, '
+        + r.updated + ' updated, ' + r.removed + ' removed.';
+      await loadSettings();
+      try { applySettings(await api('GET', '/settings')); } catch (e) { /* the desk reloads them later */ }
+      toast('Templates synced from Twilio.', 'ok');
+    } catch (e) {
+      syncState.textContent = 'Not synced: ' + e.message + (e.code ? ' (' + e.code + ')' : '');
+    } finally {
+      syncBtn.disabled = false;
+    }
+  });
   try { zones = Intl.supportedValuesOf('timeZone'); } catch (e) { /* older browser: free text */ }
   $('#tz-list').replaceChildren(...['UTC', ...zones.filter((z) => z !== 'UTC')].map((z) => el('option', { value: z })));
   $('#audit-refresh').addEventListener('click', () => loadAudit(false));

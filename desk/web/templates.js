@@ -11,7 +11,7 @@ import { S } from './store.js';
 
 export function renderTemplatePicker() {
   const sel = $('#tpl');
-  const tpls = S.settings.templates;
+  const tpls = S.settings.templates.filter((t) => t.sendable !== false); // pending or rejected in WhatsApp: not offered
   const key = S.openId + '|' + tpls.map((t) => t.content_sid).join(',');
   if (S.tplKey === key) return; // keep what the agent typed
   S.tplKey = key;

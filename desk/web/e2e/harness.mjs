@@ -93,7 +93,9 @@ export function makeHarness({ db, artifacts }) {
   const authToken = alnum(32);
   const W = { base: '', parley: null, parleyExit: null, log: [], env: null, twilio: null, browser: null };
 
-  function startFakeTwilio() {
+  // startFakeTwilio serves the Messages API; more(req, body, answer), when
+  // given, answers other calls first (returning true when it did).
+  function startFakeTwilio(more) {
     const requests = [];
     const problems = [];
     const server = http.createServer((req, res) => {
@@ -106,6 +108,7 @@ export function makeHarness({ db, artifacts }) {
           res.writeHead(status, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify(obj));
         };
+        if (more && more(req, body, answer)) return;
         if (req.method !== 'POST' || req.url !== want) {
           problems.push(`${req.method} ${req.url}`);
           return answer(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
