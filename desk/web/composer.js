@@ -100,11 +100,23 @@ export function renderComposer() {
     show($('#c-cancel'), reopen || reach);
   }
   if (mode.kind === 'template') {
+    $('#tpl-why').textContent = windowWhy(S.detail.contact);
     renderTemplatePicker();
     $('#tpl-send').textContent = mode.action === 'reopen' ? 'Reopen with template' : 'Send template';
     show($('#tpl-cancel'), mode.action === 'reopen' || mode.action === 'reach-out');
   }
   updateCannedHint();
+}
+
+// windowWhy says why only a template can go: the 24 hours have passed, or
+// WhatsApp refused free text (Twilio's 63016) since the customer last wrote.
+function windowWhy(contact) {
+  const closed = contact && contact.window_closed_at && Date.parse(contact.window_closed_at);
+  const wrote = contact && contact.last_inbound ? Date.parse(contact.last_inbound) : 0;
+  if (closed && closed >= wrote) {
+    return 'WhatsApp refused free text to this customer (Twilio error 63016). Only an approved template can go until they write again.';
+  }
+  return 'The customer last wrote more than 24 hours ago. WhatsApp only allows an approved template now.';
 }
 
 export function startClicked() {

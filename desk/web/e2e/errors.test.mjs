@@ -86,6 +86,8 @@ describe('delivery errors in the desk', { timeout: 300_000 }, () => {
     await page.locator('#tpl').waitFor();
     assert.equal(await page.locator('#reply').isVisible(), false, 'free text is still offered after 63016');
     await page.locator('text=Closed: templates only').waitFor();
+    assert.match(await page.locator('#tpl-why').textContent(), /WhatsApp refused free text to this customer \(Twilio error 63016\)/,
+      'the composer blames the 24 hours, though the customer wrote a minute ago');
   });
 
   step('an SMS carrier error reads as a sentence, with its code', async () => {
