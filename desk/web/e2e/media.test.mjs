@@ -133,7 +133,16 @@ describe('customers\' media in the desk', { timeout: 600_000 }, () => {
   step('at phone width the attachments fit the screen', async () => {
     const { page } = W.ann;
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.locator('#messages .att-audio audio').scrollIntoViewIfNeeded();
+    // The narrower layout may draw the thread again: scroll the player that
+    // is there once it settles.
+    await eventually('the voice note scrolled into view', async () => {
+      try {
+        await page.locator('#messages .att-audio audio').scrollIntoViewIfNeeded({ timeout: 2000 });
+        return true;
+      } catch (e) {
+        return false;
+      }
+    });
     await eventually('nothing wider than the screen', async () => (await page.evaluate(() => document.documentElement.scrollWidth)) <= 390);
     const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll('#messages .msg-att')].map((e) => e.getBoundingClientRect().right)));
     assert.ok(widest <= 390, `an attachment reaches ${widest} px on a 390 px screen`);
