@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -365,25 +366,31 @@ func TestSharedLocationShownWithAMapLink(t *testing.T) {
 }
 
 func TestMediaDeletedAtTwilioOnlyWhenAsked(t *testing.T) {
+	// One subtest each: a fixture holds its test database (on a cluster,
+	// the whole cluster) until its test ends.
 	for _, del := range []bool{false, true} {
-		f := newMediaFixture(t, del)
-		ctx := context.Background()
-		liveChat(t, f.fixture, "whatsapp:+27820000750")
-		photo := f.twilio.add("ME6", mediaItem{body: "JPEG", contentType: "image/jpeg"})
-		r := f.receiveMedia(t, "SMmedia6", "whatsapp:+27820000750", "", channels.Media{URL: photo, ContentType: "image/jpeg"})
-		if err := f.svc.FetchMedia(ctx, r.MessageID, false); err != nil {
-			t.Fatal(err)
-		}
-		var want []string
-		if del {
-			want = []string{strings.TrimPrefix(photo, "https://api.twilio.com") + ".json"}
-		}
-		f.twilio.mu.Lock()
-		got := f.twilio.deletes
-		f.twilio.mu.Unlock()
-		if strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("delete at Twilio %v: DELETEs %q, want %q", del, got, want)
-		}
+		t.Run(fmt.Sprintf("delete=%v", del), func(t *testing.T) { mediaDeleted(t, del) })
+	}
+}
+
+func mediaDeleted(t *testing.T, del bool) {
+	f := newMediaFixture(t, del)
+	ctx := context.Background()
+	liveChat(t, f.fixture, "whatsapp:+27820000750")
+	photo := f.twilio.add("ME6", mediaItem{body: "JPEG", contentType: "image/jpeg"})
+	r := f.receiveMedia(t, "SMmedia6", "whatsapp:+27820000750", "", channels.Media{URL: photo, ContentType: "image/jpeg"})
+	if err := f.svc.FetchMedia(ctx, r.MessageID, false); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	if del {
+		want = []string{strings.TrimPrefix(photo, "https://api.twilio.com") + ".json"}
+	}
+	f.twilio.mu.Lock()
+	got := f.twilio.deletes
+	f.twilio.mu.Unlock()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("delete at Twilio %v: DELETEs %q, want %q", del, got, want)
 	}
 }
 
