@@ -94,6 +94,9 @@ describe('customer profile, one-way SMS, earlier engagements, transcript', { tim
 
     await inbound(whatsAppIn(R.number, 'It blinks again', R.name));
     await openTab(page, 'live');
+    // The new chat's card, not the closed one's that a list read a moment
+    // ago may still show.
+    await card(page, R.name).locator('.card-preview', { hasText: 'It blinks again' }).waitFor();
     await card(page, R.name).click();
     await page.locator('#messages .msg-in', { hasText: 'It blinks again' }).waitFor();
     const eng = page.locator('#messages .engagement');
