@@ -92,28 +92,24 @@ func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType
 	}
 	att := Attachment{ID: newID(), Name: name, ContentType: contentType, Size: len(data)}
 	// The uploader and the conversation are kept with the file: only they
-	// may send it (MediaURL), however its id became known.
-	if err := s.store.rdb.HSet(ctx, s.store.keys.media(att.ID), "name", name, "type", contentType, "data", data,
-		"by", a.ID, "conv", c.ID, "contact", string(c.Contact)).Err(); err != nil {
-		return Attachment{}, err
-	}
-	if err := s.store.rdb.Expire(ctx, s.store.keys.media(att.ID), mediaKeep).Err(); err != nil {
+	// may send it (ReplyAttachment), however its id became known. The file
+	// and its lifetime are one write: a file is never kept for good.
+	key := s.store.keys.media(att.ID)
+	if _, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "name", name, "type", contentType, "data", data, "by", a.ID, "conv", c.ID, "contact", string(c.Contact))
+		p.Expire(ctx, key, mediaKeep)
+		return nil
+	}); err != nil {
 		return Attachment{}, err
 	}
 	att.URL = s.media.URL(att.ID, s.now().Add(mediaKeep))
 	return att, nil
 }
 
-// MediaURL signs the address of a stored attachment for a reply: only its
+// ReplyAttachment is a stored attachment for a reply, with its signed
+// address and what the desk shows of it (name, type, size): only its
 // uploader, in the conversation it was uploaded for, may send it. Any other
 // use is ErrNotFound, as for an id that does not exist.
-func (s *Service) MediaURL(ctx context.Context, a Actor, convID, id string) (string, error) {
-	att, err := s.ReplyAttachment(ctx, a, convID, id)
-	return att.URL, err
-}
-
-// ReplyAttachment is MediaURL with what the desk shows of the file: its
-// name, type and size.
 func (s *Service) ReplyAttachment(ctx context.Context, a Actor, convID, id string) (Attachment, error) {
 	key := s.store.keys.media(id)
 	var fields *redis.SliceCmd

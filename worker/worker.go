@@ -180,13 +180,3 @@ func (l asynqLogger) Info(args ...any)  { l.log.Info().Msg(fmt.Sprint(args...)) 
 func (l asynqLogger) Warn(args ...any)  { l.log.Warn().Msg(fmt.Sprint(args...)) }
 func (l asynqLogger) Error(args ...any) { l.log.Error().Msg(fmt.Sprint(args...)) }
 func (l asynqLogger) Fatal(args ...any) { l.log.Fatal().Msg(fmt.Sprint(args...)) }
-
-// RunUntil is a convenience for tests and main: Run, wait for ctx, Close.
-func (w *Worker) RunUntil(ctx context.Context, reconcileEvery time.Duration) error {
-	if err := w.Run(reconcileEvery); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	w.Close()
-	return nil
-}

@@ -5,7 +5,6 @@
 // test-artifacts/desk2/.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence,
@@ -44,13 +43,7 @@ texts:
 const { redisCli, parleyCli, inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, phone: null, sue: null, bob: null, shots: 0 });
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const desk of [W.ann, W.phone, W.sue, W.bob]) {
-    if (!desk || desk.page.isClosed()) continue;
-    await desk.page.screenshot({ path: path.join(ARTIFACTS, `${name}-${desk.who}.png`) }).catch(() => {});
-  }
-}
+const shot = H.shotOf(() => [W.ann, W.phone, W.sue, W.bob]);
 const step = makeStep(W, () => [W.ann, W.phone, W.sue, W.bob], shot);
 const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 const presence = (id, p) => parleyCli(['agent', 'presence', '-id', id, '-presence', p]);

@@ -5,7 +5,6 @@
 // Redis database; screenshots go to test-artifacts/desk3/.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import {
@@ -52,13 +51,7 @@ texts:
 const { redisCli, inbound, whatsAppIn, smsIn, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, sue: null, shots: 0 });
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const desk of [W.ann, W.sue]) {
-    if (!desk || desk.page.isClosed()) continue;
-    await desk.page.screenshot({ path: path.join(ARTIFACTS, `${name}-${desk.who}.png`) }).catch(() => {});
-  }
-}
+const shot = H.shotOf(() => [W.ann, W.sue]);
 const step = makeStep(W, () => [W.ann, W.sue], shot);
 const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 const me = (page) => page.evaluate(async () => (await fetch('/api/v1/me')).json());

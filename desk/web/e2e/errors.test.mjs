@@ -6,7 +6,6 @@
 // test-artifacts/errors/.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence,
@@ -36,10 +35,7 @@ templates:
 const { redisCli, inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, shots: 0 });
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  if (W.ann && !W.ann.page.isClosed()) await W.ann.page.screenshot({ path: path.join(ARTIFACTS, `${name}-ann.png`) }).catch(() => {});
-}
+const shot = H.shotOf(() => [W.ann]);
 const step = makeStep(W, () => [W.ann], shot);
 
 // reply sends text from the open conversation and returns what Twilio got.

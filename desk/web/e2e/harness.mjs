@@ -360,6 +360,17 @@ export function makeHarness({ db, artifacts }) {
     if (W.twilio) assert.deepEqual(W.twilio.problems, [], 'fake Twilio saw requests it does not serve');
   }
 
+  // shotOf makes a file's screenshot function: each open desk of desks()
+  // goes to <name>-<who>.png in the artifacts folder.
+  function shotOf(desks) {
+    return async (name) => {
+      fs.mkdirSync(artifacts, { recursive: true });
+      for (const d of desks()) {
+        if (d && !d.page.isClosed()) await d.page.screenshot({ path: path.join(artifacts, `${name}-${d.who}.png`) }).catch(() => {});
+      }
+    };
+  }
+
   // cleanArtifacts empties the artifacts folder of an earlier run's
   // screenshots and logs.
   function cleanArtifacts() {
@@ -368,7 +379,7 @@ export function makeHarness({ db, artifacts }) {
   }
 
   return {
-    W, accountSid, authToken, db, artifacts,
+    W, accountSid, authToken, db, artifacts, shotOf,
     startFakeTwilio, redisCli, parleyCli, sign, webhook, whatsAppIn, smsIn, inbound, statusCallback, sentTo, addMedia, withMedia,
     startParley, stopParley, launchBrowser, newDesk, finish, cleanArtifacts,
   };

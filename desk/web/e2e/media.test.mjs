@@ -6,7 +6,6 @@
 // Redis database; screenshots go to test-artifacts/media/.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence,
@@ -34,10 +33,7 @@ const { inbound, whatsAppIn, addMedia, withMedia } = H;
 const W = Object.assign(H.W, { ann: null, shots: 0 });
 const C = { number: '+27840000001', name: 'Carla Customer' };
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  if (W.ann && !W.ann.page.isClosed()) await W.ann.page.screenshot({ path: path.join(ARTIFACTS, `${name}-ann.png`) }).catch(() => {});
-}
+const shot = H.shotOf(() => [W.ann]);
 const step = makeStep(W, () => [W.ann], shot);
 
 // status fetches a URL from inside the page (with the desk's session).

@@ -6,7 +6,6 @@
 // screenshots go to test-artifacts/phone/.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, SANDBOX_PHONE_ENV,
@@ -37,13 +36,7 @@ templates:
 const { redisCli, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, phone: null, second: null, shots: 0, envOverrides: SANDBOX_PHONE_ENV });
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const desk of [W.ann, W.phone, W.second]) {
-    if (!desk || desk.page.isClosed()) continue;
-    await desk.page.screenshot({ path: path.join(ARTIFACTS, `${name}-${desk.who}.png`) }).catch(() => {});
-  }
-}
+const shot = H.shotOf(() => [W.ann, W.phone, W.second]);
 const step = makeStep(W, () => [W.ann, W.phone, W.second], shot);
 
 // phoneAt opens the phone page in a browser of its own, phone-sized.

@@ -11,7 +11,6 @@
 // repository's root.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
 
@@ -44,12 +43,7 @@ Object.assign(W, { ann: null, sue: null, shots: 0 });
 
 const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const d of [W.ann, W.sue]) {
-    if (d && !d.page.isClosed()) await d.page.screenshot({ path: path.join(ARTIFACTS, name + '-' + d.who + '.png') }).catch(() => {});
-  }
-}
+const shot = H.shotOf(() => [W.ann, W.sue]);
 
 const step = makeStep(W, () => [W.ann, W.sue], shot);
 

@@ -77,13 +77,7 @@ const today = () => new Date().toISOString().slice(0, 10);
 
 const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const desk of [W.sue, W.ada]) {
-    if (!desk || desk.page.isClosed()) continue;
-    await desk.page.screenshot({ path: path.join(ARTIFACTS, `${name}-${desk.who}.png`) }).catch(() => {});
-  }
-}
+const shot = H.shotOf(() => [W.sue, W.ada]);
 
 // step is one test: it screenshots every open desk afterwards, pass or
 // fail, and checks the page threw nothing and opened no alert.

@@ -8,7 +8,6 @@
 // Screenshots and Parley's log go to test-artifacts/templates/.
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, alnum, hex, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
 
@@ -62,12 +61,7 @@ function contentAPI(req, _body, answer) {
 Object.assign(W, { ada: null, ann: null, shots: 0 });
 const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 
-async function shot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const d of [W.ada, W.ann]) {
-    if (d && !d.page.isClosed()) await d.page.screenshot({ path: path.join(ARTIFACTS, name + '-' + d.who + '.png'), fullPage: false }).catch(() => {});
-  }
-}
+const shot = H.shotOf(() => [W.ada, W.ann]);
 const step = makeStep(W, () => [W.ada, W.ann], shot);
 
 describe('admin: templates synced from Twilio', { timeout: 300_000 }, () => {
