@@ -154,17 +154,23 @@ if [ "${PARLEY_TOPOLOGIES:-1}" != 0 ]; then
 fi
 
 # Each fuzz target explores past its kept corpus (testdata/fuzz) for a
-# bounded time; PARLEY_FUZZTIME=0 skips this.
+# bounded number of inputs, sized to a few seconds each. Counts, not
+# durations: Go 1.26's fuzz coordinator can fail a target with a bare
+# "context deadline exceeded" when a -fuzztime duration ends while a
+# starved worker is mid-input (golang/go#75804), and a count has no
+# deadline to race. PARLEY_FUZZTIME overrides every budget (e.g. 30s or
+# 100000x); PARLEY_FUZZTIME=0 skips the phase.
 fuzz_phase() {
-  local rc=0 target
-  for target in channels:FuzzParseInbound channels:FuzzParseStatus channels:FuzzSignature \
-    desk:FuzzKeywords config:FuzzHours config:FuzzYAML gateway:FuzzAPIJSON; do
-    go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "./${target%%:*}" || rc=1
+  local rc=0 target pkg name budget
+  for target in channels:FuzzParseInbound:50000x channels:FuzzParseStatus:50000x \
+    channels:FuzzSignature:50000x desk:FuzzKeywords:15000x config:FuzzHours:50000x \
+    config:FuzzYAML:20000x gateway:FuzzAPIJSON:400x; do
+    IFS=: read -r pkg name budget <<<"$target"
+    go test -run '^$' -fuzz "^${name}\$" -fuzztime "${PARLEY_FUZZTIME:-$budget}" "./$pkg" || rc=1
   done
   return $rc
 }
-fuzztime=${PARLEY_FUZZTIME:-5s}
-if [ "$fuzztime" != 0 ]; then
+if [ "${PARLEY_FUZZTIME:-}" != 0 ]; then
   phase "fuzz" fuzz_phase
 fi
 

@@ -7,7 +7,7 @@ import { renderViewers } from './comments.js';
 import { loadDetail, statusLine } from './conversation.js';
 import { $, show } from './dom.js';
 import { refreshCounts, renderFreshMarkers } from './groups.js';
-import { loadList, renderList } from './list.js';
+import { loadList, renderList, sortByActivity } from './list.js';
 import { refreshMe } from './presence.js';
 import { dismissRouted, showRouted } from './routed.js';
 import { API, EVENT_TYPES, isSup, S, VIEWER_TTL } from './store.js';
@@ -197,9 +197,6 @@ export function syncCard(c) {
   const i = S.items.findIndex((x) => x.id === c.id);
   if (i < 0) return;
   S.items[i] = Object.assign({}, S.items[i], c);
-  if (S.tab === 'live' && S.filters.sort === 'activity') {
-    const key = (x) => x.last_customer_at || x.created_at || '';
-    S.items.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
-  }
+  sortByActivity();
   renderList();
 }

@@ -7,7 +7,7 @@ import { closeConversation, loadDetail, openConversation } from './conversation.
 import { $, $$, el, fail, show, toast } from './dom.js';
 import { refreshSoon } from './events.js';
 import { agentName, avatar, channelName, fmtFull, fmtTime, fullAgentName, parseAddress, stateLabel } from './format.js';
-import { followTab, listQuery, loadList, noticeArrivals, renderList } from './list.js';
+import { followTab, keepFresher, listQuery, loadList, noticeArrivals, renderList } from './list.js';
 import { load } from './reports.js';
 import { ALL, C, isSup, PAGE, S, SUP_TAB_NAMES, tabsOf } from './store.js';
 import { setAgents } from './views.js';
@@ -31,7 +31,7 @@ export async function loadSupList(more) {
       const offset = more ? S.next : 0;
       const limit = more ? PAGE : Math.min(100, Math.max(PAGE, S.items.length));
       const page = await api('GET', listQuery(offset, limit));
-      items = more ? S.items.concat(page.items || []) : (page.items || []);
+      items = more ? S.items.concat(keepFresher(page.items || [])) : keepFresher(page.items || []);
       total = page.total || 0;
       next = page.next || 0;
     } else {
@@ -41,7 +41,7 @@ export async function loadSupList(more) {
       for (let pages = 0; ; pages++) {
         const page = await api('GET', listQuery(offset, 100));
         if (seq !== S.listSeq) return;
-        items.push(...(page.items || []).filter((c) => (c.assignee || '') === agent));
+        items.push(...keepFresher(page.items || []).filter((c) => (c.assignee || '') === agent));
         if (!page.next || items.length >= S.groupWant || pages >= 19) break;
         offset = page.next;
       }

@@ -94,8 +94,9 @@ export async function loadList(more) {
   try {
     const page = await api('GET', listQuery(offset, limit));
     if (seq !== S.listSeq || tab !== S.tab) return;
-    const items = page.items || [];
+    const items = keepFresher(page.items || []);
     S.items = more ? S.items.concat(items) : items;
+    sortByActivity();
     S.total = page.total || 0;
     S.next = page.next || 0;
     noticeArrivals(tab, items);
@@ -104,6 +105,30 @@ export async function loadList(more) {
   } catch (e) {
     if (seq === S.listSeq) fail(e);
   }
+}
+
+// keepFresher keeps what a live event put on a card (its preview and
+// times) when a list read that began before the event answers after it:
+// the read would otherwise put the older card back, and no event would
+// come to mend it.
+const CARD_FIELDS = ['preview', 'updated_at', 'last_activity_at', 'last_customer_at'];
+export function keepFresher(items) {
+  const shown = new Map(S.items.map((c) => [c.id, c]));
+  return items.map((c) => {
+    const cur = shown.get(c.id);
+    if (!cur || !(Date.parse(cur.updated_at) > Date.parse(c.updated_at))) return c;
+    const kept = Object.assign({}, c);
+    for (const f of CARD_FIELDS) if (cur[f] !== undefined) kept[f] = cur[f];
+    return kept;
+  });
+}
+
+// sortByActivity orders Live by the customer's last message, newest
+// first, as the server does, after a card's times changed here.
+export function sortByActivity() {
+  if (S.tab !== 'live' || S.filters.sort !== 'activity') return;
+  const key = (x) => Date.parse(x.last_customer_at || x.created_at) || 0;
+  S.items.sort((a, b) => key(b) - key(a));
 }
 
 // followTab closes the open conversation when the tab just picked does
