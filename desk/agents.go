@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/config"
@@ -19,12 +21,12 @@ const DefaultCapacity = 3
 // agentFields are the hash fields an agent is read from.
 var agentFields = []string{"doc", "ver", "load", "last"}
 
-func decodeAgent(doc, ver, load, last string) (*Agent, error) {
+func decodeAgent(doc, ver, load, last string) (*engine.Agent, error) {
 	var r agentRecord
 	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		return nil, fmt.Errorf("decode agent: %w", err)
 	}
-	a := Agent{ID: r.ID, Name: r.Name, Role: r.Role, Departments: r.Departments, Capacity: r.Capacity,
+	a := engine.Agent{ID: r.ID, Name: r.Name, Role: r.Role, Departments: r.Departments, Capacity: r.Capacity,
 		Presence: r.Presence, Accepting: r.Accepting, Paused: r.Paused}
 	a.Version = version(ver)
 	a.Load = int(version(load))
@@ -33,7 +35,7 @@ func decodeAgent(doc, ver, load, last string) (*Agent, error) {
 }
 
 // Agent returns one agent.
-func (s *Store) Agent(ctx context.Context, id string) (*Agent, error) {
+func (s *Store) Agent(ctx context.Context, id string) (*engine.Agent, error) {
 	vals, err := s.rdb.HMGet(ctx, s.keys.agent(id), agentFields...).Result()
 	if err != nil {
 		return nil, err
@@ -62,7 +64,7 @@ end`
 }
 
 // decodeDept reads what deptLua appended.
-func decodeDept(res []string) (queued int, agents []*Agent, err error) {
+func decodeDept(res []string) (queued int, agents []*engine.Agent, err error) {
 	queued, _ = strconv.Atoi(res[0])
 	for i := 1; i+3 < len(res); i += len(agentFields) {
 		a, err := decodeAgent(res[i], res[i+1], res[i+2], res[i+3])
@@ -118,12 +120,12 @@ func (s *Store) loadAgent(ctx context.Context, w *world, id string) error {
 }
 
 // Agents lists every agent.
-func (s *Store) Agents(ctx context.Context) ([]*Agent, error) {
+func (s *Store) Agents(ctx context.Context) ([]*engine.Agent, error) {
 	ids, err := s.rdb.SMembers(ctx, s.keys.allAgents()).Result()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Agent, 0, len(ids))
+	out := make([]*engine.Agent, 0, len(ids))
 	for _, id := range ids {
 		a, err := s.Agent(ctx, id)
 		if err != nil {
@@ -152,9 +154,9 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 	var loaded int64
 	switch {
 	case errors.Is(err, ErrNotFound):
-		a = &Agent{ID: ca.ID, Presence: Offline}
+		a = &engine.Agent{ID: ca.ID, Presence: engine.Offline}
 		if ca.Online {
-			a.Presence, a.Accepting = Online, true
+			a.Presence, a.Accepting = engine.Online, true
 		}
 	case err != nil:
 		return err
@@ -193,7 +195,7 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 // SetPresence changes an agent's presence and whether they accept chats.
 // Going online clears a pause for an ignored chat. An agent who becomes
 // available takes waiting chats from their departments' queues.
-func (s *Service) SetPresence(ctx context.Context, agentID string, p Presence, accepting bool) error {
+func (s *Service) SetPresence(ctx context.Context, agentID string, p engine.Presence, accepting bool) error {
 	var depts []string
 	err := s.retry(ctx, func() error {
 		a, err := s.store.Agent(ctx, agentID)

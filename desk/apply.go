@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
 // indexes lists the sorted sets a conversation belongs to, with its score
 // in each: the desk's lists, the department queues and the contact's
 // history are all read from these.
-func (k keys) indexes(c *Conversation) map[string]float64 {
+func (k keys) indexes(c *engine.Conversation) map[string]float64 {
 	created := float64(c.CreatedAt.UnixMilli())
 	updated := float64(c.UpdatedAt.UnixMilli())
 	idx := map[string]float64{k.index("contact:" + string(c.Contact)): created, k.index("created"): created}
@@ -21,29 +23,29 @@ func (k keys) indexes(c *Conversation) map[string]float64 {
 		return idx
 	}
 	switch {
-	case c.State == StateBot:
+	case c.State == engine.StateBot:
 		idx[k.index("bot")] = created
-	case c.Kind == KindChat && c.State == StateQueued:
+	case c.Kind == engine.KindChat && c.State == engine.StateQueued:
 		idx[k.queue(c.Department)] = created
-	case c.Kind == KindChat && c.State == StateLive:
+	case c.Kind == engine.KindChat && c.State == engine.StateLive:
 		idx[k.index("live:"+c.Assignee)] = created
 		idx[k.index("live")] = created
-	case c.Kind == KindChat && c.State == StatePending:
+	case c.Kind == engine.KindChat && c.State == engine.StatePending:
 		idx[k.index("pending:"+c.Assignee)] = updated
 		idx[k.index("pending")] = updated
-	case c.Kind == KindChat && c.State == StateClosed:
+	case c.Kind == engine.KindChat && c.State == engine.StateClosed:
 		idx[k.index("closed")] = updated
 		if c.Assignee != "" {
 			idx[k.index("closed:"+c.Assignee)] = updated
 		}
-	case c.State == StateUnassigned:
+	case c.State == engine.StateUnassigned:
 		idx[k.index("tickets:unassigned:"+c.Department)] = created
-	case c.State == StateAssigned:
+	case c.State == engine.StateAssigned:
 		idx[k.index("tickets:assigned:"+c.Assignee)] = created
 		idx[k.index("tickets:assigned")] = created
-	case c.Kind == KindTicket && c.State == StateClosed:
+	case c.Kind == engine.KindTicket && c.State == engine.StateClosed:
 		idx[k.index("tickets:closed")] = updated
-	case c.State == StateArchived:
+	case c.State == engine.StateArchived:
 		idx[k.index("archived")] = updated
 	}
 	if c.Open() {
@@ -82,7 +84,7 @@ func (s *Store) write(t *tx, w *world) error {
 		var before int64
 		oldIdx := map[string]float64{}
 		if tr.before != nil {
-			if doc == tr.before.stored {
+			if doc == tr.before.Loaded {
 				continue // unchanged
 			}
 			before = tr.before.Version
@@ -151,11 +153,11 @@ func (s *Store) write(t *tx, w *world) error {
 			convs = append(convs, m.ConversationID)
 		}
 		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
-		if m.Direction == DirIn && len(m.Media) > 0 {
+		if m.Direction == engine.DirIn && len(m.Media) > 0 {
 			// Its fetch is due now, in the same write (inmedia.go).
 			wakes = append(wakes, ms(w.now), mediaWake(m.ID))
 		}
-		if m.Direction == DirOut && m.Status == channels.StatusQueued {
+		if m.Direction == engine.DirOut && m.Status == channels.StatusQueued {
 			if _, ok := outgoing[string(m.To)]; !ok {
 				contacts = append(contacts, string(m.To))
 			}
@@ -205,4 +207,4 @@ func (s *Store) write(t *tx, w *world) error {
 	return nil
 }
 
-func sameAgent(a, b *Agent) bool { return encodeAgent(a) == encodeAgent(b) }
+func sameAgent(a, b *engine.Agent) bool { return encodeAgent(a) == encodeAgent(b) }

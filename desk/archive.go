@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // TrashKeep is how long a deleted conversation can be restored before it is
@@ -13,7 +15,7 @@ import (
 const TrashKeep = 30 * 24 * time.Hour
 
 // TimerPurge removes a deleted conversation once TrashKeep has passed.
-const TimerPurge Timer = "purge"
+const TimerPurge engine.Timer = "purge"
 
 // Delete moves a closed conversation to the trash (decideDelete).
 func (s *Service) Delete(ctx context.Context, a Actor, convID string) error {
@@ -29,7 +31,7 @@ func (s *Service) Restore(ctx context.Context, a Actor, convID string) error {
 
 // purge deletes a conversation and its messages for good; the wake-up of
 // its TimerPurge calls it.
-func (s *Service) purge(ctx context.Context, c *Conversation) error {
+func (s *Service) purge(ctx context.Context, c *engine.Conversation) error {
 	k := s.store.keys
 	ids, err := s.store.rdb.LRange(ctx, k.history(c.ID), 0, -1).Result()
 	if err != nil {
@@ -93,11 +95,11 @@ func (s *Service) Transcript(ctx context.Context, a Actor, convID, format string
 	for _, m := range d.History {
 		who := m.Author
 		switch m.Direction {
-		case DirIn:
+		case engine.DirIn:
 			who = "customer " + who
-		case DirSystem:
+		case engine.DirSystem:
 			who = "(event)"
-		case DirNote:
+		case engine.DirNote:
 			who = "(note) " + who
 		}
 		fmt.Fprintf(&b, "[%s] %s: %s", m.At.Format("2006-01-02 15:04:05"), who, m.Body)
@@ -117,15 +119,15 @@ func (s *Service) Transcript(ctx context.Context, a Actor, convID, format string
 
 // attachmentText is an attachment in a text transcript: what it is and its
 // name, never an address (a signed URL would outlive its purpose there).
-func attachmentText(a MessageAttachment) string {
-	if a.Kind == KindLocation && a.Latitude != nil && a.Longitude != nil {
+func attachmentText(a engine.MessageAttachment) string {
+	if a.Kind == engine.KindLocation && a.Latitude != nil && a.Longitude != nil {
 		return fmt.Sprintf("location %.5f, %.5f %s", *a.Latitude, *a.Longitude, a.Label)
 	}
 	text := a.Kind
 	if a.Name != "" {
 		text += " " + a.Name
 	}
-	if a.State != FileReady {
+	if a.State != engine.FileReady {
 		text += " (" + a.State + ")"
 	}
 	return text

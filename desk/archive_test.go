@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
-func closedChat(t *testing.T, f fixture, from string) *Conversation {
+func closedChat(t *testing.T, f fixture, from string) *engine.Conversation {
 	t.Helper()
 	seed(t, f, online("ann", 3), online("bob", 3))
 	c := liveChat(t, f, from)
@@ -81,7 +83,7 @@ func TestConvertClosedChatToTicket(t *testing.T) {
 	}
 	ticket, _ := f.store.Conversation(ctx, id)
 	chat, _ := f.store.Conversation(ctx, c.ID)
-	if ticket.Kind != KindTicket || ticket.State != StateAssigned || ticket.Assignee != owner.ID || ticket.Subject != "Refund follow-up" || chat.ConvertedTo != id {
+	if ticket.Kind != engine.KindTicket || ticket.State != engine.StateAssigned || ticket.Assignee != owner.ID || ticket.Subject != "Refund follow-up" || chat.ConvertedTo != id {
 		t.Fatalf("ticket %+v, chat converted to %q", ticket, chat.ConvertedTo)
 	}
 	hist, _ := f.store.History(ctx, id)
@@ -140,7 +142,7 @@ func TestReachOutFromClosedChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh, _ := f.store.Conversation(ctx, id)
-	if id == old.ID || fresh.State != StateClosed || fresh.Kind != KindChat {
+	if id == old.ID || fresh.State != engine.StateClosed || fresh.Kind != engine.KindChat {
 		t.Fatalf("reach-out made %s %s/%s, want a new closed chat", id, fresh.Kind, fresh.State)
 	}
 	r, err := f.svc.Receive(ctx, inbound("SMback", "whatsapp:+27820000503", "yes, still need help"))
@@ -151,7 +153,7 @@ func TestReachOutFromClosedChat(t *testing.T) {
 		t.Fatalf("the answer went to %s, want the reach-out chat %s", r.ConversationID, id)
 	}
 	live, _ := f.store.Conversation(ctx, id)
-	if live.State != StateLive || live.Assignee == "" || live.Closed != nil {
+	if live.State != engine.StateLive || live.Assignee == "" || live.Closed != nil {
 		t.Fatalf("reach-out chat after the answer: %s on %q", live.State, live.Assignee)
 	}
 	hist, _ := f.store.History(ctx, id)
@@ -159,7 +161,7 @@ func TestReachOutFromClosedChat(t *testing.T) {
 		t.Fatalf("history should start with the template: %+v", hist)
 	}
 	before, _ := f.store.Conversation(ctx, old.ID)
-	if before.State != StateClosed || before.Version != old.Version {
+	if before.State != engine.StateClosed || before.Version != old.Version {
 		t.Fatalf("the earlier chat changed: %+v", before)
 	}
 }

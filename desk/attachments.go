@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
@@ -17,56 +19,6 @@ import (
 // the media:fetch job has copied it from Twilio (inmedia.go). The page gets
 // each at a signed, expiring Parley URL that also needs a session that may
 // see the conversation; never the provider's URL.
-
-// File states.
-const (
-	FileFetching = "fetching" // the fetch job has not finished with it
-	FileReady    = "ready"
-	FileFailed   = "failed"  // the fetch gave up: the desk says so
-	FileExpired  = "expired" // kept mediaKeep, then gone
-)
-
-// File is Parley's copy of one media item of a message.
-type File struct {
-	// ID names the stored copy (keys.media); empty unless ready.
-	ID    string `json:"id,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Type  string `json:"type,omitempty"`
-	Size  int    `json:"size,omitempty"`
-	State string `json:"state,omitempty"` // "" is still fetching
-	// Until is when the copy expires, Unix ms.
-	Until int64 `json:"until,omitempty"`
-	// Reason says why a failed fetch failed, for the agent's tooltip.
-	Reason string `json:"reason,omitempty"`
-}
-
-// Attachment kinds.
-const (
-	KindImage    = "image"
-	KindAudio    = "audio"
-	KindVideo    = "video"
-	KindDocument = "document"
-	KindLocation = "location"
-)
-
-// MessageAttachment is one attachment as the desk shows it.
-type MessageAttachment struct {
-	Kind  string `json:"kind"`
-	State string `json:"state"`
-	// URL is Parley's signed, expiring address of the file (ready only).
-	URL         string `json:"url,omitempty"`
-	ContentType string `json:"content_type,omitempty"`
-	Name        string `json:"name,omitempty"`
-	Size        int    `json:"size,omitempty"`
-	// Error is what the desk shows for a failed one.
-	Error string `json:"error,omitempty"`
-	// A location's place, with a link to a map.
-	Latitude  *float64 `json:"latitude,omitempty"`
-	Longitude *float64 `json:"longitude,omitempty"`
-	Label     string   `json:"label,omitempty"`
-	Address   string   `json:"address,omitempty"`
-	MapURL    string   `json:"map_url,omitempty"`
-}
 
 // ErrMediaNotFetched is the text of a media item the fetch gave up on.
 const ErrMediaNotFetched = "media could not be fetched"
@@ -83,13 +35,13 @@ func kindOf(contentType string) string {
 	}
 	switch {
 	case strings.HasPrefix(mt, "image/"):
-		return KindImage
+		return engine.KindImage
 	case strings.HasPrefix(mt, "audio/"):
-		return KindAudio
+		return engine.KindAudio
 	case strings.HasPrefix(mt, "video/"):
-		return KindVideo
+		return engine.KindVideo
 	}
-	return KindDocument
+	return engine.KindDocument
 }
 
 // mapURL links a place on OpenStreetMap.
@@ -123,35 +75,35 @@ func (m *Media) deskValid(convID, id, exp, sig string, now time.Time) bool {
 
 // attachmentsOf is what the desk shows of m's media and location, with
 // URLs for viewing from conversation convID.
-func (s *Service) attachmentsOf(convID string, m Message, now time.Time) []MessageAttachment {
-	var out []MessageAttachment
+func (s *Service) attachmentsOf(convID string, m engine.Message, now time.Time) []engine.MessageAttachment {
+	var out []engine.MessageAttachment
 	for i, md := range m.Media {
-		var f File
+		var f engine.File
 		if i < len(m.Files) {
 			f = m.Files[i]
 		}
-		a := MessageAttachment{ContentType: md.ContentType, Name: f.Name, Size: f.Size, State: f.State}
+		a := engine.MessageAttachment{ContentType: md.ContentType, Name: f.Name, Size: f.Size, State: f.State}
 		if f.Type != "" {
 			a.ContentType = f.Type
 		}
 		a.Kind = kindOf(a.ContentType)
 		switch {
-		case f.State == FileReady && f.Until != 0 && now.UnixMilli() > f.Until:
-			a.State = FileExpired
-		case f.State == FileReady:
+		case f.State == engine.FileReady && f.Until != 0 && now.UnixMilli() > f.Until:
+			a.State = engine.FileExpired
+		case f.State == engine.FileReady:
 			exp := now.Add(deskURLLife)
 			if until := time.UnixMilli(f.Until); f.Until != 0 && until.Before(exp) {
 				exp = until
 			}
 			a.URL = s.media.DeskURL(convID, f.ID, exp)
-		case f.State == FileFailed:
+		case f.State == engine.FileFailed:
 			a.Error = ErrMediaNotFetched
-		case m.Direction == DirIn:
-			a.State = FileFetching
+		case m.Direction == engine.DirIn:
+			a.State = engine.FileFetching
 		default:
 			// An outbound item from before Parley recorded its files: the
 			// address it was sent from is Parley's own.
-			a.State = FileReady
+			a.State = engine.FileReady
 			if strings.HasPrefix(md.URL, "https://") || strings.HasPrefix(md.URL, "http://") {
 				a.URL = md.URL
 			}
@@ -160,8 +112,8 @@ func (s *Service) attachmentsOf(convID string, m Message, now time.Time) []Messa
 	}
 	if loc := m.Location; loc != nil {
 		lat, lon := loc.Latitude, loc.Longitude
-		out = append(out, MessageAttachment{
-			Kind: KindLocation, State: FileReady, Latitude: &lat, Longitude: &lon,
+		out = append(out, engine.MessageAttachment{
+			Kind: engine.KindLocation, State: engine.FileReady, Latitude: &lat, Longitude: &lon,
 			Label: loc.Label, Address: loc.Address, MapURL: mapURL(lat, lon),
 		})
 	}
@@ -170,7 +122,7 @@ func (s *Service) attachmentsOf(convID string, m Message, now time.Time) []Messa
 
 // forDesk readies a history for the page: attachments with Parley's URLs
 // instead of the provider's.
-func (s *Service) forDesk(convID string, hist []Message) {
+func (s *Service) forDesk(convID string, hist []engine.Message) {
 	now := s.now()
 	for i := range hist {
 		if len(hist[i].Media) == 0 && hist[i].Location == nil {
@@ -183,7 +135,7 @@ func (s *Service) forDesk(convID string, hist []Message) {
 
 // mediaLabel names what a message carries for a list's preview: "Photo",
 // "Voice message", a file's name.
-func mediaLabel(media []channels.Media, files []File) string {
+func mediaLabel(media []channels.Media, files []engine.File) string {
 	if len(media) == 0 {
 		return ""
 	}
@@ -196,14 +148,14 @@ func mediaLabel(media []channels.Media, files []File) string {
 	}
 	label := ""
 	switch kindOf(ct) {
-	case KindImage:
+	case engine.KindImage:
 		label = "Photo"
-	case KindAudio:
+	case engine.KindAudio:
 		label = "Audio"
 		if mt, _, _ := mime.ParseMediaType(ct); mt == "audio/ogg" || mt == "audio/opus" {
 			label = "Voice message" // what WhatsApp records
 		}
-	case KindVideo:
+	case engine.KindVideo:
 		label = "Video"
 	default:
 		label = name

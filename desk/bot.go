@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -38,13 +40,13 @@ type BotEvent struct {
 	ConversationID string           `json:"conversation_id"`
 	Contact        BotContact       `json:"contact"`
 	Channel        channels.Channel `json:"channel"`
-	Message        Message          `json:"message,omitzero"`
+	Message        engine.Message   `json:"message,omitzero"`
 	// WindowOpen is false when only a template can reach a WhatsApp contact.
 	WindowOpen bool `json:"window_open"`
 	// History is the conversation as the customer saw it (messages in and
 	// out, the current one last); notes and comments are never sent.
-	History []Message `json:"history,omitempty"`
-	SentAt  time.Time `json:"sent_at"`
+	History []engine.Message `json:"history,omitempty"`
+	SentAt  time.Time        `json:"sent_at"`
 }
 
 // The lifecycle events: how a chat left the bot when the bot did not do it.
@@ -146,7 +148,7 @@ func botWake(conv, event string) string { return "bot:" + conv + ":" + event }
 // queueForBot puts a customer message in line for the bot: it goes at once
 // if nothing is in flight, else when the one before it is answered. Either
 // way the chat is not quiet: its idle deadline starts again.
-func (w *world) queueForBot(c *Conversation, messageID string) {
+func (w *world) queueForBot(c *engine.Conversation, messageID string) {
 	c.BotPending = append(c.BotPending, messageID)
 	if len(c.BotPending) == 1 {
 		w.botEvents = append(w.botEvents, botEvent{c.ID, messageID})
@@ -155,18 +157,18 @@ func (w *world) queueForBot(c *Conversation, messageID string) {
 }
 
 // armBotIdle starts the time the bot may leave the chat quiet.
-func (w *world) armBotIdle(c *Conversation) {
+func (w *world) armBotIdle(c *engine.Conversation) {
 	idle := w.rules.Timeouts.Inactivity
 	if b := w.rules.Bot(c.Bot); b != nil {
 		idle = w.rules.Idle(b)
 	}
-	w.arm(c, TimerBot, w.now.Add(idle))
+	w.arm(c, engine.TimerBot, w.now.Add(idle))
 }
 
 // nextForBot ends the event in flight, done, and sends the next in line.
 // It reports false if done is not the event in flight (a job that ran
 // twice).
-func (w *world) nextForBot(c *Conversation, done string) bool {
+func (w *world) nextForBot(c *engine.Conversation, done string) bool {
 	if len(c.BotPending) == 0 || c.BotPending[0] != done {
 		return false
 	}
@@ -179,9 +181,9 @@ func (w *world) nextForBot(c *Conversation, done string) bool {
 
 // leaveBot ends the bot's hold on a chat: nothing more of it is sent to
 // the bot, except the lifecycle event (if any) saying why.
-func (w *world) leaveBot(c *Conversation, lifecycle string) {
+func (w *world) leaveBot(c *engine.Conversation, lifecycle string) {
 	c.BotPending = nil
-	w.disarm(c, TimerBot)
+	w.disarm(c, engine.TimerBot)
 	if lifecycle != "" {
 		w.botEvents = append(w.botEvents, botEvent{c.ID, lifecycle})
 	}
@@ -189,7 +191,7 @@ func (w *world) leaveBot(c *Conversation, lifecycle string) {
 
 // takeFromBot hands a chat from a bot that failed or went quiet to the
 // normal flow, with a note for the agent saying why.
-func (w *world) takeFromBot(c *Conversation, why string) {
+func (w *world) takeFromBot(c *engine.Conversation, why string) {
 	w.leaveBot(c, BotHandedOff)
 	w.note(c, "Taken from the bot: "+why)
 	w.handOff(c, c.Department)
@@ -212,7 +214,7 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, att
 	if isLifecycle(event) {
 		return s.deliverLifecycle(ctx, c, event, attempt, lastAttempt)
 	}
-	if c.State != StateBot || len(c.BotPending) == 0 || c.BotPending[0] != event {
+	if c.State != engine.StateBot || len(c.BotPending) == 0 || c.BotPending[0] != event {
 		return nil // handed off, closed, or answered meanwhile
 	}
 	bot := s.Rules().Bot(c.Bot)
@@ -282,15 +284,15 @@ func reason(err error) string {
 }
 
 // messageEvent builds the event of a customer message.
-func (s *Service) messageEvent(ctx context.Context, bot *config.Bot, c *Conversation, messageID string, attempt int) (BotEvent, error) {
+func (s *Service) messageEvent(ctx context.Context, bot *config.Bot, c *engine.Conversation, messageID string, attempt int) (BotEvent, error) {
 	all, err := s.store.History(ctx, c.ID)
 	if err != nil {
 		return BotEvent{}, err
 	}
-	var msg Message
-	var hist []Message
+	var msg engine.Message
+	var hist []engine.Message
 	for _, m := range all {
-		if m.Direction != DirIn && m.Direction != DirOut {
+		if m.Direction != engine.DirIn && m.Direction != engine.DirOut {
 			continue // notes and comments are internal
 		}
 		hist = append(hist, m)
@@ -308,7 +310,7 @@ func (s *Service) messageEvent(ctx context.Context, bot *config.Bot, c *Conversa
 }
 
 // eventOf is an event's common part.
-func (s *Service) eventOf(ctx context.Context, bot *config.Bot, c *Conversation, kind string, attempt int) (BotEvent, error) {
+func (s *Service) eventOf(ctx context.Context, bot *config.Bot, c *engine.Conversation, kind string, attempt int) (BotEvent, error) {
 	contact, err := s.store.Contact(ctx, c.Contact)
 	if err != nil {
 		return BotEvent{}, err
@@ -323,7 +325,7 @@ func (s *Service) eventOf(ctx context.Context, bot *config.Bot, c *Conversation,
 
 // deliverLifecycle tells the bot that a chat it held has left it. What the
 // bot answers is not used; after the last attempt the event is dropped.
-func (s *Service) deliverLifecycle(ctx context.Context, c *Conversation, kind string, attempt int, lastAttempt bool) error {
+func (s *Service) deliverLifecycle(ctx context.Context, c *engine.Conversation, kind string, attempt int, lastAttempt bool) error {
 	bot := s.Rules().Bot(c.Bot)
 	secrets := s.bots.secrets[c.Bot]
 	if bot == nil || len(secrets) == 0 {

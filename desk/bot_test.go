@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/config"
@@ -84,7 +86,7 @@ func TestBotAnswersThenHandsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := f.store.Conversation(ctx, r.ConversationID)
-	if c.State != StateBot || c.Bot != "helper" || c.Assignee != "" {
+	if c.State != engine.StateBot || c.Bot != "helper" || c.Assignee != "" {
 		t.Fatalf("new chat %s/%s on %q, want held by the bot", c.State, c.Bot, c.Assignee)
 	}
 	if err := f.deliver(t, false); err != nil {
@@ -108,7 +110,7 @@ func TestBotAnswersThenHandsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ = f.store.Conversation(ctx, c.ID)
-	if c.State != StateLive || c.Assignee != "ann" {
+	if c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Fatalf("after the hand-off: %s on %q, want live on ann", c.State, c.Assignee)
 	}
 	if err := f.svc.BotActions(ctx, "helper", c.ID, []BotAction{{Type: "text", Body: "me again"}}); !errors.Is(err, ErrWrongState) {
@@ -126,7 +128,7 @@ func TestBotHandOffOutOfHoursLeavesAMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := f.store.Conversation(ctx, r.ConversationID)
-	if c.Kind != KindTicket || c.Session != SessionAsking {
+	if c.Kind != engine.KindTicket || c.Session != engine.SessionAsking {
 		t.Fatalf("with nobody online the hand-off made %s/%s, want a ticket asking to leave a message", c.Kind, c.Session)
 	}
 }
@@ -146,7 +148,7 @@ func TestFailingBotIsRetriedThenBypassed(t *testing.T) {
 		t.Fatalf("last attempt: %v, want ErrBotFailed", err)
 	}
 	c, _ := f.store.Conversation(ctx, r.ConversationID)
-	if c.State != StateLive || c.Assignee != "ann" {
+	if c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Fatalf("after the bot failed: %s on %q, want the customer routed to ann", c.State, c.Assignee)
 	}
 	// Enough failures open the circuit: new chats skip the bot.
@@ -155,7 +157,7 @@ func TestFailingBotIsRetriedThenBypassed(t *testing.T) {
 	}
 	r, _ = f.svc.Receive(ctx, inbound("SMb5", "whatsapp:+27820000903", "hi"))
 	c, _ = f.store.Conversation(ctx, r.ConversationID)
-	if c.State == StateBot {
+	if c.State == engine.StateBot {
 		t.Fatal("a chat went to a bot whose circuit is open")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
@@ -95,7 +97,7 @@ func (s *Service) botHandOff(ctx context.Context, convID, why string) error {
 		if err != nil {
 			return err
 		}
-		if c.State != StateBot {
+		if c.State != engine.StateBot {
 			return nil
 		}
 		if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {
@@ -151,7 +153,7 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 		if err != nil {
 			return err
 		}
-		if c.State != StateBot || c.Bot != botID {
+		if c.State != engine.StateBot || c.Bot != botID {
 			return fmt.Errorf("%w: the bot does not hold this conversation", ErrWrongState)
 		}
 		if from.event != "" && !w.nextForBot(c, from.event) {
@@ -169,14 +171,14 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 			}
 		}
 		for _, a := range actions {
-			if c.State != StateBot {
+			if c.State != engine.StateBot {
 				break // handed off or closed: the rest is not the bot's to do
 			}
 			if err := w.botAction(c, a); err != nil {
 				return err
 			}
 		}
-		if c.State == StateBot && len(actions) > 0 {
+		if c.State == engine.StateBot && len(actions) > 0 {
 			w.armBotIdle(c) // the bot answered: the chat is not quiet
 		}
 		t := newTx()
@@ -192,7 +194,7 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 	return err
 }
 
-func (w *world) botAction(c *Conversation, a BotAction) error {
+func (w *world) botAction(c *engine.Conversation, a BotAction) error {
 	author := "bot:" + c.Bot
 	switch a.Type {
 	case "text":
@@ -208,7 +210,7 @@ func (w *world) botAction(c *Conversation, a BotAction) error {
 			if err := channels.CheckQuickReply(a.Body, a.Buttons); err != nil {
 				return fmt.Errorf("%w: buttons: %v", ErrInvalid, err)
 			}
-			r.QuickReply = &QuickReply{Body: a.Body, Buttons: a.Buttons}
+			r.QuickReply = &engine.QuickReply{Body: a.Body, Buttons: a.Buttons}
 		}
 		_, err := w.reply(c, r)
 		return err
@@ -239,7 +241,7 @@ func (w *world) botAction(c *Conversation, a BotAction) error {
 		w.handOff(c, dept)
 	case "close":
 		w.leaveBot(c, "")
-		w.closeConversation(c, Closure{By: "bot:" + c.Bot, Reason: "closed by the bot"})
+		w.closeConversation(c, engine.Closure{By: "bot:" + c.Bot, Reason: "closed by the bot"})
 	default:
 		return fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Type)
 	}
@@ -249,15 +251,15 @@ func (w *world) botAction(c *Conversation, a BotAction) error {
 
 // handOff routes a chat from its bot as a new chat would be: to an agent,
 // the queue, or the leave-a-message flow.
-func (w *world) handOff(c *Conversation, dept string) {
+func (w *world) handOff(c *engine.Conversation, dept string) {
 	c.Department = dept
 	open := w.rules.HoursOf(dept).Open(w.now)
 	ticket := w.conversation(w.contact.Ticket)
 	switch {
 	case open && w.anyTakesChats(dept) && (w.rules.Timeouts.Queue > 0 || pickAgent(w.deptAgents(dept), dept, nil) != nil):
-		c.State = StateQueued
+		c.State = engine.StateQueued
 		if !w.route(c, ticket) {
-			w.arm(c, TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
+			w.arm(c, engine.TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
 			w.queued[dept]++
 			w.say(c, w.queuedText(w.queued[dept]))
 		}
@@ -266,7 +268,7 @@ func (w *world) handOff(c *Conversation, dept string) {
 		if open {
 			why = w.rules.Texts.NoAgent
 		}
-		c.State = StateQueued // toTicket takes a chat that nobody could take
+		c.State = engine.StateQueued // toTicket takes a chat that nobody could take
 		w.toTicket(c, why)
 	}
 }

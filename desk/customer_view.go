@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
@@ -13,13 +15,13 @@ import (
 // of them (all when limit is 0). Internal notes and system lines are left
 // out, since the customer never sees them. The development phone shows it,
 // so a reload or a second browser finds the same conversation Parley keeps.
-func (s *Service) CustomerView(ctx context.Context, a channels.Address, limit int) ([]Message, error) {
+func (s *Service) CustomerView(ctx context.Context, a channels.Address, limit int) ([]engine.Message, error) {
 	convs, err := s.store.rdb.ZRange(ctx, s.store.keys.index("contact:"+string(a)), 0, -1).Result()
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var out []Message
+	var out []engine.Message
 	for _, id := range convs {
 		// History includes the chats merged into a conversation, which are
 		// in the contact's index too: each message counts once.
@@ -28,7 +30,7 @@ func (s *Service) CustomerView(ctx context.Context, a channels.Address, limit in
 			return nil, err
 		}
 		for _, m := range hist {
-			if seen[m.ID] || (m.Direction != DirIn && m.Direction != DirOut) {
+			if seen[m.ID] || (m.Direction != engine.DirIn && m.Direction != engine.DirOut) {
 				continue
 			}
 			seen[m.ID] = true
@@ -36,7 +38,7 @@ func (s *Service) CustomerView(ctx context.Context, a channels.Address, limit in
 		}
 	}
 	// Message ids are ULIDs: sorting them orders the messages in time.
-	slices.SortStableFunc(out, func(x, y Message) int { return cmp.Compare(x.ID, y.ID) })
+	slices.SortStableFunc(out, func(x, y engine.Message) int { return cmp.Compare(x.ID, y.ID) })
 	if limit > 0 && len(out) > limit {
 		out = out[len(out)-limit:]
 	}

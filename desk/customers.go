@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -55,23 +57,23 @@ type CustomerNote struct {
 // was, who handled it, and how it ended.
 type Engagement struct {
 	ID         string           `json:"id"`
-	Kind       Kind             `json:"kind"`
-	State      State            `json:"state"`
+	Kind       engine.Kind      `json:"kind"`
+	State      engine.State     `json:"state"`
 	Channel    channels.Channel `json:"channel"`
 	Department string           `json:"department"`
 	Assignee   string           `json:"assignee,omitempty"`
 	// AgentName is the assignee's name, for people who do not know ids.
-	AgentName string    `json:"agent_name,omitempty"`
-	Subject   string    `json:"subject,omitempty"`
-	Preview   string    `json:"preview,omitempty"`
-	Closed    *Closure  `json:"closed,omitempty"`
-	Rating    *Rating   `json:"rating,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	AgentName string          `json:"agent_name,omitempty"`
+	Subject   string          `json:"subject,omitempty"`
+	Preview   string          `json:"preview,omitempty"`
+	Closed    *engine.Closure `json:"closed,omitempty"`
+	Rating    *engine.Rating  `json:"rating,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
 }
 
 // engagementOf summarises a conversation; names maps agent ids to names.
-func engagementOf(c *Conversation, names map[string]string) Engagement {
+func engagementOf(c *engine.Conversation, names map[string]string) Engagement {
 	return Engagement{
 		ID: c.ID, Kind: c.Kind, State: c.State, Channel: c.Channel, Department: c.Department, Assignee: c.Assignee,
 		AgentName: names[c.Assignee], Subject: c.Subject, Preview: c.Preview, Closed: c.Closed, Rating: c.Rating,
@@ -81,7 +83,7 @@ func engagementOf(c *Conversation, names map[string]string) Engagement {
 
 // Profile is a customer as the desk's profile page shows it.
 type Profile struct {
-	Contact Contact          `json:"contact"`
+	Contact engine.Contact   `json:"contact"`
 	Channel channels.Channel `json:"channel"`
 	// WindowOpen says whether free text can go now (always on SMS);
 	// Unreachable whether Twilio found the number cannot receive messages.
@@ -101,7 +103,7 @@ func (k keys) customerNote(a channels.Address) string {
 }
 
 // contactConversations loads every conversation of a contact, oldest first.
-func (s *Store) contactConversations(ctx context.Context, a channels.Address) ([]*Conversation, error) {
+func (s *Store) contactConversations(ctx context.Context, a channels.Address) ([]*engine.Conversation, error) {
 	ids, err := s.rdb.ZRange(ctx, s.keys.index("contact:"+string(a)), 0, -1).Result()
 	if err != nil {
 		return nil, err
@@ -127,7 +129,7 @@ func (s *Store) agentNames(ctx context.Context) (map[string]string, error) {
 // they may see. A customer the actor may not see is ErrNotFound, as an
 // unknown one is, so the desk does not reveal who else writes in. It
 // returns the conversations the actor may know of, oldest first.
-func (s *Service) customerAccess(ctx context.Context, a Actor, addr channels.Address) (Contact, []*Conversation, error) {
+func (s *Service) customerAccess(ctx context.Context, a Actor, addr channels.Address) (engine.Contact, []*engine.Conversation, error) {
 	contact, err := s.store.Contact(ctx, addr)
 	if err != nil {
 		return contact, nil, err
@@ -136,7 +138,7 @@ func (s *Service) customerAccess(ctx context.Context, a Actor, addr channels.Add
 	if err != nil {
 		return contact, nil, err
 	}
-	var shown []*Conversation
+	var shown []*engine.Conversation
 	allowed := a.Supervises()
 	for _, c := range all {
 		ok, err := s.CanSee(ctx, a, c)
@@ -254,7 +256,7 @@ func shorten(text string, n int) string {
 // engagementsBefore summarises the contact's conversations other than c and
 // those merged into it: the earlier engagements an open chat shows with
 // its history, with their close notes, tags, sentiment and references.
-func (s *Service) engagementsBefore(ctx context.Context, c *Conversation) ([]Engagement, error) {
+func (s *Service) engagementsBefore(ctx context.Context, c *engine.Conversation) ([]Engagement, error) {
 	all, err := s.store.contactConversations(ctx, c.Contact)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // The decisions of the operations agents, supervisors and admins ask for on
@@ -51,7 +53,7 @@ type Op struct {
 // Outcome is what a decision answers besides its changes: the message it
 // wrote, or the id of the conversation it made.
 type Outcome struct {
-	Message Message
+	Message engine.Message
 	ID      string
 }
 
@@ -60,7 +62,7 @@ type Outcome struct {
 // queue length. It is the one place that chooses what to load, so loading
 // cannot drift from deciding: the service loads it, then checks that the
 // conversation it decided on needs nothing more.
-func (op Op) needs(c *Conversation) (agents, depts []string) {
+func (op Op) needs(c *engine.Conversation) (agents, depts []string) {
 	agents = []string{op.Actor.ID, c.Assignee}
 	switch op.Kind {
 	case OpReopen:
@@ -91,7 +93,7 @@ func mentionsIn(body string) []string {
 // decide carries out op on c, which w tracks. Whether the actor may see c
 // at all is checked before (Service.Open), so that a conversation they may
 // not see answers as unknown; here, what they may do to it.
-func decide(w *world, op Op, c *Conversation) (Outcome, error) {
+func decide(w *world, op Op, c *engine.Conversation) (Outcome, error) {
 	a := op.Actor
 	switch op.Kind {
 	case OpReply:
@@ -130,7 +132,7 @@ func decide(w *world, op Op, c *Conversation) (Outcome, error) {
 }
 
 // mustHold checks that the actor is the conversation's assignee.
-func mustHold(a Actor, c *Conversation) error {
+func mustHold(a Actor, c *engine.Conversation) error {
 	if c.Assignee != a.ID {
 		return fmt.Errorf("%w: %s is assigned to someone else", ErrNotAllowed, c.Kind)
 	}
@@ -138,7 +140,7 @@ func mustHold(a Actor, c *Conversation) error {
 }
 
 // mayManage checks that the actor is the conversation's agent or a supervisor.
-func mayManage(a Actor, c *Conversation) error {
+func mayManage(a Actor, c *engine.Conversation) error {
 	if c.Assignee != a.ID && !a.Supervises() {
 		return fmt.Errorf("%w: only the conversation's agent or a supervisor", ErrNotAllowed)
 	}
@@ -158,28 +160,28 @@ func inDepartment(w *world, a Actor, dept string) bool {
 // decideReply sends an agent's message. Only the assigned agent writes in a
 // live or pending chat (a supervisor comments instead) or in an assigned
 // ticket; on WhatsApp outside the 24-hour window only a template goes.
-func decideReply(w *world, a Actor, c *Conversation, r Reply) (Message, error) {
+func decideReply(w *world, a Actor, c *engine.Conversation, r Reply) (engine.Message, error) {
 	switch {
-	case c.Kind == KindChat && (c.State == StateLive || c.State == StatePending):
-	case c.Kind == KindTicket && c.State == StateAssigned:
+	case c.Kind == engine.KindChat && (c.State == engine.StateLive || c.State == engine.StatePending):
+	case c.Kind == engine.KindTicket && c.State == engine.StateAssigned:
 	default:
-		return Message{}, fmt.Errorf("%w: %s %s", ErrWrongState, c.State, c.Kind)
+		return engine.Message{}, fmt.Errorf("%w: %s %s", ErrWrongState, c.State, c.Kind)
 	}
 	if err := mustHold(a, c); err != nil {
-		return Message{}, err
+		return engine.Message{}, err
 	}
 	r.Author = a.ID
 	m, err := w.reply(c, r)
 	if err != nil {
-		return Message{}, err
+		return engine.Message{}, err
 	}
 	c.AwaitingAgent, c.LastAgentAt = false, w.now
 	if c.FirstAgentAt.IsZero() {
 		c.FirstAgentAt = w.now
 	}
-	if c.Kind == KindTicket {
+	if c.Kind == engine.KindTicket {
 		c.AgentReplied = true
-		w.arm(c, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+		w.arm(c, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	} else {
 		w.armChatTimers(c)
 	}
@@ -190,13 +192,13 @@ func decideReply(w *world, a Actor, c *Conversation, r Reply) (Message, error) {
 // (other than the author: a mention gives access, and naming oneself must
 // not keep it) puts the conversation in that agent's Tagged tab while it is
 // open, and rings their bell.
-func decideComment(w *world, a Actor, c *Conversation, body string) (Message, error) {
+func decideComment(w *world, a Actor, c *engine.Conversation, body string) (engine.Message, error) {
 	body = strings.TrimSpace(body)
 	if body == "" || len(body) > 4000 {
-		return Message{}, fmt.Errorf("%w: a comment has 1 to 4000 characters", ErrInvalid)
+		return engine.Message{}, fmt.Errorf("%w: a comment has 1 to 4000 characters", ErrInvalid)
 	}
 	if !mayView(a, c, func(dept string) bool { return inDepartment(w, a, dept) }) {
-		return Message{}, ErrNotFound // only who may see it comments on it
+		return engine.Message{}, ErrNotFound // only who may see it comments on it
 	}
 	var mentioned []string
 	for _, id := range mentionsIn(body) {
@@ -204,7 +206,7 @@ func decideComment(w *world, a Actor, c *Conversation, body string) (Message, er
 			mentioned = append(mentioned, id)
 		}
 	}
-	w.add(c, Message{Direction: DirNote, Author: a.ID, Body: body})
+	w.add(c, engine.Message{Direction: engine.DirNote, Author: a.ID, Body: body})
 	note := w.messages[len(w.messages)-1] // as stored: its id, conversation and time filled in
 	for _, id := range mentioned {
 		if !slices.Contains(c.Mentions, id) {
@@ -220,8 +222,8 @@ func decideComment(w *world, a Actor, c *Conversation, body string) (Message, er
 
 // decideFlag marks a chat to follow up: a flagged chat is neither closed
 // nor converted for inactivity, nor re-routed when its agent is slow.
-func decideFlag(w *world, a Actor, c *Conversation, flagged bool) error {
-	if c.Kind != KindChat || (c.State != StateLive && c.State != StatePending) {
+func decideFlag(w *world, a Actor, c *engine.Conversation, flagged bool) error {
+	if c.Kind != engine.KindChat || (c.State != engine.StateLive && c.State != engine.StatePending) {
 		return fmt.Errorf("%w: only a live or pending chat is flagged", ErrWrongState)
 	}
 	if err := mustHold(a, c); err != nil {
@@ -236,17 +238,17 @@ func decideFlag(w *world, a Actor, c *Conversation, flagged bool) error {
 // decidePending parks a live chat while the agent waits on the customer; a
 // customer reply makes it live again, silence closes it after the pending
 // timeout.
-func decidePending(w *world, a Actor, c *Conversation) error {
-	if c.Kind != KindChat || c.State != StateLive {
+func decidePending(w *world, a Actor, c *engine.Conversation) error {
+	if c.Kind != engine.KindChat || c.State != engine.StateLive {
 		return fmt.Errorf("%w: only a live chat can be marked pending", ErrWrongState)
 	}
 	if err := mustHold(a, c); err != nil {
 		return err
 	}
 	w.release(c)
-	c.State = StatePending
-	w.disarm(c, TimerAgentResponse, TimerInactivity)
-	w.arm(c, TimerPending, w.now.Add(w.rules.Timeouts.Pending))
+	c.State = engine.StatePending
+	w.disarm(c, engine.TimerAgentResponse, engine.TimerInactivity)
+	w.arm(c, engine.TimerPending, w.now.Add(w.rules.Timeouts.Pending))
 	w.note(c, "Marked pending")
 	w.emit(EventChanged, c, "")
 	return nil
@@ -268,11 +270,11 @@ func checkCloseForm(w *world, f CloseForm) error {
 
 // decideCloseChat ends a live or pending chat with the agent's sentiment,
 // notes, tag and references; they stay in the contact's history.
-func decideCloseChat(w *world, a Actor, c *Conversation, f CloseForm) error {
+func decideCloseChat(w *world, a Actor, c *engine.Conversation, f CloseForm) error {
 	if err := checkCloseForm(w, f); err != nil {
 		return err
 	}
-	if c.Kind != KindChat || (c.State != StateLive && c.State != StatePending) {
+	if c.Kind != engine.KindChat || (c.State != engine.StateLive && c.State != engine.StatePending) {
 		return fmt.Errorf("%w: only a live or pending chat is closed", ErrWrongState)
 	}
 	if err := mustHold(a, c); err != nil {
@@ -284,14 +286,14 @@ func decideCloseChat(w *world, a Actor, c *Conversation, f CloseForm) error {
 
 // decideCloseTicket closes an assigned ticket; only its agent, and only
 // after answering the customer. The sentiment is optional for a ticket.
-func decideCloseTicket(w *world, a Actor, c *Conversation, f CloseForm) error {
+func decideCloseTicket(w *world, a Actor, c *engine.Conversation, f CloseForm) error {
 	if f.Sentiment == "" {
 		f.Sentiment = "neutral"
 	}
 	if err := checkCloseForm(w, f); err != nil {
 		return err
 	}
-	if c.Kind != KindTicket || c.State != StateAssigned {
+	if c.Kind != engine.KindTicket || c.State != engine.StateAssigned {
 		return fmt.Errorf("%w: only an assigned ticket is closed", ErrWrongState)
 	}
 	if err := mustHold(a, c); err != nil {
@@ -310,42 +312,42 @@ func decideCloseTicket(w *world, a Actor, c *Conversation, f CloseForm) error {
 // who is available now (to), never for themselves, so nobody takes over a
 // customer they never held. The contact must not be in another open chat;
 // an open ticket of theirs is closed, as for any live chat.
-func decideReopen(w *world, a Actor, c *Conversation, to string, r Reply) (Message, error) {
-	if c.Kind != KindChat || c.State != StateClosed || c.MergedInto != "" {
-		return Message{}, fmt.Errorf("%w: only a closed chat is reopened", ErrWrongState)
+func decideReopen(w *world, a Actor, c *engine.Conversation, to string, r Reply) (engine.Message, error) {
+	if c.Kind != engine.KindChat || c.State != engine.StateClosed || c.MergedInto != "" {
+		return engine.Message{}, fmt.Errorf("%w: only a closed chat is reopened", ErrWrongState)
 	}
 	if w.contact.Chat != "" {
-		return Message{}, fmt.Errorf("%w: the contact is in another open chat", ErrWrongState)
+		return engine.Message{}, fmt.Errorf("%w: the contact is in another open chat", ErrWrongState)
 	}
 	holder := a.ID
 	switch {
 	case to == "" || to == a.ID:
 		if c.Assignee != a.ID {
-			return Message{}, fmt.Errorf("%w: only the chat's last agent reopens it; a supervisor assigns it to an available agent", ErrNotAllowed)
+			return engine.Message{}, fmt.Errorf("%w: only the chat's last agent reopens it; a supervisor assigns it to an available agent", ErrNotAllowed)
 		}
 	case !a.Supervises():
-		return Message{}, fmt.Errorf("%w: only a supervisor reopens a chat for someone else", ErrNotAllowed)
+		return engine.Message{}, fmt.Errorf("%w: only a supervisor reopens a chat for someone else", ErrNotAllowed)
 	default:
 		holder = to
 	}
 	agent := w.agent(holder)
 	if agent == nil {
-		return Message{}, fmt.Errorf("agent %s: %w", holder, ErrNotFound)
+		return engine.Message{}, fmt.Errorf("agent %s: %w", holder, ErrNotFound)
 	}
 	if holder != a.ID && !agent.Available() {
-		return Message{}, fmt.Errorf("%w: %s cannot take the chat", ErrNoAgentAvailable, holder)
+		return engine.Message{}, fmt.Errorf("%w: %s cannot take the chat", ErrNoAgentAvailable, holder)
 	}
 	c.Closed = nil
 	w.contact.Chat = c.ID
 	w.touchContact()
 	w.assign(c, agent, false)
 	if t := w.conversation(w.contact.Ticket); t != nil {
-		w.closeConversation(t, Closure{By: "system", Reason: ReasonLiveChat})
+		w.closeConversation(t, engine.Closure{By: "system", Reason: engine.ReasonLiveChat})
 	}
 	r.Author = a.ID
 	m, err := w.reply(c, r)
 	if err != nil {
-		return Message{}, err
+		return engine.Message{}, err
 	}
 	c.AwaitingAgent, c.LastAgentAt = false, w.now
 	w.armChatTimers(c)
@@ -356,21 +358,21 @@ func decideReopen(w *world, a Actor, c *Conversation, to string, r Reply) (Messa
 // named (who must be available, and in the department if one is named too),
 // or a department's best available agent. Only the chat's agent or a
 // supervisor transfers it; tickets are never transferred.
-func decideTransfer(w *world, a Actor, c *Conversation, to Target) error {
+func decideTransfer(w *world, a Actor, c *engine.Conversation, to Target) error {
 	if to.Department == "" && to.Agent == "" {
 		return fmt.Errorf("%w: name a department or an agent", ErrInvalid)
 	}
-	if c.Kind == KindTicket {
+	if c.Kind == engine.KindTicket {
 		return ErrTicketTransfer
 	}
-	if c.State != StateLive && c.State != StateQueued && c.State != StateBot {
+	if c.State != engine.StateLive && c.State != engine.StateQueued && c.State != engine.StateBot {
 		return fmt.Errorf("%w: only a live, queued or bot chat is transferred", ErrWrongState)
 	}
 	if c.Assignee != a.ID && !a.Supervises() {
 		return fmt.Errorf("%w: only the chat's agent or a supervisor transfers it", ErrNotAllowed)
 	}
 	dept := to.Department
-	var target *Agent
+	var target *engine.Agent
 	if to.Agent != "" {
 		if target = w.agent(to.Agent); target == nil {
 			return fmt.Errorf("agent %s: %w", to.Agent, ErrNotFound)
@@ -390,7 +392,7 @@ func decideTransfer(w *world, a Actor, c *Conversation, to Target) error {
 	} else if target = pickAgent(w.deptAgents(dept), dept, []string{c.Assignee}); target == nil {
 		return fmt.Errorf("%w in department %s", ErrNoAgentAvailable, dept)
 	}
-	if c.State == StateBot {
+	if c.State == engine.StateBot {
 		// A supervisor takes the chat from its bot: the bot is told.
 		w.leaveBot(c, BotTakenOver)
 		w.note(c, "Taken from the bot by "+w.agentName(a.ID))
@@ -398,7 +400,7 @@ func decideTransfer(w *world, a Actor, c *Conversation, to Target) error {
 	from := c.Assignee
 	w.release(c)
 	c.Department = dept
-	w.disarm(c, TimerAgentResponse)
+	w.disarm(c, engine.TimerAgentResponse)
 	w.assign(c, target, true)
 	if from != "" {
 		w.note(c, "Transferred from "+w.agentName(from))
@@ -409,14 +411,14 @@ func decideTransfer(w *world, a Actor, c *Conversation, to Target) error {
 // decideAccept assigns an unassigned ticket of one of the agent's
 // departments to the agent. Of two agents racing, exactly one commits; the
 // other decides again and finds the ticket taken.
-func decideAccept(w *world, a Actor, c *Conversation) error {
-	if c.Kind != KindTicket || c.State != StateUnassigned {
+func decideAccept(w *world, a Actor, c *engine.Conversation) error {
+	if c.Kind != engine.KindTicket || c.State != engine.StateUnassigned {
 		return fmt.Errorf("%w: the ticket is not unassigned", ErrWrongState)
 	}
 	if !inDepartment(w, a, c.Department) {
 		return fmt.Errorf("%w: the ticket belongs to department %s", ErrNotAllowed, c.Department)
 	}
-	c.State, c.Assignee, c.AssignedAt = StateAssigned, a.ID, w.now
+	c.State, c.Assignee, c.AssignedAt = engine.StateAssigned, a.ID, w.now
 	w.note(c, "Ticket accepted by "+w.agentName(a.ID))
 	w.emit(EventAssigned, c, "")
 	return nil
@@ -426,7 +428,7 @@ func decideAccept(w *world, a Actor, c *Conversation) error {
 // unassigned of their departments, oldest first) in one decision: if any
 // of them is no longer unassigned, the whole decision is taken again on
 // fresh state, so none is assigned twice and none is skipped.
-func decideQuickAccept(w *world, a Actor, tickets []*Conversation) ([]string, error) {
+func decideQuickAccept(w *world, a Actor, tickets []*engine.Conversation) ([]string, error) {
 	var taken []string
 	for _, c := range tickets {
 		if err := decideAccept(w, a, c); err != nil {
@@ -443,8 +445,8 @@ func decideQuickAccept(w *world, a Actor, tickets []*Conversation) ([]string, er
 // stays where it was; when the customer answers, that chat becomes live and
 // is routed as usual. Its agent or a supervisor may reach out; not while the
 // contact is in an open chat.
-func decideReachOut(w *world, a Actor, c *Conversation, r Reply) (string, error) {
-	if c.State != StateClosed && c.State != StateArchived {
+func decideReachOut(w *world, a Actor, c *engine.Conversation, r Reply) (string, error) {
+	if c.State != engine.StateClosed && c.State != engine.StateArchived {
 		return "", fmt.Errorf("%w: reach out from a closed conversation", ErrWrongState)
 	}
 	if c.Assignee != a.ID && !a.Supervises() {
@@ -453,14 +455,14 @@ func decideReachOut(w *world, a Actor, c *Conversation, r Reply) (string, error)
 	if w.contact.Chat != "" {
 		return "", fmt.Errorf("%w: the contact is in an open chat", ErrWrongState)
 	}
-	chat := w.newConversation(KindChat, StateClosed, c.Department)
+	chat := w.newConversation(engine.KindChat, engine.StateClosed, c.Department)
 	chat.Assignee = a.ID
 	r.Author = a.ID
 	if _, err := w.reply(chat, r); err != nil {
 		return "", err
 	}
 	chat.LastAgentAt = w.now
-	chat.Closed = &Closure{By: a.ID, Reason: ReasonReachOut, At: w.now}
+	chat.Closed = &engine.Closure{By: a.ID, Reason: engine.ReasonReachOut, At: w.now}
 	w.contact.ReachOut = chat.ID
 	w.touchContact()
 	w.emit(EventChanged, chat, "")
@@ -469,8 +471,8 @@ func decideReachOut(w *world, a Actor, c *Conversation, r Reply) (string, error)
 
 // decideDelete moves a closed conversation to the trash: out of every
 // list, kept for TrashKeep, then purged.
-func decideDelete(w *world, a Actor, c *Conversation) error {
-	if c.State != StateClosed || c.DeletedAt != nil {
+func decideDelete(w *world, a Actor, c *engine.Conversation) error {
+	if c.State != engine.StateClosed || c.DeletedAt != nil {
 		return fmt.Errorf("%w: only a closed conversation goes to the trash", ErrWrongState)
 	}
 	if err := mayManage(a, c); err != nil {
@@ -478,7 +480,7 @@ func decideDelete(w *world, a Actor, c *Conversation) error {
 	}
 	at := w.now
 	c.DeletedAt, c.DeletedBy = &at, a.ID
-	w.disarm(c, TimerArchive)
+	w.disarm(c, engine.TimerArchive)
 	w.arm(c, TimerPurge, w.now.Add(TrashKeep))
 	w.emit(EventChanged, c, "")
 	return nil
@@ -486,7 +488,7 @@ func decideDelete(w *world, a Actor, c *Conversation) error {
 
 // decideRestore takes a conversation out of the trash; who deleted it or a
 // supervisor.
-func decideRestore(w *world, a Actor, c *Conversation) error {
+func decideRestore(w *world, a Actor, c *engine.Conversation) error {
 	if c.DeletedAt == nil {
 		return fmt.Errorf("%w: the conversation is not in the trash", ErrWrongState)
 	}
@@ -495,8 +497,8 @@ func decideRestore(w *world, a Actor, c *Conversation) error {
 	}
 	c.DeletedAt, c.DeletedBy = nil, ""
 	w.disarm(c, TimerPurge)
-	if c.Kind == KindTicket {
-		w.arm(c, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	if c.Kind == engine.KindTicket {
+		w.arm(c, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	}
 	w.emit(EventChanged, c, "")
 	return nil
@@ -506,12 +508,12 @@ func decideRestore(w *world, a Actor, c *Conversation) error {
 // to the agent converting it, for follow-up work. The chat stays closed and
 // names the ticket; the ticket carries the chat's history. A contact with
 // an open ticket has the chat added to it instead: never two open tickets.
-func decideConvert(w *world, a Actor, c *Conversation, subject string) (string, error) {
+func decideConvert(w *world, a Actor, c *engine.Conversation, subject string) (string, error) {
 	subject = strings.TrimSpace(subject)
 	if subject == "" || len(subject) > 200 {
 		return "", fmt.Errorf("%w: a subject of 1 to 200 characters", ErrInvalid)
 	}
-	if c.Kind != KindChat || c.State != StateClosed || c.ConvertedTo != "" || c.MergedInto != "" {
+	if c.Kind != engine.KindChat || c.State != engine.StateClosed || c.ConvertedTo != "" || c.MergedInto != "" {
 		return "", fmt.Errorf("%w: only a closed chat not yet converted", ErrWrongState)
 	}
 	if err := mayManage(a, c); err != nil {
@@ -520,11 +522,11 @@ func decideConvert(w *world, a Actor, c *Conversation, subject string) (string, 
 	ticket := w.conversation(w.contact.Ticket)
 	if ticket == nil {
 		ticket = w.newTicket(c.Department)
-		ticket.State, ticket.Assignee, ticket.AssignedAt = StateAssigned, a.ID, w.now
+		ticket.State, ticket.Assignee, ticket.AssignedAt = engine.StateAssigned, a.ID, w.now
 		ticket.Subject = subject
 	}
 	ticket.Merged = append(ticket.Merged, c.ID)
-	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	w.arm(ticket, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	w.note(ticket, "Ticket made from a closed chat: "+subject)
 	c.ConvertedTo = ticket.ID
 	w.emit(EventChanged, c, "")
@@ -533,13 +535,13 @@ func decideConvert(w *world, a Actor, c *Conversation, subject string) (string, 
 
 // decidePresence sets an agent's presence. Going online clears a pause for
 // an ignored chat, even when the agent was online already.
-func decidePresence(w *world, agent *Agent, p Presence, accepting bool) error {
+func decidePresence(w *world, agent *engine.Agent, p engine.Presence, accepting bool) error {
 	switch p {
-	case Online, Away, Offline:
+	case engine.Online, engine.Away, engine.Offline:
 	default:
 		return fmt.Errorf("%w: presence %q", ErrInvalid, p)
 	}
-	if p == Online {
+	if p == engine.Online {
 		agent.Paused = false
 	}
 	agent.Presence, agent.Accepting = p, accepting

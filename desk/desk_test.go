@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -142,9 +144,9 @@ func TestReceiveStoresMessageOnOneConversation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var in []Message
+	var in []engine.Message
 	for _, m := range hist {
-		if m.Direction == DirIn {
+		if m.Direction == engine.DirIn {
 			in = append(in, m)
 		}
 	}
@@ -262,7 +264,7 @@ func inboundCount(t *testing.T, f fixture, convID string) int {
 	}
 	n := 0
 	for _, m := range hist {
-		if m.Direction == DirIn {
+		if m.Direction == engine.DirIn {
 			n++
 		}
 	}

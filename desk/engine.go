@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/config"
 )
 
@@ -16,7 +18,7 @@ import (
 // department is in business hours; bot is the bot that takes new
 // conversations here (nil if none, or its circuit is open); the world holds
 // the contact, its open chat and ticket, and the department's agents.
-func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
+func (w *world) onInbound(m engine.Message, dept string, open bool, bot *config.Bot) {
 	c := w.contact
 	c.LastInbound = w.now
 	w.touchContact()
@@ -24,7 +26,7 @@ func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
 	ticket := w.conversation(c.Ticket)
 	if surveyed := w.takeSurvey(); surveyed != nil && chat == nil {
 		if score, comment, ok := parseRating(m.Body); ok {
-			surveyed.Rating = &Rating{Score: score, Comment: comment, At: w.now}
+			surveyed.Rating = &engine.Rating{Score: score, Comment: comment, At: w.now}
 			w.add(surveyed, m)
 			w.say(surveyed, w.rules.Survey.Thanks)
 			return
@@ -34,27 +36,27 @@ func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
 		return
 	}
 	switch {
-	case chat != nil && chat.State == StateBot:
+	case chat != nil && chat.State == engine.StateBot:
 		w.addCustomer(chat, m)
 		if word(m.Body) == wordEnd {
 			w.leaveBot(chat, BotClosed)
-			w.closeConversation(chat, Closure{By: "customer", Reason: ReasonCustomer})
+			w.closeConversation(chat, engine.Closure{By: "customer", Reason: engine.ReasonCustomer})
 			return
 		}
 		w.queueForBot(chat, m.ID)
 	case chat != nil:
 		w.onChatMessage(chat, m)
-	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting):
+	case ticket != nil && (ticket.Session == engine.SessionAsking || ticket.Session == engine.SessionCollecting):
 		w.onSessionMessage(ticket, m)
-	case ticket != nil && ticket.State == StateAssigned && ticket.AgentReplied:
+	case ticket != nil && ticket.State == engine.StateAssigned && ticket.AgentReplied:
 		// The customer answers an agent who wrote from the ticket: the
 		// conversation goes on there, with that agent.
 		w.addCustomer(ticket, m)
-		w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
-	case bot != nil && (ticket == nil || ticket.Session == SessionEnded || ticket.Session == SessionNone):
+		w.arm(ticket, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	case bot != nil && (ticket == nil || ticket.Session == engine.SessionEnded || ticket.Session == engine.SessionNone):
 		// The bot answers first; routing waits for its hand-off.
 		w.takeReachOut()
-		chat := w.newConversation(KindChat, StateBot, dept)
+		chat := w.newConversation(engine.KindChat, engine.StateBot, dept)
 		chat.Bot = bot.ID
 		w.contact.Chat = chat.ID
 		w.addCustomer(chat, m)
@@ -73,13 +75,13 @@ func (w *world) onInbound(m Message, dept string, open bool, bot *config.Bot) {
 
 // takeSurvey returns the closed chat whose rating question is out, if any,
 // and forgets it: only the next message can answer.
-func (w *world) takeSurvey() *Conversation {
+func (w *world) takeSurvey() *engine.Conversation {
 	c := w.conversation(w.contact.Survey)
 	if w.contact.Survey != "" {
 		w.contact.Survey = ""
 		w.touchContact()
 	}
-	if c == nil || c.State != StateClosed || c.Rating != nil {
+	if c == nil || c.State != engine.StateClosed || c.Rating != nil {
 		return nil
 	}
 	return c
@@ -97,19 +99,19 @@ func parseRating(body string) (int, string, bool) {
 
 // takeReachOut returns the closed chat a business last reached out from,
 // if any, and forgets it: the customer's answer is routed once.
-func (w *world) takeReachOut() *Conversation {
+func (w *world) takeReachOut() *engine.Conversation {
 	c := w.conversation(w.contact.ReachOut)
 	if w.contact.ReachOut != "" {
 		w.contact.ReachOut = ""
 		w.touchContact()
 	}
-	if c == nil || c.Kind != KindChat || c.State != StateClosed || c.DeletedAt != nil {
+	if c == nil || c.Kind != engine.KindChat || c.State != engine.StateClosed || c.DeletedAt != nil {
 		return nil
 	}
 	return c
 }
 
-func (w *world) addCustomer(c *Conversation, m Message) {
+func (w *world) addCustomer(c *engine.Conversation, m engine.Message) {
 	c.LastCustomerAt, c.AwaitingAgent = w.now, true
 	if w.contact.Name != "" {
 		c.ContactName = w.contact.Name
@@ -118,23 +120,23 @@ func (w *world) addCustomer(c *Conversation, m Message) {
 }
 
 // onChatMessage continues an open chat.
-func (w *world) onChatMessage(chat *Conversation, m Message) {
+func (w *world) onChatMessage(chat *engine.Conversation, m engine.Message) {
 	w.addCustomer(chat, m)
 	if word(m.Body) == wordEnd {
-		w.closeConversation(chat, Closure{By: "customer", Reason: ReasonCustomer})
+		w.closeConversation(chat, engine.Closure{By: "customer", Reason: engine.ReasonCustomer})
 		return
 	}
 	switch chat.State {
-	case StatePending:
+	case engine.StatePending:
 		// The customer answered: the chat is live again, with the same agent.
-		w.disarm(chat, TimerPending)
-		chat.State = StateLive
+		w.disarm(chat, engine.TimerPending)
+		chat.State = engine.StateLive
 		if a := w.held(chat.Assignee); a != nil {
 			a.Load++
 		}
 		w.emit(EventChanged, chat, "")
 		w.armChatTimers(chat)
-	case StateLive:
+	case engine.StateLive:
 		w.armChatTimers(chat)
 	}
 }
@@ -143,23 +145,23 @@ func (w *world) onChatMessage(chat *Conversation, m Message) {
 // the department's queue when all are busy, or, with no queue wait
 // configured, to the leave-a-message flow. An answer to a reach-out
 // continues the chat the business wrote from, so its history starts there.
-func (w *world) startChat(m Message, dept string, ticket, reachOut *Conversation) {
+func (w *world) startChat(m engine.Message, dept string, ticket, reachOut *engine.Conversation) {
 	if w.rules.Timeouts.Queue == 0 && pickAgent(w.deptAgents(dept), dept, nil) == nil {
 		w.leaveMessage(m, dept, ticket, w.rules.Texts.NoAgent)
 		return
 	}
-	var chat *Conversation
+	var chat *engine.Conversation
 	if reachOut != nil {
 		chat = reachOut
-		chat.State, chat.Closed, chat.Assignee, chat.Department = StateQueued, nil, "", dept
-		w.disarm(chat, TimerArchive)
+		chat.State, chat.Closed, chat.Assignee, chat.Department = engine.StateQueued, nil, "", dept
+		w.disarm(chat, engine.TimerArchive)
 	} else {
-		chat = w.newConversation(KindChat, StateQueued, dept)
+		chat = w.newConversation(engine.KindChat, engine.StateQueued, dept)
 	}
 	w.contact.Chat = chat.ID
 	w.addCustomer(chat, m)
 	if !w.route(chat, ticket) {
-		w.arm(chat, TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
+		w.arm(chat, engine.TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
 		w.queued[dept]++
 		w.say(chat, w.queuedText(w.queued[dept]))
 		w.emit(EventChanged, chat, "")
@@ -169,7 +171,7 @@ func (w *world) startChat(m Message, dept string, ticket, reachOut *Conversation
 // route gives a queued chat to the best available agent, closing the
 // contact's open ticket: someone is talking to them now. It reports
 // whether an agent was found.
-func (w *world) route(chat *Conversation, ticket *Conversation) bool {
+func (w *world) route(chat *engine.Conversation, ticket *engine.Conversation) bool {
 	a := pickAgent(w.deptAgents(chat.Department), chat.Department, chat.Ignored)
 	if a == nil {
 		return false
@@ -177,7 +179,7 @@ func (w *world) route(chat *Conversation, ticket *Conversation) bool {
 	w.assign(chat, a, true)
 	if ticket != nil && ticket.Open() {
 		w.note(ticket, "Closed: the customer is now in a live chat with "+w.agentName(a.ID))
-		w.closeConversation(ticket, Closure{By: "system", Reason: ReasonLiveChat})
+		w.closeConversation(ticket, engine.Closure{By: "system", Reason: engine.ReasonLiveChat})
 	}
 	return true
 }
@@ -190,7 +192,7 @@ func (w *world) queuedText(position int) string {
 // leaveMessage starts the leave-a-message flow: the message goes on the
 // contact's open ticket (or a new one), and the customer is told why nobody
 // answers and asked whether to leave a message.
-func (w *world) leaveMessage(m Message, dept string, ticket *Conversation, why string) {
+func (w *world) leaveMessage(m engine.Message, dept string, ticket *engine.Conversation, why string) {
 	if ticket == nil {
 		ticket = w.newTicket(dept)
 	}
@@ -198,27 +200,27 @@ func (w *world) leaveMessage(m Message, dept string, ticket *Conversation, why s
 	w.askToLeaveMessage(ticket, why)
 }
 
-func (w *world) newTicket(dept string) *Conversation {
-	t := w.newConversation(KindTicket, StateUnassigned, dept)
+func (w *world) newTicket(dept string) *engine.Conversation {
+	t := w.newConversation(engine.KindTicket, engine.StateUnassigned, dept)
 	w.contact.Ticket = t.ID
 	w.touchContact()
 	w.emit(EventChanged, t, "")
 	return t
 }
 
-func (w *world) askToLeaveMessage(ticket *Conversation, why string) {
-	ticket.Session = SessionAsking
+func (w *world) askToLeaveMessage(ticket *engine.Conversation, why string) {
+	ticket.Session = engine.SessionAsking
 	w.say(ticket, why)
 	w.say(ticket, w.rules.Texts.LeaveMessage)
 	// Unanswered, the question expires like an idle live chat.
-	w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.Inactivity))
-	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	w.arm(ticket, engine.TimerSession, w.now.Add(w.rules.Timeouts.Inactivity))
+	w.arm(ticket, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 }
 
 // onSessionMessage runs the YES / NO / //end flow. Every message is kept on
 // the ticket, whatever it says.
-func (w *world) onSessionMessage(ticket *Conversation, m Message) {
-	asked, kept := ticket.Session == SessionAsking, ticket.Preview
+func (w *world) onSessionMessage(ticket *engine.Conversation, m engine.Message) {
+	asked, kept := ticket.Session == engine.SessionAsking, ticket.Preview
 	w.addCustomer(ticket, m)
 	answer := word(m.Body)
 	if asked && (answer == wordYes || answer == wordNo || answer == wordEnd) {
@@ -226,7 +228,7 @@ func (w *world) onSessionMessage(ticket *Conversation, m Message) {
 		// showing the message the customer wrote before it.
 		ticket.Preview = kept
 	}
-	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	w.arm(ticket, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	if answer == wordEnd { // at any point, before or after YES
 		if asked {
 			ticket.AwaitingAgent = false // nothing was left for the team
@@ -234,35 +236,35 @@ func (w *world) onSessionMessage(ticket *Conversation, m Message) {
 		w.endSession(ticket, w.rules.Texts.Ended, "the customer sent //end")
 		return
 	}
-	if ticket.Session == SessionCollecting {
+	if ticket.Session == engine.SessionCollecting {
 		// NO here is an ordinary message: only //end or silence ends it.
-		w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.TicketSession))
+		w.arm(ticket, engine.TimerSession, w.now.Add(w.rules.Timeouts.TicketSession))
 		return
 	}
 	switch answer {
 	case wordYes:
-		ticket.Session = SessionCollecting
-		w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.TicketSession))
+		ticket.Session = engine.SessionCollecting
+		w.arm(ticket, engine.TimerSession, w.now.Add(w.rules.Timeouts.TicketSession))
 		w.say(ticket, w.rules.Texts.Collecting)
 	case wordNo:
 		ticket.AwaitingAgent = false // the customer declined: nobody owes a reply
 		w.endSession(ticket, w.rules.Texts.Declined, "the customer answered NO")
 	default:
 		w.say(ticket, w.rules.Texts.LeaveMessage)
-		w.arm(ticket, TimerSession, w.now.Add(w.rules.Timeouts.Inactivity))
+		w.arm(ticket, engine.TimerSession, w.now.Add(w.rules.Timeouts.Inactivity))
 	}
 }
 
-func (w *world) endSession(ticket *Conversation, text, why string) {
-	ticket.Session = SessionEnded
-	w.disarm(ticket, TimerSession)
+func (w *world) endSession(ticket *engine.Conversation, text, why string) {
+	ticket.Session = engine.SessionEnded
+	w.disarm(ticket, engine.TimerSession)
 	w.say(ticket, text)
 	w.note(ticket, "Message session ended: "+why)
 }
 
 // onTimers applies the conversation's deadlines that are due.
-func (w *world) onTimers(c *Conversation) {
-	for _, t := range []Timer{TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending, TimerSession, TimerArchive, TimerBot} {
+func (w *world) onTimers(c *engine.Conversation) {
+	for _, t := range []engine.Timer{engine.TimerQueue, engine.TimerAgentResponse, engine.TimerInactivity, engine.TimerPending, engine.TimerSession, engine.TimerArchive, engine.TimerBot} {
 		at, ok := c.Deadlines[t]
 		if !ok || at.After(w.now) {
 			continue
@@ -272,35 +274,35 @@ func (w *world) onTimers(c *Conversation) {
 	}
 }
 
-func (w *world) onTimer(c *Conversation, t Timer) {
+func (w *world) onTimer(c *engine.Conversation, t engine.Timer) {
 	switch {
-	case t == TimerQueue && c.State == StateQueued:
+	case t == engine.TimerQueue && c.State == engine.StateQueued:
 		// Nobody freed up in time: the chat becomes a ticket.
 		w.toTicket(c, w.rules.Texts.NoAgent)
-	case t == TimerAgentResponse && c.State == StateLive && !c.Flagged && c.AwaitingAgent:
+	case t == engine.TimerAgentResponse && c.State == engine.StateLive && !c.Flagged && c.AwaitingAgent:
 		w.reroute(c)
-	case t == TimerInactivity && c.State == StateLive && !c.Flagged:
+	case t == engine.TimerInactivity && c.State == engine.StateLive && !c.Flagged:
 		if c.AwaitingAgent {
 			// The customer's last word is unanswered: keep it as a ticket
 			// so nobody is forgotten.
 			w.toTicket(c, "")
 		} else {
-			w.closeConversation(c, Closure{By: "system", Reason: ReasonInactivity})
+			w.closeConversation(c, engine.Closure{By: "system", Reason: engine.ReasonInactivity})
 		}
-	case t == TimerPending && c.State == StatePending:
-		w.closeConversation(c, Closure{By: "system", Reason: ReasonPendingTimeout})
-	case t == TimerSession && (c.Session == SessionAsking || c.Session == SessionCollecting):
-		c.Session = SessionEnded
+	case t == engine.TimerPending && c.State == engine.StatePending:
+		w.closeConversation(c, engine.Closure{By: "system", Reason: engine.ReasonPendingTimeout})
+	case t == engine.TimerSession && (c.Session == engine.SessionAsking || c.Session == engine.SessionCollecting):
+		c.Session = engine.SessionEnded
 		w.note(c, "Message session expired")
 		w.emit(EventChanged, c, "")
-	case t == TimerBot && c.State == StateBot:
+	case t == engine.TimerBot && c.State == engine.StateBot:
 		// Neither the bot nor the customer said anything for the bot's
 		// idle timeout: people take over.
 		w.takeFromBot(c, "the bot did not answer in time")
-	case t == TimerArchive && c.Kind == KindTicket && c.State != StateArchived:
+	case t == engine.TimerArchive && c.Kind == engine.KindTicket && c.State != engine.StateArchived:
 		w.unlink(c)
-		c.State, c.Session = StateArchived, SessionEnded
-		w.disarm(c, TimerSession)
+		c.State, c.Session = engine.StateArchived, engine.SessionEnded
+		w.disarm(c, engine.TimerSession)
 		w.emit(EventChanged, c, "")
 	}
 }
@@ -308,7 +310,7 @@ func (w *world) onTimer(c *Conversation, t Timer) {
 // reroute moves a chat whose agent did not answer to another available
 // agent; the agent who ignored it is paused (if so configured) and never
 // gets it back. With nobody available it waits in the queue again.
-func (w *world) reroute(c *Conversation) {
+func (w *world) reroute(c *engine.Conversation) {
 	ignoring := c.Assignee
 	w.release(c)
 	c.Ignored = append(c.Ignored, ignoring)
@@ -316,13 +318,13 @@ func (w *world) reroute(c *Conversation) {
 		a.Paused = true
 	}
 	w.note(c, "No answer from the agent in time: routing again")
-	c.Assignee, c.State = "", StateQueued
+	c.Assignee, c.State = "", engine.StateQueued
 	if !w.route(c, w.conversation(w.contact.Ticket)) {
 		if w.rules.Timeouts.Queue == 0 {
 			w.toTicket(c, w.rules.Texts.NoAgent)
 			return
 		}
-		w.arm(c, TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
+		w.arm(c, engine.TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
 		w.emit(EventChanged, c, "")
 	}
 }
@@ -331,9 +333,9 @@ func (w *world) reroute(c *Conversation) {
 // unassigned ticket. If the contact already has an open ticket, the chat is
 // merged into it instead: never two open tickets for one contact. When why
 // is not empty, the customer is told it and offered to leave a message.
-func (w *world) toTicket(chat *Conversation, why string) {
+func (w *world) toTicket(chat *engine.Conversation, why string) {
 	w.release(chat)
-	w.disarm(chat, TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending)
+	w.disarm(chat, engine.TimerQueue, engine.TimerAgentResponse, engine.TimerInactivity, engine.TimerPending)
 	if w.contact.Chat == chat.ID {
 		w.contact.Chat = ""
 		w.touchContact()
@@ -343,16 +345,16 @@ func (w *world) toTicket(chat *Conversation, why string) {
 		ticket.Merged = append(ticket.Merged, chat.ID)
 		ticket.AwaitingAgent, ticket.UpdatedAt = true, w.now
 		chat.MergedInto = ticket.ID
-		w.closeConversation(chat, Closure{By: "system", Reason: ReasonMerged})
+		w.closeConversation(chat, engine.Closure{By: "system", Reason: engine.ReasonMerged})
 		w.note(ticket, "A new chat from the customer was added to this ticket")
 	} else {
 		ticket = chat
-		ticket.Kind, ticket.State, ticket.Assignee = KindTicket, StateUnassigned, ""
+		ticket.Kind, ticket.State, ticket.Assignee = engine.KindTicket, engine.StateUnassigned, ""
 		w.contact.Ticket = ticket.ID
 		w.touchContact()
 		w.note(ticket, "Converted to a ticket")
 	}
-	w.arm(ticket, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	w.arm(ticket, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	if why != "" {
 		w.askToLeaveMessage(ticket, why)
 	}
@@ -360,7 +362,7 @@ func (w *world) toTicket(chat *Conversation, why string) {
 }
 
 // dueAt is the earliest deadline of a conversation, zero if none.
-func dueAt(c *Conversation) time.Time {
+func dueAt(c *engine.Conversation) time.Time {
 	var first time.Time
 	for _, at := range c.Deadlines {
 		if first.IsZero() || at.Before(first) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -97,7 +99,7 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 	if err != nil {
 		return err
 	}
-	files := make([]File, len(m.Media))
+	files := make([]engine.File, len(m.Media))
 	copy(files, m.Files)
 	var again error
 	var fetched []int
@@ -112,10 +114,10 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 			files[i] = f
 			fetched = append(fetched, i)
 		case channels.IsMediaTooLarge(err):
-			files[i] = File{State: FileFailed, Reason: "larger than 20 MB"}
+			files[i] = engine.File{State: engine.FileFailed, Reason: "larger than 20 MB"}
 			gaveUp = true
 		case final:
-			files[i] = File{State: FileFailed, Reason: err.Error()}
+			files[i] = engine.File{State: engine.FileFailed, Reason: err.Error()}
 			gaveUp = true
 		default:
 			again = errors.Join(again, fmt.Errorf("item %d: %w", i, err))
@@ -153,16 +155,16 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 }
 
 // fetchOne copies item i of m into the store.
-func (s *Service) fetchOne(ctx context.Context, m Message, i int, md channels.Media) (File, error) {
+func (s *Service) fetchOne(ctx context.Context, m engine.Message, i int, md channels.Media) (engine.File, error) {
 	if s.mediaSource == nil {
-		return File{}, ErrNoMediaSource
+		return engine.File{}, ErrNoMediaSource
 	}
 	got, err := s.mediaSource.Fetch(ctx, md.URL, MaxAttachment)
 	if err != nil {
-		return File{}, err
+		return engine.File{}, err
 	}
 	if len(got.Data) == 0 {
-		return File{}, errors.New("media: empty body")
+		return engine.File{}, errors.New("media: empty body")
 	}
 	contentType := got.ContentType
 	if contentType == "" || contentType == "application/octet-stream" {
@@ -170,7 +172,7 @@ func (s *Service) fetchOne(ctx context.Context, m Message, i int, md channels.Me
 	}
 	c, err := s.store.Conversation(ctx, m.ConversationID)
 	if err != nil {
-		return File{}, err
+		return engine.File{}, err
 	}
 	id := fileID(m.ID, i)
 	key := s.store.keys.media(id)
@@ -180,8 +182,8 @@ func (s *Service) fetchOne(ctx context.Context, m Message, i int, md channels.Me
 		p.Expire(ctx, key, mediaKeep)
 		return nil
 	}); err != nil {
-		return File{}, err
+		return engine.File{}, err
 	}
-	return File{ID: id, Name: got.Name, Type: contentType, Size: len(got.Data), State: FileReady,
+	return engine.File{ID: id, Name: got.Name, Type: contentType, Size: len(got.Data), State: engine.FileReady,
 		Until: s.now().Add(mediaKeep).UnixMilli()}, nil
 }

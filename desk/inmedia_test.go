@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
@@ -143,7 +145,7 @@ func (f mediaFixture) receiveMedia(t *testing.T, sid, from, body string, media .
 }
 
 // shown is the message's attachments as the desk API gives them.
-func (f mediaFixture) shown(t *testing.T, a Actor, convID, msgID string) []MessageAttachment {
+func (f mediaFixture) shown(t *testing.T, a Actor, convID, msgID string) []engine.MessageAttachment {
 	t.Helper()
 	d, err := f.svc.Detail(context.Background(), a, convID)
 	if err != nil {
@@ -204,7 +206,7 @@ func TestInboundMediaFetchedWithCredentialsAndShownAtSignedURLs(t *testing.T) {
 		t.Fatalf("media fetches enqueued %q, want [%s]", f.md.media, r.MessageID)
 	}
 	for _, a := range f.shown(t, ann, chat.ID, r.MessageID) {
-		if a.State != FileFetching || a.URL != "" {
+		if a.State != engine.FileFetching || a.URL != "" {
 			t.Fatalf("before the fetch: %+v, want fetching with no URL", a)
 		}
 	}
@@ -220,13 +222,13 @@ func TestInboundMediaFetchedWithCredentialsAndShownAtSignedURLs(t *testing.T) {
 		t.Errorf("due media entries after the fetch: %q, want none", got)
 	}
 	shown := f.shown(t, ann, chat.ID, r.MessageID)
-	want := []struct{ kind, ct, body string }{{KindImage, "image/jpeg", "JPEG-BYTES"}, {KindAudio, "audio/ogg", "OGG-BYTES"}}
+	want := []struct{ kind, ct, body string }{{engine.KindImage, "image/jpeg", "JPEG-BYTES"}, {engine.KindAudio, "audio/ogg", "OGG-BYTES"}}
 	if len(shown) != 2 {
 		t.Fatalf("attachments %+v, want 2", shown)
 	}
 	for i, w := range want {
 		a := shown[i]
-		if a.Kind != w.kind || a.State != FileReady || a.ContentType != w.ct || a.Size != len(w.body) {
+		if a.Kind != w.kind || a.State != engine.FileReady || a.ContentType != w.ct || a.Size != len(w.body) {
 			t.Errorf("attachment %d = %+v, want %s %s ready of %d bytes", i, a, w.kind, w.ct, len(w.body))
 		}
 		if !strings.HasPrefix(a.URL, "/api/v1/conversations/"+chat.ID+"/media/") || strings.Contains(a.URL, "twilio") {
@@ -274,7 +276,7 @@ func TestMediaFetchFailingThenSucceeding(t *testing.T) {
 		if err := f.svc.FetchMedia(ctx, r.MessageID, false); err == nil {
 			t.Fatalf("attempt %d against a 503: no error, want one (so the job retries)", attempt)
 		}
-		if a := f.shown(t, ann, chat.ID, r.MessageID); a[0].State != FileFetching {
+		if a := f.shown(t, ann, chat.ID, r.MessageID); a[0].State != engine.FileFetching {
 			t.Fatalf("after failed attempt %d: %+v, want still fetching", attempt, a[0])
 		}
 		if len(f.dueMedia(t)) != 1 {
@@ -285,7 +287,7 @@ func TestMediaFetchFailingThenSucceeding(t *testing.T) {
 		t.Fatalf("third attempt: %v", err)
 	}
 	a := f.shown(t, ann, chat.ID, r.MessageID)[0]
-	if a.State != FileReady || a.Kind != KindDocument || a.Size != len("%PDF-1.7") {
+	if a.State != engine.FileReady || a.Kind != engine.KindDocument || a.Size != len("%PDF-1.7") {
 		t.Fatalf("after the retry: %+v, want a ready document", a)
 	}
 	if len(f.dueMedia(t)) != 0 {
@@ -314,7 +316,7 @@ func TestMediaFetchGivingUpSaysSo(t *testing.T) {
 		t.Fatalf("the last attempt: %v, want ErrMediaGivenUp (recorded, not to be retried)", err)
 	}
 	a := f.shown(t, ann, chat.ID, r.MessageID)[0]
-	if a.State != FileFailed || a.Error != ErrMediaNotFetched || a.URL != "" || a.Kind != KindVideo {
+	if a.State != engine.FileFailed || a.Error != ErrMediaNotFetched || a.URL != "" || a.Kind != engine.KindVideo {
 		t.Fatalf("after giving up: %+v, want a failed video saying %q", a, ErrMediaNotFetched)
 	}
 	if len(f.dueMedia(t)) != 0 {
@@ -333,7 +335,7 @@ func TestMediaOver20MBRefusedAtOnce(t *testing.T) {
 	if err := f.svc.FetchMedia(ctx, r.MessageID, false); !errors.Is(err, ErrMediaGivenUp) {
 		t.Fatalf("an oversize item is decided, not retried: %v, want ErrMediaGivenUp", err)
 	}
-	if a := f.shown(t, ann, chat.ID, r.MessageID)[0]; a.State != FileFailed || a.Error != ErrMediaNotFetched {
+	if a := f.shown(t, ann, chat.ID, r.MessageID)[0]; a.State != engine.FileFailed || a.Error != ErrMediaNotFetched {
 		t.Fatalf("oversize item: %+v, want failed", a)
 	}
 }
@@ -350,7 +352,7 @@ func TestSharedLocationShownWithAMapLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := f.shown(t, ann, chat.ID, r.MessageID)
-	if len(a) != 1 || a[0].Kind != KindLocation || a[0].State != FileReady || *a[0].Latitude != -33.9249 || *a[0].Longitude != 18.4241 {
+	if len(a) != 1 || a[0].Kind != engine.KindLocation || a[0].State != engine.FileReady || *a[0].Latitude != -33.9249 || *a[0].Longitude != 18.4241 {
 		t.Fatalf("location attachments %+v", a)
 	}
 	if want := "https://www.openstreetmap.org/?mlat=-33.9249&mlon=18.4241#map=16/-33.9249/18.4241"; a[0].MapURL != want {
@@ -412,7 +414,7 @@ func TestAgentAttachmentShownWithNameAndPreview(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := f.shown(t, ann, chat.ID, m.ID)
-	if len(a) != 1 || a[0].Name != "invoice.pdf" || a[0].Size != len("%PDF-invoice") || a[0].Kind != KindDocument || a[0].State != FileReady {
+	if len(a) != 1 || a[0].Name != "invoice.pdf" || a[0].Size != len("%PDF-invoice") || a[0].Kind != engine.KindDocument || a[0].State != engine.FileReady {
 		t.Fatalf("agent attachment shown as %+v", a)
 	}
 	if data, _, err := f.open(ann, a[0].URL); err != nil || data != "%PDF-invoice" {

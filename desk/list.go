@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -52,8 +54,8 @@ type ListQuery struct {
 
 // Page is one page of a list.
 type Page struct {
-	Items []*Conversation `json:"items"`
-	Total int             `json:"total"`
+	Items []*engine.Conversation `json:"items"`
+	Total int                    `json:"total"`
 	// Next is the offset of the next page, 0 when this is the last.
 	Next int `json:"next"`
 }
@@ -135,7 +137,7 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (Page, error) 
 		}
 	}
 	if page.Items == nil {
-		page.Items = []*Conversation{}
+		page.Items = []*engine.Conversation{}
 	}
 	return page, nil
 }
@@ -169,7 +171,7 @@ func (s *Service) Groups(ctx context.Context, a Actor, q ListQuery) ([]Group, er
 
 // filtered returns a tab's conversations that pass the query's filters,
 // sorted, for the actor.
-func (s *Service) filtered(ctx context.Context, a Actor, q ListQuery) ([]*Conversation, error) {
+func (s *Service) filtered(ctx context.Context, a Actor, q ListQuery) ([]*engine.Conversation, error) {
 	idx, err := s.indexesFor(ctx, a, q.Tab)
 	if err != nil {
 		return nil, err
@@ -203,7 +205,7 @@ func (s *Service) filtered(ctx context.Context, a Actor, q ListQuery) ([]*Conver
 	return kept, nil
 }
 
-func matches(c *Conversation, text string) bool {
+func matches(c *engine.Conversation, text string) bool {
 	fields := []string{string(c.Contact), c.ContactName, c.Preview, c.ID}
 	if c.Closed != nil {
 		fields = append(fields, c.Closed.Notes, c.Closed.Tag, strings.Join(c.Closed.Refs, " "))
@@ -219,13 +221,13 @@ func matches(c *Conversation, text string) bool {
 // sortConversations orders a list: unassigned tickets newest first (the
 // seeds' "most recent at the top"), live chats by newest chat or latest
 // customer activity, everything else by latest change.
-func sortConversations(cs []*Conversation, tab, by string) {
-	key := func(c *Conversation) time.Time { return c.UpdatedAt }
+func sortConversations(cs []*engine.Conversation, tab, by string) {
+	key := func(c *engine.Conversation) time.Time { return c.UpdatedAt }
 	switch {
 	case tab == TabLive && by == "activity":
-		key = func(c *Conversation) time.Time { return c.LastCustomerAt }
+		key = func(c *engine.Conversation) time.Time { return c.LastCustomerAt }
 	case tab == TabLive || tab == TabUnassigned || by == "new":
-		key = func(c *Conversation) time.Time { return c.CreatedAt }
+		key = func(c *engine.Conversation) time.Time { return c.CreatedAt }
 	}
 	sort.SliceStable(cs, func(i, j int) bool {
 		ki, kj := key(cs[i]), key(cs[j])
@@ -238,7 +240,7 @@ func sortConversations(cs []*Conversation, tab, by string) {
 
 // conversations loads several conversations in one round trip, skipping ids
 // that no longer exist and repeats.
-func (st *Store) conversations(ctx context.Context, ids []string) ([]*Conversation, error) {
+func (st *Store) conversations(ctx context.Context, ids []string) ([]*engine.Conversation, error) {
 	cmds := make([]*redis.StringCmd, len(ids))
 	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
@@ -249,7 +251,7 @@ func (st *Store) conversations(ctx context.Context, ids []string) ([]*Conversati
 		return nil, err
 	}
 	seen := map[string]bool{}
-	out := make([]*Conversation, 0, len(ids))
+	out := make([]*engine.Conversation, 0, len(ids))
 	for _, cmd := range cmds {
 		if cmd.Val() == "" {
 			continue
@@ -289,7 +291,7 @@ func (s *Service) Counts(ctx context.Context, a Actor) (map[string]int64, error)
 // everything; an agent sees what is assigned to them (open or closed), the
 // unassigned tickets of their departments, every closed ticket, and the
 // conversations they were @-mentioned in.
-func (s *Service) CanSee(ctx context.Context, a Actor, c *Conversation) (bool, error) {
+func (s *Service) CanSee(ctx context.Context, a Actor, c *engine.Conversation) (bool, error) {
 	var err error
 	ok := mayView(a, c, func(dept string) bool {
 		var depts []string
@@ -302,15 +304,15 @@ func (s *Service) CanSee(ctx context.Context, a Actor, c *Conversation) (bool, e
 // mayView is who may see a conversation: supervisors everything; an agent
 // what they hold or are mentioned in, what they deleted, closed tickets,
 // and the unassigned tickets of a department they work in (inDept).
-func mayView(a Actor, c *Conversation, inDept func(dept string) bool) bool {
+func mayView(a Actor, c *engine.Conversation, inDept func(dept string) bool) bool {
 	switch {
 	case a.Supervises(), c.Assignee == a.ID, slices.Contains(c.Mentions, a.ID):
 		return true
 	case c.DeletedAt != nil:
 		return c.DeletedBy == a.ID
-	case c.Kind == KindTicket && c.State == StateClosed:
+	case c.Kind == engine.KindTicket && c.State == engine.StateClosed:
 		return true
-	case c.Kind == KindTicket && c.State == StateUnassigned:
+	case c.Kind == engine.KindTicket && c.State == engine.StateUnassigned:
 		return inDept(c.Department)
 	}
 	return false
@@ -318,12 +320,12 @@ func mayView(a Actor, c *Conversation, inDept func(dept string) bool) bool {
 
 // Detail is a conversation as the desk shows it.
 type Detail struct {
-	Conversation *Conversation `json:"conversation"`
-	Contact      Contact       `json:"contact"`
+	Conversation *engine.Conversation `json:"conversation"`
+	Contact      engine.Contact       `json:"contact"`
 	// History is the conversation's messages; for an open chat, the
 	// contact's earlier conversations come first (live history is by
 	// contact, closed history by conversation).
-	History []Message `json:"history"`
+	History []engine.Message `json:"history"`
 	// WindowOpen says whether free text can go to a WhatsApp contact.
 	WindowOpen bool `json:"window_open"`
 	// Engagements are, for an open chat, the contact's earlier
@@ -334,7 +336,7 @@ type Detail struct {
 
 // Open returns a conversation the actor may see; one they may not see is
 // ErrNotFound, so its existence is not revealed.
-func (s *Service) Open(ctx context.Context, a Actor, id string) (*Conversation, error) {
+func (s *Service) Open(ctx context.Context, a Actor, id string) (*engine.Conversation, error) {
 	c, err := s.store.Conversation(ctx, id)
 	if err != nil {
 		return nil, err
@@ -359,9 +361,9 @@ func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error
 	if err != nil {
 		return Detail{}, err
 	}
-	var hist []Message
+	var hist []engine.Message
 	engagements := []Engagement{}
-	if c.Kind == KindChat && c.Open() {
+	if c.Kind == engine.KindChat && c.Open() {
 		if engagements, err = s.engagementsBefore(ctx, c); err != nil {
 			return Detail{}, err
 		}
@@ -389,8 +391,8 @@ func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error
 	return Detail{Conversation: c, Contact: contact, History: hist, WindowOpen: windowOpen(contact, s.now()), Engagements: engagements}, nil
 }
 
-func windowOpen(c Contact, now time.Time) bool {
-	return c.Address.Channel() != channels.WhatsApp || channels.WindowOpen(c.windowFrom(), now)
+func windowOpen(c engine.Contact, now time.Time) bool {
+	return c.Address.Channel() != channels.WhatsApp || channels.WindowOpen(c.WindowFrom(), now)
 }
 
 // mentionPattern finds @agent-id in a comment.
@@ -398,7 +400,7 @@ var mentionPattern = regexp.MustCompile(`@([a-z0-9][a-z0-9._-]{0,39})`)
 
 // Comment adds an internal note to a conversation the actor can see; each
 // @agent-id names an agent to notify (decideComment).
-func (s *Service) Comment(ctx context.Context, a Actor, convID, body string) (Message, error) {
+func (s *Service) Comment(ctx context.Context, a Actor, convID, body string) (engine.Message, error) {
 	out, err := s.run(ctx, Op{Kind: OpComment, Actor: a, Conv: convID, Body: body})
 	return out.Message, err
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -130,8 +132,8 @@ func (s *Service) Visible(ctx context.Context, a Actor, e Event) bool {
 				return true
 			}
 		}
-	case e.Kind == string(KindTicket) && (e.State == string(StateUnassigned) || e.State == string(StateClosed)):
-		if e.State == string(StateClosed) {
+	case e.Kind == string(engine.KindTicket) && (e.State == string(engine.StateUnassigned) || e.State == string(engine.StateClosed)):
+		if e.State == string(engine.StateClosed) {
 			return true
 		}
 		depts, err := s.departmentsOf(ctx, a)

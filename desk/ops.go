@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // The engine's operations for agents and supervisors. Every rule is checked
@@ -53,7 +55,7 @@ func (s *Service) run(ctx context.Context, op Op) (Outcome, error) {
 }
 
 // opWorld loads the world op is decided on.
-func (s *Service) opWorld(ctx context.Context, op Op) (*world, *Conversation, error) {
+func (s *Service) opWorld(ctx context.Context, op Op) (*world, *engine.Conversation, error) {
 	conv, err := s.store.Conversation(ctx, op.Conv)
 	if err != nil {
 		return nil, nil, err
@@ -83,7 +85,7 @@ func (s *Service) opWorld(ctx context.Context, op Op) (*world, *Conversation, er
 }
 
 // Reply sends an agent's message (decideReply).
-func (s *Service) Reply(ctx context.Context, a Actor, convID string, r Reply) (Message, error) {
+func (s *Service) Reply(ctx context.Context, a Actor, convID string, r Reply) (engine.Message, error) {
 	out, err := s.run(ctx, Op{Kind: OpReply, Actor: a, Conv: convID, Reply: r})
 	return out.Message, err
 }
@@ -112,8 +114,8 @@ type CloseForm struct {
 }
 
 // closure is an agent's close, as recorded.
-func (f CloseForm) closure(agent string) Closure {
-	return Closure{By: agent, Reason: ReasonAgent, Sentiment: f.Sentiment, Notes: f.Notes, Tag: f.Tag, Refs: f.Refs}
+func (f CloseForm) closure(agent string) engine.Closure {
+	return engine.Closure{By: agent, Reason: engine.ReasonAgent, Sentiment: f.Sentiment, Notes: f.Notes, Tag: f.Tag, Refs: f.Refs}
 }
 
 // Close closes a chat or a ticket, whichever the id names, with the closing
@@ -123,7 +125,7 @@ func (s *Service) Close(ctx context.Context, a Actor, convID string, f CloseForm
 	if err != nil {
 		return err
 	}
-	if c.Kind == KindTicket {
+	if c.Kind == engine.KindTicket {
 		return s.CloseTicket(ctx, a, convID, f)
 	}
 	return s.CloseChat(ctx, a, convID, f)
@@ -137,7 +139,7 @@ func (s *Service) CloseChat(ctx context.Context, a Actor, chatID string, f Close
 
 // Reopen makes a closed chat live again with a first message
 // (decideReopen); to names the agent who takes it when a supervisor asks.
-func (s *Service) Reopen(ctx context.Context, a Actor, chatID, to string, r Reply) (Message, error) {
+func (s *Service) Reopen(ctx context.Context, a Actor, chatID, to string, r Reply) (engine.Message, error) {
 	out, err := s.run(ctx, Op{Kind: OpReopen, Actor: a, Conv: chatID, To: to, Reply: r})
 	return out.Message, err
 }
@@ -187,9 +189,9 @@ func (s *Service) QuickAccept(ctx context.Context, a Actor, n int) ([]string, er
 		if err != nil {
 			return err
 		}
-		w.contact = &Contact{} // tickets keep their contacts' pointers: no contact changes
+		w.contact = &engine.Contact{} // tickets keep their contacts' pointers: no contact changes
 		w.trackAgent(agent)
-		tickets := make([]*Conversation, 0, len(ids))
+		tickets := make([]*engine.Conversation, 0, len(ids))
 		for _, id := range ids {
 			c, err := s.store.Conversation(ctx, id)
 			if err != nil {

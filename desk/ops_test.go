@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
@@ -29,7 +31,7 @@ func online(id string, capacity int) config.Agent {
 }
 
 // liveChat opens a chat from a new contact, routed to an online agent.
-func liveChat(t *testing.T, f fixture, from string) *Conversation {
+func liveChat(t *testing.T, f fixture, from string) *engine.Conversation {
 	t.Helper()
 	r, err := f.svc.Receive(context.Background(), inbound("SM"+from, from, "hello"))
 	if err != nil {
@@ -89,7 +91,7 @@ func TestAcceptRaceHasOneWinner(t *testing.T) {
 		t.Fatalf("%d won, %d lost; want 1 and 19", wins, lost)
 	}
 	c, _ := f.store.Conversation(ctx, id)
-	if c.State != StateAssigned || c.Assignee == "" {
+	if c.State != engine.StateAssigned || c.Assignee == "" {
 		t.Fatalf("ticket %s assigned to %q", c.State, c.Assignee)
 	}
 }
@@ -185,7 +187,7 @@ func TestTicketRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := f.store.Conversation(ctx, id)
-	if c.State != StateClosed || c.Closed.By != "ann" || c.Closed.Notes != "sorted" {
+	if c.State != engine.StateClosed || c.Closed.By != "ann" || c.Closed.Notes != "sorted" {
 		t.Fatalf("ticket %s closed %+v", c.State, c.Closed)
 	}
 	contact, _ := f.store.Contact(ctx, c.Contact)
@@ -220,7 +222,7 @@ func TestChatOperations(t *testing.T) {
 	seed(t, f, annAgent, online("bob", 2), config.Agent{ID: "sue", Role: "supervisor"})
 	ann, bob, sue := Actor{ID: "ann", Role: "agent"}, Actor{ID: "bob", Role: "agent"}, Actor{ID: "sue", Role: "supervisor"}
 	c := liveChat(t, f, "whatsapp:+27820000100")
-	if c.State != StateLive || c.Assignee != "ann" {
+	if c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Fatalf("chat %s on %q, want live on ann", c.State, c.Assignee)
 	}
 	if _, err := f.svc.Reply(ctx, sue, c.ID, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
@@ -233,8 +235,8 @@ func TestChatOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := f.store.Conversation(ctx, c.ID)
-	if got.AwaitingAgent || !got.Deadlines[TimerAgentResponse].IsZero() {
-		t.Fatalf("after the agent's reply: awaiting %v, agent deadline %v", got.AwaitingAgent, got.Deadlines[TimerAgentResponse])
+	if got.AwaitingAgent || !got.Deadlines[engine.TimerAgentResponse].IsZero() {
+		t.Fatalf("after the agent's reply: awaiting %v, agent deadline %v", got.AwaitingAgent, got.Deadlines[engine.TimerAgentResponse])
 	}
 
 	if err := f.svc.Flag(ctx, ann, c.ID, true); err != nil {
@@ -248,7 +250,7 @@ func TestChatOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = f.store.Conversation(ctx, c.ID)
-	if got.Flagged || got.Deadlines[TimerInactivity].IsZero() {
+	if got.Flagged || got.Deadlines[engine.TimerInactivity].IsZero() {
 		t.Fatalf("unflagged chat deadlines %v", got.Deadlines)
 	}
 
@@ -258,13 +260,13 @@ func TestChatOperations(t *testing.T) {
 	if err := f.svc.Transfer(ctx, ann, c.ID, Target{Department: "nobody-here"}); !errors.Is(err, ErrNoAgentAvailable) {
 		t.Fatalf("transfer to an empty department: %v, want ErrNoAgentAvailable", err)
 	}
-	if err := f.svc.SetPresence(ctx, "bob", Away, true); err != nil {
+	if err := f.svc.SetPresence(ctx, "bob", engine.Away, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.Transfer(ctx, sue, c.ID, Target{Agent: "bob"}); !errors.Is(err, ErrNoAgentAvailable) {
 		t.Fatalf("transfer to an agent who is away: %v, want ErrNoAgentAvailable", err)
 	}
-	if err := f.svc.SetPresence(ctx, "bob", Online, true); err != nil {
+	if err := f.svc.SetPresence(ctx, "bob", engine.Online, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.Transfer(ctx, sue, c.ID, Target{Department: "general"}); err != nil {
@@ -286,7 +288,7 @@ func TestChatOperations(t *testing.T) {
 	}
 	got, _ = f.store.Conversation(ctx, c.ID)
 	b, _ = f.store.Agent(ctx, "bob")
-	if got.State != StatePending || b.Load != 0 || got.Deadlines[TimerPending].IsZero() {
+	if got.State != engine.StatePending || b.Load != 0 || got.Deadlines[engine.TimerPending].IsZero() {
 		t.Fatalf("pending: %s, bob load %d, deadlines %v", got.State, b.Load, got.Deadlines)
 	}
 
@@ -301,7 +303,7 @@ func TestChatOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = f.store.Conversation(ctx, c.ID)
-	if got.State != StateClosed || got.Closed.Tag != "billing" || got.Closed.Refs[0] != "JIRA-12" || got.Closed.By != "bob" {
+	if got.State != engine.StateClosed || got.Closed.Tag != "billing" || got.Closed.Refs[0] != "JIRA-12" || got.Closed.By != "bob" {
 		t.Fatalf("closed chat %+v", got.Closed)
 	}
 
@@ -314,7 +316,7 @@ func TestChatOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = f.store.Conversation(ctx, c.ID)
-	if got.State != StateLive || got.Assignee != "bob" {
+	if got.State != engine.StateLive || got.Assignee != "bob" {
 		t.Fatalf("reopened chat %s on %s", got.State, got.Assignee)
 	}
 }
@@ -326,14 +328,14 @@ func TestQueuedChatRoutedWhenAgentFreesUp(t *testing.T) {
 	seed(t, f, online("ann", 1))
 	first := liveChat(t, f, "whatsapp:+27820000200")
 	second := liveChat(t, f, "whatsapp:+27820000201")
-	if first.State != StateLive || second.State != StateQueued {
+	if first.State != engine.StateLive || second.State != engine.StateQueued {
 		t.Fatalf("first %s, second %s; want live and queued", first.State, second.State)
 	}
 	if err := f.svc.CloseChat(ctx, Actor{ID: "ann"}, first.ID, CloseForm{Sentiment: "neutral"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.store.Conversation(ctx, second.ID)
-	if got.State != StateLive || got.Assignee != "ann" {
+	if got.State != engine.StateLive || got.Assignee != "ann" {
 		t.Fatalf("queued chat after ann freed up: %s on %q", got.State, got.Assignee)
 	}
 }
@@ -344,14 +346,14 @@ func TestQueuedChatRoutedWhenAgentComesOnline(t *testing.T) {
 	seed(t, f, online("ann", 1), config.Agent{ID: "bob", Capacity: 1})
 	liveChat(t, f, "whatsapp:+27820000300")
 	waiting := liveChat(t, f, "whatsapp:+27820000301")
-	if waiting.State != StateQueued {
+	if waiting.State != engine.StateQueued {
 		t.Fatalf("second chat %s, want queued", waiting.State)
 	}
-	if err := f.svc.SetPresence(ctx, "bob", Online, true); err != nil {
+	if err := f.svc.SetPresence(ctx, "bob", engine.Online, true); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.store.Conversation(ctx, waiting.ID)
-	if got.State != StateLive || got.Assignee != "bob" {
+	if got.State != engine.StateLive || got.Assignee != "bob" {
 		t.Fatalf("queued chat after bob came online: %s on %q", got.State, got.Assignee)
 	}
 }
@@ -382,10 +384,10 @@ func TestWakeAppliesDueDeadlinesOnce(t *testing.T) {
 		t.Fatalf("after the agent timeout: on %s, ann paused %v load %d", got.Assignee, ann.Paused, ann.Load)
 	}
 	// ann going online again clears the pause.
-	if err := f.svc.SetPresence(ctx, "ann", Offline, false); err != nil {
+	if err := f.svc.SetPresence(ctx, "ann", engine.Offline, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.SetPresence(ctx, "ann", Online, true); err != nil {
+	if err := f.svc.SetPresence(ctx, "ann", engine.Online, true); err != nil {
 		t.Fatal(err)
 	}
 	ann, _ = f.store.Agent(ctx, "ann")
@@ -457,7 +459,7 @@ func TestWakeJobsFollowTheEarliestDeadline(t *testing.T) {
 		t.Fatalf("wakes %v, want the next at %s", f.dispatch.wakes, want)
 	}
 	got, _ := f.store.Conversation(ctx, c.ID)
-	if got.Assignee != "ann" || got.State != StateLive {
+	if got.Assignee != "ann" || got.State != engine.StateLive {
 		t.Fatalf("early wake changed the chat: %s on %s", got.State, got.Assignee)
 	}
 }
@@ -490,14 +492,14 @@ func TestCustomerMessagesMoveTheAgentsLoad(t *testing.T) {
 	if _, err := f.svc.Receive(ctx, inbound("SMpend1", from, "here is the photo")); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.store.Conversation(ctx, c.ID); got.State != StateLive {
+	if got, _ := f.store.Conversation(ctx, c.ID); got.State != engine.StateLive {
 		t.Fatalf("after the customer's answer: %s, want live", got.State)
 	}
 	load(1, "the customer's answer to the pending chat")
 	if _, err := f.svc.Receive(ctx, inbound("SMpend2", from, " //END ")); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.store.Conversation(ctx, c.ID); got.State != StateClosed {
+	if got, _ := f.store.Conversation(ctx, c.ID); got.State != engine.StateClosed {
 		t.Fatalf("after //end: %s, want closed", got.State)
 	}
 	load(0, "the customer's //end")

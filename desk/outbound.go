@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -21,7 +23,7 @@ type Reply struct {
 	Attachments []Attachment
 	Template    *channels.Template
 	// QuickReply, with Body its numbered list, sends a bot's buttons.
-	QuickReply *QuickReply
+	QuickReply *engine.QuickReply
 }
 
 // Send queues a message on a conversation, as an operator or Parley itself
@@ -30,8 +32,8 @@ type Reply struct {
 // written as queued and joins its contact's outbox in the same atomic
 // write, then a send job is enqueued. Should the process die before the
 // enqueue, the reconciler enqueues it from the outbox's due entry.
-func (s *Service) Send(ctx context.Context, convID string, r Reply) (Message, error) {
-	var m Message
+func (s *Service) Send(ctx context.Context, convID string, r Reply) (engine.Message, error) {
+	var m engine.Message
 	err := s.retry(ctx, func() error {
 		w, c, err := s.convWorld(ctx, convID)
 		if err != nil {
@@ -46,36 +48,36 @@ func (s *Service) Send(ctx context.Context, convID string, r Reply) (Message, er
 }
 
 // reply queues an outbound message after checking the channel rules.
-func (w *world) reply(c *Conversation, r Reply) (Message, error) {
+func (w *world) reply(c *engine.Conversation, r Reply) (engine.Message, error) {
 	if r.Body == "" && len(r.MediaURLs) == 0 && len(r.Attachments) == 0 && r.Template == nil {
-		return Message{}, fmt.Errorf("%w: a message needs a body, media or a template", ErrInvalid)
+		return engine.Message{}, fmt.Errorf("%w: a message needs a body, media or a template", ErrInvalid)
 	}
 	if err := checkSend(c.Contact, r.Template != nil, w.contact, w.now); err != nil {
-		return Message{}, err
+		return engine.Message{}, err
 	}
 	if err := checkTemplate(w.rules, r.Template); err != nil {
-		return Message{}, err
+		return engine.Message{}, err
 	}
-	m := Message{
-		Direction: DirOut, Author: r.Author, To: c.Contact,
+	m := engine.Message{
+		Direction: engine.DirOut, Author: r.Author, To: c.Contact,
 		Body: r.Body, Template: r.Template, QuickReply: r.QuickReply, Status: channels.StatusQueued,
 	}
 	for _, u := range r.MediaURLs {
 		m.Media = append(m.Media, channels.Media{URL: u})
 		if len(r.Attachments) > 0 {
-			m.Files = append(m.Files, File{}) // keeps Files beside their Media
+			m.Files = append(m.Files, engine.File{}) // keeps Files beside their Media
 		}
 	}
 	for _, a := range r.Attachments {
 		m.Media = append(m.Media, channels.Media{URL: a.URL, ContentType: a.ContentType})
-		m.Files = append(m.Files, File{ID: a.ID, Name: a.Name, Type: a.ContentType, Size: a.Size, State: FileReady, Until: a.until.UnixMilli()})
+		m.Files = append(m.Files, engine.File{ID: a.ID, Name: a.Name, Type: a.ContentType, Size: a.Size, State: engine.FileReady, Until: a.until.UnixMilli()})
 	}
 	w.add(c, m)
 	return w.messages[len(w.messages)-1], nil
 }
 
 // convWorld loads a conversation with its contact's world.
-func (s *Service) convWorld(ctx context.Context, convID string) (*world, *Conversation, error) {
+func (s *Service) convWorld(ctx context.Context, convID string) (*world, *engine.Conversation, error) {
 	conv, err := s.store.Conversation(ctx, convID)
 	if err != nil {
 		return nil, nil, err
@@ -90,25 +92,16 @@ func (s *Service) convWorld(ctx context.Context, convID string) (*world, *Conver
 // checkSend applies the channel rules with what earlier delivery errors
 // taught: a number found unreachable, or a WhatsApp window that Twilio
 // reported closed, stays so until the customer writes again.
-func checkSend(to channels.Address, template bool, c *Contact, now time.Time) error {
+func checkSend(to channels.Address, template bool, c *engine.Contact, now time.Time) error {
 	if !c.UnreachableAt.IsZero() && !c.UnreachableAt.Before(c.LastInbound) {
 		return channels.ErrUnreachable
 	}
-	return channels.CheckSend(to, template, c.OptedOut, c.windowFrom(), now)
-}
-
-// windowFrom is when the contact's WhatsApp window opened, or the zero time
-// when Twilio reported it closed since.
-func (c *Contact) windowFrom() time.Time {
-	if !c.WindowClosedAt.IsZero() && !c.WindowClosedAt.Before(c.LastInbound) {
-		return time.Time{}
-	}
-	return c.LastInbound
+	return channels.CheckSend(to, template, c.OptedOut, c.WindowFrom(), now)
 }
 
 // SetOptedOut records a contact's subscription.
 func (s *Service) SetOptedOut(ctx context.Context, a channels.Address, out bool) error {
-	return s.updateContact(ctx, a, func(c *Contact) bool {
+	return s.updateContact(ctx, a, func(c *engine.Contact) bool {
 		changed := c.OptedOut != out
 		c.OptedOut = out
 		return changed
@@ -117,7 +110,7 @@ func (s *Service) SetOptedOut(ctx context.Context, a channels.Address, out bool)
 
 // updateContact changes a contact with change, which says whether it
 // changed anything.
-func (s *Service) updateContact(ctx context.Context, a channels.Address, change func(*Contact) bool) error {
+func (s *Service) updateContact(ctx context.Context, a channels.Address, change func(*engine.Contact) bool) error {
 	return s.retry(ctx, func() error {
 		w, err := s.contactWorld(ctx, a)
 		if err != nil {
@@ -141,9 +134,9 @@ func (s *Service) learnFromError(ctx context.Context, a channels.Address, code i
 	case channels.ActionOptOut:
 		return s.SetOptedOut(ctx, a, true)
 	case channels.ActionCloseWindow:
-		return s.updateContact(ctx, a, func(c *Contact) bool { c.WindowClosedAt = now; return true })
+		return s.updateContact(ctx, a, func(c *engine.Contact) bool { c.WindowClosedAt = now; return true })
 	case channels.ActionUnreachable:
-		return s.updateContact(ctx, a, func(c *Contact) bool { c.UnreachableAt = now; return true })
+		return s.updateContact(ctx, a, func(c *engine.Contact) bool { c.UnreachableAt = now; return true })
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -161,11 +163,11 @@ return status
 
 // claimed is an outbox head this job holds.
 type claimed struct {
-	msg       Message
+	msg       engine.Message
 	token     string
 	tries     int
 	reclaimed bool
-	contact   Contact // the fields the channel rules read
+	contact   engine.Contact // the fields the channel rules read
 }
 
 // claimHead claims a contact's next message; nil when there is nothing
@@ -188,7 +190,7 @@ func (st *Store) claimHead(ctx context.Context, a channels.Address, token string
 		return nil, err
 	}
 	tries, _ := strconv.Atoi(h["tries"])
-	contact := Contact{Address: a, OptedOut: res[3] == "1", LastInbound: fromMS(res[4]), WindowClosedAt: fromMS(res[5]), UnreachableAt: fromMS(res[6])}
+	contact := engine.Contact{Address: a, OptedOut: res[3] == "1", LastInbound: fromMS(res[4]), WindowClosedAt: fromMS(res[5]), UnreachableAt: fromMS(res[6])}
 	return &claimed{msg: m, token: token, tries: tries, reclaimed: res[2] == "1", contact: contact}, nil
 }
 

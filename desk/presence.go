@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -78,11 +80,11 @@ func (s *Service) CheckPresence(ctx context.Context, agent string) error {
 		return err
 	}
 	a, err := s.store.Agent(ctx, agent)
-	if err != nil || a.Presence == Offline {
+	if err != nil || a.Presence == engine.Offline {
 		return err
 	}
 	s.log.Info().Str("agent", agent).Msg("no desk open: agent set offline")
-	return s.SetPresence(ctx, agent, Offline, false)
+	return s.SetPresence(ctx, agent, engine.Offline, false)
 }
 
 // checkPresenceScript answers 1, and clears the check, when the agent's last

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // The presence check on a real Redis: an agent whose desks are all gone is
@@ -12,7 +14,7 @@ import (
 // or simply stopped renewing its lease (a gateway that died).
 func TestPresenceFollowsOpenDesks(t *testing.T) {
 	ctx := context.Background()
-	presence := func(t *testing.T, f fixture, id string) Presence {
+	presence := func(t *testing.T, f fixture, id string) engine.Presence {
 		t.Helper()
 		a, err := f.store.Agent(ctx, id)
 		if err != nil {
@@ -20,7 +22,7 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 		}
 		return a.Presence
 	}
-	check := func(t *testing.T, f fixture, id string, want Presence) {
+	check := func(t *testing.T, f fixture, id string, want engine.Presence) {
 		t.Helper()
 		if err := f.svc.CheckPresence(ctx, id); err != nil {
 			t.Fatal(err)
@@ -50,9 +52,9 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 			t.Fatalf("checks scheduled %v, want %v", f.dispatch.presence, want)
 		}
 		f.clock.Add(PresenceGrace - time.Second)
-		check(t, f, "ann", Online) // an early check changes nothing
+		check(t, f, "ann", engine.Online) // an early check changes nothing
 		f.clock.Add(time.Second)
-		check(t, f, "ann", Offline)
+		check(t, f, "ann", engine.Offline)
 		if due, _ := f.store.Due(ctx, f.clock.Now().Add(time.Hour), 10); slices.Contains(due, presenceWake("ann")) {
 			t.Errorf("the check left its due entry behind: %v", due)
 		}
@@ -66,7 +68,7 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 		f.clock.Add(10 * time.Second)
 		must(t, f.svc.DeskOpened(ctx, "ann", "tab1-reloaded"))
 		f.clock.Add(PresenceGrace)
-		check(t, f, "ann", Online)
+		check(t, f, "ann", engine.Online)
 	})
 
 	t.Run("desk vanished without closing", func(t *testing.T) {
@@ -81,12 +83,12 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 		if due, _ := f.store.Due(ctx, f.clock.Now(), 10); slices.Contains(due, presenceWake("ann")) {
 			t.Fatalf("check due before the renewed lease and grace ended: %v", due)
 		}
-		check(t, f, "ann", Online)
+		check(t, f, "ann", engine.Online)
 		f.clock.Add(time.Second)
 		if due, _ := f.store.Due(ctx, f.clock.Now(), 10); !slices.Contains(due, presenceWake("ann")) {
 			t.Fatalf("check not due after the lease and the grace: %v", due)
 		}
-		check(t, f, "ann", Offline)
+		check(t, f, "ann", engine.Offline)
 	})
 
 	t.Run("online without a desk", func(t *testing.T) {
@@ -95,6 +97,6 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 		f := newFixture(t)
 		seed(t, f, online("ann", 3))
 		f.clock.Add(24 * time.Hour)
-		check(t, f, "ann", Online)
+		check(t, f, "ann", engine.Online)
 	})
 }

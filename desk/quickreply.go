@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
@@ -17,13 +19,6 @@ import (
 // 24-hour window WhatsApp needs no approval for it. Everywhere else (SMS,
 // the sandbox, a creation that failed) the message's body, a numbered
 // list, is sent instead.
-
-// QuickReply is a message's buttons, kept with it so the send job can
-// choose how they go.
-type QuickReply struct {
-	Body    string   `json:"body"`
-	Buttons []string `json:"buttons"`
-}
 
 // quickReplyKept is how long an unused cached quick-reply SID is kept.
 const quickReplyKept = 30 * 24 * time.Hour
@@ -35,7 +30,7 @@ const quickReplyWait = 5 * time.Second
 func (k keys) quickReply(hash string) string { return k.prefix + "quickreply:" + hash }
 
 // quickReplyHash names a set of buttons with its body.
-func quickReplyHash(q *QuickReply) string {
+func quickReplyHash(q *engine.QuickReply) string {
 	sum := sha256.Sum256([]byte(q.Body + "\x00" + strings.Join(q.Buttons, "\x00")))
 	return hex.EncodeToString(sum[:16])
 }
@@ -55,7 +50,7 @@ func numberedList(body string, buttons []string) string {
 // resource the first time the set is seen. Sends of one new set racing
 // (two customers greeted at once) create it once: the first takes a short
 // lock, the others wait for its SID.
-func (s *Service) quickReplyContent(ctx context.Context, q *QuickReply, fallback string) (string, error) {
+func (s *Service) quickReplyContent(ctx context.Context, q *engine.QuickReply, fallback string) (string, error) {
 	hash := quickReplyHash(q)
 	key := s.store.keys.quickReply(hash)
 	lock := key + ":creating"
@@ -98,7 +93,7 @@ func (s *Service) quickReplyContent(ctx context.Context, q *QuickReply, fallback
 
 // withQuickReply makes out send m's buttons as WhatsApp quick replies when
 // it can; otherwise out keeps the numbered list, and the reason is logged.
-func (s *Service) withQuickReply(ctx context.Context, m Message, out *channels.Outbound) {
+func (s *Service) withQuickReply(ctx context.Context, m engine.Message, out *channels.Outbound) {
 	if m.QuickReply == nil || m.To.Channel() != channels.WhatsApp || s.content == nil {
 		return
 	}

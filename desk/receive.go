@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 )
@@ -85,8 +87,8 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 			return Received{}, err
 		}
 	}
-	msg := Message{
-		ID: w.ids(), Direction: DirIn, Author: string(in.From), Body: in.Body, Media: in.Media,
+	msg := engine.Message{
+		ID: w.ids(), Direction: engine.DirIn, Author: string(in.From), Body: in.Body, Media: in.Media,
 		Location: in.Location, Button: in.Button, SID: in.MessageSID, At: w.now,
 	}
 	if c.Name != "" {
@@ -132,11 +134,11 @@ func planInbound(w *world, in channels.Inbound) inboundPlan {
 	switch {
 	case chat != nil:
 		p.dept = chat.Department
-		if chat.State == StatePending || word(in.Body) == wordEnd {
+		if chat.State == engine.StatePending || word(in.Body) == wordEnd {
 			p.agent = chat.Assignee
 		}
-	case ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting ||
-		(ticket.State == StateAssigned && ticket.AgentReplied)):
+	case ticket != nil && (ticket.Session == engine.SessionAsking || ticket.Session == engine.SessionCollecting ||
+		(ticket.State == engine.StateAssigned && ticket.AgentReplied)):
 		// The message continues the ticket: no routing.
 	default:
 		if ticket != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
@@ -42,7 +44,7 @@ var contactFields = []string{"ver", "name", "wa_id", "last_inbound", "opted_out"
 
 // contactValues lists a contact's values in the order of contactFields,
 // with the version given.
-func contactValues(c *Contact, ver int64) []string {
+func contactValues(c *engine.Contact, ver int64) []string {
 	opted := ""
 	if c.OptedOut {
 		opted = "1"
@@ -52,8 +54,8 @@ func contactValues(c *Contact, ver int64) []string {
 
 // decodeContact reads the values of contactFields; "" for every one is a
 // contact not stored yet (version 0).
-func decodeContact(a channels.Address, v []string) Contact {
-	return Contact{
+func decodeContact(a channels.Address, v []string) engine.Contact {
+	return engine.Contact{
 		Address: a, Version: version(v[0]), Name: v[1], WaID: v[2], LastInbound: fromMS(v[3]), OptedOut: v[4] == "1",
 		WindowClosedAt: fromMS(v[5]), UnreachableAt: fromMS(v[6]),
 		Chat: v[7], Ticket: v[8], ReachOut: v[9], Survey: v[10],
@@ -62,7 +64,7 @@ func decodeContact(a channels.Address, v []string) Contact {
 
 // writeContact adds to t the fields of c that differ from before: set when
 // they have a value, deleted when they lost it. The version always moves.
-func (k keys) writeContact(t *tx, before, c *Contact) {
+func (k keys) writeContact(t *tx, before, c *engine.Contact) {
 	key := k.contact(c.Address)
 	was, now := contactValues(before, before.Version), contactValues(c, before.Version+1)
 	set := []string{}
@@ -91,43 +93,43 @@ func (k keys) writeContact(t *tx, before, c *Contact) {
 // changing stored data (records_test.go pins the stored shape), and every
 // time is in Unix milliseconds.
 type convRecord struct {
-	ID             string            `json:"id"`
-	Contact        channels.Address  `json:"contact"`
-	Channel        channels.Channel  `json:"channel"`
-	Department     string            `json:"department"`
-	Kind           Kind              `json:"kind"`
-	State          State             `json:"state"`
-	Session        Session           `json:"session,omitempty"`
-	Assignee       string            `json:"assignee,omitempty"`
-	Flagged        bool              `json:"flagged,omitempty"`
-	AwaitingAgent  bool              `json:"awaiting_agent,omitempty"`
-	AgentReplied   bool              `json:"agent_replied,omitempty"`
-	Ignored        []string          `json:"ignored,omitempty"`
-	ContactName    string            `json:"contact_name,omitempty"`
-	Preview        string            `json:"preview,omitempty"`
-	Mentions       []string          `json:"mentions,omitempty"`
-	Merged         []string          `json:"merged,omitempty"`
-	MergedInto     string            `json:"merged_into,omitempty"`
-	LastResponder  string            `json:"last_responder,omitempty"`
-	ConvertedTo    string            `json:"converted_to,omitempty"`
-	Subject        string            `json:"subject,omitempty"`
-	Bot            string            `json:"bot,omitempty"`
-	BotPending     []string          `json:"bot_pending,omitempty"`
-	Tags           []string          `json:"tags,omitempty"`
-	Attributes     map[string]string `json:"attributes,omitempty"`
-	DeletedBy      string            `json:"deleted_by,omitempty"`
-	Rating         *ratingRecord     `json:"rating,omitempty"`
-	DeletedAt      unixMS            `json:"deleted_at,omitzero"`
-	Deadlines      map[Timer]unixMS  `json:"deadlines,omitempty"`
-	WakeAt         unixMS            `json:"wake_at,omitzero"`
-	Closed         *closureRecord    `json:"closed,omitempty"`
-	CreatedAt      unixMS            `json:"created_at"`
-	UpdatedAt      unixMS            `json:"updated_at"`
-	LastCustomerAt unixMS            `json:"last_customer_at,omitzero"`
-	LastAgentAt    unixMS            `json:"last_agent_at,omitzero"`
-	FirstAgentAt   unixMS            `json:"first_agent_at,omitzero"`
-	LastActivityAt unixMS            `json:"last_activity_at,omitzero"`
-	AssignedAt     unixMS            `json:"assigned_at,omitzero"`
+	ID             string                  `json:"id"`
+	Contact        channels.Address        `json:"contact"`
+	Channel        channels.Channel        `json:"channel"`
+	Department     string                  `json:"department"`
+	Kind           engine.Kind             `json:"kind"`
+	State          engine.State            `json:"state"`
+	Session        engine.Session          `json:"session,omitempty"`
+	Assignee       string                  `json:"assignee,omitempty"`
+	Flagged        bool                    `json:"flagged,omitempty"`
+	AwaitingAgent  bool                    `json:"awaiting_agent,omitempty"`
+	AgentReplied   bool                    `json:"agent_replied,omitempty"`
+	Ignored        []string                `json:"ignored,omitempty"`
+	ContactName    string                  `json:"contact_name,omitempty"`
+	Preview        string                  `json:"preview,omitempty"`
+	Mentions       []string                `json:"mentions,omitempty"`
+	Merged         []string                `json:"merged,omitempty"`
+	MergedInto     string                  `json:"merged_into,omitempty"`
+	LastResponder  string                  `json:"last_responder,omitempty"`
+	ConvertedTo    string                  `json:"converted_to,omitempty"`
+	Subject        string                  `json:"subject,omitempty"`
+	Bot            string                  `json:"bot,omitempty"`
+	BotPending     []string                `json:"bot_pending,omitempty"`
+	Tags           []string                `json:"tags,omitempty"`
+	Attributes     map[string]string       `json:"attributes,omitempty"`
+	DeletedBy      string                  `json:"deleted_by,omitempty"`
+	Rating         *ratingRecord           `json:"rating,omitempty"`
+	DeletedAt      unixMS                  `json:"deleted_at,omitzero"`
+	Deadlines      map[engine.Timer]unixMS `json:"deadlines,omitempty"`
+	WakeAt         unixMS                  `json:"wake_at,omitzero"`
+	Closed         *closureRecord          `json:"closed,omitempty"`
+	CreatedAt      unixMS                  `json:"created_at"`
+	UpdatedAt      unixMS                  `json:"updated_at"`
+	LastCustomerAt unixMS                  `json:"last_customer_at,omitzero"`
+	LastAgentAt    unixMS                  `json:"last_agent_at,omitzero"`
+	FirstAgentAt   unixMS                  `json:"first_agent_at,omitzero"`
+	LastActivityAt unixMS                  `json:"last_activity_at,omitzero"`
+	AssignedAt     unixMS                  `json:"assigned_at,omitzero"`
 }
 
 type ratingRecord struct {
@@ -148,7 +150,7 @@ type closureRecord struct {
 
 // encodeConversation returns a conversation's JSON as stored (without its
 // version).
-func encodeConversation(c *Conversation) (string, error) {
+func encodeConversation(c *engine.Conversation) (string, error) {
 	r := convRecord{
 		ID: c.ID, Contact: c.Contact, Channel: c.Channel, Department: c.Department, Kind: c.Kind, State: c.State,
 		Session: c.Session, Assignee: c.Assignee, Flagged: c.Flagged, AwaitingAgent: c.AwaitingAgent,
@@ -167,7 +169,7 @@ func encodeConversation(c *Conversation) (string, error) {
 		r.DeletedAt = toMS(*c.DeletedAt)
 	}
 	if len(c.Deadlines) > 0 {
-		r.Deadlines = make(map[Timer]unixMS, len(c.Deadlines))
+		r.Deadlines = make(map[engine.Timer]unixMS, len(c.Deadlines))
 		for t, at := range c.Deadlines {
 			r.Deadlines[t] = toMS(at)
 		}
@@ -183,7 +185,7 @@ func encodeConversation(c *Conversation) (string, error) {
 func convValue(ver int64, doc string) string { return itoa(ver) + " " + doc }
 
 // decodeConversation reads a stored conversation string.
-func decodeConversation(v string) (*Conversation, error) {
+func decodeConversation(v string) (*engine.Conversation, error) {
 	ver, doc, ok := strings.Cut(v, " ")
 	if !ok {
 		return nil, fmt.Errorf("decode conversation: no version in %.40q", v)
@@ -192,7 +194,7 @@ func decodeConversation(v string) (*Conversation, error) {
 	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		return nil, fmt.Errorf("decode conversation: %w", err)
 	}
-	c := Conversation{
+	c := engine.Conversation{
 		ID: r.ID, Contact: r.Contact, Channel: r.Channel, Department: r.Department, Kind: r.Kind, State: r.State,
 		Session: r.Session, Assignee: r.Assignee, Flagged: r.Flagged, AwaitingAgent: r.AwaitingAgent,
 		AgentReplied: r.AgentReplied, Ignored: r.Ignored, ContactName: r.ContactName, Preview: r.Preview,
@@ -204,23 +206,23 @@ func decodeConversation(v string) (*Conversation, error) {
 		LastActivityAt: r.LastActivityAt.time(), AssignedAt: r.AssignedAt.time(),
 	}
 	if r.Rating != nil {
-		c.Rating = &Rating{Score: r.Rating.Score, Comment: r.Rating.Comment, At: r.Rating.At.time()}
+		c.Rating = &engine.Rating{Score: r.Rating.Score, Comment: r.Rating.Comment, At: r.Rating.At.time()}
 	}
 	if r.DeletedAt != 0 {
 		at := r.DeletedAt.time()
 		c.DeletedAt = &at
 	}
 	if r.Deadlines != nil {
-		c.Deadlines = make(map[Timer]time.Time, len(r.Deadlines))
+		c.Deadlines = make(map[engine.Timer]time.Time, len(r.Deadlines))
 		for t, at := range r.Deadlines {
 			c.Deadlines[t] = at.time()
 		}
 	}
 	if cl := r.Closed; cl != nil {
-		c.Closed = &Closure{By: cl.By, Reason: cl.Reason, Sentiment: cl.Sentiment, Notes: cl.Notes, Tag: cl.Tag, Refs: cl.Refs, At: cl.At.time()}
+		c.Closed = &engine.Closure{By: cl.By, Reason: cl.Reason, Sentiment: cl.Sentiment, Notes: cl.Notes, Tag: cl.Tag, Refs: cl.Refs, At: cl.At.time()}
 	}
 	c.Version = version(ver)
-	c.stored = doc
+	c.Loaded = doc
 	return &c, nil
 }
 
@@ -237,11 +239,11 @@ type messageExt struct {
 	Button   *channels.Button   `json:"button,omitempty"`
 	Template *channels.Template `json:"template,omitempty"`
 	// QuickReply: the buttons of a bot's buttons action.
-	QuickReply *QuickReply `json:"quick_reply,omitempty"`
+	QuickReply *engine.QuickReply `json:"quick_reply,omitempty"`
 }
 
 // messageFields are the hash fields and values of a message.
-func messageFields(m Message) ([]string, error) {
+func messageFields(m engine.Message) ([]string, error) {
 	ext := ""
 	if len(m.Media) > 0 || m.Location != nil || m.Button != nil || m.Template != nil || m.QuickReply != nil {
 		raw, err := json.Marshal(messageExt{Media: m.Media, Location: m.Location, Button: m.Button, Template: m.Template, QuickReply: m.QuickReply})
@@ -273,9 +275,9 @@ func messageFields(m Message) ([]string, error) {
 	return fields, nil
 }
 
-func messageFromHash(id string, h map[string]string) (Message, error) {
-	m := Message{
-		ID: id, ConversationID: h["conv"], Direction: Direction(h["dir"]), Author: h["author"], To: channels.Address(h["to"]),
+func messageFromHash(id string, h map[string]string) (engine.Message, error) {
+	m := engine.Message{
+		ID: id, ConversationID: h["conv"], Direction: engine.Direction(h["dir"]), Author: h["author"], To: channels.Address(h["to"]),
 		Body: h["body"], At: fromMS(h["at"]),
 		SID: h["sid"], Status: channels.Status(h["status"]), ErrorCode: h["err_code"], Error: h["err"],
 	}
@@ -307,18 +309,18 @@ func version(v string) int64 {
 // own apart from the API's Agent. The load and the last assignment live in
 // fields of their own beside it, changed by increments.
 type agentRecord struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
-	Role        string   `json:"role"`
-	Departments []string `json:"departments"`
-	Capacity    int      `json:"capacity"`
-	Presence    Presence `json:"presence"`
-	Accepting   bool     `json:"accepting"`
-	Paused      bool     `json:"paused,omitempty"`
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Role        string          `json:"role"`
+	Departments []string        `json:"departments"`
+	Capacity    int             `json:"capacity"`
+	Presence    engine.Presence `json:"presence"`
+	Accepting   bool            `json:"accepting"`
+	Paused      bool            `json:"paused,omitempty"`
 }
 
 // encodeAgent returns an agent's stored document.
-func encodeAgent(a *Agent) string {
+func encodeAgent(a *engine.Agent) string {
 	raw, _ := json.Marshal(agentRecord{ID: a.ID, Name: a.Name, Role: a.Role, Departments: a.Departments,
 		Capacity: a.Capacity, Presence: a.Presence, Accepting: a.Accepting, Paused: a.Paused}) // always marshals
 	return string(raw)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -60,11 +62,11 @@ func (m mean) seconds() float64 {
 	return (m.sum / time.Duration(m.n)).Seconds()
 }
 
-func (f *Figures) add(c *Conversation) {
+func (f *Figures) add(c *engine.Conversation) {
 	if f.Sentiments == nil {
 		f.Sentiments, f.Tags = map[string]int{}, map[string]int{}
 	}
-	if c.Kind == KindChat {
+	if c.Kind == engine.KindChat {
 		f.Chats++
 		if !c.AssignedAt.IsZero() {
 			f.waiting.add(c.AssignedAt.Sub(c.CreatedAt))
@@ -76,10 +78,10 @@ func (f *Figures) add(c *Conversation) {
 		f.firstResponse.add(c.FirstAgentAt.Sub(c.CreatedAt))
 	}
 	if cl := c.Closed; cl != nil {
-		if cl.Reason == ReasonInactivity {
+		if cl.Reason == engine.ReasonInactivity {
 			f.ClosedByInactivity++
 		}
-		if c.Kind == KindChat && !c.AssignedAt.IsZero() {
+		if c.Kind == engine.KindChat && !c.AssignedAt.IsZero() {
 			f.handling.add(cl.At.Sub(c.AssignedAt))
 		}
 		if cl.Sentiment != "" {
@@ -142,7 +144,7 @@ func (q ReportQuery) check() error {
 }
 
 // periodConversations loads the conversations created in the period.
-func (s *Service) periodConversations(ctx context.Context, a Actor, q ReportQuery) ([]*Conversation, error) {
+func (s *Service) periodConversations(ctx context.Context, a Actor, q ReportQuery) ([]*engine.Conversation, error) {
 	if !a.Supervises() {
 		return nil, fmt.Errorf("%w: reports are for supervisors", ErrNotAllowed)
 	}
@@ -176,7 +178,7 @@ func (s *Service) Report(ctx context.Context, a Actor, q ReportQuery) (Report, e
 	}
 	r := Report{From: q.From, To: q.To, Total: &Figures{}}
 	days, agents, depts := map[string]*Figures{}, map[string]*Figures{}, map[string]*Figures{}
-	into := func(m map[string]*Figures, key string, c *Conversation) {
+	into := func(m map[string]*Figures, key string, c *engine.Conversation) {
 		if m[key] == nil {
 			m[key] = &Figures{}
 		}

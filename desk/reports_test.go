@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // A known day and a half of work, and the figures it must give.
@@ -42,12 +44,12 @@ func TestReportFromKnownData(t *testing.T) {
 	if err := f.svc.Wake(ctx, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.store.Conversation(ctx, b.ID); got.State != StateClosed || got.Closed.Reason != ReasonInactivity {
+	if got, _ := f.store.Conversation(ctx, b.ID); got.State != engine.StateClosed || got.Closed.Reason != engine.ReasonInactivity {
 		t.Fatalf("bob's chat %s (%+v), want closed for inactivity", got.State, got.Closed)
 	}
 	f.clock.Add(23 * time.Hour) // Tuesday 09:17: nobody online
 	for _, id := range []string{"ann", "bob"} {
-		if err := f.svc.SetPresence(ctx, id, Offline, false); err != nil {
+		if err := f.svc.SetPresence(ctx, id, engine.Offline, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,3 +1,7 @@
+// Package desk runs Parley's conversations: it loads the state a decision
+// needs from Redis, lets the engine (desk/engine) decide, and writes the
+// outcome in one guarded commit. It talks to the job system and to
+// providers only through the small interfaces it declares.
 package desk
 
 import (
@@ -8,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/rs/zerolog"
@@ -182,7 +188,7 @@ func (s *Service) after(ctx context.Context, w *world) {
 	// one job per contact is enough, named for its first new message.
 	started := map[channels.Address]bool{}
 	for _, m := range w.messages {
-		if m.Direction != DirOut || m.Status != channels.StatusQueued || started[m.To] {
+		if m.Direction != engine.DirOut || m.Status != channels.StatusQueued || started[m.To] {
 			continue
 		}
 		started[m.To] = true
@@ -201,7 +207,7 @@ func (s *Service) after(ctx context.Context, w *world) {
 		}
 	}
 	for _, m := range w.messages {
-		if m.Direction == DirIn && len(m.Media) > 0 {
+		if m.Direction == engine.DirIn && len(m.Media) > 0 {
 			if err := s.dispatchMedia(ctx, m.ID); err != nil {
 				s.log.Warn().Err(err).Str("message", m.ID).Msg("media fetch not enqueued; the reconciler will")
 			}
@@ -213,7 +219,7 @@ func (s *Service) after(ctx context.Context, w *world) {
 }
 
 // OpenConversation returns the contact's open chat, or else its open ticket.
-func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*Conversation, error) {
+func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*engine.Conversation, error) {
 	st, err := s.store.loadContact(ctx, a)
 	if err != nil {
 		return nil, err

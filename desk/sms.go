@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 )
@@ -34,7 +36,7 @@ type OneWaySMS struct {
 // SendOneWaySMS queues a one-way SMS and returns the closed chat that
 // records it. Agents may not send one; an opted-out number is refused
 // (channels.ErrOptedOut), as is a number Twilio found unreachable.
-func (s *Service) SendOneWaySMS(ctx context.Context, a Actor, req OneWaySMS) (*Conversation, error) {
+func (s *Service) SendOneWaySMS(ctx context.Context, a Actor, req OneWaySMS) (*engine.Conversation, error) {
 	if !a.Supervises() {
 		return nil, fmt.Errorf("%w: only supervisors and admins send one-way SMS", ErrNotAllowed)
 	}
@@ -56,19 +58,19 @@ func (s *Service) SendOneWaySMS(ctx context.Context, a Actor, req OneWaySMS) (*C
 	} else if !slices.ContainsFunc(rules.Departments, func(d config.Department) bool { return d.ID == dept }) && dept != rules.DefaultDepartment {
 		return nil, fmt.Errorf("%w: department %q is not configured", ErrInvalid, dept)
 	}
-	var rec *Conversation
+	var rec *engine.Conversation
 	err = s.retry(ctx, func() error {
 		w, err := s.contactWorld(ctx, to)
 		if err != nil {
 			return err
 		}
-		chat := w.newConversation(KindChat, StateClosed, dept)
+		chat := w.newConversation(engine.KindChat, engine.StateClosed, dept)
 		chat.Assignee = a.ID
 		if _, err := w.reply(chat, Reply{Author: a.ID, Body: body}); err != nil {
 			return err
 		}
 		chat.LastAgentAt, chat.FirstAgentAt = w.now, w.now
-		chat.Closed = &Closure{By: a.ID, Reason: ReasonOneWaySMS, At: w.now}
+		chat.Closed = &engine.Closure{By: a.ID, Reason: ReasonOneWaySMS, At: w.now}
 		w.touchContact() // a number never seen before becomes a contact, with a profile
 		w.emit(EventChanged, chat, "")
 		t := newTx()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
@@ -38,7 +40,7 @@ func TestOneWaySMSGoesThroughTheOutboxOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.State != StateClosed || stored.Closed.Reason != ReasonOneWaySMS || stored.Closed.By != "sue" || stored.Assignee != "sue" {
+	if stored.State != engine.StateClosed || stored.Closed.Reason != ReasonOneWaySMS || stored.Closed.By != "sue" || stored.Assignee != "sue" {
 		t.Fatalf("record %+v", stored)
 	}
 	hist, err := f.store.History(ctx, c.ID)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -190,10 +192,10 @@ func luaStrings(list []string) string {
 // none), and, when asked for and the contact has no open chat, a
 // department's agents and queue length.
 type contactState struct {
-	contact                        Contact
-	chat, ticket, reachOut, survey *Conversation
+	contact                        engine.Contact
+	chat, ticket, reachOut, survey *engine.Conversation
 	dept                           string // "" unless the department was loaded
-	agents                         []*Agent
+	agents                         []*engine.Agent
 	queued                         int
 }
 
@@ -216,7 +218,7 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 	}
 	n := len(contactFields)
 	st := contactState{contact: decodeContact(a, res[:n])}
-	for i, into := range []**Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
+	for i, into := range []**engine.Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
 		if res[n+i] == "" {
 			continue
 		}
@@ -232,7 +234,7 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 }
 
 // Contact returns a contact; an unknown address is ErrNotFound.
-func (s *Store) Contact(ctx context.Context, a channels.Address) (Contact, error) {
+func (s *Store) Contact(ctx context.Context, a channels.Address) (engine.Contact, error) {
 	st, err := s.loadContact(ctx, a)
 	if err == nil && st.contact.Version == 0 {
 		return st.contact, ErrNotFound
@@ -241,7 +243,7 @@ func (s *Store) Contact(ctx context.Context, a channels.Address) (Contact, error
 }
 
 // Conversation returns one conversation by id.
-func (s *Store) Conversation(ctx context.Context, id string) (*Conversation, error) {
+func (s *Store) Conversation(ctx context.Context, id string) (*engine.Conversation, error) {
 	v, err := s.rdb.Get(ctx, s.keys.conversation(id)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
@@ -253,20 +255,20 @@ func (s *Store) Conversation(ctx context.Context, id string) (*Conversation, err
 }
 
 // Message returns one message by id.
-func (s *Store) Message(ctx context.Context, id string) (Message, error) {
+func (s *Store) Message(ctx context.Context, id string) (engine.Message, error) {
 	h, err := s.rdb.HGetAll(ctx, s.keys.message(id)).Result()
 	if err != nil {
-		return Message{}, err
+		return engine.Message{}, err
 	}
 	if len(h) == 0 {
-		return Message{}, ErrNotFound
+		return engine.Message{}, ErrNotFound
 	}
 	return messageFromHash(id, h)
 }
 
 // History returns a conversation's messages, oldest first, including the
 // history of the chats merged into it.
-func (s *Store) History(ctx context.Context, convID string) ([]Message, error) {
+func (s *Store) History(ctx context.Context, convID string) ([]engine.Message, error) {
 	conv, err := s.Conversation(ctx, convID)
 	if err != nil {
 		return nil, err
@@ -294,7 +296,7 @@ func (s *Store) History(ctx context.Context, convID string) ([]Message, error) {
 	}); err != nil {
 		return nil, err
 	}
-	out := make([]Message, 0, len(ids))
+	out := make([]engine.Message, 0, len(ids))
 	for i, c := range cmds {
 		if len(c.Val()) == 0 {
 			return nil, fmt.Errorf("history of %s: message %s: %w", convID, ids[i], ErrNotFound)

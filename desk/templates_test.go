@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
@@ -238,7 +240,7 @@ func TestQuickReplyCreatedOnceUnderRace(t *testing.T) {
 	f := newFixture(t)
 	content := &fakeContent{}
 	withContent(&f, testRules(t), content)
-	q := &QuickReply{Body: "Pick", Buttons: []string{"a", "b"}}
+	q := &engine.QuickReply{Body: "Pick", Buttons: []string{"a", "b"}}
 	var wg sync.WaitGroup
 	sids := make([]string, 8)
 	for i := range sids {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -52,9 +54,9 @@ func wantsTranscript(offer *transcriptOffer, body string, now time.Time) bool {
 }
 
 // offerTranscript offers a transcript of a chat the customer just ended.
-func (w *world) offerTranscript(c *Conversation) {
+func (w *world) offerTranscript(c *engine.Conversation) {
 	tr := w.rules.Transcript
-	if tr.Offer == "" || tr.Window <= 0 || w.contact.OptedOut || c.Kind != KindChat {
+	if tr.Offer == "" || tr.Window <= 0 || w.contact.OptedOut || c.Kind != engine.KindChat {
 		return
 	}
 	w.say(c, strings.ReplaceAll(tr.Offer, "{minutes}", strconv.Itoa(int(tr.Window/time.Minute))))
@@ -68,14 +70,14 @@ func (w *world) offerTranscript(c *Conversation) {
 // the link, on the chat it is about. It reports whether m was such a
 // reply; a customer back in an open chat or a message session is not
 // asking for one.
-func (w *world) takeTranscriptRequest(m Message, chat, ticket *Conversation) bool {
+func (w *world) takeTranscriptRequest(m engine.Message, chat, ticket *engine.Conversation) bool {
 	ts := w.transcript
-	if ts == nil || chat != nil || (ticket != nil && (ticket.Session == SessionAsking || ticket.Session == SessionCollecting)) ||
+	if ts == nil || chat != nil || (ticket != nil && (ticket.Session == engine.SessionAsking || ticket.Session == engine.SessionCollecting)) ||
 		!wantsTranscript(ts.offered, m.Body, w.now) {
 		return false
 	}
 	c := w.conversation(ts.offered.Conv)
-	if c == nil || c.State != StateClosed || ts.link == "" {
+	if c == nil || c.State != engine.StateClosed || ts.link == "" {
 		return false
 	}
 	ts.used = true
@@ -141,10 +143,10 @@ func (m *Media) TranscriptURL(convID string, exp time.Time) string {
 
 // CustomerTranscript is what the customer's transcript page shows.
 type CustomerTranscript struct {
-	Conversation *Conversation
+	Conversation *engine.Conversation
 	// Messages are what the customer and the business wrote to each
 	// other: internal notes and system lines are the team's own.
-	Messages []Message
+	Messages []engine.Message
 }
 
 // TranscriptFor checks a transcript link and returns what its page shows:
@@ -166,9 +168,9 @@ func (s *Service) TranscriptFor(ctx context.Context, convID, exp, sig string) (C
 	if err != nil {
 		return CustomerTranscript{}, err
 	}
-	out := CustomerTranscript{Conversation: c, Messages: []Message{}}
+	out := CustomerTranscript{Conversation: c, Messages: []engine.Message{}}
 	for _, m := range hist {
-		if m.Direction == DirIn || m.Direction == DirOut {
+		if m.Direction == engine.DirIn || m.Direction == engine.DirOut {
 			out.Messages = append(out.Messages, m)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
@@ -18,10 +20,10 @@ import (
 // The transcript offer's rules, one row each, on in-memory worlds.
 func TestTranscriptRules(t *testing.T) {
 	offerText := "Reply TRANSCRIPT within 10 minutes"
-	closedChat := func(s *scene) *Conversation {
-		c := s.chat(StateClosed, "ann")
+	closedChat := func(s *scene) *engine.Conversation {
+		c := s.chat(engine.StateClosed, "ann")
 		s.w.contact.Chat = ""
-		c.Closed = &Closure{By: "customer", Reason: ReasonCustomer, At: t0.Add(-time.Minute)}
+		c.Closed = &engine.Closure{By: "customer", Reason: engine.ReasonCustomer, At: t0.Add(-time.Minute)}
 		return c
 	}
 	offered := func(s *scene, until time.Time) {
@@ -36,7 +38,7 @@ func TestTranscriptRules(t *testing.T) {
 	}{
 		{"//end in a live chat confirms the close and offers a transcript for the window", func(t *testing.T, s *scene) {
 			s.agent("ann", 1, true)
-			c := s.chat(StateLive, "ann")
+			c := s.chat(engine.StateLive, "ann")
 			s.in("//end", true)
 			if got := s.sent(); len(got) != 1 || !strings.Contains(got[0], offerText) {
 				t.Fatalf("sent %q, want the offer naming the window", got)
@@ -47,8 +49,8 @@ func TestTranscriptRules(t *testing.T) {
 		}},
 		{"an agent's close offers nothing", func(t *testing.T, s *scene) {
 			s.agent("ann", 1, true)
-			c := s.chat(StateLive, "ann")
-			s.w.closeConversation(c, Closure{By: "ann", Reason: ReasonAgent})
+			c := s.chat(engine.StateLive, "ann")
+			s.w.closeConversation(c, engine.Closure{By: "ann", Reason: engine.ReasonAgent})
 			if s.w.transcript != nil || len(s.sent()) != 0 {
 				t.Fatalf("offer made on an agent's close: %+v %q", s.w.transcript, s.sent())
 			}
@@ -56,7 +58,7 @@ func TestTranscriptRules(t *testing.T) {
 		{"a zero window turns the offer off", func(t *testing.T, s *scene) {
 			s.rules.Transcript.Window = 0
 			s.agent("ann", 1, true)
-			s.chat(StateLive, "ann")
+			s.chat(engine.StateLive, "ann")
 			s.in("//end", true)
 			if s.w.transcript != nil || len(s.sent()) != 0 {
 				t.Fatalf("offer made with the window off: %q", s.sent())
@@ -65,7 +67,7 @@ func TestTranscriptRules(t *testing.T) {
 		{"an opted-out customer is offered nothing", func(t *testing.T, s *scene) {
 			s.w.contact.OptedOut = true
 			s.agent("ann", 1, true)
-			s.chat(StateLive, "ann")
+			s.chat(engine.StateLive, "ann")
 			s.in("//end", true)
 			if s.w.transcript != nil {
 				t.Fatalf("offer made to an opted-out customer")
@@ -78,7 +80,7 @@ func TestTranscriptRules(t *testing.T) {
 			if !sentLink(s) || !s.holds(c, m.ID) || !s.w.transcript.used {
 				t.Fatalf("sent %q, request on the chat %v, used %v", s.sent(), s.holds(c, m.ID), s.w.transcript.used)
 			}
-			if c.State != StateClosed || len(s.w.convs) != 1 {
+			if c.State != engine.StateClosed || len(s.w.convs) != 1 {
 				t.Fatalf("the request opened something: %s, %d conversations", c.State, len(s.w.convs))
 			}
 		}},
@@ -89,7 +91,7 @@ func TestTranscriptRules(t *testing.T) {
 			if sentLink(s) || s.w.transcript.used {
 				t.Fatalf("link sent after the window: %q", s.sent())
 			}
-			s.onlyNew(KindTicket) // out of hours: the leave-a-message flow
+			s.onlyNew(engine.KindTicket) // out of hours: the leave-a-message flow
 		}},
 		{"another word within the window is an ordinary message", func(t *testing.T, s *scene) {
 			closedChat(s)
@@ -102,8 +104,8 @@ func TestTranscriptRules(t *testing.T) {
 		{"the keyword inside a new open chat is said in that chat", func(t *testing.T, s *scene) {
 			s.agent("ann", 1, true)
 			closedChat(s)
-			live := &Conversation{ID: "chat2", Contact: s.w.contact.Address, Channel: channels.WhatsApp, Department: "general",
-				Kind: KindChat, State: StateLive, Assignee: "ann", CreatedAt: t0, Version: 1}
+			live := &engine.Conversation{ID: "chat2", Contact: s.w.contact.Address, Channel: channels.WhatsApp, Department: "general",
+				Kind: engine.KindChat, State: engine.StateLive, Assignee: "ann", CreatedAt: t0, Version: 1}
 			s.w.contact.Chat = live.ID
 			s.w.track(live)
 			offered(s, t0.Add(5*time.Minute))
@@ -149,7 +151,7 @@ func lastOut(t *testing.T, f fixture, conv string) string {
 		t.Fatal(err)
 	}
 	for _, m := range slices.Backward(hist) {
-		if m.Direction == DirOut {
+		if m.Direction == engine.DirOut {
 			return m.Body
 		}
 	}

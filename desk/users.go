@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
@@ -90,7 +92,7 @@ func (s *Service) DisableUser(ctx context.Context, id string) error {
 	if err := s.sessions.EndAll(ctx, id, ""); err != nil {
 		return err
 	}
-	return s.SetPresence(ctx, id, Offline, false)
+	return s.SetPresence(ctx, id, engine.Offline, false)
 }
 
 // EnableUser lets a disabled user sign in again, with the password they had.
@@ -102,7 +104,7 @@ func (s *Service) EnableUser(ctx context.Context, id string) error {
 }
 
 // Authenticate checks a user's password and returns the user.
-func (s *Service) Authenticate(ctx context.Context, id, password string) (*Agent, error) {
+func (s *Service) Authenticate(ctx context.Context, id, password string) (*engine.Agent, error) {
 	cred, err := s.store.rdb.HGetAll(ctx, s.store.keys.credentials(id)).Result()
 	if err != nil {
 		return nil, err
@@ -120,7 +122,7 @@ func (s *Service) Authenticate(ctx context.Context, id, password string) (*Agent
 }
 
 // Enabled reports whether a user may act: it exists and is not disabled.
-func (s *Service) Enabled(ctx context.Context, id string) (*Agent, error) {
+func (s *Service) Enabled(ctx context.Context, id string) (*engine.Agent, error) {
 	disabled, err := s.store.rdb.HGet(ctx, s.store.keys.credentials(id), "disabled").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err

@@ -3,6 +3,8 @@ package desk
 import (
 	"context"
 	"errors"
+
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // Wake applies a conversation's due deadlines; it is the body of the
@@ -26,7 +28,7 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 			// Early: the deadline moved later since this job was scheduled.
 			// Schedule the next one, unless one is already due by then.
 			w := newWorld(s.now().UTC(), s.Rules())
-			w.contact = &Contact{}
+			w.contact = &engine.Contact{}
 			w.track(conv)
 			return s.commit(ctx, newTx(), w)
 		}
@@ -50,8 +52,8 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 // wakeNeeds is what the timers of c read besides its contact: re-routing,
 // conversion and a quiet bot's hand-off move chats between agents, so the
 // chat's agent and its department come along.
-func wakeNeeds(c *Conversation) (agents, depts []string) {
-	if c.State == StateLive || c.State == StateQueued || c.State == StateBot {
+func wakeNeeds(c *engine.Conversation) (agents, depts []string) {
+	if c.State == engine.StateLive || c.State == engine.StateQueued || c.State == engine.StateBot {
 		return []string{c.Assignee}, []string{c.Department}
 	}
 	return nil, nil
@@ -97,7 +99,7 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 			return err
 		}
 		c := w.track(conv)
-		if c.State != StateQueued {
+		if c.State != engine.StateQueued {
 			return errConflict // moved on since it was listed
 		}
 		if !w.route(c, w.conversation(w.contact.Ticket)) {

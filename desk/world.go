@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 )
@@ -19,14 +21,14 @@ type world struct {
 	now   time.Time
 	rules *config.Engine
 
-	contact       *Contact
-	contactBefore Contact // as loaded; version 0 for a new contact
+	contact       *engine.Contact
+	contactBefore engine.Contact // as loaded; version 0 for a new contact
 	contactDirty  bool
 
 	convs  map[string]*tracked
 	agents map[string]*trackedAgent
 
-	messages []Message
+	messages []engine.Message
 	events   []Event
 	// freed lists departments where an agent may have room for a queued chat.
 	freed map[string]bool
@@ -83,13 +85,13 @@ func (w *world) scheduleWakes() {
 }
 
 type tracked struct {
-	before *Conversation // as loaded; nil for a new conversation
-	c      *Conversation
+	before *engine.Conversation // as loaded; nil for a new conversation
+	c      *engine.Conversation
 }
 
 type trackedAgent struct {
-	before Agent
-	a      *Agent
+	before engine.Agent
+	a      *engine.Agent
 }
 
 // newWorld starts a decision at now, to the millisecond: times are stored
@@ -99,7 +101,7 @@ func newWorld(now time.Time, rules *config.Engine) *world {
 }
 
 // track registers a loaded conversation and returns the copy to change.
-func (w *world) track(c *Conversation) *Conversation {
+func (w *world) track(c *engine.Conversation) *engine.Conversation {
 	if c == nil {
 		return nil
 	}
@@ -112,7 +114,7 @@ func (w *world) track(c *Conversation) *Conversation {
 	return cp
 }
 
-func cloneConversation(c *Conversation) *Conversation {
+func cloneConversation(c *engine.Conversation) *engine.Conversation {
 	cp := *c
 	cp.Ignored = slices.Clone(c.Ignored)
 	cp.Merged = slices.Clone(c.Merged)
@@ -126,7 +128,7 @@ func cloneConversation(c *Conversation) *Conversation {
 		}
 	}
 	if c.Deadlines != nil {
-		cp.Deadlines = make(map[Timer]time.Time, len(c.Deadlines))
+		cp.Deadlines = make(map[engine.Timer]time.Time, len(c.Deadlines))
 		for k, v := range c.Deadlines {
 			cp.Deadlines[k] = v
 		}
@@ -147,7 +149,7 @@ func cloneConversation(c *Conversation) *Conversation {
 }
 
 // trackAgent registers a loaded agent and returns the copy to change.
-func (w *world) trackAgent(a *Agent) *Agent {
+func (w *world) trackAgent(a *engine.Agent) *engine.Agent {
 	if t, ok := w.agents[a.ID]; ok {
 		return t.a
 	}
@@ -158,7 +160,7 @@ func (w *world) trackAgent(a *Agent) *Agent {
 	return &cp
 }
 
-func (w *world) agent(id string) *Agent {
+func (w *world) agent(id string) *engine.Agent {
 	if t, ok := w.agents[id]; ok {
 		return t.a
 	}
@@ -168,7 +170,7 @@ func (w *world) agent(id string) *Agent {
 // held returns the agent whose record (load, pause) a decision changes.
 // One that was never looked for is noted: the decision's loading missed it,
 // and committing would lose the change silently.
-func (w *world) held(id string) *Agent {
+func (w *world) held(id string) *engine.Agent {
 	a := w.agent(id)
 	if a == nil && id != "" && !w.sought[id] {
 		w.unloaded = append(w.unloaded, id)
@@ -186,15 +188,15 @@ func (w *world) agentName(id string) string {
 }
 
 // conversation returns the tracked conversation with id, or nil.
-func (w *world) conversation(id string) *Conversation {
+func (w *world) conversation(id string) *engine.Conversation {
 	if t, ok := w.convs[id]; ok && id != "" {
 		return t.c
 	}
 	return nil
 }
 
-func (w *world) newConversation(kind Kind, state State, dept string) *Conversation {
-	c := &Conversation{
+func (w *world) newConversation(kind engine.Kind, state engine.State, dept string) *engine.Conversation {
+	c := &engine.Conversation{
 		ID: w.ids(), Contact: w.contact.Address, Channel: w.contact.Address.Channel(), Department: dept,
 		Kind: kind, State: state, CreatedAt: w.now, UpdatedAt: w.now, ContactName: w.contact.Name,
 	}
@@ -205,7 +207,7 @@ func (w *world) newConversation(kind Kind, state State, dept string) *Conversati
 func (w *world) touchContact() { w.contactDirty = true }
 
 // add appends a message to a conversation.
-func (w *world) add(c *Conversation, m Message) {
+func (w *world) add(c *engine.Conversation, m engine.Message) {
 	m.ConversationID = c.ID
 	if m.ID == "" {
 		m.ID = w.ids()
@@ -214,23 +216,23 @@ func (w *world) add(c *Conversation, m Message) {
 		m.At = w.now
 	}
 	c.UpdatedAt = w.now
-	if m.Direction == DirIn || m.Direction == DirOut {
+	if m.Direction == engine.DirIn || m.Direction == engine.DirOut {
 		c.LastActivityAt = w.now
 		// Parley's own texts (the YES/NO question, the queue position) would
 		// hide what the customer or the agent said: the preview skips them.
-		if m.Author != SystemAuthor {
+		if m.Author != engine.SystemAuthor {
 			c.Preview = preview(m)
 		}
 	}
-	if m.Direction == DirOut && m.Author != "" && m.Author != SystemAuthor && !strings.HasPrefix(m.Author, "bot:") {
+	if m.Direction == engine.DirOut && m.Author != "" && m.Author != engine.SystemAuthor && !strings.HasPrefix(m.Author, "bot:") {
 		c.LastResponder = m.Author
 	}
 	w.messages = append(w.messages, m)
 	kind := EventMessageOut
 	switch m.Direction {
-	case DirIn:
+	case engine.DirIn:
 		kind = EventMessageIn
-	case DirSystem, DirNote:
+	case engine.DirSystem, engine.DirNote:
 		kind = EventNote
 	}
 	w.emit(kind, c, m.ID)
@@ -238,31 +240,31 @@ func (w *world) add(c *Conversation, m Message) {
 
 // say queues a text from Parley to the contact. Nothing is queued for an
 // empty text (a text switched off) or a contact who opted out.
-func (w *world) say(c *Conversation, text string) {
+func (w *world) say(c *engine.Conversation, text string) {
 	if text == "" || w.contact.OptedOut {
 		return
 	}
-	w.add(c, Message{Direction: DirOut, Author: SystemAuthor, To: c.Contact, Body: text, Status: channels.StatusQueued})
+	w.add(c, engine.Message{Direction: engine.DirOut, Author: engine.SystemAuthor, To: c.Contact, Body: text, Status: channels.StatusQueued})
 }
 
 // note records an event in the conversation's history.
-func (w *world) note(c *Conversation, text string) {
-	w.add(c, Message{Direction: DirSystem, Author: SystemAuthor, Body: text})
+func (w *world) note(c *engine.Conversation, text string) {
+	w.add(c, engine.Message{Direction: engine.DirSystem, Author: engine.SystemAuthor, Body: text})
 }
 
 // emit notes an event; Store.write describes the conversation as committed.
-func (w *world) emit(kind string, c *Conversation, messageID string) {
+func (w *world) emit(kind string, c *engine.Conversation, messageID string) {
 	w.events = append(w.events, Event{Type: kind, ConversationID: c.ID, MessageID: messageID, At: w.now})
 }
 
-func (w *world) arm(c *Conversation, t Timer, at time.Time) {
+func (w *world) arm(c *engine.Conversation, t engine.Timer, at time.Time) {
 	if c.Deadlines == nil {
-		c.Deadlines = map[Timer]time.Time{}
+		c.Deadlines = map[engine.Timer]time.Time{}
 	}
 	c.Deadlines[t] = at
 }
 
-func (w *world) disarm(c *Conversation, timers ...Timer) {
+func (w *world) disarm(c *engine.Conversation, timers ...engine.Timer) {
 	for _, t := range timers {
 		delete(c.Deadlines, t)
 	}
@@ -271,38 +273,38 @@ func (w *world) disarm(c *Conversation, timers ...Timer) {
 // armChatTimers sets a live chat's inactivity deadline and, while the
 // customer waits for an answer, the agent's response deadline (unless one
 // already runs from an earlier unanswered message). Flagged chats have none.
-func (w *world) armChatTimers(c *Conversation) {
-	if c.Flagged || c.State != StateLive {
-		w.disarm(c, TimerAgentResponse, TimerInactivity)
+func (w *world) armChatTimers(c *engine.Conversation) {
+	if c.Flagged || c.State != engine.StateLive {
+		w.disarm(c, engine.TimerAgentResponse, engine.TimerInactivity)
 		return
 	}
-	w.arm(c, TimerInactivity, w.now.Add(w.rules.Timeouts.Inactivity))
+	w.arm(c, engine.TimerInactivity, w.now.Add(w.rules.Timeouts.Inactivity))
 	if !c.AwaitingAgent {
-		w.disarm(c, TimerAgentResponse)
-	} else if _, running := c.Deadlines[TimerAgentResponse]; !running {
-		w.arm(c, TimerAgentResponse, w.now.Add(w.rules.Timeouts.AgentResponse))
+		w.disarm(c, engine.TimerAgentResponse)
+	} else if _, running := c.Deadlines[engine.TimerAgentResponse]; !running {
+		w.arm(c, engine.TimerAgentResponse, w.now.Add(w.rules.Timeouts.AgentResponse))
 	}
 }
 
 // assign gives a chat to an agent and makes it live. Routing and transfers
 // count it against the agent's capacity at commit (fit); an agent reopening
 // a chat takes it whatever their load.
-func (w *world) assign(c *Conversation, a *Agent, fit bool) {
+func (w *world) assign(c *engine.Conversation, a *engine.Agent, fit bool) {
 	if fit {
 		w.routed[a.ID]++
 	}
-	c.Assignee, c.AssignedAt, c.State = a.ID, w.now, StateLive
+	c.Assignee, c.AssignedAt, c.State = a.ID, w.now, engine.StateLive
 	a.Load++
 	a.LastAssigned = w.now
-	w.disarm(c, TimerQueue, TimerAgentResponse)
+	w.disarm(c, engine.TimerQueue, engine.TimerAgentResponse)
 	w.armChatTimers(c)
 	w.note(c, "Chat assigned to "+a.Name)
 	w.emit(EventAssigned, c, "")
 }
 
 // release takes a live chat off its agent's load.
-func (w *world) release(c *Conversation) {
-	if c.State != StateLive || c.Assignee == "" {
+func (w *world) release(c *engine.Conversation) {
+	if c.State != engine.StateLive || c.Assignee == "" {
 		return
 	}
 	if a := w.held(c.Assignee); a != nil && a.Load > 0 {
@@ -314,23 +316,23 @@ func (w *world) release(c *Conversation) {
 }
 
 // closeConversation ends a chat or a ticket.
-func (w *world) closeConversation(c *Conversation, cl Closure) {
+func (w *world) closeConversation(c *engine.Conversation, cl engine.Closure) {
 	w.release(c)
 	cl.At = w.now
-	c.State, c.Closed, c.AwaitingAgent = StateClosed, &cl, false
-	if c.Session == SessionAsking || c.Session == SessionCollecting {
-		c.Session = SessionEnded
+	c.State, c.Closed, c.AwaitingAgent = engine.StateClosed, &cl, false
+	if c.Session == engine.SessionAsking || c.Session == engine.SessionCollecting {
+		c.Session = engine.SessionEnded
 	}
-	w.disarm(c, TimerQueue, TimerAgentResponse, TimerInactivity, TimerPending, TimerSession)
-	if c.Kind == KindTicket {
-		w.arm(c, TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	w.disarm(c, engine.TimerQueue, engine.TimerAgentResponse, engine.TimerInactivity, engine.TimerPending, engine.TimerSession)
+	if c.Kind == engine.KindTicket {
+		w.arm(c, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
 	}
 	w.unlink(c)
 	w.emit(EventClosed, c, "")
-	if cl.Reason == ReasonCustomer {
+	if cl.Reason == engine.ReasonCustomer {
 		w.offerTranscript(c)
 	}
-	if c.Kind == KindChat && w.rules.Survey.Enabled && (cl.Reason == ReasonAgent || cl.Reason == ReasonCustomer) {
+	if c.Kind == engine.KindChat && w.rules.Survey.Enabled && (cl.Reason == engine.ReasonAgent || cl.Reason == engine.ReasonCustomer) {
 		w.say(c, w.rules.Survey.Question)
 		w.contact.Survey = c.ID
 		w.touchContact()
@@ -338,7 +340,7 @@ func (w *world) closeConversation(c *Conversation, cl Closure) {
 }
 
 // unlink clears the contact's pointer to a conversation that is no longer open.
-func (w *world) unlink(c *Conversation) {
+func (w *world) unlink(c *engine.Conversation) {
 	if w.contact.Chat == c.ID {
 		w.contact.Chat = ""
 		w.touchContact()
@@ -353,8 +355,8 @@ func (w *world) unlink(c *Conversation) {
 // department not in exclude, the one with the fewest live chats; on a tie,
 // the one whose last chat was assigned longest ago; then by id, so the
 // choice is the same on every run.
-func pickAgent(agents []*Agent, dept string, exclude []string) *Agent {
-	var best *Agent
+func pickAgent(agents []*engine.Agent, dept string, exclude []string) *engine.Agent {
+	var best *engine.Agent
 	for _, a := range agents {
 		if !a.Available() || !a.InDepartment(dept) || slices.Contains(exclude, a.ID) {
 			continue
@@ -369,8 +371,8 @@ func pickAgent(agents []*Agent, dept string, exclude []string) *Agent {
 }
 
 // deptAgents lists the tracked agents of a department, in id order.
-func (w *world) deptAgents(dept string) []*Agent {
-	var out []*Agent
+func (w *world) deptAgents(dept string) []*engine.Agent {
+	var out []*engine.Agent
 	for _, t := range w.agents {
 		if t.a.InDepartment(dept) {
 			out = append(out, t.a)
@@ -401,7 +403,7 @@ const (
 )
 
 // preview shortens a message for lists.
-func preview(m Message) string {
+func preview(m engine.Message) string {
 	text := m.Body
 	switch {
 	case text == "" && m.Template != nil:

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/channels"
@@ -40,21 +42,21 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 }
 
 type me struct {
-	ID          string        `json:"id"`
-	Name        string        `json:"name"`
-	Role        string        `json:"role"`
-	Departments []string      `json:"departments"`
-	Presence    desk.Presence `json:"presence"`
-	Accepting   bool          `json:"accepting"`
-	Capacity    int           `json:"capacity"`
-	Load        int           `json:"load"`
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Role        string          `json:"role"`
+	Departments []string        `json:"departments"`
+	Presence    engine.Presence `json:"presence"`
+	Accepting   bool            `json:"accepting"`
+	Capacity    int             `json:"capacity"`
+	Load        int             `json:"load"`
 	// Paused: routing stopped giving the user chats because they let one
 	// time out; setting themself online again resumes it.
 	Paused    bool   `json:"paused"`
 	CSRFToken string `json:"csrf_token,omitempty"`
 }
 
-func meResponse(a *desk.Agent, csrf string) me {
+func meResponse(a *engine.Agent, csrf string) me {
 	return me{ID: a.ID, Name: a.Name, Role: a.Role, Departments: a.Departments, Presence: a.Presence,
 		Accepting: a.Accepting, Capacity: a.Capacity, Load: a.Load, Paused: a.Paused, CSRFToken: csrf}
 }
@@ -69,13 +71,13 @@ func (a *api) me(c *fiber.Ctx) error {
 
 func (a *api) presence(c *fiber.Ctx) error {
 	var req struct {
-		Presence  desk.Presence `json:"presence"`
-		Accepting *bool         `json:"accepting"`
+		Presence  engine.Presence `json:"presence"`
+		Accepting *bool           `json:"accepting"`
 	}
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	accepting := req.Presence == desk.Online
+	accepting := req.Presence == engine.Online
 	if req.Accepting != nil {
 		accepting = *req.Accepting
 	}
@@ -522,14 +524,14 @@ func (a *api) quickAccept(c *fiber.Ctx) error {
 }
 
 type agentView struct {
-	ID          string        `json:"id"`
-	Name        string        `json:"name"`
-	Role        string        `json:"role"`
-	Departments []string      `json:"departments"`
-	Presence    desk.Presence `json:"presence"`
-	Available   bool          `json:"available"`
-	Load        int           `json:"load"`
-	Capacity    int           `json:"capacity"`
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Role        string          `json:"role"`
+	Departments []string        `json:"departments"`
+	Presence    engine.Presence `json:"presence"`
+	Available   bool            `json:"available"`
+	Load        int             `json:"load"`
+	Capacity    int             `json:"capacity"`
 	// Disabled is filled in for admins only.
 	Disabled bool `json:"disabled,omitempty"`
 }

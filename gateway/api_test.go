@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -406,7 +408,7 @@ func TestAttachments(t *testing.T) {
 		t.Fatalf("no signature: %d, want 404", unsigned.StatusCode)
 	}
 
-	var m desk.Message
+	var m engine.Message
 	json.NewDecoder(ann.want("POST", "/api/v1/conversations/"+chat+"/messages", map[string]any{"body": "here it is", "media": []string{att.ID}}, 201, "").Body).Decode(&m)
 	if len(m.Media) != 1 || !strings.Contains(m.Media[0].URL, "/media/"+att.ID+"?exp=") {
 		t.Fatalf("reply media %+v", m.Media)
@@ -471,7 +473,7 @@ func TestAdministration(t *testing.T) {
 	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
 	id := f.inbound(t, "SMholiday", "whatsapp:+27820000077", "whatsapp:+15550000001", "hello?")
 	c, _ := f.svc.Store().Conversation(ctx, id)
-	if c.Kind != desk.KindTicket || c.Session != desk.SessionAsking {
+	if c.Kind != engine.KindTicket || c.Session != engine.SessionAsking {
 		t.Fatalf("on a holiday the message made a %s (%s), want a ticket asking to leave a message", c.Kind, c.Session)
 	}
 
@@ -523,7 +525,7 @@ func TestSupervisorGroupsAndReports(t *testing.T) {
 		t.Fatalf("csv report %q: %s", resp.Header.Get("Content-Type"), body)
 	}
 	resp = sue.want("GET", "/api/v1/reports/conversations?from="+today+"&to="+today+"&format=json", nil, 200, "")
-	var convs []desk.Conversation
+	var convs []engine.Conversation
 	if err := json.NewDecoder(resp.Body).Decode(&convs); err != nil || len(convs) != 3 {
 		t.Fatalf("export: %v, %d conversations", err, len(convs))
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
 )
@@ -106,7 +108,7 @@ func TestReturningChatShowsEarlierEngagements(t *testing.T) {
 	first := closedChatWithInfo(t, f, ann, from, "SMe1")
 	again := f.inbound(t, "SMe2", from, "whatsapp:+15550000001", "it blinks again")
 	var d struct {
-		History     []desk.Message    `json:"history"`
+		History     []engine.Message  `json:"history"`
 		Engagements []desk.Engagement `json:"engagements"`
 	}
 	decodeInto(t, ann.want("GET", "/api/v1/conversations/"+again, nil, 200, "").Body, &d)
@@ -142,9 +144,9 @@ func TestOneWaySMS(t *testing.T) {
 	}
 	sue.want("POST", "/api/v1/sms", map[string]string{"to": "+27820000605", "body": "hello"}, 409, "opted_out")
 
-	var c desk.Conversation
+	var c engine.Conversation
 	decodeInto(t, sue.want("POST", "/api/v1/sms", ok, 201, "").Body, &c)
-	if c.State != desk.StateClosed || c.Kind != desk.KindChat || c.Contact != "sms:+27820000604" || c.Assignee != "sue" ||
+	if c.State != engine.StateClosed || c.Kind != engine.KindChat || c.Contact != "sms:+27820000604" || c.Assignee != "sue" ||
 		c.Closed == nil || c.Closed.Reason != desk.ReasonOneWaySMS || c.Closed.By != "sue" {
 		t.Fatalf("recorded as %+v closed %+v", c, c.Closed)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/desk"
 )
 
@@ -33,9 +35,9 @@ func TestReopenOnlyByItsAgentOrForAnAvailableOne(t *testing.T) {
 	ann.want("POST", conv(chat, "/close"), map[string]string{"sentiment": "neutral"}, 200, "")
 
 	bob.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
-	var c desk.Conversation
+	var c engine.Conversation
 	json.NewDecoder(sue.want("POST", conv(chat, "/reopen"), map[string]string{"body": "Bob will help you", "agent": "bob"}, 200, "").Body).Decode(&c)
-	if c.State != desk.StateLive || c.Assignee != "bob" {
+	if c.State != engine.StateLive || c.Assignee != "bob" {
 		t.Fatalf("reopened for bob: %s on %q", c.State, c.Assignee)
 	}
 }
@@ -50,7 +52,7 @@ func TestSelfMentionGivesNoAccess(t *testing.T) {
 	bob, dee := f.signIn(t, "bob"), f.signIn(t, "dee")
 	ticket := f.inbound(t, "SMm1", "whatsapp:+27820000032", "whatsapp:+15550000002", "a quote please")
 	path := "/api/v1/conversations/" + ticket
-	var note desk.Message
+	var note engine.Message
 	json.NewDecoder(dee.want("POST", path+"/comments", map[string]string{"body": "@dee keep an eye on this"}, 201, "").Body).Decode(&note)
 	if note.ConversationID != ticket || note.At.IsZero() || note.ID == "" {
 		t.Fatalf("the comment answer %+v, want its conversation and time", note)

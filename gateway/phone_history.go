@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/channels"
@@ -24,7 +26,7 @@ type phoneEntry struct {
 	ID string `json:"id"`
 	// Direction is "in" for what the customer wrote, "out" for what Parley
 	// sent them.
-	Direction desk.Direction `json:"direction"`
+	Direction engine.Direction `json:"direction"`
 	// Body is the text; for a template, its preview with the variables
 	// filled in, as the customer's WhatsApp shows it.
 	Body     string             `json:"body,omitempty"`
@@ -59,7 +61,7 @@ func (p *Phone) history(c *fiber.Ctx) error {
 	out := make([]phoneEntry, 0, len(msgs))
 	for _, m := range msgs {
 		e := phoneEntry{ID: m.ID, Direction: m.Direction, Body: m.Body, Location: m.Location, Button: m.Button, At: m.At}
-		if m.Direction == desk.DirOut {
+		if m.Direction == engine.DirOut {
 			e.Status = m.Status
 			if e.Status == "" {
 				e.Status = channels.StatusQueued
@@ -172,7 +174,7 @@ func (p *Phone) read(c *fiber.Ctx) error {
 
 // ownMessage returns an outbound message Parley sent to this number; any
 // other id is 404, as one that does not exist.
-func (p *Phone) ownMessage(c *fiber.Ctx, to channels.Address, id string) (desk.Message, error) {
+func (p *Phone) ownMessage(c *fiber.Ctx, to channels.Address, id string) (engine.Message, error) {
 	store := p.svc.Store()
 	m, err := store.Message(c.UserContext(), id)
 	if errors.Is(err, desk.ErrNotFound) {
@@ -181,7 +183,7 @@ func (p *Phone) ownMessage(c *fiber.Ctx, to channels.Address, id string) (desk.M
 	if err != nil {
 		return m, errStoreDown
 	}
-	if m.Direction != desk.DirOut {
+	if m.Direction != engine.DirOut {
 		return m, errNotFound
 	}
 	conv, err := store.Conversation(c.UserContext(), m.ConversationID)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
@@ -186,12 +188,12 @@ func TestPhoneHistoryIsWhatTheCustomerSaw(t *testing.T) {
 		t.Fatalf("history has %d messages, want the customer's and Parley's answer: %s", len(got.Messages), body)
 	}
 	first := got.Messages[0]
-	if first.Direction != desk.DirIn || first.Body != "my order is late" || first.Status != "" {
+	if first.Direction != engine.DirIn || first.Body != "my order is late" || first.Status != "" {
 		t.Errorf("first message %+v, want the customer's, with no delivery state", first)
 	}
 	for _, m := range got.Messages[1:] {
 		// Nothing is dispatched in this gateway, so Parley's answers wait in the outbox.
-		if m.Direction != desk.DirOut || m.Status != channels.StatusQueued || m.Body == "" {
+		if m.Direction != engine.DirOut || m.Status != channels.StatusQueued || m.Body == "" {
 			t.Errorf("message %+v, want Parley's answer, queued", m)
 		}
 	}
@@ -224,9 +226,9 @@ func TestPhoneReadReceiptRefusals(t *testing.T) {
 	var inID, outID string
 	for _, m := range hist {
 		switch m.Direction {
-		case desk.DirIn:
+		case engine.DirIn:
 			inID = m.ID
-		case desk.DirOut:
+		case engine.DirOut:
 			outID = m.ID
 		}
 	}

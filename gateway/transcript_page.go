@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/desk"
@@ -58,7 +60,7 @@ func (a *api) customerTranscript(c *fiber.Ctx) error {
 		}
 		for _, m := range tr.Messages {
 			line := transcriptLine{Class: "out", Who: "Us", At: m.At.UTC().Format(transcriptTime), Body: m.Body}
-			if m.Direction == desk.DirIn {
+			if m.Direction == engine.DirIn {
 				line.Class, line.Who = "in", "You"
 			}
 			if line.Body == "" {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -131,7 +133,7 @@ func (r *timerRig) waitFired(ctx context.Context, last time.Time, limit time.Dur
 
 // firing is what became of one conversation's inactivity deadline.
 type firing struct {
-	conv     *desk.Conversation
+	conv     *engine.Conversation
 	deadline time.Time
 	// late is the time the rule ran (the engine's clock, recorded as the
 	// ticket's update time) minus the deadline; meaningful once fired.
@@ -156,7 +158,7 @@ func (r *timerRig) firings(ctx context.Context, ids []string) ([]firing, error) 
 					return
 				}
 				// The chat's deadline was armed when it was created.
-				f := firing{conv: c, deadline: c.CreatedAt.Add(r.inactivity), fired: c.Kind == desk.KindTicket}
+				f := firing{conv: c, deadline: c.CreatedAt.Add(r.inactivity), fired: c.Kind == engine.KindTicket}
 				f.late = c.UpdatedAt.Sub(f.deadline)
 				out[i] = f
 			}
@@ -185,7 +187,7 @@ func TestTimersFireOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.State != desk.StateLive || c.Deadlines[desk.TimerInactivity].IsZero() {
+		if c.State != engine.StateLive || c.Deadlines[engine.TimerInactivity].IsZero() {
 			t.Fatalf("conversation %s: state %s, deadlines %v; want a live chat with an inactivity deadline", id, c.State, c.Deadlines)
 		}
 		hist, err := r.svc.Store().History(ctx, id)
@@ -203,7 +205,7 @@ func TestTimersFireOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, f := range fs {
-		if !f.fired || f.conv.State != desk.StateUnassigned {
+		if !f.fired || f.conv.State != engine.StateUnassigned {
 			t.Errorf("conversation %s: %s %s, want an unassigned ticket", ids[i], f.conv.Kind, f.conv.State)
 		}
 		if f.late < 0 {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -69,7 +71,7 @@ func TestPresenceChecksRunAsJobs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.Presence == desk.Offline {
+			if a.Presence == engine.Offline {
 				break
 			}
 			if time.Now().After(deadline) {

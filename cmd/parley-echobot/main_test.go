@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/parleydesk/parley/desk/engine"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -38,7 +39,7 @@ func eventBody(t *testing.T, id, text string) []byte {
 		ID: id, Type: "message", Bot: "echo", ConversationID: "01JCONVERSATION0000000000",
 		Contact:    desk.BotContact{Address: "whatsapp:+27820000001", Name: "Thandi"},
 		Channel:    "whatsapp",
-		Message:    desk.Message{ID: id, Direction: desk.DirIn, Body: text},
+		Message:    engine.Message{ID: id, Direction: engine.DirIn, Body: text},
 		WindowOpen: true,
 	})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/desk"
 )
 
@@ -57,7 +59,7 @@ func agentCommand(ctx context.Context, args []string, getenv func(string) string
 	actor := desk.Actor{ID: agent.ID, Role: agent.Role}
 	switch action {
 	case "presence":
-		return c.svc.SetPresence(ctx, actor.ID, desk.Presence(*presence), *accepting)
+		return c.svc.SetPresence(ctx, actor.ID, engine.Presence(*presence), *accepting)
 	case "reply":
 		m, err := c.svc.Reply(ctx, actor, *conv, desk.Reply{Body: *body})
 		if err == nil {

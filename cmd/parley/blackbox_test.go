@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -194,14 +196,14 @@ func randAlnum(n int) string {
 }
 
 // conversations reads every conversation stored, open or not.
-func (p *parley) conversations(t *testing.T) []*desk.Conversation {
+func (p *parley) conversations(t *testing.T) []*engine.Conversation {
 	t.Helper()
 	ctx := context.Background()
 	keys, err := redistest.Keys(ctx, p.rdb, desk.KeyPrefix+"conv:*")
 	if err != nil {
 		t.Fatalf("list conversations: %v", err)
 	}
-	var out []*desk.Conversation
+	var out []*engine.Conversation
 	for _, k := range keys {
 		id := strings.TrimPrefix(k, desk.KeyPrefix+"conv:")
 		if strings.Contains(id, ":") { // a conversation's history or other sub-key
@@ -554,7 +556,7 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 
 // openConversation is the id of the contact's open conversation (its chat,
 // else its ticket, as `parley send` picks it), "" if it has none.
-func openConversation(c desk.Contact) string {
+func openConversation(c engine.Contact) string {
 	if c.Chat != "" {
 		return c.Chat
 	}
@@ -563,7 +565,7 @@ func openConversation(c desk.Contact) string {
 
 // history is the contact's open conversation's messages; found is false
 // when the contact or its conversation does not exist.
-func (p *parley) history(t *testing.T, addr channels.Address) (msgs []desk.Message, found bool) {
+func (p *parley) history(t *testing.T, addr channels.Address) (msgs []engine.Message, found bool) {
 	t.Helper()
 	ctx := context.Background()
 	c, err := p.store.Contact(ctx, addr)
@@ -585,8 +587,8 @@ func (p *parley) history(t *testing.T, addr channels.Address) (msgs []desk.Messa
 }
 
 // withBody keeps the messages whose body is body.
-func withBody(msgs []desk.Message, body string) []desk.Message {
-	var out []desk.Message
+func withBody(msgs []engine.Message, body string) []engine.Message {
+	var out []engine.Message
 	for _, m := range msgs {
 		if m.Body == body {
 			out = append(out, m)
@@ -597,8 +599,8 @@ func withBody(msgs []desk.Message, body string) []desk.Message {
 
 // only keeps the messages going in direction d (the engine may add system
 // notes to a history).
-func only(d desk.Direction, msgs []desk.Message) []desk.Message {
-	var out []desk.Message
+func only(d engine.Direction, msgs []engine.Message) []engine.Message {
+	var out []engine.Message
 	for _, m := range msgs {
 		if m.Direction == d {
 			out = append(out, m)
@@ -616,7 +618,7 @@ func (p *parley) assertUnknown(t *testing.T, addr channels.Address) {
 	}
 }
 
-func (p *parley) contact(t *testing.T, addr channels.Address) desk.Contact {
+func (p *parley) contact(t *testing.T, addr channels.Address) engine.Contact {
 	t.Helper()
 	c, err := p.store.Contact(context.Background(), addr)
 	if err != nil {
@@ -625,7 +627,7 @@ func (p *parley) contact(t *testing.T, addr channels.Address) desk.Contact {
 	return c
 }
 
-func (p *parley) message(t *testing.T, id string) desk.Message {
+func (p *parley) message(t *testing.T, id string) engine.Message {
 	t.Helper()
 	m, err := p.store.Message(context.Background(), id)
 	if err != nil {
@@ -635,9 +637,9 @@ func (p *parley) message(t *testing.T, id string) desk.Message {
 }
 
 // waitMessage polls message id until cond holds.
-func (p *parley) waitMessage(t *testing.T, id, what string, cond func(desk.Message) bool) desk.Message {
+func (p *parley) waitMessage(t *testing.T, id, what string, cond func(engine.Message) bool) engine.Message {
 	t.Helper()
-	var m desk.Message
+	var m engine.Message
 	eventually(t, what, func() (bool, string) {
 		m = p.message(t, id)
 		return cond(m), fmt.Sprintf("status %q, error code %q, sid %q, error %q", m.Status, m.ErrorCode, m.SID, m.Error)
@@ -683,12 +685,12 @@ func TestBlackboxInboundWebhooks(t *testing.T) {
 		in := p.whatsAppIn("+27820000001", "Hello, is anyone there?")
 		assertEmptyTwiML(t, p.inbound(t, in, signed))
 		all, ok := p.history(t, "whatsapp:+27820000001")
-		msgs := only(desk.DirIn, all)
+		msgs := only(engine.DirIn, all)
 		if !ok || len(msgs) != 1 {
 			t.Fatalf("history: found %v, %d inbound messages, want 1: %+v", ok, len(msgs), all)
 		}
 		m := msgs[0]
-		if m.Direction != desk.DirIn || m.Body != "Hello, is anyone there?" || m.SID != in["MessageSid"] {
+		if m.Direction != engine.DirIn || m.Body != "Hello, is anyone there?" || m.SID != in["MessageSid"] {
 			t.Errorf("stored message %+v, want inbound %q with SID %s", m, in["Body"], in["MessageSid"])
 		}
 		c := p.contact(t, "whatsapp:+27820000001")
@@ -705,7 +707,7 @@ func TestBlackboxInboundWebhooks(t *testing.T) {
 		in := p.smsIn("+27820000002", "Where is my order?")
 		assertEmptyTwiML(t, p.inbound(t, in, signed))
 		all, ok := p.history(t, "sms:+27820000002")
-		msgs := only(desk.DirIn, all)
+		msgs := only(engine.DirIn, all)
 		if !ok || len(msgs) != 1 || msgs[0].Body != "Where is my order?" {
 			t.Fatalf("history: found %v, %+v; want 1 inbound message with the body", ok, all)
 		}
@@ -769,7 +771,7 @@ func TestBlackboxInboundWebhooks(t *testing.T) {
 		assertEmptyTwiML(t, p.inbound(t, in, signed))
 		assertEmptyTwiML(t, p.inbound(t, in, signed))
 		all, _ := p.history(t, "whatsapp:+27820000201")
-		if msgs := only(desk.DirIn, all); len(msgs) != 1 {
+		if msgs := only(engine.DirIn, all); len(msgs) != 1 {
 			t.Errorf("after a retried webhook: %d inbound messages, want 1: %+v", len(msgs), all)
 		}
 
@@ -794,7 +796,7 @@ func TestBlackboxInboundWebhooks(t *testing.T) {
 			}
 		}
 		all, _ = p.history(t, "whatsapp:+27820000202")
-		if msgs := only(desk.DirIn, all); len(msgs) != 1 {
+		if msgs := only(engine.DirIn, all); len(msgs) != 1 {
 			t.Errorf("after 10 concurrent deliveries: %d inbound messages, want exactly 1: %+v", len(msgs), all)
 		}
 	})
@@ -854,7 +856,7 @@ func TestBlackboxInboundWebhooks(t *testing.T) {
 			t.Fatal(`after "START": contact still opted out`)
 		}
 		id := p.mustSend(t, "-to", string(addr), "-body", "Welcome back")
-		m := p.waitMessage(t, id, "sent to Twilio", func(m desk.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
+		m := p.waitMessage(t, id, "sent to Twilio", func(m engine.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
 		if m.Status == channels.StatusFailed {
 			t.Fatalf("send after START failed: %+v", m)
 		}
@@ -863,10 +865,10 @@ func TestBlackboxInboundWebhooks(t *testing.T) {
 			t.Errorf("Twilio saw %+v; want one SMS from %s with the body", reqs, bbSMSFrom)
 		}
 		all, _ := p.history(t, addr)
-		if in := only(desk.DirIn, all); len(in) != 3 {
+		if in := only(engine.DirIn, all); len(in) != 3 {
 			t.Errorf("history %+v: want 3 inbound messages (Hi, stop, START)", all)
 		}
-		if out := withBody(only(desk.DirOut, all), "Welcome back"); len(out) != 1 || out[0].ID != id {
+		if out := withBody(only(engine.DirOut, all), "Welcome back"); len(out) != 1 || out[0].ID != id {
 			t.Errorf("history %+v: want the reply %s once", all, id)
 		}
 		if refused := withBody(all, "Are you sure?"); len(refused) != 0 {
@@ -898,7 +900,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		const to = "whatsapp:+27820001001"
 		p.mustAccept(t, p.whatsAppIn("+27820001001", "Can I get help?"))
 		id := p.mustSend(t, "-to", to, "-body", "Hello")
-		m := p.waitMessage(t, id, "accepted by Twilio", func(m desk.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
+		m := p.waitMessage(t, id, "accepted by Twilio", func(m engine.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
 		reqs := p.fake.requestsFor(to, "Hello")
 		if len(reqs) != 1 {
 			t.Fatalf("Twilio saw %d requests, want 1: %+v", len(reqs), reqs)
@@ -908,11 +910,11 @@ func TestBlackboxOutboundSends(t *testing.T) {
 			r.get("StatusCallback") != bbPublicURL+"/webhooks/twilio/status?m="+id || r.get("ContentSid") != "" {
 			t.Errorf("Twilio request %v: want Body Hello, From %s, To %s, the status callback, no ContentSid", r.Form, bbWhatsAppFrom, to)
 		}
-		if m.SID != r.SID || m.Status != channels.StatusQueued || m.Direction != desk.DirOut || m.Body != "Hello" {
+		if m.SID != r.SID || m.Status != channels.StatusQueued || m.Direction != engine.DirOut || m.Body != "Hello" {
 			t.Fatalf("message %+v: want queued (Twilio's answer) with SID %s", m, r.SID)
 		}
 		all, _ := p.history(t, to)
-		if out := withBody(only(desk.DirOut, all), "Hello"); len(only(desk.DirIn, all)) != 1 || len(out) != 1 || out[0].ID != id {
+		if out := withBody(only(engine.DirOut, all), "Hello"); len(only(engine.DirIn, all)) != 1 || len(out) != 1 || out[0].ID != id {
 			t.Errorf("history %+v: want the inbound message and %s", all, id)
 		}
 
@@ -940,7 +942,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 
 		// A second message fails at the carrier: the error code is kept.
 		id2 := p.mustSend(t, "-to", to, "-body", "Are you still there?")
-		m2 := p.waitMessage(t, id2, "accepted by Twilio", func(m desk.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
+		m2 := p.waitMessage(t, id2, "accepted by Twilio", func(m engine.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
 		if m2.SID == "" || m2.SID == m.SID {
 			t.Fatalf("second message %+v: want its own SID", m2)
 		}
@@ -995,7 +997,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("early status callback: got %s, want 200", r)
 		}
-		m := p.waitMessage(t, id, "recorded with its SID", func(m desk.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
+		m := p.waitMessage(t, id, "recorded with its SID", func(m engine.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
 		if m.SID != sid || m.Status != channels.StatusDelivered {
 			t.Errorf("message %+v: want SID %s and the early status delivered", m, sid)
 		}
@@ -1006,7 +1008,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		const to = "whatsapp:+27820001007"
 		p.mustAccept(t, p.whatsAppIn("+27820001007", "Hi"))
 		id := p.mustSend(t, "-to", to, "-body", "Hello")
-		m := p.waitMessage(t, id, "accepted by Twilio", func(m desk.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
+		m := p.waitMessage(t, id, "accepted by Twilio", func(m engine.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
 		if m.SID == "" {
 			t.Fatalf("message %+v: want a SID", m)
 		}
@@ -1036,7 +1038,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		p.fake.script(to, "Hello", twilioAnswer{Status: 400, Code: 21211, Message: "Invalid 'To' Phone Number"})
 		p.mustAccept(t, p.whatsAppIn("+27820001002", "Hi"))
 		id := p.mustSend(t, "-to", to, "-body", "Hello")
-		m := p.waitMessage(t, id, "failed", func(m desk.Message) bool { return m.Status == channels.StatusFailed })
+		m := p.waitMessage(t, id, "failed", func(m engine.Message) bool { return m.Status == channels.StatusFailed })
 		if m.ErrorCode != "21211" || m.SID != "" {
 			t.Errorf("message %+v: want error code 21211 and no SID", m)
 		}
@@ -1051,7 +1053,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		)
 		p.mustAccept(t, p.whatsAppIn("+27820001003", "Hi"))
 		id := p.mustSend(t, "-to", to, "-body", "Hello after retries")
-		m := p.waitMessage(t, id, "accepted by Twilio after retries", func(m desk.Message) bool {
+		m := p.waitMessage(t, id, "accepted by Twilio after retries", func(m engine.Message) bool {
 			return m.SID != "" || m.Status == channels.StatusFailed
 		})
 		if m.Status == channels.StatusFailed || m.SID == "" {
@@ -1075,7 +1077,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		p.fake.script(to, "Hello", twilioAnswer{Status: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"})
 		p.mustAccept(t, p.whatsAppIn("+27820001004", "Hi"))
 		id := p.mustSend(t, "-to", to, "-body", "Hello")
-		m := p.waitMessage(t, id, "failed", func(m desk.Message) bool { return m.Status == channels.StatusFailed })
+		m := p.waitMessage(t, id, "failed", func(m engine.Message) bool { return m.Status == channels.StatusFailed })
 		if m.ErrorCode != "21610" {
 			t.Errorf("message %+v: want error code 21610", m)
 		}
@@ -1092,7 +1094,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 			t.Errorf("send to an opted-out contact: stdout %q, stderr %q; want no id and an opted-out error", stdout, stderr)
 		}
 		all, _ := p.history(t, to)
-		if out := withBody(only(desk.DirOut, all), "Hello"); len(out) != 1 || out[0].ID != id {
+		if out := withBody(only(engine.DirOut, all), "Hello"); len(out) != 1 || out[0].ID != id {
 			t.Errorf("history %+v: want the failed message %s once", all, id)
 		}
 		if refused := withBody(all, "Hello again"); len(refused) != 0 {
@@ -1107,7 +1109,7 @@ func TestBlackboxOutboundSends(t *testing.T) {
 		contentSID := "HX" + randomHex(16)
 		p.mustAccept(t, p.whatsAppIn("+27820001005", "Hi"))
 		id := p.mustSend(t, "-to", to, "-template", contentSID)
-		m := p.waitMessage(t, id, "accepted by Twilio", func(m desk.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
+		m := p.waitMessage(t, id, "accepted by Twilio", func(m engine.Message) bool { return m.SID != "" || m.Status == channels.StatusFailed })
 		if m.Status == channels.StatusFailed {
 			t.Fatalf("template message failed: %+v", m)
 		}

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
 )
@@ -321,11 +323,11 @@ func botYAML(id, url, secretEnv, match string) string {
 
 // startBotEngine is startEngine with bots (their YAML entries) and their
 // secrets (KEY=VALUE).
-func startBotEngine(t *testing.T, s engineSetup, bots []string, secrets ...string) *engine {
+func startBotEngine(t *testing.T, s engineSetup, bots []string, secrets ...string) *engineRun {
 	t.Helper()
 	cfg := s.yaml() + "bots:\n" + strings.Join(bots, "")
 	env := append(s.env(), "PARLEY_SEND_RETRY_BASE=200ms", "PARLEY_RECONCILE_EVERY=1s")
-	e := &engine{
+	e := &engineRun{
 		parley:    startParleyWith(t, parleyOptions{config: cfg, env: append(env, secrets...)}),
 		setup:     s,
 		wantTexts: map[string][]string{},
@@ -337,7 +339,7 @@ func startBotEngine(t *testing.T, s engineSetup, bots []string, secrets ...strin
 
 // expectFrom checks that every message to `to` came from the business's
 // sender for its channel.
-func (e *engine) expectFrom(t *testing.T, to string) {
+func (e *engineRun) expectFrom(t *testing.T, to string) {
 	t.Helper()
 	from := bbSMSFrom
 	if strings.HasPrefix(to, "whatsapp:") {
@@ -353,7 +355,7 @@ func (e *engine) expectFrom(t *testing.T, to string) {
 }
 
 // chatOf is the contact's open chat, which must exist.
-func (e *engine) chatOf(t *testing.T, to channels.Address) *desk.Conversation {
+func (e *engineRun) chatOf(t *testing.T, to channels.Address) *engine.Conversation {
 	t.Helper()
 	c := e.contact(t, to)
 	if c.Chat == "" {
@@ -363,11 +365,11 @@ func (e *engine) chatOf(t *testing.T, to channels.Address) *desk.Conversation {
 }
 
 // botMessages are the messages of msgs the bot wrote.
-func botMessages(msgs []desk.Message, bot string) []string {
+func botMessages(msgs []engine.Message, bot string) []string {
 	var out []string
 	for _, m := range msgs {
 		if m.Author == "bot:"+bot {
-			if m.Direction != desk.DirOut {
+			if m.Direction != engine.DirOut {
 				out = append(out, fmt.Sprintf("(%s) %s", m.Direction, m.Body))
 				continue
 			}
@@ -380,7 +382,7 @@ func botMessages(msgs []desk.Message, bot string) []string {
 // quiet waits until the worker has run two more reconciler sweeps (every
 // second, on the lowest-priority queue): any job a message would have
 // caused (a bot event is on the highest) has run by then.
-func (e *engine) quiet(t *testing.T) {
+func (e *engineRun) quiet(t *testing.T) {
 	t.Helper()
 	sweeps := func() int64 {
 		n, _ := e.rdb.Get(context.Background(), "asynq:{low}:processed").Int64()
@@ -463,7 +465,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			e.say(t, to, "hi")
 			e.expectTexts(t, to, e.greeting(t))
 			c := e.chatOf(t, to)
-			if c.Kind != desk.KindChat || c.State != desk.StateBot || c.Bot != "echo" || c.Assignee != "" || !slices.Equal(c.Tags, []string{"greeted"}) {
+			if c.Kind != engine.KindChat || c.State != engine.StateBot || c.Bot != "echo" || c.Assignee != "" || !slices.Equal(c.Tags, []string{"greeted"}) {
 				t.Errorf("after hi: %s bot %q tags %v; want a chat held by the bot echo, unassigned, tagged greeted", describe(c), c.Bot, c.Tags)
 			}
 			e.say(t, to, "hours")
@@ -472,11 +474,11 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			e.expectTexts(t, to, e.greeting(t), echoHours, echoSorry)
 
 			c = e.chatOf(t, to)
-			if c.State != desk.StateBot || c.Assignee != "" || !slices.Equal(c.Tags, []string{"greeted"}) {
+			if c.State != engine.StateBot || c.Assignee != "" || !slices.Equal(c.Tags, []string{"greeted"}) {
 				t.Errorf("after three answers: %s tags %v; want still held by the bot, tagged greeted once", describe(c), c.Tags)
 			}
 			msgs := e.historyOf(t, c.ID)
-			if got := bodies(only(desk.DirIn, msgs)); !slices.Equal(got, []string{"hi", "hours", "Do you sell gift cards?"}) {
+			if got := bodies(only(engine.DirIn, msgs)); !slices.Equal(got, []string{"hi", "hours", "Do you sell gift cards?"}) {
 				t.Errorf("customer messages %q", got)
 			}
 			if got := botMessages(msgs, "echo"); !slices.Equal(got, []string{echoGreeting, echoHours, echoSorry}) {
@@ -484,7 +486,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			}
 			// One event per customer message, each its message, all
 			// answered by the bot.
-			in := only(desk.DirIn, msgs)
+			in := only(engine.DirIn, msgs)
 			evs := tap.waitEvents(t, c.ID, 3)
 			for i, ev := range evs {
 				got := ev.event
@@ -500,8 +502,8 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			e.say(t, to, "agent")
 			e.expectTexts(t, to, echoFinding)
 			id := e.contact(t, to).Chat
-			c := e.waitConv(t, id, "live with ann", func(c *desk.Conversation) bool { return c.State == desk.StateLive })
-			if c.Assignee != "ann" || c.Bot != "echo" || c.Kind != desk.KindChat {
+			c := e.waitConv(t, id, "live with ann", func(c *engine.Conversation) bool { return c.State == engine.StateLive })
+			if c.Assignee != "ann" || c.Bot != "echo" || c.Kind != engine.KindChat {
 				t.Errorf("after the hand-off: %s bot %q; want live with ann", describe(c), c.Bot)
 			}
 			msgs := e.historyOf(t, id)
@@ -518,12 +520,12 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			for i, m := range msgs {
 				order[m.ID] = i
 			}
-			at := slices.IndexFunc(msgs, func(m desk.Message) bool { return m.Body == echoFinding })
+			at := slices.IndexFunc(msgs, func(m engine.Message) bool { return m.Body == echoFinding })
 			if at < 0 {
 				t.Fatalf("no %q in the history: %q", echoFinding, bodies(msgs))
 			}
 			text := msgs[at]
-			if !(order[only(desk.DirIn, msgs)[0].ID] < order[text.ID] && order[text.ID] < order[handoff.ID] && order[handoff.ID] < order[assigned.ID]) {
+			if !(order[only(engine.DirIn, msgs)[0].ID] < order[text.ID] && order[text.ID] < order[handoff.ID] && order[handoff.ID] < order[assigned.ID]) {
 				t.Errorf("history out of order: %q", bodies(msgs))
 			}
 			e.expectAgent(t, "ann", 1, false) // the other subtests' chats stay with the bot
@@ -536,10 +538,10 @@ func TestBlackboxBotEchobot(t *testing.T) {
 				t.Errorf("the bot got events %q, want only the one before the hand-off", bodiesOf(evs))
 			}
 			c = e.conv(t, id)
-			if c.State != desk.StateLive || c.Assignee != "ann" || !c.AwaitingAgent {
+			if c.State != engine.StateLive || c.Assignee != "ann" || !c.AwaitingAgent {
 				t.Errorf("after the customer's next message: %s; want live with ann, awaiting her", describe(c))
 			}
-			if got := bodies(only(desk.DirIn, e.historyOf(t, id))); !slices.Equal(got, []string{"agent", "hi"}) {
+			if got := bodies(only(engine.DirIn, e.historyOf(t, id))); !slices.Equal(got, []string{"agent", "hi"}) {
 				t.Errorf("customer messages %q, want agent then hi in the chat", got)
 			}
 			// Nor may the bot write in later, through the callback API.
@@ -555,7 +557,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			e.say(t, to, "order")
 			e.expectTexts(t, to, echoOrder)
 			c := e.chatOf(t, to)
-			if c.State != desk.StateBot || !slices.Equal(c.Tags, []string{"order"}) {
+			if c.State != engine.StateBot || !slices.Equal(c.Tags, []string{"order"}) {
 				t.Errorf("after the later answer: %s tags %v; want held by the bot, tagged order", describe(c), c.Tags)
 			}
 			if evs := tap.waitEvents(t, c.ID, 1); evs[0].status != http.StatusOK {
@@ -573,7 +575,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			id := e.contact(t, to).Chat
 			e.say(t, to, "bye")
 			e.expectTexts(t, to, e.greeting(t), echoBye)
-			c := e.waitConv(t, id, "closed", func(c *desk.Conversation) bool { return c.State == desk.StateClosed })
+			c := e.waitConv(t, id, "closed", func(c *engine.Conversation) bool { return c.State == engine.StateClosed })
 			if c.Closed == nil || c.Closed.By != "bot:echo" || c.Assignee != "" {
 				t.Errorf("after bye: %s; want closed by bot:echo", describe(c))
 			}
@@ -584,7 +586,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			e.say(t, to, "hi")
 			e.expectTexts(t, to, e.greeting(t), echoBye, e.greeting(t))
 			next := e.chatOf(t, to)
-			if next.ID == id || next.State != desk.StateBot || next.Bot != "echo" {
+			if next.ID == id || next.State != engine.StateBot || next.Bot != "echo" {
 				t.Errorf("after a new message: %s; want a new chat held by the bot", describe(next))
 			}
 		}},
@@ -593,7 +595,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			// Posted straight to the running bot, as an attacker would.
 			body, _ := json.Marshal(desk.BotEvent{ID: "01JREPLAY" + randAlnum(17), Type: "message", Bot: "echo",
 				ConversationID: "01JCONV" + randAlnum(19), Contact: desk.BotContact{Address: "whatsapp:+27840000004"},
-				Channel: channels.WhatsApp, Message: desk.Message{Direction: desk.DirIn, Body: "hours"}, WindowOpen: true, SentAt: time.Now()})
+				Channel: channels.WhatsApp, Message: engine.Message{Direction: engine.DirIn, Body: "hours"}, WindowOpen: true, SentAt: time.Now()})
 			post := func(sig string) (int, string) {
 				req, _ := http.NewRequest(http.MethodPost, echobot, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
@@ -654,7 +656,7 @@ func TestBlackboxBotHandOffOutOfHours(t *testing.T) {
 		t.Fatalf("contact %+v: want no chat and the bot's chat %s as its ticket", ct, id)
 	}
 	tk := e.conv(t, id)
-	if tk.Kind != desk.KindTicket || tk.State != desk.StateUnassigned || tk.Session != desk.SessionAsking || tk.Assignee != "" || tk.Bot != "echo" {
+	if tk.Kind != engine.KindTicket || tk.State != engine.StateUnassigned || tk.Session != engine.SessionAsking || tk.Assignee != "" || tk.Bot != "echo" {
 		t.Errorf("after the hand-off: %s bot %q; want an unassigned ticket asking the question", describe(tk), tk.Bot)
 	}
 	if !slices.Equal(tk.Tags, []string{"greeted"}) {
@@ -675,7 +677,7 @@ func TestBlackboxBotHandOffOutOfHours(t *testing.T) {
 	e.say(t, to, "yes")
 	e.expectTexts(t, to, e.greeting(t), echoFinding, txtOutOfHours, txtAsk, txtCollecting)
 	e.say(t, to, "My order 77 never came")
-	if got := e.conv(t, id); got.Session != desk.SessionCollecting || got.State != desk.StateUnassigned {
+	if got := e.conv(t, id); got.Session != engine.SessionCollecting || got.State != engine.StateUnassigned {
 		t.Errorf("after YES and a message: %s; want the ticket collecting", describe(got))
 	}
 	e.quiet(t)
@@ -720,12 +722,12 @@ func TestBlackboxBotFailures(t *testing.T) {
 
 	// handedOver waits for the chat to be live with ann and returns it,
 	// with how long it took from start.
-	handedOver := func(t *testing.T, id string, start time.Time) (*desk.Conversation, time.Duration) {
+	handedOver := func(t *testing.T, id string, start time.Time) (*engine.Conversation, time.Duration) {
 		t.Helper()
-		var c *desk.Conversation
+		var c *engine.Conversation
 		waitFor(t, botFailWait, "live with ann", func() (bool, string) {
 			c = e.conv(t, id)
-			return c.State == desk.StateLive, describe(c)
+			return c.State == engine.StateLive, describe(c)
 		})
 		took := time.Since(start)
 		t.Logf("handed over after %s", took)
@@ -741,7 +743,7 @@ func TestBlackboxBotFailures(t *testing.T) {
 			start := time.Now()
 			e.say(t, to, "hi")
 			c := e.chatOf(t, to)
-			if c.State != desk.StateBot || c.Bot != "echo" {
+			if c.State != engine.StateBot || c.Bot != "echo" {
 				t.Fatalf("new chat: %s bot %q; want held by the bot", describe(c), c.Bot)
 			}
 			_, took := handedOver(t, c.ID, start)
@@ -800,7 +802,7 @@ func TestBlackboxBotFailures(t *testing.T) {
 			start := time.Now()
 			e.mustAccept(t, e.smsIn(number, "hi"))
 			c := e.chatOf(t, to)
-			if c.State != desk.StateBot || c.Bot != "gone" || c.Channel != channels.SMS {
+			if c.State != engine.StateBot || c.Bot != "gone" || c.Channel != channels.SMS {
 				t.Fatalf("new chat: %s bot %q; want an SMS chat held by the bot gone", describe(c), c.Bot)
 			}
 			handedOver(t, c.ID, start)
@@ -842,7 +844,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	if n := len(tap.eventsFor(id)); n != 1 {
 		t.Fatalf("the bot got %d events, want 1 (a 202 is no failure)", n)
 	}
-	if c := e.conv(t, id); c.State != desk.StateBot || c.Bot != "echo" {
+	if c := e.conv(t, id); c.State != engine.StateBot || c.Bot != "echo" {
 		t.Fatalf("after the 202: %s; want still held by the bot", describe(c))
 	}
 
@@ -866,7 +868,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	// Nothing of it reached the customer or the chat.
 	e.quiet(t)
 	e.expectTexts(t, to)
-	if c := e.conv(t, id); c.State != desk.StateBot || len(c.Tags) != 0 || len(c.Attributes) != 0 {
+	if c := e.conv(t, id); c.State != engine.StateBot || len(c.Tags) != 0 || len(c.Attributes) != 0 {
 		t.Errorf("after refused callbacks: %s tags %v attributes %v; want unchanged", describe(c), c.Tags, c.Attributes)
 	}
 	if got := botMessages(e.historyOf(t, id), "echo"); len(got) != 0 {
@@ -881,7 +883,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	}
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 	c := e.conv(t, id)
-	if c.State != desk.StateBot || !slices.Equal(c.Tags, []string{"order"}) || c.Attributes["order"] != "77" {
+	if c.State != engine.StateBot || !slices.Equal(c.Tags, []string{"order"}) || c.Attributes["order"] != "77" {
 		t.Errorf("after the callback: %s tags %v attributes %v; want held by the bot, tagged order, order 77", describe(c), c.Tags, c.Attributes)
 	}
 	if got := botMessages(e.historyOf(t, id), "echo"); !slices.Equal(got, []string{"Your order ships tomorrow."}) {
@@ -900,7 +902,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 		t.Fatalf("hand-off callback: got %s, want 200", r)
 	}
 	c = e.conv(t, id)
-	if c.State != desk.StateLive || c.Assignee != "ann" {
+	if c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Errorf("after the hand-off callback: %s; want live with ann", describe(c))
 	}
 	if n := onlyNote(t, e.historyOf(t, id), "Handed over by the bot"); n.Body != "Handed over by the bot: Asked about order 77" {
@@ -914,7 +916,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 // greeting is what Twilio is asked to send for the echobot's greeting on
 // WhatsApp: the quick-reply content resource Parley created for its
 // buttons, once, whoever it greets.
-func (e *engine) greeting(t *testing.T) string {
+func (e *engineRun) greeting(t *testing.T) string {
 	t.Helper()
 	var sid string
 	waitFor(t, bbWait, "the greeting's quick-reply resource", func() (bool, string) {
@@ -1012,7 +1014,7 @@ func (u *deskUser) botTab(t *testing.T) map[string]string {
 	}
 	out := map[string]string{}
 	for _, c := range page.Items {
-		if c.State != desk.StateBot {
+		if c.State != engine.StateBot {
 			t.Errorf("bot tab lists %s", describe(c))
 		}
 		out[c.ID] = c.Bot
@@ -1043,21 +1045,21 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			const to = channels.Address("whatsapp:+27840000601")
 			e.say(t, to, "hi")
 			c := e.chatOf(t, to)
-			if c.State != desk.StateBot || c.Bot != "quiet" {
+			if c.State != engine.StateBot || c.Bot != "quiet" {
 				t.Fatalf("new chat: %s bot %q; want held by the bot quiet", describe(c), c.Bot)
 			}
-			if at, ok := c.Deadlines[desk.TimerBot]; !ok || !at.Equal(c.LastCustomerAt.Add(3*time.Second)) {
+			if at, ok := c.Deadlines[engine.TimerBot]; !ok || !at.Equal(c.LastCustomerAt.Add(3*time.Second)) {
 				t.Errorf("bot deadline %v (set %v), want the message's time + 3s", at, ok)
 			}
 			tap.waitEvents(t, c.ID, 1)
-			c = e.waitConv(t, c.ID, "live with ann", func(c *desk.Conversation) bool { return c.State == desk.StateLive })
+			c = e.waitConv(t, c.ID, "live with ann", func(c *engine.Conversation) bool { return c.State == engine.StateLive })
 			msgs := e.historyOf(t, c.ID)
 			n := onlyNote(t, msgs, "Taken from the bot")
 			if n.Body != "Taken from the bot: the bot did not answer in time" || c.Assignee != "ann" {
 				t.Errorf("after the bot's idle timeout: %s, note %q; want live with ann, the note in words", describe(c), n.Body)
 			}
 			firedWithin(t, "the bot's idle timeout", c.LastCustomerAt, 3*time.Second, n.At)
-			if _, still := c.Deadlines[desk.TimerBot]; still {
+			if _, still := c.Deadlines[engine.TimerBot]; still {
 				t.Errorf("the bot deadline is still set after the hand-over: %v", c.Deadlines)
 			}
 			tap.waitLifecycle(t, c.ID, desk.BotHandedOff)
@@ -1083,7 +1085,7 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			evs := tap.waitEvents(t, c.ID, 2)
 			var hist []string
 			for _, m := range evs[1].event.History {
-				if m.Direction != desk.DirIn && m.Direction != desk.DirOut {
+				if m.Direction != engine.DirIn && m.Direction != engine.DirOut {
 					t.Errorf("the bot got a %s message in the history: %q", m.Direction, m.Body)
 				}
 				hist = append(hist, m.Body)
@@ -1096,7 +1098,7 @@ func TestBlackboxBotQuiet(t *testing.T) {
 				t.Fatalf("transfer from the bot: %s", r)
 			}
 			c = e.conv(t, c.ID)
-			if c.State != desk.StateLive || c.Assignee != "ann" || len(c.BotPending) != 0 {
+			if c.State != engine.StateLive || c.Assignee != "ann" || len(c.BotPending) != 0 {
 				t.Errorf("after the transfer: %s pending %v; want live with ann, nothing for the bot", describe(c), c.BotPending)
 			}
 			// System lines name people, not their ids.
@@ -1114,7 +1116,7 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			e.mustAccept(t, e.smsIn(number, "hi"))
 			c := e.chatOf(t, channels.Address("sms:"+number))
 			e.mustAccept(t, e.smsIn(number, "//end"))
-			c = e.waitConv(t, c.ID, "closed", func(c *desk.Conversation) bool { return c.State == desk.StateClosed })
+			c = e.waitConv(t, c.ID, "closed", func(c *engine.Conversation) bool { return c.State == engine.StateClosed })
 			if c.Closed.By != "customer" {
 				t.Errorf("after //end: %s closed by %q", describe(c), c.Closed.By)
 			}
@@ -1186,7 +1188,7 @@ func TestBlackboxBotAnswers(t *testing.T) {
 			const to = channels.Address("whatsapp:+27840000702")
 			e.say(t, to, "to nowhere")
 			id := e.chatOf(t, to).ID
-			c := e.waitConv(t, id, "live with ann", func(c *desk.Conversation) bool { return c.State == desk.StateLive })
+			c := e.waitConv(t, id, "live with ann", func(c *engine.Conversation) bool { return c.State == engine.StateLive })
 			if c.Department != "general" || c.Assignee != "ann" {
 				t.Errorf("after the corrected answer: %s; want live with ann in general", describe(c))
 			}
@@ -1217,7 +1219,7 @@ func TestBlackboxBotAnswers(t *testing.T) {
 			if msg, _ := r.apiError(t); !strings.Contains(msg, `unknown department "nope"`) {
 				t.Errorf("unknown department: %q, want it named", msg)
 			}
-			if c := e.conv(t, id); c.State != desk.StateBot {
+			if c := e.conv(t, id); c.State != engine.StateBot {
 				t.Fatalf("after refused callbacks: %s; want still held by the bot", describe(c))
 			}
 			e.expectTexts(t, to) // nothing of a refused answer was sent
@@ -1227,7 +1229,7 @@ func TestBlackboxBotAnswers(t *testing.T) {
 			}
 			e.expectTexts(t, to, "one moment")
 			c := e.conv(t, id)
-			if c.State != desk.StateLive || c.Assignee != "ann" || c.Department != "general" {
+			if c.State != engine.StateLive || c.Assignee != "ann" || c.Department != "general" {
 				t.Errorf("after the corrected hand-off: %s; want live with ann in general", describe(c))
 			}
 			// The same id again is a replay, told apart from wrong_state.

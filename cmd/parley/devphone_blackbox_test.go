@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
 )
 
 // sandboxOnRealRedis turns the black-box process's Twilio account off, so it
@@ -158,7 +159,7 @@ func TestBlackboxDevPhoneConversation(t *testing.T) {
 	if r := p.phoneCall(t, http.MethodPost, "/dev/phone/read", "application/json", raw); r.status != http.StatusOK || !strings.Contains(r.body, `"read":1`) {
 		t.Fatalf("read receipt: %s", r)
 	}
-	p.waitMessage(t, answer.ID, "the answer marked read", func(m desk.Message) bool { return m.Status == channels.StatusRead })
+	p.waitMessage(t, answer.ID, "the answer marked read", func(m engine.Message) bool { return m.Status == channels.StatusRead })
 	// Once read, a second receipt has nothing left to say.
 	if r := p.phoneCall(t, http.MethodPost, "/dev/phone/read", "application/json", raw); r.status != http.StatusOK || !strings.Contains(r.body, `"read":0`) {
 		t.Fatalf("second read receipt: %s", r)

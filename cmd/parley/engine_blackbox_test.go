@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
 )
 
 // The texts Parley sends by itself, short and distinct so every assertion
@@ -93,9 +94,9 @@ func (s engineSetup) env() []string {
 	}
 }
 
-// engine is a running Parley with an engine setup, and the texts each
+// engineRun is a running Parley with an engine setup, and the texts each
 // recipient must have received, checked once more when the test ends.
-type engine struct {
+type engineRun struct {
 	*parley
 	setup engineSetup
 
@@ -103,9 +104,9 @@ type engine struct {
 	wantTexts map[string][]string // by Twilio To
 }
 
-func startEngine(t *testing.T, s engineSetup) *engine {
+func startEngine(t *testing.T, s engineSetup) *engineRun {
 	t.Helper()
-	e := &engine{
+	e := &engineRun{
 		parley:    startParleyWith(t, parleyOptions{config: s.yaml(), env: s.env()}),
 		setup:     s,
 		wantTexts: map[string][]string{},
@@ -119,7 +120,7 @@ func startEngine(t *testing.T, s engineSetup) *engine {
 // checkAtEnd waits until every queued send has gone, then checks that
 // nothing more than expected reached Twilio; each is also handed to each,
 // if given.
-func (e *engine) checkAtEnd(t *testing.T, each func(to string)) {
+func (e *engineRun) checkAtEnd(t *testing.T, each func(to string)) {
 	if t.Failed() {
 		return
 	}
@@ -162,7 +163,7 @@ func (f *fakeTwilio) texts(to string) []string {
 }
 
 // dueSends lists the outbound messages not yet handed to Twilio.
-func (e *engine) dueSends() ([]string, error) {
+func (e *engineRun) dueSends() ([]string, error) {
 	due, err := e.store.Due(context.Background(), time.Now().Add(time.Hour), 1000)
 	var sends []string
 	for _, d := range due {
@@ -175,7 +176,7 @@ func (e *engine) dueSends() ([]string, error) {
 
 // expectTexts waits until Twilio has received exactly want for `to`, in
 // this order; it fails at once on a text out of order or too many.
-func (e *engine) expectTexts(t *testing.T, to channels.Address, want ...string) {
+func (e *engineRun) expectTexts(t *testing.T, to channels.Address, want ...string) {
 	t.Helper()
 	e.mu.Lock()
 	e.wantTexts[string(to)] = want
@@ -197,25 +198,25 @@ func (e *engine) expectTexts(t *testing.T, to channels.Address, want ...string) 
 }
 
 // say posts a customer's WhatsApp message, which must be answered 200.
-func (e *engine) say(t *testing.T, to channels.Address, body string) {
+func (e *engineRun) say(t *testing.T, to channels.Address, body string) {
 	t.Helper()
 	e.mustAccept(t, e.whatsAppIn(strings.TrimPrefix(string(to), "whatsapp:"), body))
 }
 
 // expectSessionEnded checks that the customer's message session ended on
 // a ticket that stays open and unassigned, with no session deadline left.
-func (e *engine) expectSessionEnded(t *testing.T, id, when string) {
+func (e *engineRun) expectSessionEnded(t *testing.T, id, when string) {
 	t.Helper()
 	got := e.conv(t, id)
-	if got.Session != desk.SessionEnded || got.State != desk.StateUnassigned {
+	if got.Session != engine.SessionEnded || got.State != engine.StateUnassigned {
 		t.Errorf("%s: %s, want the session ended on an open ticket", when, describe(got))
 	}
-	if _, armed := got.Deadlines[desk.TimerSession]; armed {
+	if _, armed := got.Deadlines[engine.TimerSession]; armed {
 		t.Errorf("%s: session deadline still set: %s", when, describe(got))
 	}
 }
 
-func (e *engine) conv(t *testing.T, id string) *desk.Conversation {
+func (e *engineRun) conv(t *testing.T, id string) *engine.Conversation {
 	t.Helper()
 	if id == "" {
 		t.Fatal("conversation: empty id")
@@ -227,7 +228,7 @@ func (e *engine) conv(t *testing.T, id string) *desk.Conversation {
 	return c
 }
 
-func describe(c *desk.Conversation) string {
+func describe(c *engine.Conversation) string {
 	closed := ""
 	if c.Closed != nil {
 		closed = fmt.Sprintf(" closed by %q (%q)", c.Closed.By, c.Closed.Reason)
@@ -237,9 +238,9 @@ func describe(c *desk.Conversation) string {
 }
 
 // waitConv polls conversation id until cond holds.
-func (e *engine) waitConv(t *testing.T, id, what string, cond func(c *desk.Conversation) bool) *desk.Conversation {
+func (e *engineRun) waitConv(t *testing.T, id, what string, cond func(c *engine.Conversation) bool) *engine.Conversation {
 	t.Helper()
-	var c *desk.Conversation
+	var c *engine.Conversation
 	eventually(t, what, func() (bool, string) {
 		c = e.conv(t, id)
 		return cond(c), describe(c)
@@ -247,7 +248,7 @@ func (e *engine) waitConv(t *testing.T, id, what string, cond func(c *desk.Conve
 	return c
 }
 
-func (e *engine) agent(t *testing.T, id string) *desk.Agent {
+func (e *engineRun) agent(t *testing.T, id string) *engine.Agent {
 	t.Helper()
 	a, err := e.store.Agent(context.Background(), id)
 	if err != nil {
@@ -257,7 +258,7 @@ func (e *engine) agent(t *testing.T, id string) *desk.Agent {
 }
 
 // expectAgent checks an agent's load and pause.
-func (e *engine) expectAgent(t *testing.T, id string, load int, paused bool) {
+func (e *engineRun) expectAgent(t *testing.T, id string, load int, paused bool) {
 	t.Helper()
 	if a := e.agent(t, id); a.Load != load || a.Paused != paused {
 		t.Errorf("agent %s: load %d paused %v, want load %d paused %v", id, a.Load, a.Paused, load, paused)
@@ -266,7 +267,7 @@ func (e *engine) expectAgent(t *testing.T, id string, load int, paused bool) {
 
 // act runs `parley agent ARGS...`, which must succeed, and returns what it
 // printed.
-func (e *engine) act(t *testing.T, args ...string) string {
+func (e *engineRun) act(t *testing.T, args ...string) string {
 	t.Helper()
 	stdout, stderr, err := e.actErr(t, args...)
 	if err != nil {
@@ -275,7 +276,7 @@ func (e *engine) act(t *testing.T, args ...string) string {
 	return strings.TrimSpace(stdout)
 }
 
-func (e *engine) actErr(t *testing.T, args ...string) (stdout, stderr string, err error) {
+func (e *engineRun) actErr(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -292,25 +293,25 @@ func (e *engine) actErr(t *testing.T, args ...string) (stdout, stderr string, er
 
 // conversationsOf lists every conversation stored for a contact, open or
 // not, oldest first.
-func (e *engine) conversationsOf(t *testing.T, addr channels.Address) []*desk.Conversation {
+func (e *engineRun) conversationsOf(t *testing.T, addr channels.Address) []*engine.Conversation {
 	t.Helper()
-	var out []*desk.Conversation
+	var out []*engine.Conversation
 	for _, c := range e.conversations(t) {
 		if c.Contact == addr {
 			out = append(out, c)
 		}
 	}
-	slices.SortFunc(out, func(a, b *desk.Conversation) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b *engine.Conversation) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
 // expectOneOpenTicket checks that the contact has exactly one open ticket,
 // id, and that it is the one the contact points at.
-func (e *engine) expectOneOpenTicket(t *testing.T, addr channels.Address, id string) {
+func (e *engineRun) expectOneOpenTicket(t *testing.T, addr channels.Address, id string) {
 	t.Helper()
 	var open []string
 	for _, c := range e.conversationsOf(t, addr) {
-		if c.Kind == desk.KindTicket && c.Open() {
+		if c.Kind == engine.KindTicket && c.Open() {
 			open = append(open, c.ID)
 		}
 	}
@@ -322,7 +323,7 @@ func (e *engine) expectOneOpenTicket(t *testing.T, addr channels.Address, id str
 	}
 }
 
-func (e *engine) historyOf(t *testing.T, id string) []desk.Message {
+func (e *engineRun) historyOf(t *testing.T, id string) []engine.Message {
 	t.Helper()
 	msgs, err := e.store.History(context.Background(), id)
 	if err != nil {
@@ -332,7 +333,7 @@ func (e *engine) historyOf(t *testing.T, id string) []desk.Message {
 }
 
 // bodies lists the bodies of msgs.
-func bodies(msgs []desk.Message) []string {
+func bodies(msgs []engine.Message) []string {
 	out := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		out = append(out, m.Body)
@@ -342,16 +343,16 @@ func bodies(msgs []desk.Message) []string {
 
 // expectHistory checks a conversation's customer messages and Parley's
 // texts (outbound, written by Parley itself), each in order.
-func (e *engine) expectHistory(t *testing.T, id string, in, out []string) []desk.Message {
+func (e *engineRun) expectHistory(t *testing.T, id string, in, out []string) []engine.Message {
 	t.Helper()
 	msgs := e.historyOf(t, id)
-	var auto []desk.Message
-	for _, m := range only(desk.DirOut, msgs) {
-		if m.Author == desk.SystemAuthor {
+	var auto []engine.Message
+	for _, m := range only(engine.DirOut, msgs) {
+		if m.Author == engine.SystemAuthor {
 			auto = append(auto, m)
 		}
 	}
-	if got := bodies(only(desk.DirIn, msgs)); !slices.Equal(got, in) {
+	if got := bodies(only(engine.DirIn, msgs)); !slices.Equal(got, in) {
 		t.Errorf("customer messages on %s: %q, want %q", id, got, in)
 	}
 	if got := bodies(auto); !slices.Equal(got, out) {
@@ -361,9 +362,9 @@ func (e *engine) expectHistory(t *testing.T, id string, in, out []string) []desk
 }
 
 // note returns the system notes of msgs whose body starts with prefix.
-func notes(msgs []desk.Message, prefix string) []desk.Message {
-	var out []desk.Message
-	for _, m := range only(desk.DirSystem, msgs) {
+func notes(msgs []engine.Message, prefix string) []engine.Message {
+	var out []engine.Message
+	for _, m := range only(engine.DirSystem, msgs) {
 		if strings.HasPrefix(m.Body, prefix) {
 			out = append(out, m)
 		}
@@ -372,7 +373,7 @@ func notes(msgs []desk.Message, prefix string) []desk.Message {
 }
 
 // onlyNote returns the one system note starting with prefix.
-func onlyNote(t *testing.T, msgs []desk.Message, prefix string) desk.Message {
+func onlyNote(t *testing.T, msgs []engine.Message, prefix string) engine.Message {
 	t.Helper()
 	n := notes(msgs, prefix)
 	if len(n) != 1 {
@@ -442,7 +443,7 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 
 	// begin sends the contact's first message, which must open an
 	// unassigned ticket asking the question (rule 1), and returns it.
-	begin := func(t *testing.T, to channels.Address) *desk.Conversation {
+	begin := func(t *testing.T, to channels.Address) *engine.Conversation {
 		t.Helper()
 		e.say(t, to, "Hello, anyone there?")
 		c := e.contact(t, to)
@@ -452,23 +453,23 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 		e.expectTexts(t, to, txtOutOfHours, txtAsk)
 		return e.conv(t, c.Ticket)
 	}
-	sessionIs := func(s desk.Session) func(*desk.Conversation) bool {
-		return func(c *desk.Conversation) bool { return c.Session == s }
+	sessionIs := func(s engine.Session) func(*engine.Conversation) bool {
+		return func(c *engine.Conversation) bool { return c.Session == s }
 	}
 
 	concurrently(t,
 		subtest{"1_first_message_opens_unassigned_ticket", func(t *testing.T) {
 			const to = channels.Address("whatsapp:+27830000001")
 			c := begin(t, to)
-			if c.Kind != desk.KindTicket || c.State != desk.StateUnassigned || c.Assignee != "" || c.Session != desk.SessionAsking {
+			if c.Kind != engine.KindTicket || c.State != engine.StateUnassigned || c.Assignee != "" || c.Session != engine.SessionAsking {
 				t.Errorf("ticket %s: want an unassigned ticket asking the question", describe(c))
 			}
 			msgs := e.expectHistory(t, c.ID, []string{"Hello, anyone there?"}, []string{txtOutOfHours, txtAsk})
-			if in := only(desk.DirIn, msgs); len(in) == 1 && in[0].SID == "" {
+			if in := only(engine.DirIn, msgs); len(in) == 1 && in[0].SID == "" {
 				t.Errorf("the customer's message %+v has no MessageSid", in[0])
 			}
 			// The unanswered question expires after inactivity_timeout.
-			if at := c.Deadlines[desk.TimerSession]; !at.Equal(c.LastCustomerAt.Add(e.setup.inactivity)) {
+			if at := c.Deadlines[engine.TimerSession]; !at.Equal(c.LastCustomerAt.Add(e.setup.inactivity)) {
 				t.Errorf("session deadline %s, want the message's time %s + %s", at, c.LastCustomerAt, e.setup.inactivity)
 			}
 			e.expectAgent(t, "ann", 0, false)
@@ -482,13 +483,13 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			c := begin(t, to)
 			e.say(t, to, "  yes ")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtCollecting)
-			if got := e.conv(t, c.ID); got.Session != desk.SessionCollecting {
+			if got := e.conv(t, c.ID); got.Session != engine.SessionCollecting {
 				t.Fatalf("after YES: %s, want session collecting", describe(got))
 			}
 			e.say(t, to, "My order 1234 is late")
 			e.say(t, to, "And the box was damaged")
 			got := e.conv(t, c.ID)
-			if got.Session != desk.SessionCollecting || got.State != desk.StateUnassigned {
+			if got.Session != engine.SessionCollecting || got.State != engine.StateUnassigned {
 				t.Errorf("after two more messages: %s, want an unassigned ticket still collecting", describe(got))
 			}
 			e.expectHistory(t, c.ID, []string{"Hello, anyone there?", "  yes ", "My order 1234 is late", "And the box was damaged"},
@@ -511,8 +512,8 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 		subtest{"4_no_answer_expires_after_inactivity_timeout", func(t *testing.T) {
 			const to = channels.Address("whatsapp:+27830000004")
 			c := begin(t, to)
-			got := e.waitConv(t, c.ID, "session expired", sessionIs(desk.SessionEnded))
-			if got.State != desk.StateUnassigned {
+			got := e.waitConv(t, c.ID, "session expired", sessionIs(engine.SessionEnded))
+			if got.State != engine.StateUnassigned {
 				t.Errorf("after expiry: %s, want the ticket still open", describe(got))
 			}
 			msgs := e.expectHistory(t, c.ID, []string{"Hello, anyone there?"}, []string{txtOutOfHours, txtAsk})
@@ -527,10 +528,10 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			e.say(t, to, "What are your opening hours?")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtAsk)
 			got := e.conv(t, c.ID)
-			if got.Session != desk.SessionAsking {
+			if got.Session != engine.SessionAsking {
 				t.Errorf("after another answer: %s, want still asking", describe(got))
 			}
-			if at := got.Deadlines[desk.TimerSession]; !at.Equal(got.LastCustomerAt.Add(e.setup.inactivity)) || !got.LastCustomerAt.After(c.LastCustomerAt) {
+			if at := got.Deadlines[engine.TimerSession]; !at.Equal(got.LastCustomerAt.Add(e.setup.inactivity)) || !got.LastCustomerAt.After(c.LastCustomerAt) {
 				t.Errorf("session deadline %s, want the second message's time %s + %s", at, got.LastCustomerAt, e.setup.inactivity)
 			}
 			e.expectHistory(t, c.ID, []string{"Hello, anyone there?", "What are your opening hours?"}, []string{txtOutOfHours, txtAsk, txtAsk})
@@ -544,7 +545,7 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtCollecting)
 			e.say(t, to, "NO")
 			got := e.conv(t, c.ID)
-			if got.Session != desk.SessionCollecting {
+			if got.Session != engine.SessionCollecting {
 				t.Errorf("after NO following YES: %s, want still collecting", describe(got))
 			}
 			msgs := e.expectHistory(t, c.ID, []string{"Hello, anyone there?", "YES", "NO"}, []string{txtOutOfHours, txtAsk, txtCollecting})
@@ -562,18 +563,18 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			e.say(t, to, "It is about invoice 42")
 			e.say(t, to, "//end")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtCollecting, txtEnded)
-			if got := e.conv(t, c.ID); got.Session != desk.SessionEnded || got.State != desk.StateUnassigned {
+			if got := e.conv(t, c.ID); got.Session != engine.SessionEnded || got.State != engine.StateUnassigned {
 				t.Fatalf("after //end: %s, want the session ended on an open ticket", describe(got))
 			}
 			// The next message starts a new session on the same ticket.
 			e.say(t, to, "One more thing")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtCollecting, txtEnded, txtOutOfHours, txtAsk)
-			if got := e.conv(t, c.ID); got.Session != desk.SessionAsking {
+			if got := e.conv(t, c.ID); got.Session != engine.SessionAsking {
 				t.Fatalf("after a new message: %s, want a new session asking", describe(got))
 			}
 			e.say(t, to, "Yes")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtCollecting, txtEnded, txtOutOfHours, txtAsk, txtCollecting)
-			if got := e.conv(t, c.ID); got.Session != desk.SessionCollecting {
+			if got := e.conv(t, c.ID); got.Session != engine.SessionCollecting {
 				t.Errorf("after YES in the new session: %s, want collecting", describe(got))
 			}
 			e.expectHistory(t, c.ID,
@@ -600,7 +601,7 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			e.say(t, to, "yes")
 			e.expectTexts(t, to, txtOutOfHours, txtAsk, txtCollecting)
 			afterYes := e.conv(t, c.ID)
-			first := afterYes.Deadlines[desk.TimerSession]
+			first := afterYes.Deadlines[engine.TimerSession]
 			if !first.Equal(afterYes.LastCustomerAt.Add(e.setup.ticketSession)) {
 				t.Fatalf("after YES: session deadline %s, want %s + %s", first, afterYes.LastCustomerAt, e.setup.ticketSession)
 			}
@@ -608,21 +609,21 @@ func TestBlackboxEngineLeaveMessage(t *testing.T) {
 			time.Sleep(time.Until(first.Add(-2 * time.Second)))
 			e.say(t, to, "Still typing, one more detail")
 			extended := e.conv(t, c.ID)
-			second := extended.Deadlines[desk.TimerSession]
-			if extended.Session != desk.SessionCollecting || !second.Equal(extended.LastCustomerAt.Add(e.setup.ticketSession)) || !second.After(first) {
+			second := extended.Deadlines[engine.TimerSession]
+			if extended.Session != engine.SessionCollecting || !second.Equal(extended.LastCustomerAt.Add(e.setup.ticketSession)) || !second.After(first) {
 				t.Fatalf("after another message: %s, want still collecting until its time %s + %s", describe(extended), extended.LastCustomerAt, e.setup.ticketSession)
 			}
 			// Past the first deadline (and its wake-up), still collecting.
 			time.Sleep(time.Until(first.Add(1500 * time.Millisecond)))
 			mid := e.conv(t, c.ID)
 			if time.Now().Before(second) {
-				if mid.Session != desk.SessionCollecting {
+				if mid.Session != engine.SessionCollecting {
 					t.Errorf("after the first deadline, before the second: %s, want still collecting", describe(mid))
 				}
 			} else {
 				t.Logf("too slow to look between the deadlines (now %s, second deadline %s)", time.Now().Format(time.StampMilli), second.Format(time.StampMilli))
 			}
-			e.waitConv(t, c.ID, "session expired", sessionIs(desk.SessionEnded))
+			e.waitConv(t, c.ID, "session expired", sessionIs(engine.SessionEnded))
 			msgs := e.expectHistory(t, c.ID, []string{"Hello, anyone there?", "yes", "Still typing, one more detail"},
 				[]string{txtOutOfHours, txtAsk, txtCollecting})
 			expired := onlyNote(t, msgs, "Message session expired")
@@ -652,7 +653,7 @@ func TestBlackboxEngineNoAgent(t *testing.T) {
 				t.Errorf("contact %+v: a chat was opened with nobody online", c)
 			}
 			tk := e.conv(t, c.Ticket)
-			if tk.Kind != desk.KindTicket || tk.State != desk.StateUnassigned || tk.Session != desk.SessionAsking || tk.Assignee != "" {
+			if tk.Kind != engine.KindTicket || tk.State != engine.StateUnassigned || tk.Session != engine.SessionAsking || tk.Assignee != "" {
 				t.Errorf("ticket %s: want unassigned, asking", describe(tk))
 			}
 			e.expectHistory(t, tk.ID, []string{"Hi, can I talk to someone?"}, []string{txtNoAgent, txtAsk})
@@ -694,13 +695,13 @@ func TestBlackboxEngineNoAgent(t *testing.T) {
 			e.say(t, to, "//end")
 			e.expectTexts(t, to, txtNoAgent, txtAsk, txtEnded)
 			e.act(t, "accept", "-id", "bob", "-conversation", id)
-			if tk := e.conv(t, id); tk.State != desk.StateAssigned || tk.Assignee != "bob" {
+			if tk := e.conv(t, id); tk.State != engine.StateAssigned || tk.Assignee != "bob" {
 				t.Fatalf("after bob accepted: %s, want assigned to bob", describe(tk))
 			}
 			e.say(t, to, "Is anyone looking at this?")
 			e.expectTexts(t, to, txtNoAgent, txtAsk, txtEnded, txtNoAgent, txtAsk)
 			tk := e.conv(t, id)
-			if tk.State != desk.StateAssigned || tk.Assignee != "bob" || tk.Session != desk.SessionAsking {
+			if tk.State != engine.StateAssigned || tk.Assignee != "bob" || tk.Session != engine.SessionAsking {
 				t.Errorf("after a new message: %s, want still assigned to bob, asking again", describe(tk))
 			}
 			e.expectOneOpenTicket(t, to, id)
@@ -723,7 +724,7 @@ func TestBlackboxEngineTicketClosedByLiveChat(t *testing.T) {
 
 	e.say(t, a, "Hi, I need help with my bill")
 	chatA := e.contact(t, a).Chat
-	if c := e.conv(t, chatA); c.Kind != desk.KindChat || c.State != desk.StateLive || c.Assignee != "ann" {
+	if c := e.conv(t, chatA); c.Kind != engine.KindChat || c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Fatalf("A's chat %s: want live with ann", describe(c))
 	}
 	e.expectAgent(t, "ann", 1, false)
@@ -738,7 +739,7 @@ func TestBlackboxEngineTicketClosedByLiveChat(t *testing.T) {
 	}
 
 	e.say(t, a, "//end")
-	if c := e.conv(t, chatA); c.State != desk.StateClosed || c.Closed == nil || c.Closed.By != "customer" || c.Closed.Reason != desk.ReasonCustomer {
+	if c := e.conv(t, chatA); c.State != engine.StateClosed || c.Closed == nil || c.Closed.By != "customer" || c.Closed.Reason != engine.ReasonCustomer {
 		t.Errorf("A's chat after //end: %s, want closed by the customer", describe(c))
 	}
 	e.expectAgent(t, "ann", 0, false)
@@ -751,11 +752,11 @@ func TestBlackboxEngineTicketClosedByLiveChat(t *testing.T) {
 		t.Fatalf("contact B %+v: want a new chat and no open ticket", cb)
 	}
 	chat := e.conv(t, cb.Chat)
-	if chat.Kind != desk.KindChat || chat.State != desk.StateLive || chat.Assignee != "ann" {
+	if chat.Kind != engine.KindChat || chat.State != engine.StateLive || chat.Assignee != "ann" {
 		t.Errorf("B's chat %s: want live with ann", describe(chat))
 	}
 	tk := e.conv(t, ticketB)
-	if tk.State != desk.StateClosed || tk.Closed == nil || tk.Closed.By != "system" || tk.Closed.Reason != "customer started a live chat" {
+	if tk.State != engine.StateClosed || tk.Closed == nil || tk.Closed.By != "system" || tk.Closed.Reason != "customer started a live chat" {
 		t.Errorf("B's ticket %s: want closed by the system, \"customer started a live chat\"", describe(tk))
 	}
 	onlyNote(t, e.historyOf(t, ticketB), "Closed: the customer is now in a live chat with ann")
@@ -779,11 +780,11 @@ func TestBlackboxEngineInactivity(t *testing.T) {
 		e.say(t, to, "Is anyone there?")
 		id := e.contact(t, to).Chat
 		chat := e.conv(t, id)
-		if chat.State != desk.StateLive || chat.Assignee != "ann" || !chat.AwaitingAgent {
+		if chat.State != engine.StateLive || chat.Assignee != "ann" || !chat.AwaitingAgent {
 			t.Fatalf("chat %s: want live with ann, awaiting her", describe(chat))
 		}
-		tk := e.waitConv(t, id, "converted to a ticket", func(c *desk.Conversation) bool { return c.Kind == desk.KindTicket })
-		if tk.State != desk.StateUnassigned || tk.Assignee != "" || tk.Session != desk.SessionNone || tk.Closed != nil {
+		tk := e.waitConv(t, id, "converted to a ticket", func(c *engine.Conversation) bool { return c.Kind == engine.KindTicket })
+		if tk.State != engine.StateUnassigned || tk.Assignee != "" || tk.Session != engine.SessionNone || tk.Closed != nil {
 			t.Errorf("after inactivity: %s, want an unassigned ticket, no session", describe(tk))
 		}
 		if c := e.contact(t, to); c.Chat != "" || c.Ticket != id {
@@ -799,7 +800,7 @@ func TestBlackboxEngineInactivity(t *testing.T) {
 		const to = channels.Address("whatsapp:+27830000302")
 		e.say(t, to, "Hello")
 		id := e.contact(t, to).Chat
-		if c := e.conv(t, id); c.State != desk.StateLive || c.Assignee != "ann" {
+		if c := e.conv(t, id); c.State != engine.StateLive || c.Assignee != "ann" {
 			t.Fatalf("chat %s: want live with ann", describe(c))
 		}
 		e.expectAgent(t, "ann", 1, false)
@@ -809,11 +810,11 @@ func TestBlackboxEngineInactivity(t *testing.T) {
 			t.Errorf("reply %+v: want ann's, on %s", m, id)
 		}
 		replied := e.conv(t, id)
-		if replied.AwaitingAgent || replied.State != desk.StateLive {
+		if replied.AwaitingAgent || replied.State != engine.StateLive {
 			t.Fatalf("after ann's reply: %s, want live, not awaiting the agent", describe(replied))
 		}
-		closed := e.waitConv(t, id, "closed", func(c *desk.Conversation) bool { return c.State != desk.StateLive })
-		if closed.State != desk.StateClosed || closed.Kind != desk.KindChat || closed.Closed == nil ||
+		closed := e.waitConv(t, id, "closed", func(c *engine.Conversation) bool { return c.State != engine.StateLive })
+		if closed.State != engine.StateClosed || closed.Kind != engine.KindChat || closed.Closed == nil ||
 			closed.Closed.By != "system" || closed.Closed.Reason != "inactivity" {
 			t.Fatalf("after inactivity: %s, want a chat closed by the system for inactivity", describe(closed))
 		}
@@ -835,21 +836,21 @@ func TestBlackboxEnginePending(t *testing.T) {
 		pending: 3 * time.Second,
 	})
 	// pend starts a chat with ann, has her answer and mark it pending.
-	pend := func(t *testing.T, to channels.Address) *desk.Conversation {
+	pend := func(t *testing.T, to channels.Address) *engine.Conversation {
 		t.Helper()
 		e.say(t, to, "Can you check my order?")
 		id := e.contact(t, to).Chat
-		if c := e.conv(t, id); c.State != desk.StateLive || c.Assignee != "ann" {
+		if c := e.conv(t, id); c.State != engine.StateLive || c.Assignee != "ann" {
 			t.Fatalf("chat %s: want live with ann", describe(c))
 		}
 		e.act(t, "reply", "-id", "ann", "-conversation", id, "-body", "Let me check and come back to you")
 		e.expectTexts(t, to, "Let me check and come back to you")
 		e.act(t, "pending", "-id", "ann", "-conversation", id)
 		c := e.conv(t, id)
-		if c.State != desk.StatePending || c.Assignee != "ann" {
+		if c.State != engine.StatePending || c.Assignee != "ann" {
 			t.Fatalf("after pending: %s, want pending with ann", describe(c))
 		}
-		if _, ok := c.Deadlines[desk.TimerPending]; !ok {
+		if _, ok := c.Deadlines[engine.TimerPending]; !ok {
 			t.Fatalf("after pending: %s, want a pending deadline", describe(c))
 		}
 		e.expectAgent(t, "ann", 0, false)
@@ -860,9 +861,9 @@ func TestBlackboxEnginePending(t *testing.T) {
 		const to = channels.Address("whatsapp:+27830000401")
 		c := pend(t, to)
 		marked := onlyNote(t, e.historyOf(t, c.ID), "Marked pending")
-		closed := e.waitConv(t, c.ID, "closed", func(c *desk.Conversation) bool { return c.State != desk.StatePending })
-		if closed.State != desk.StateClosed || closed.Closed == nil || closed.Closed.By != "system" || closed.Closed.Reason != desk.ReasonPendingTimeout {
-			t.Fatalf("after the pending timeout: %s, want closed by the system (%q)", describe(closed), desk.ReasonPendingTimeout)
+		closed := e.waitConv(t, c.ID, "closed", func(c *engine.Conversation) bool { return c.State != engine.StatePending })
+		if closed.State != engine.StateClosed || closed.Closed == nil || closed.Closed.By != "system" || closed.Closed.Reason != engine.ReasonPendingTimeout {
+			t.Fatalf("after the pending timeout: %s, want closed by the system (%q)", describe(closed), engine.ReasonPendingTimeout)
 		}
 		firedWithin(t, "the closing", marked.At, e.setup.pending, closed.Closed.At)
 		if ct := e.contact(t, to); ct.Chat != "" || ct.Ticket != "" {
@@ -876,16 +877,16 @@ func TestBlackboxEnginePending(t *testing.T) {
 		c := pend(t, to)
 		e.say(t, to, "Any news?")
 		live := e.conv(t, c.ID)
-		if live.State != desk.StateLive || live.Assignee != "ann" || !live.AwaitingAgent {
+		if live.State != engine.StateLive || live.Assignee != "ann" || !live.AwaitingAgent {
 			t.Fatalf("after the customer's reply: %s, want live again with ann, awaiting her", describe(live))
 		}
-		if _, ok := live.Deadlines[desk.TimerPending]; ok {
+		if _, ok := live.Deadlines[engine.TimerPending]; ok {
 			t.Errorf("after the customer's reply: %s, pending deadline still set", describe(live))
 		}
 		e.expectAgent(t, "ann", 1, false)
 		// Past the old pending deadline it is still live.
-		time.Sleep(time.Until(c.Deadlines[desk.TimerPending].Add(1500 * time.Millisecond)))
-		if got := e.conv(t, c.ID); got.State != desk.StateLive || got.Assignee != "ann" {
+		time.Sleep(time.Until(c.Deadlines[engine.TimerPending].Add(1500 * time.Millisecond)))
+		if got := e.conv(t, c.ID); got.State != engine.StateLive || got.Assignee != "ann" {
 			t.Errorf("after the old pending deadline: %s, want still live with ann", describe(got))
 		}
 		e.act(t, "reply", "-id", "ann", "-conversation", c.ID, "-body", "Yes: it ships today")
@@ -911,14 +912,14 @@ func TestBlackboxEngineAgentTimeout(t *testing.T) {
 	id := e.contact(t, to).Chat
 	chat := e.conv(t, id)
 	first := chat.Assignee
-	if chat.State != desk.StateLive || (first != "ann" && first != "bob") {
+	if chat.State != engine.StateLive || (first != "ann" && first != "bob") {
 		t.Fatalf("chat %s: want live with ann or bob", describe(chat))
 	}
 	second := map[string]string{"ann": "bob", "bob": "ann"}[first]
 	e.expectAgent(t, first, 1, false)
 
-	moved := e.waitConv(t, id, "re-routed to "+second, func(c *desk.Conversation) bool { return c.Assignee != first })
-	if moved.State != desk.StateLive || moved.Assignee != second || !slices.Equal(moved.Ignored, []string{first}) || !moved.AwaitingAgent {
+	moved := e.waitConv(t, id, "re-routed to "+second, func(c *engine.Conversation) bool { return c.Assignee != first })
+	if moved.State != engine.StateLive || moved.Assignee != second || !slices.Equal(moved.Ignored, []string{first}) || !moved.AwaitingAgent {
 		t.Fatalf("after the agent timeout: %s, want live with %s, %s ignored", describe(moved), second, first)
 	}
 	msgs := e.historyOf(t, id)
@@ -931,7 +932,7 @@ func TestBlackboxEngineAgentTimeout(t *testing.T) {
 	e.act(t, "reply", "-id", second, "-conversation", id, "-body", "Hi, I can help")
 	if c := e.conv(t, id); c.AwaitingAgent || c.Assignee != second {
 		t.Errorf("after %s's reply: %s", second, describe(c))
-	} else if _, ok := c.Deadlines[desk.TimerAgentResponse]; ok {
+	} else if _, ok := c.Deadlines[engine.TimerAgentResponse]; ok {
 		t.Errorf("after %s's reply: agent response deadline still set: %s", second, describe(c))
 	}
 	if _, stderr, err := e.actErr(t, "reply", "-id", first, "-conversation", id, "-body", "Sorry, here now"); err == nil {
@@ -941,7 +942,7 @@ func TestBlackboxEngineAgentTimeout(t *testing.T) {
 
 	// Paused, the first agent gets no new chat, though their load is lower.
 	e.say(t, next, "Hi there")
-	if c := e.conv(t, e.contact(t, next).Chat); c.State != desk.StateLive || c.Assignee != second {
+	if c := e.conv(t, e.contact(t, next).Chat); c.State != engine.StateLive || c.Assignee != second {
 		t.Errorf("next chat %s: want live with %s, %s being paused", describe(c), second, first)
 	}
 	e.expectAgent(t, first, 0, true)
@@ -960,7 +961,7 @@ func TestBlackboxEngineQueue(t *testing.T) {
 	const a = channels.Address("whatsapp:+27830000600")
 	e.say(t, a, "Hi, I'm first")
 	chatA := e.contact(t, a).Chat
-	if c := e.conv(t, chatA); c.State != desk.StateLive || c.Assignee != "ann" {
+	if c := e.conv(t, chatA); c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Fatalf("A's chat %s: want live with ann", describe(c))
 	}
 	const b = channels.Address("whatsapp:+27830000601")
@@ -970,12 +971,12 @@ func TestBlackboxEngineQueue(t *testing.T) {
 		e.say(t, b, "Hello, anyone?")
 		id := e.contact(t, b).Chat
 		chat := e.conv(t, id)
-		if chat.Kind != desk.KindChat || chat.State != desk.StateQueued || chat.Assignee != "" {
+		if chat.Kind != engine.KindChat || chat.State != engine.StateQueued || chat.Assignee != "" {
 			t.Fatalf("B's chat %s: want queued", describe(chat))
 		}
 		e.expectTexts(t, b, queued(1))
-		tk := e.waitConv(t, id, "a ticket", func(c *desk.Conversation) bool { return c.Kind == desk.KindTicket })
-		if tk.State != desk.StateUnassigned || tk.Session != desk.SessionAsking || tk.Assignee != "" {
+		tk := e.waitConv(t, id, "a ticket", func(c *engine.Conversation) bool { return c.Kind == engine.KindTicket })
+		if tk.State != engine.StateUnassigned || tk.Session != engine.SessionAsking || tk.Assignee != "" {
 			t.Fatalf("after the queue timeout: %s, want an unassigned ticket asking", describe(tk))
 		}
 		e.expectTexts(t, b, queued(1), txtNoAgent, txtAsk)
@@ -1001,16 +1002,16 @@ func TestBlackboxEngineQueue(t *testing.T) {
 		if id == "" || id == ticketB {
 			t.Fatalf("contact B %+v: want a new chat", e.contact(t, b))
 		}
-		if c := e.conv(t, id); c.State != desk.StateQueued {
+		if c := e.conv(t, id); c.State != engine.StateQueued {
 			t.Fatalf("B's new chat %s: want queued", describe(c))
 		}
 		e.expectTexts(t, b, queued(1), txtNoAgent, txtAsk, txtDeclined, queued(1))
-		chat := e.waitConv(t, id, "merged", func(c *desk.Conversation) bool { return c.State != desk.StateQueued })
-		if chat.State != desk.StateClosed || chat.MergedInto != ticketB || chat.Closed == nil || chat.Closed.Reason != desk.ReasonMerged {
+		chat := e.waitConv(t, id, "merged", func(c *engine.Conversation) bool { return c.State != engine.StateQueued })
+		if chat.State != engine.StateClosed || chat.MergedInto != ticketB || chat.Closed == nil || chat.Closed.Reason != engine.ReasonMerged {
 			t.Fatalf("after the queue timeout: %s, want closed, merged into %s", describe(chat), ticketB)
 		}
 		tk := e.conv(t, ticketB)
-		if !slices.Equal(tk.Merged, []string{id}) || tk.State != desk.StateUnassigned || tk.Session != desk.SessionAsking {
+		if !slices.Equal(tk.Merged, []string{id}) || tk.State != engine.StateUnassigned || tk.Session != engine.SessionAsking {
 			t.Errorf("ticket %s: want unassigned, asking, with %s merged", describe(tk), id)
 		}
 		e.expectTexts(t, b, queued(1), txtNoAgent, txtAsk, txtDeclined, queued(1), txtNoAgent, txtAsk)
@@ -1029,32 +1030,32 @@ func TestBlackboxEngineQueue(t *testing.T) {
 		e.say(t, d, "Hi from D")
 		chatC, chatD := e.contact(t, c).Chat, e.contact(t, d).Chat
 		queuedC, queuedD := e.conv(t, chatC), e.conv(t, chatD)
-		if queuedC.State != desk.StateQueued || queuedD.State != desk.StateQueued {
+		if queuedC.State != engine.StateQueued || queuedD.State != engine.StateQueued {
 			t.Fatalf("chats %s and %s: want both queued", describe(queuedC), describe(queuedD))
 		}
 		// A ends their chat before C's queue timeout: ann takes C, the
 		// oldest waiting.
 		e.say(t, a, "//end")
-		if time.Now().After(queuedC.Deadlines[desk.TimerQueue]) {
-			t.Fatalf("too slow: A's //end came after C's queue deadline %s", queuedC.Deadlines[desk.TimerQueue])
+		if time.Now().After(queuedC.Deadlines[engine.TimerQueue]) {
+			t.Fatalf("too slow: A's //end came after C's queue deadline %s", queuedC.Deadlines[engine.TimerQueue])
 		}
 		e.expectTexts(t, c, queued(1))
 		e.expectTexts(t, d, queued(2))
-		live := e.waitConv(t, chatC, "routed to ann", func(c *desk.Conversation) bool { return c.State != desk.StateQueued })
-		if live.State != desk.StateLive || live.Assignee != "ann" || live.Kind != desk.KindChat {
+		live := e.waitConv(t, chatC, "routed to ann", func(c *engine.Conversation) bool { return c.State != engine.StateQueued })
+		if live.State != engine.StateLive || live.Assignee != "ann" || live.Kind != engine.KindChat {
 			t.Fatalf("C's chat %s: want live with ann", describe(live))
 		}
-		if _, ok := live.Deadlines[desk.TimerQueue]; ok {
+		if _, ok := live.Deadlines[engine.TimerQueue]; ok {
 			t.Errorf("C's chat %s: queue deadline still set", describe(live))
 		}
-		if dq := e.conv(t, chatD); dq.State != desk.StateQueued {
+		if dq := e.conv(t, chatD); dq.State != engine.StateQueued {
 			t.Errorf("D's chat %s: want still queued", describe(dq))
 		}
 		e.expectAgent(t, "ann", 1, false)
 		// D, behind C, times out; C, routed, does not.
-		e.waitConv(t, chatD, "a ticket", func(c *desk.Conversation) bool { return c.Kind == desk.KindTicket })
+		e.waitConv(t, chatD, "a ticket", func(c *engine.Conversation) bool { return c.Kind == engine.KindTicket })
 		e.expectTexts(t, d, queued(2), txtNoAgent, txtAsk)
-		if got := e.conv(t, chatC); got.State != desk.StateLive || got.Assignee != "ann" {
+		if got := e.conv(t, chatC); got.State != engine.StateLive || got.Assignee != "ann" {
 			t.Errorf("C's chat after its old queue deadline: %s, want still live with ann", describe(got))
 		}
 		e.expectTexts(t, c, queued(1))
@@ -1078,11 +1079,11 @@ func TestBlackboxEngineCrash(t *testing.T) {
 
 	// queue has `to` wait in the queue; its queued text must be at Twilio
 	// and recorded (so the kill cannot make it go twice).
-	queue := func(t *testing.T, to channels.Address) *desk.Conversation {
+	queue := func(t *testing.T, to channels.Address) *engine.Conversation {
 		t.Helper()
 		e.say(t, to, "Hello from "+string(to))
 		c := e.conv(t, e.contact(t, to).Chat)
-		if c.State != desk.StateQueued {
+		if c.State != engine.StateQueued {
 			t.Fatalf("chat %s: want queued", describe(c))
 		}
 		e.expectTexts(t, to, queued(1))
@@ -1094,15 +1095,15 @@ func TestBlackboxEngineCrash(t *testing.T) {
 	}
 	// converted checks that the queue timer fired once, on time: not
 	// before its deadline, and soon after the deadline or the restart.
-	converted := func(t *testing.T, to channels.Address, chat *desk.Conversation, restarted time.Time) {
+	converted := func(t *testing.T, to channels.Address, chat *engine.Conversation, restarted time.Time) {
 		t.Helper()
-		tk := e.waitConv(t, chat.ID, "a ticket", func(c *desk.Conversation) bool { return c.Kind == desk.KindTicket })
-		if tk.State != desk.StateUnassigned || tk.Session != desk.SessionAsking {
+		tk := e.waitConv(t, chat.ID, "a ticket", func(c *engine.Conversation) bool { return c.Kind == engine.KindTicket })
+		if tk.State != engine.StateUnassigned || tk.Session != engine.SessionAsking {
 			t.Errorf("after the queue timeout: %s, want an unassigned ticket asking", describe(tk))
 		}
 		e.expectTexts(t, to, queued(1), txtNoAgent, txtAsk)
 		msgs := e.expectHistory(t, chat.ID, []string{"Hello from " + string(to)}, []string{queued(1), txtNoAgent, txtAsk})
-		due := chat.Deadlines[desk.TimerQueue]
+		due := chat.Deadlines[engine.TimerQueue]
 		if !due.Equal(chat.CreatedAt.Add(e.setup.queue)) {
 			t.Errorf("queue deadline %s, want the chat's start %s + %s", due, chat.CreatedAt, e.setup.queue)
 		}
@@ -1114,26 +1115,26 @@ func TestBlackboxEngineCrash(t *testing.T) {
 	}
 
 	const b, c = channels.Address("whatsapp:+27830000701"), channels.Address("whatsapp:+27830000702")
-	var chatB, chatC *desk.Conversation
+	var chatB, chatC *engine.Conversation
 	t.Run("restart_before_the_deadline", func(t *testing.T) {
 		chatB = queue(t, b)
 		e.crash(t)
 		e.restart(t)
 		restarted := time.Now()
-		if restarted.After(chatB.Deadlines[desk.TimerQueue]) {
-			t.Logf("the restart took until after the deadline %s", chatB.Deadlines[desk.TimerQueue].Format(time.StampMilli))
+		if restarted.After(chatB.Deadlines[engine.TimerQueue]) {
+			t.Logf("the restart took until after the deadline %s", chatB.Deadlines[engine.TimerQueue].Format(time.StampMilli))
 		}
 		converted(t, b, chatB, restarted)
 	})
 	t.Run("down_across_the_deadline", func(t *testing.T) {
 		chatC = queue(t, c)
 		e.crash(t)
-		due := chatC.Deadlines[desk.TimerQueue]
+		due := chatC.Deadlines[engine.TimerQueue]
 		if time.Now().After(due) {
 			t.Fatalf("too slow: killed after the deadline %s", due)
 		}
 		time.Sleep(time.Until(due.Add(time.Second)))
-		if got := e.conv(t, chatC.ID); got.State != desk.StateQueued {
+		if got := e.conv(t, chatC.ID); got.State != engine.StateQueued {
 			t.Fatalf("with the process down: %s, want still queued", describe(got))
 		}
 		e.restart(t)
@@ -1156,7 +1157,7 @@ func TestBlackboxEngineCrash(t *testing.T) {
 	})
 	for _, x := range []struct {
 		to   channels.Address
-		chat *desk.Conversation
+		chat *engine.Conversation
 	}{{b, chatB}, {c, chatC}} {
 		e.expectTexts(t, x.to, queued(1), txtNoAgent, txtAsk)
 		msgs := e.historyOf(t, x.chat.ID)
@@ -1166,7 +1167,7 @@ func TestBlackboxEngineCrash(t *testing.T) {
 		e.expectOneOpenTicket(t, x.to, x.chat.ID)
 	}
 	// The live chat lost nothing either.
-	if got := e.conv(t, chatA); got.State != desk.StateLive || got.Assignee != "ann" {
+	if got := e.conv(t, chatA); got.State != engine.StateLive || got.Assignee != "ann" {
 		t.Errorf("A's chat after two crashes: %s, want still live with ann", describe(got))
 	}
 	e.expectAgent(t, "ann", 1, false)

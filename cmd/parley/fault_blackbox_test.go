@@ -35,10 +35,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
 )
 
 // faultWait polls cond until it holds or bound passes, and returns how long
@@ -161,9 +162,9 @@ func faultContacts(prefix string, n int) []faultContact {
 // contact, its conversations and their histories, and how often each
 // inbound MessageSid is stored.
 type faultState struct {
-	convs   map[channels.Address][]*desk.Conversation
-	history map[string][]desk.Message // by conversation id
-	inbound map[string]int            // MessageSid → stored copies
+	convs   map[channels.Address][]*engine.Conversation
+	history map[string][]engine.Message // by conversation id
+	inbound map[string]int              // MessageSid → stored copies
 	inOf    map[string]channels.Address
 }
 
@@ -171,7 +172,7 @@ func (p *parley) faultState(t *testing.T) faultState {
 	t.Helper()
 	ctx := context.Background()
 	s := faultState{
-		convs: map[channels.Address][]*desk.Conversation{}, history: map[string][]desk.Message{},
+		convs: map[channels.Address][]*engine.Conversation{}, history: map[string][]engine.Message{},
 		inbound: map[string]int{}, inOf: map[string]channels.Address{},
 	}
 	for _, c := range p.conversations(t) {
@@ -181,7 +182,7 @@ func (p *parley) faultState(t *testing.T) faultState {
 		}
 		s.convs[c.Contact] = append(s.convs[c.Contact], c)
 		s.history[c.ID] = msgs
-		for _, m := range only(desk.DirIn, msgs) {
+		for _, m := range only(engine.DirIn, msgs) {
 			s.inbound[m.SID]++
 			s.inOf[m.SID] = c.Contact
 		}
@@ -737,12 +738,12 @@ func TestBlackboxFaultWorkerKilled(t *testing.T) {
 		}
 		conv := convs[0]
 		msgs := st.history[conv.ID]
-		if in := len(only(desk.DirIn, msgs)); in != acked[ci] {
+		if in := len(only(engine.DirIn, msgs)); in != acked[ci] {
 			t.Errorf("%s: %d inbound messages stored, %d acknowledged", c.addr(), in, acked[ci])
 		}
 		// Timers: converted exactly once, not before the deadline, and
 		// soon after it (or after the restart).
-		if conv.Kind != desk.KindTicket || conv.State != desk.StateUnassigned {
+		if conv.Kind != engine.KindTicket || conv.State != engine.StateUnassigned {
 			t.Errorf("%s: %s, want an unassigned ticket", c.addr(), describe(conv))
 			continue
 		}
@@ -1122,7 +1123,7 @@ func TestBlackboxFaultRedisRestart(t *testing.T) {
 			t.Errorf("%s: %d conversations, want 1", c.addr(), len(convs))
 			continue
 		}
-		if n := len(only(desk.DirIn, st.history[convs[0].ID])); n != perContact[c.addr()] {
+		if n := len(only(engine.DirIn, st.history[convs[0].ID])); n != perContact[c.addr()] {
 			t.Errorf("%s: %d inbound messages stored, %d sent", c.addr(), n, perContact[c.addr()])
 		}
 	}
@@ -1220,7 +1221,7 @@ func TestBlackboxFaultTwilioErrors(t *testing.T) {
 	p.fake.script(perm.to(), "twilio fault permanent", twilioAnswer{Status: 400, Code: 21211, Message: "Invalid 'To' Phone Number"})
 	queuedAt := time.Now()
 	permID := p.mustSend(t, "-to", string(perm.addr()), "-body", "twilio fault permanent")
-	pm := p.waitMessage(t, permID, "failed", func(m desk.Message) bool { return m.Status == channels.StatusFailed || m.SID != "" })
+	pm := p.waitMessage(t, permID, "failed", func(m engine.Message) bool { return m.Status == channels.StatusFailed || m.SID != "" })
 	t.Logf("the permanent refusal was recorded %s after the send was queued", time.Since(queuedAt).Round(time.Millisecond))
 	if pm.Status != channels.StatusFailed || pm.ErrorCode != "21211" || pm.SID != "" {
 		t.Errorf("permanently refused send: status %q code %q SID %q, want failed 21211 and no SID", pm.Status, pm.ErrorCode, pm.SID)
@@ -1373,10 +1374,10 @@ func TestBlackboxFaultTripleDelivery(t *testing.T) {
 					continue
 				}
 				msgs := st.history[convs[0].ID]
-				if n := len(only(desk.DirIn, msgs)); n != perContact {
+				if n := len(only(engine.DirIn, msgs)); n != perContact {
 					t.Errorf("%s: %d inbound messages, want %d", c.addr(), n, perContact)
 				}
-				if n := len(notes(msgs, "Chat assigned to")); n != 1 || convs[0].State != desk.StateLive {
+				if n := len(notes(msgs, "Chat assigned to")); n != 1 || convs[0].State != engine.StateLive {
 					t.Errorf("%s: routed %d times, %s; want once, live", c.addr(), n, describe(convs[0]))
 				}
 			}

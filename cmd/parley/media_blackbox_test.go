@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
 )
 
 // Customers' media through the whole program: the webhook, the media:fetch
@@ -26,7 +27,7 @@ func withMediaItems(params map[string]string, urls []string, types []string) map
 }
 
 // attachmentsOf reads the desk's view of a conversation's message.
-func (u *deskUser) attachmentsOf(t *testing.T, convID, msgID string) []desk.MessageAttachment {
+func (u *deskUser) attachmentsOf(t *testing.T, convID, msgID string) []engine.MessageAttachment {
 	t.Helper()
 	r := u.do(t, http.MethodGet, "/api/v1/conversations/"+convID, nil)
 	if r.status != http.StatusOK {
@@ -36,7 +37,7 @@ func (u *deskUser) attachmentsOf(t *testing.T, convID, msgID string) []desk.Mess
 		t.Errorf("the desk API gave out Twilio's media URL: %s", r.body)
 	}
 	var d struct {
-		History []desk.Message `json:"history"`
+		History []engine.Message `json:"history"`
 	}
 	if err := json.Unmarshal([]byte(r.body), &d); err != nil {
 		t.Fatal(err)
@@ -78,10 +79,10 @@ func TestBlackboxInboundMediaFetchedAndShown(t *testing.T) {
 	voiceURL, voice := p.fake.addMedia(t, []byte("OggS-voice"), "audio/ogg", 2)
 	conv, msg := p.mediaMessage(t, "+27820000801", []string{photoURL, voiceURL}, []string{"image/png", "audio/ogg"})
 
-	var shown []desk.MessageAttachment
+	var shown []engine.MessageAttachment
 	eventually(t, "both items ready", func() (bool, string) {
 		shown = ann.attachmentsOf(t, conv, msg)
-		return len(shown) == 2 && shown[0].State == desk.FileReady && shown[1].State == desk.FileReady, jsonOf(shown)
+		return len(shown) == 2 && shown[0].State == engine.FileReady && shown[1].State == engine.FileReady, jsonOf(shown)
 	})
 	if gets, refused, _ := p.fake.mediaCounts(voice); gets != 3 || refused != 0 {
 		t.Errorf("voice note: %d GETs, %d without credentials; want 3 (two 503s, then served) and none", gets, refused)
@@ -94,7 +95,7 @@ func TestBlackboxInboundMediaFetchedAndShown(t *testing.T) {
 			t.Errorf("the storage host a redirect led to was sent Authorization %q", auth)
 		}
 	}
-	for i, want := range []struct{ kind, body, ct string }{{desk.KindImage, "\x89PNG-photo", "image/png"}, {desk.KindAudio, "OggS-voice", "audio/ogg"}} {
+	for i, want := range []struct{ kind, body, ct string }{{engine.KindImage, "\x89PNG-photo", "image/png"}, {engine.KindAudio, "OggS-voice", "audio/ogg"}} {
 		a := shown[i]
 		if a.Kind != want.kind {
 			t.Errorf("item %d kind %q, want %q", i, a.Kind, want.kind)
@@ -125,7 +126,7 @@ func TestBlackboxInboundMediaDeletedAtTwilioWhenAsked(t *testing.T) {
 	eventually(t, "the document ready and deleted at Twilio", func() (bool, string) {
 		a := ann.attachmentsOf(t, conv, msg)
 		_, _, deleted := p.fake.mediaCounts(doc)
-		return len(a) == 1 && a[0].State == desk.FileReady && a[0].Kind == desk.KindDocument && deleted == 1, jsonOf(a)
+		return len(a) == 1 && a[0].State == engine.FileReady && a[0].Kind == engine.KindDocument && deleted == 1, jsonOf(a)
 	})
 }
 

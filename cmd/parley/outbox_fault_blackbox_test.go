@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/desk"
 )
 
@@ -106,19 +108,19 @@ func TestBlackboxFaultOutboxOrder(t *testing.T) {
 
 	// Every outbound message of every customer, in commit order.
 	ctx := context.Background()
-	expected := map[string][]desk.Message{} // by Twilio's To
+	expected := map[string][]engine.Message{} // by Twilio's To
 	for _, c := range cs {
 		convs, err := p.rdb.ZRange(ctx, desk.KeyPrefix+"idx:contact:"+string(c.addr()), 0, -1).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []desk.Message
+		var out []engine.Message
 		for _, id := range convs {
 			msgs, err := p.store.History(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, only(desk.DirOut, msgs)...)
+			out = append(out, only(engine.DirOut, msgs)...)
 		}
 		sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 		expected[c.to()] = out

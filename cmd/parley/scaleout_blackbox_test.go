@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
 )
@@ -154,7 +156,7 @@ func TestBlackboxScaleOut(t *testing.T) {
 	for i := range contacts {
 		addr := channels.Address(fmt.Sprintf("whatsapp:+2782000%04d", 2000+i))
 		msgs, _ := p.history(t, addr)
-		if in := only(desk.DirIn, msgs); len(in) != perContact {
+		if in := only(engine.DirIn, msgs); len(in) != perContact {
 			t.Fatalf("%s: %d inbound messages, want %d", addr, len(in), perContact)
 		}
 		if n := len(withBody(msgs, "Chat assigned to Ann")); n != 1 {

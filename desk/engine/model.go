@@ -1,7 +1,8 @@
-// Package desk is Parley's domain: contacts, conversations, messages, the
-// decisions taken on them, and their storage in Redis. It talks to the job
-// system and to providers only through the small interfaces it declares.
-package desk
+// Package engine is Parley's domain model and its decisions: contacts,
+// conversations, messages and agents, and the rules that change them. It
+// knows nothing of Redis, jobs or HTTP; desk loads its state, asks it what
+// to do and writes the answer.
+package engine
 
 import (
 	"time"
@@ -96,6 +97,15 @@ type Contact struct {
 	Version int64  `json:"-"`
 }
 
+// WindowFrom is when the contact's WhatsApp window opened, or the zero time
+// when Twilio reported it closed since.
+func (c *Contact) WindowFrom() time.Time {
+	if !c.WindowClosedAt.IsZero() && !c.WindowClosedAt.Before(c.LastInbound) {
+		return time.Time{}
+	}
+	return c.LastInbound
+}
+
 // Conversation is a chat or a ticket with one contact.
 type Conversation struct {
 	ID         string           `json:"id"`
@@ -165,9 +175,10 @@ type Conversation struct {
 	// Version is bumped by every committed change; a write that was decided
 	// on an older version is refused and decided again.
 	Version int64 `json:"-"`
-	// stored is the document as loaded, to tell a changed conversation from
-	// an unchanged one without encoding it twice.
-	stored string
+	// Loaded is the stored document as the store read it, so that the store
+	// tells a changed conversation from an unchanged one without encoding
+	// it twice. Only the store sets and reads it.
+	Loaded string `json:"-"`
 }
 
 // Open reports whether the conversation still expects work: a chat that is
@@ -286,4 +297,61 @@ type Message struct {
 	// Attachments are Media and Location as the desk shows them: Parley's
 	// signed URLs, never the provider's (not stored; set by Detail).
 	Attachments []MessageAttachment `json:"attachments,omitempty"`
+}
+
+// File states.
+const (
+	FileFetching = "fetching" // the fetch job has not finished with it
+	FileReady    = "ready"
+	FileFailed   = "failed"  // the fetch gave up: the desk says so
+	FileExpired  = "expired" // kept mediaKeep, then gone
+)
+
+// File is Parley's copy of one media item of a message.
+type File struct {
+	// ID names the stored copy (keys.media); empty unless ready.
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Type  string `json:"type,omitempty"`
+	Size  int    `json:"size,omitempty"`
+	State string `json:"state,omitempty"` // "" is still fetching
+	// Until is when the copy expires, Unix ms.
+	Until int64 `json:"until,omitempty"`
+	// Reason says why a failed fetch failed, for the agent's tooltip.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Attachment kinds.
+const (
+	KindImage    = "image"
+	KindAudio    = "audio"
+	KindVideo    = "video"
+	KindDocument = "document"
+	KindLocation = "location"
+)
+
+// MessageAttachment is one attachment as the desk shows it.
+type MessageAttachment struct {
+	Kind  string `json:"kind"`
+	State string `json:"state"`
+	// URL is Parley's signed, expiring address of the file (ready only).
+	URL         string `json:"url,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Size        int    `json:"size,omitempty"`
+	// Error is what the desk shows for a failed one.
+	Error string `json:"error,omitempty"`
+	// A location's place, with a link to a map.
+	Latitude  *float64 `json:"latitude,omitempty"`
+	Longitude *float64 `json:"longitude,omitempty"`
+	Label     string   `json:"label,omitempty"`
+	Address   string   `json:"address,omitempty"`
+	MapURL    string   `json:"map_url,omitempty"`
+}
+
+// QuickReply is a message's buttons, kept with it so the send job can
+// choose how they go.
+type QuickReply struct {
+	Body    string   `json:"body"`
+	Buttons []string `json:"buttons"`
 }
