@@ -45,7 +45,7 @@ func (s *Store) Agent(ctx context.Context, id string) (*engine.Agent, error) {
 		str[i], _ = v.(string)
 	}
 	if str[0] == "" {
-		return nil, ErrNotFound
+		return nil, engine.ErrNotFound
 	}
 	return decodeAgent(str[0], str[1], str[2], str[3])
 }
@@ -82,11 +82,11 @@ var deptScript = redis.NewScript("local out = {}\n" + deptLua("KEYS[1]", "KEYS[2
 
 // loadDepartment adds a department's agents and queue length to w, unless
 // they are there already.
-func (s *Store) loadDepartment(ctx context.Context, w *world, dept string) error {
-	if w.loaded[dept] {
+func (s *Store) loadDepartment(ctx context.Context, w *engine.World, dept string) error {
+	if w.Loaded[dept] {
 		return nil
 	}
-	w.loaded[dept] = true
+	w.Loaded[dept] = true
 	res, err := deptScript.Run(ctx, s.rdb, []string{s.keys.deptAgents(dept), s.keys.queue(dept)}, s.keys.agent("")).StringSlice()
 	if err != nil {
 		return fmt.Errorf("load department %s: %w", dept, err)
@@ -95,27 +95,27 @@ func (s *Store) loadDepartment(ctx context.Context, w *world, dept string) error
 	if err != nil {
 		return err
 	}
-	w.queued[dept] = queued
+	w.Queued[dept] = queued
 	for _, a := range agents {
-		w.trackAgent(a)
+		w.TrackAgent(a)
 	}
 	return nil
 }
 
 // loadAgent adds one agent to w (nothing if it does not exist).
-func (s *Store) loadAgent(ctx context.Context, w *world, id string) error {
-	if id == "" || w.agent(id) != nil {
+func (s *Store) loadAgent(ctx context.Context, w *engine.World, id string) error {
+	if id == "" || w.Agent(id) != nil {
 		return nil
 	}
-	w.sought[id] = true
+	w.Sought[id] = true
 	a, err := s.Agent(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	w.trackAgent(a)
+	w.TrackAgent(a)
 	return nil
 }
 
@@ -153,7 +153,7 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 	a, err := s.store.Agent(ctx, ca.ID)
 	var loaded int64
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, engine.ErrNotFound):
 		a = &engine.Agent{ID: ca.ID, Presence: engine.Offline}
 		if ca.Online {
 			a.Presence, a.Accepting = engine.Online, true
@@ -202,9 +202,9 @@ func (s *Service) SetPresence(ctx context.Context, agentID string, p engine.Pres
 		if err != nil {
 			return err
 		}
-		w := newWorld(s.now().UTC(), s.Rules())
-		na := w.trackAgent(a)
-		if err := decidePresence(w, na, p, accepting); err != nil {
+		w := engine.NewWorld(s.now().UTC(), s.Rules())
+		na := w.TrackAgent(a)
+		if err := engine.DecidePresence(w, na, p, accepting); err != nil {
 			return err
 		}
 		depts = na.Departments

@@ -68,27 +68,27 @@ func convWake(id string) string { return dueMember(DueConversation, id) }
 // write adds the world's changes to t: every changed document guarded by
 // the version it was decided on, index moves, new messages, the wake-up of
 // each deadline and each queued send, and the live-update events.
-func (s *Store) write(t *tx, w *world) error {
+func (s *Store) write(t *tx, w *engine.World) error {
 	k := s.keys
-	if w.contactDirty {
-		t.expectVersion(k.contact(w.contact.Address), w.contactBefore.Version)
-		k.writeContact(t, &w.contactBefore, w.contact)
+	if w.ContactDirty {
+		t.expectVersion(k.contact(w.Contact.Address), w.ContactBefore.Version)
+		k.writeContact(t, &w.ContactBefore, w.Contact)
 	}
-	w.scheduleWakes()
-	for _, tr := range w.convs {
-		c := tr.c
+	w.ScheduleWakes()
+	for _, tr := range w.Convs {
+		c := tr.Conv
 		doc, err := encodeConversation(c)
 		if err != nil {
 			return err
 		}
 		var before int64
 		oldIdx := map[string]float64{}
-		if tr.before != nil {
-			if doc == tr.before.Loaded {
+		if tr.Before != nil {
+			if doc == tr.Before.Loaded {
 				continue // unchanged
 			}
-			before = tr.before.Version
-			oldIdx = k.indexes(tr.before)
+			before = tr.Before.Version
+			oldIdx = k.indexes(tr.Before)
 		}
 		t.expectRecord(k.conversation(c.ID), before)
 		t.do("SET", k.conversation(c.ID), convValue(before+1, doc))
@@ -105,36 +105,36 @@ func (s *Store) write(t *tx, w *world) error {
 		}
 		// The due set holds each stored conversation's earliest deadline:
 		// it changes only when that does.
-		switch due := dueAt(c); {
-		case tr.before != nil && due.Equal(dueAt(tr.before)):
+		switch due := engine.DueAt(c); {
+		case tr.Before != nil && due.Equal(engine.DueAt(tr.Before)):
 		case due.IsZero():
 			t.do("ZREM", k.due(), convWake(c.ID))
 		default:
 			t.do("ZADD", k.due(), ms(due), convWake(c.ID))
 		}
 	}
-	for _, ta := range w.agents {
-		a, key := ta.a, k.agent(ta.a.ID)
+	for _, ta := range w.Agents {
+		a, key := ta.Agent, k.agent(ta.Agent.ID)
 		changed := false
-		if n := w.routed[a.ID]; n > 0 {
+		if n := w.Routed[a.ID]; n > 0 {
 			// Routed chats need room, not an unchanged agent: concurrent
 			// assignments to one agent commit while capacity lasts.
 			t.expectRoom(key, "load", n, a.Capacity)
 		}
-		if delta := a.Load - ta.before.Load; delta != 0 {
+		if delta := a.Load - ta.Before.Load; delta != 0 {
 			t.do("HINCRBY", key, "load", strconv.Itoa(delta))
 			changed = true
 		}
-		if !a.LastAssigned.Equal(ta.before.LastAssigned) {
+		if !a.LastAssigned.Equal(ta.Before.LastAssigned) {
 			t.do("HSET", key, "last", ms(a.LastAssigned))
 		}
-		if !sameAgent(&ta.before, a) {
-			t.expectVersion(key, ta.before.Version)
-			t.do("HSET", key, "doc", encodeAgent(a), "ver", itoa(ta.before.Version+1))
+		if !sameAgent(&ta.Before, a) {
+			t.expectVersion(key, ta.Before.Version)
+			t.do("HSET", key, "doc", encodeAgent(a), "ver", itoa(ta.Before.Version+1))
 			changed = true
 		}
 		if changed {
-			w.events = append(w.events, Event{Type: EventAgent, Agent: a.ID, At: w.now})
+			w.Events = append(w.Events, engine.Event{Type: engine.EventAgent, Agent: a.ID, At: w.Now})
 		}
 	}
 	// One RPUSH per history and per outbox, and one ZADD for the bot
@@ -143,7 +143,7 @@ func (s *Store) write(t *tx, w *world) error {
 	var convs, contacts, wakes []string
 	pushed := map[string][]string{}
 	outgoing := map[string][]string{}
-	for _, m := range w.messages {
+	for _, m := range w.Messages {
 		fields, err := messageFields(m)
 		if err != nil {
 			return err
@@ -155,7 +155,7 @@ func (s *Store) write(t *tx, w *world) error {
 		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
 		if m.Direction == engine.DirIn && len(m.Media) > 0 {
 			// Its fetch is due now, in the same write (inmedia.go).
-			wakes = append(wakes, ms(w.now), mediaWake(m.ID))
+			wakes = append(wakes, ms(w.Now), mediaWake(m.ID))
 		}
 		if m.Direction == engine.DirOut && m.Status == channels.StatusQueued {
 			if _, ok := outgoing[string(m.To)]; !ok {
@@ -171,38 +171,38 @@ func (s *Store) write(t *tx, w *world) error {
 		t.do("RPUSH", k.outbox(channels.Address(a)), outgoing[a]...)
 		// NX: an outbox already due (its head waiting for a retry, or
 		// claimed) keeps its time; the new messages wait their turn.
-		t.do("ZADD", k.due(), "NX", ms(w.now), outboxWake(channels.Address(a)))
+		t.do("ZADD", k.due(), "NX", ms(w.Now), outboxWake(channels.Address(a)))
 	}
-	for _, b := range w.botEvents {
-		wakes = append(wakes, ms(w.now), botWake(b.conv, b.message))
+	for _, b := range w.BotDeliveries {
+		wakes = append(wakes, ms(w.Now), botWake(b.Conv, b.Message))
 	}
 	if len(wakes) > 0 {
 		t.do("ZADD", k.due(), wakes...)
 	}
-	for _, nt := range w.notices {
-		raw, err := json.Marshal(nt.n)
+	for _, nt := range w.Notices {
+		raw, err := json.Marshal(nt.Notification)
 		if err != nil {
 			return err
 		}
-		t.do("LPUSH", k.notifications(nt.agent), string(raw))
-		t.do("LTRIM", k.notifications(nt.agent), "0", itoa(notificationsKept-1))
-		t.do("INCR", k.unread(nt.agent))
+		t.do("LPUSH", k.notifications(nt.Agent), string(raw))
+		t.do("LTRIM", k.notifications(nt.Agent), "0", itoa(notificationsKept-1))
+		t.do("INCR", k.unread(nt.Agent))
 	}
 	k.writeTranscriptOffers(t, w)
-	for _, e := range w.events {
-		if tr, ok := w.convs[e.ConversationID]; ok {
+	for _, e := range w.Events {
+		if tr, ok := w.Convs[e.ConversationID]; ok {
 			// Describe the conversation as committed, not as it was when the
 			// event was noted mid-decision, so each desk is told what it may see.
-			c := tr.c
+			c := tr.Conv
 			e.State, e.Assignee, e.Kind, e.Department = string(c.State), c.Assignee, string(c.Kind), c.Department
-			if e.Type == EventMessageIn || e.Type == EventMessageOut {
+			if e.Type == engine.EventMessageIn || e.Type == engine.EventMessageOut {
 				e.Preview, e.LastCustomerAt = c.Preview, c.LastCustomerAt
 			}
-			if tr.before != nil && tr.before.Assignee != c.Assignee {
-				e.Was = tr.before.Assignee // so the previous agent's desk lets it go
+			if tr.Before != nil && tr.Before.Assignee != c.Assignee {
+				e.Was = tr.Before.Assignee // so the previous agent's desk lets it go
 			}
 		}
-		t.publish(k.events(), e.encode())
+		t.publish(k.events(), encodeEvent(e))
 	}
 	return nil
 }

@@ -10,22 +10,15 @@ import (
 	"github.com/parleydesk/parley/desk/engine"
 )
 
-// TrashKeep is how long a deleted conversation can be restored before it is
-// purged for good.
-const TrashKeep = 30 * 24 * time.Hour
-
-// TimerPurge removes a deleted conversation once TrashKeep has passed.
-const TimerPurge engine.Timer = "purge"
-
 // Delete moves a closed conversation to the trash (decideDelete).
-func (s *Service) Delete(ctx context.Context, a Actor, convID string) error {
-	_, err := s.run(ctx, Op{Kind: OpDelete, Actor: a, Conv: convID})
+func (s *Service) Delete(ctx context.Context, a engine.Actor, convID string) error {
+	_, err := s.run(ctx, engine.Op{Kind: engine.OpDelete, Actor: a, Conv: convID})
 	return err
 }
 
 // Restore takes a conversation out of the trash (decideRestore).
-func (s *Service) Restore(ctx context.Context, a Actor, convID string) error {
-	_, err := s.run(ctx, Op{Kind: OpRestore, Actor: a, Conv: convID})
+func (s *Service) Restore(ctx context.Context, a engine.Actor, convID string) error {
+	_, err := s.run(ctx, engine.Op{Kind: engine.OpRestore, Actor: a, Conv: convID})
 	return err
 }
 
@@ -53,13 +46,13 @@ func (s *Service) purge(ctx context.Context, c *engine.Conversation) error {
 
 // ConvertToTicket turns a closed chat into a ticket with a subject, and
 // returns the ticket's id (decideConvert).
-func (s *Service) ConvertToTicket(ctx context.Context, a Actor, chatID, subject string) (string, error) {
-	out, err := s.run(ctx, Op{Kind: OpConvert, Actor: a, Conv: chatID, Subject: subject})
+func (s *Service) ConvertToTicket(ctx context.Context, a engine.Actor, chatID, subject string) (string, error) {
+	out, err := s.run(ctx, engine.Op{Kind: engine.OpConvert, Actor: a, Conv: chatID, Subject: subject})
 	return out.ID, err
 }
 
 // Transcript renders a conversation the actor may see as plain text or JSON.
-func (s *Service) Transcript(ctx context.Context, a Actor, convID, format string) ([]byte, error) {
+func (s *Service) Transcript(ctx context.Context, a engine.Actor, convID, format string) ([]byte, error) {
 	d, err := s.Detail(ctx, a, convID)
 	if err != nil {
 		return nil, err
@@ -69,7 +62,7 @@ func (s *Service) Transcript(ctx context.Context, a Actor, convID, format string
 		return json.MarshalIndent(d, "", "  ")
 	case "text", "":
 	default:
-		return nil, fmt.Errorf("%w: format is text or json", ErrInvalid)
+		return nil, fmt.Errorf("%w: format is text or json", engine.ErrInvalid)
 	}
 	var b strings.Builder
 	c := d.Conversation

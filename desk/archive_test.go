@@ -17,7 +17,7 @@ func closedChat(t *testing.T, f fixture, from string) *engine.Conversation {
 	t.Helper()
 	seed(t, f, online("ann", 3), online("bob", 3))
 	c := liveChat(t, f, from)
-	if err := f.svc.CloseChat(context.Background(), Actor{ID: c.Assignee}, c.ID, CloseForm{Sentiment: "positive", Notes: "all good", Tag: "billing"}); err != nil {
+	if err := f.svc.CloseChat(context.Background(), engine.Actor{ID: c.Assignee}, c.ID, engine.CloseForm{Sentiment: "positive", Notes: "all good", Tag: "billing"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.store.Conversation(context.Background(), c.ID)
@@ -28,8 +28,8 @@ func TestTrashRestoreAndPurge(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	c := closedChat(t, f, "whatsapp:+27820000500")
-	owner, other := Actor{ID: c.Assignee, Role: "agent"}, Actor{ID: "someone", Role: "agent"}
-	if err := f.svc.Delete(ctx, other, c.ID); !errors.Is(err, ErrNotAllowed) {
+	owner, other := engine.Actor{ID: c.Assignee, Role: "agent"}, engine.Actor{ID: "someone", Role: "agent"}
+	if err := f.svc.Delete(ctx, other, c.ID); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("delete by a stranger: %v, want ErrNotAllowed", err)
 	}
 	if err := f.svc.Delete(ctx, owner, c.ID); err != nil {
@@ -50,7 +50,7 @@ func TestTrashRestoreAndPurge(t *testing.T) {
 	if err := f.svc.Delete(ctx, owner, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(TrashKeep - time.Minute)
+	f.clock.Add(engine.TrashKeep - time.Minute)
 	if err := f.svc.Wake(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestTrashRestoreAndPurge(t *testing.T) {
 	if err := f.svc.Wake(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.store.Conversation(ctx, c.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := f.store.Conversation(ctx, c.ID); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("after 30 days: %v, want ErrNotFound", err)
 	}
 	if n, _ := f.store.rdb.Exists(ctx, f.store.keys.history(c.ID)).Result(); n != 0 {
@@ -73,8 +73,8 @@ func TestConvertClosedChatToTicket(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	c := closedChat(t, f, "whatsapp:+27820000501")
-	owner := Actor{ID: c.Assignee, Role: "agent"}
-	if _, err := f.svc.ConvertToTicket(ctx, owner, c.ID, " "); !errors.Is(err, ErrInvalid) {
+	owner := engine.Actor{ID: c.Assignee, Role: "agent"}
+	if _, err := f.svc.ConvertToTicket(ctx, owner, c.ID, " "); !errors.Is(err, engine.ErrInvalid) {
 		t.Fatalf("empty subject: %v, want ErrInvalid", err)
 	}
 	id, err := f.svc.ConvertToTicket(ctx, owner, c.ID, "Refund follow-up")
@@ -90,7 +90,7 @@ func TestConvertClosedChatToTicket(t *testing.T) {
 	if inbound := inboundCount(t, f, id); inbound != 1 || len(hist) < 2 {
 		t.Fatalf("ticket history has %d messages (%d inbound), want the chat's", len(hist), inbound)
 	}
-	if _, err := f.svc.ConvertToTicket(ctx, owner, c.ID, "again"); !errors.Is(err, ErrWrongState) {
+	if _, err := f.svc.ConvertToTicket(ctx, owner, c.ID, "again"); !errors.Is(err, engine.ErrWrongState) {
 		t.Fatalf("second conversion: %v, want ErrWrongState", err)
 	}
 }
@@ -99,7 +99,7 @@ func TestTranscript(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	c := closedChat(t, f, "whatsapp:+27820000502")
-	owner := Actor{ID: c.Assignee, Role: "agent"}
+	owner := engine.Actor{ID: c.Assignee, Role: "agent"}
 	text, err := f.svc.Transcript(ctx, owner, c.ID, "text")
 	if err != nil {
 		t.Fatal(err)
@@ -117,10 +117,10 @@ func TestTranscript(t *testing.T) {
 	if err := json.Unmarshal(raw, &d); err != nil || d.Conversation.ID != c.ID || len(d.History) == 0 {
 		t.Fatalf("json transcript: %v %+v", err, d.Conversation)
 	}
-	if _, err := f.svc.Transcript(ctx, Actor{ID: "stranger", Role: "agent"}, c.ID, "text"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.svc.Transcript(ctx, engine.Actor{ID: "stranger", Role: "agent"}, c.ID, "text"); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("a stranger's transcript: %v, want ErrNotFound", err)
 	}
-	if _, err := f.svc.Transcript(ctx, owner, c.ID, "pdf"); !errors.Is(err, ErrInvalid) {
+	if _, err := f.svc.Transcript(ctx, owner, c.ID, "pdf"); !errors.Is(err, engine.ErrInvalid) {
 		t.Fatalf("pdf: %v, want ErrInvalid", err)
 	}
 }
@@ -129,15 +129,15 @@ func TestReachOutFromClosedChat(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	old := closedChat(t, f, "whatsapp:+27820000503")
-	ann := Actor{ID: old.Assignee, Role: "agent"}
-	if _, err := f.svc.ReachOut(ctx, Actor{ID: "stranger", Role: "agent"}, old.ID, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+	ann := engine.Actor{ID: old.Assignee, Role: "agent"}
+	if _, err := f.svc.ReachOut(ctx, engine.Actor{ID: "stranger", Role: "agent"}, old.ID, engine.Reply{Body: "hi"}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("reach-out by a stranger: %v, want ErrNotAllowed", err)
 	}
 	f.clock.Add(25 * time.Hour)
-	if _, err := f.svc.ReachOut(ctx, ann, old.ID, Reply{Body: "hi again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+	if _, err := f.svc.ReachOut(ctx, ann, old.ID, engine.Reply{Body: "hi again"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Fatalf("free text after 24 h: %v, want ErrTemplateRequired", err)
 	}
-	id, err := f.svc.ReachOut(ctx, ann, old.ID, Reply{Template: &channels.Template{ContentSID: "HX1"}})
+	id, err := f.svc.ReachOut(ctx, ann, old.ID, engine.Reply{Template: &channels.Template{ContentSID: "HX1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

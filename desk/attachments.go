@@ -3,15 +3,12 @@ package desk
 import (
 	"context"
 	"fmt"
-	"mime"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/parleydesk/parley/channels"
 )
 
 // What the desk shows of a message's media and location. Media items are
@@ -26,23 +23,6 @@ const ErrMediaNotFetched = "media could not be fetched"
 // deskURLLife is how long a URL given to the desk works: a working day,
 // the length of a session.
 const deskURLLife = 12 * time.Hour
-
-// kindOf is the attachment kind of a content type.
-func kindOf(contentType string) string {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(contentType))
-	}
-	switch {
-	case strings.HasPrefix(mt, "image/"):
-		return engine.KindImage
-	case strings.HasPrefix(mt, "audio/"):
-		return engine.KindAudio
-	case strings.HasPrefix(mt, "video/"):
-		return engine.KindVideo
-	}
-	return engine.KindDocument
-}
 
 // mapURL links a place on OpenStreetMap.
 func mapURL(lat, lon float64) string {
@@ -86,7 +66,7 @@ func (s *Service) attachmentsOf(convID string, m engine.Message, now time.Time) 
 		if f.Type != "" {
 			a.ContentType = f.Type
 		}
-		a.Kind = kindOf(a.ContentType)
+		a.Kind = engine.KindOf(a.ContentType)
 		switch {
 		case f.State == engine.FileReady && f.Until != 0 && now.UnixMilli() > f.Until:
 			a.State = engine.FileExpired
@@ -133,49 +113,13 @@ func (s *Service) forDesk(convID string, hist []engine.Message) {
 	}
 }
 
-// mediaLabel names what a message carries for a list's preview: "Photo",
-// "Voice message", a file's name.
-func mediaLabel(media []channels.Media, files []engine.File) string {
-	if len(media) == 0 {
-		return ""
-	}
-	name, ct := "", media[0].ContentType
-	if len(files) > 0 {
-		name = files[0].Name
-		if files[0].Type != "" {
-			ct = files[0].Type
-		}
-	}
-	label := ""
-	switch kindOf(ct) {
-	case engine.KindImage:
-		label = "Photo"
-	case engine.KindAudio:
-		label = "Audio"
-		if mt, _, _ := mime.ParseMediaType(ct); mt == "audio/ogg" || mt == "audio/opus" {
-			label = "Voice message" // what WhatsApp records
-		}
-	case engine.KindVideo:
-		label = "Video"
-	default:
-		label = name
-		if label == "" {
-			label = "Document"
-		}
-	}
-	if len(media) > 1 {
-		label += fmt.Sprintf(" (+%d)", len(media)-1)
-	}
-	return label
-}
-
 // DeskFile returns a stored file for the desk: the URL's signature must
 // hold for the conversation it names, the actor may see that conversation
 // (checked by the caller), and the file must belong to its customer. Any
 // other case is ErrNotFound.
-func (s *Service) DeskFile(ctx context.Context, a Actor, convID, id, exp, sig string) (name, contentType string, data []byte, err error) {
+func (s *Service) DeskFile(ctx context.Context, a engine.Actor, convID, id, exp, sig string) (name, contentType string, data []byte, err error) {
 	if !s.media.deskValid(convID, id, exp, sig, s.now()) {
-		return "", "", nil, ErrNotFound
+		return "", "", nil, engine.ErrNotFound
 	}
 	c, err := s.Open(ctx, a, convID)
 	if err != nil {
@@ -189,7 +133,7 @@ func (s *Service) DeskFile(ctx context.Context, a Actor, convID, id, exp, sig st
 	conv, _ := v[3].(string)
 	contact, _ := v[4].(string)
 	if !ok || (conv != c.ID && (contact == "" || contact != string(c.Contact))) {
-		return "", "", nil, ErrNotFound
+		return "", "", nil, engine.ErrNotFound
 	}
 	name, _ = v[0].(string)
 	contentType, _ = v[1].(string)

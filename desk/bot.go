@@ -49,15 +49,8 @@ type BotEvent struct {
 	SentAt  time.Time        `json:"sent_at"`
 }
 
-// The lifecycle events: how a chat left the bot when the bot did not do it.
-const (
-	BotClosed    = "closed"     // the customer ended the chat
-	BotHandedOff = "handed_off" // Parley took it from a failing or quiet bot
-	BotTakenOver = "taken_over" // a supervisor transferred it to a person
-)
-
 func isLifecycle(id string) bool {
-	return id == BotClosed || id == BotHandedOff || id == BotTakenOver
+	return id == engine.BotClosed || id == engine.BotHandedOff || id == engine.BotTakenOver
 }
 
 // BotContact is the contact as a bot sees it.
@@ -145,58 +138,6 @@ func (s *Service) botFailed(ctx context.Context, bot string) {
 // lifecycle type), so a lost job is re-enqueued.
 func botWake(conv, event string) string { return "bot:" + conv + ":" + event }
 
-// queueForBot puts a customer message in line for the bot: it goes at once
-// if nothing is in flight, else when the one before it is answered. Either
-// way the chat is not quiet: its idle deadline starts again.
-func (w *world) queueForBot(c *engine.Conversation, messageID string) {
-	c.BotPending = append(c.BotPending, messageID)
-	if len(c.BotPending) == 1 {
-		w.botEvents = append(w.botEvents, botEvent{c.ID, messageID})
-	}
-	w.armBotIdle(c)
-}
-
-// armBotIdle starts the time the bot may leave the chat quiet.
-func (w *world) armBotIdle(c *engine.Conversation) {
-	idle := w.rules.Timeouts.Inactivity
-	if b := w.rules.Bot(c.Bot); b != nil {
-		idle = w.rules.Idle(b)
-	}
-	w.arm(c, engine.TimerBot, w.now.Add(idle))
-}
-
-// nextForBot ends the event in flight, done, and sends the next in line.
-// It reports false if done is not the event in flight (a job that ran
-// twice).
-func (w *world) nextForBot(c *engine.Conversation, done string) bool {
-	if len(c.BotPending) == 0 || c.BotPending[0] != done {
-		return false
-	}
-	c.BotPending = c.BotPending[1:]
-	if len(c.BotPending) > 0 {
-		w.botEvents = append(w.botEvents, botEvent{c.ID, c.BotPending[0]})
-	}
-	return true
-}
-
-// leaveBot ends the bot's hold on a chat: nothing more of it is sent to
-// the bot, except the lifecycle event (if any) saying why.
-func (w *world) leaveBot(c *engine.Conversation, lifecycle string) {
-	c.BotPending = nil
-	w.disarm(c, engine.TimerBot)
-	if lifecycle != "" {
-		w.botEvents = append(w.botEvents, botEvent{c.ID, lifecycle})
-	}
-}
-
-// takeFromBot hands a chat from a bot that failed or went quiet to the
-// normal flow, with a note for the agent saying why.
-func (w *world) takeFromBot(c *engine.Conversation, why string) {
-	w.leaveBot(c, BotHandedOff)
-	w.note(c, "Taken from the bot: "+why)
-	w.handOff(c, c.Department)
-}
-
 // DeliverBotEvent sends one event to the bot of a chat; it is the body of
 // the bot job. A customer message is sent only while it is the chat's
 // event in flight, and the bot's answer is applied with the next message
@@ -205,7 +146,7 @@ func (w *world) takeFromBot(c *engine.Conversation, why string) {
 func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, attempt int, lastAttempt bool) error {
 	defer s.store.rdb.ZRem(context.Background(), s.store.keys.due(), botWake(convID, event))
 	c, err := s.store.Conversation(ctx, convID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -235,7 +176,7 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, att
 	}
 	s.store.rdb.Del(ctx, s.store.keys.botFailures(bot.ID))
 	err = s.applyBotActions(ctx, bot.ID, convID, reply.Actions, botAnswer{event: event})
-	if errors.Is(err, ErrWrongState) {
+	if errors.Is(err, engine.ErrWrongState) {
 		return nil // someone took the chat meanwhile
 	}
 	if err != nil {
@@ -277,7 +218,7 @@ func (e *botFailure) Unwrap() error { return e.cause }
 // reason is an ErrInvalid's text without its prefix.
 func reason(err error) string {
 	msg := err.Error()
-	if p := ErrInvalid.Error() + ": "; len(msg) > len(p) && msg[:len(p)] == p {
+	if p := engine.ErrInvalid.Error() + ": "; len(msg) > len(p) && msg[:len(p)] == p {
 		return msg[len(p):]
 	}
 	return msg

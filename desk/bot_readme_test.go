@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/parleydesk/parley/config"
@@ -79,7 +81,7 @@ func TestReadmeBotFormats(t *testing.T) {
 	for _, ev := range f.events {
 		sent[ev.Type] = ev
 	}
-	if len(sent) != 2 || sent["message"].ID == "" || sent[BotClosed].ID == "" {
+	if len(sent) != 2 || sent["message"].ID == "" || sent[engine.BotClosed].ID == "" {
 		t.Fatalf("the bot got %+v, want a message event and a closed event", f.events)
 	}
 
@@ -126,7 +128,7 @@ func TestReadmeBotFormats(t *testing.T) {
 		}
 		kind := ev.Type
 		if isLifecycle(kind) {
-			kind = BotClosed // every lifecycle event has the same fields
+			kind = engine.BotClosed // every lifecycle event has the same fields
 		}
 		code, ok := sent[kind]
 		if !ok {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/rs/zerolog"
@@ -46,7 +47,7 @@ func newBotFixture(t *testing.T, answer func(BotEvent) (int, BotReply)) *botFixt
 		json.NewEncoder(w).Encode(reply)
 	}))
 	t.Cleanup(srv.Close)
-	rules := testRules(t)
+	rules := configtest.Rules(t)
 	rules.Bots = []config.Bot{{ID: "helper", URL: srv.URL, SecretEnv: config.EnvNames{"X"}, Departments: []string{"general"}, Timeout: 2 * time.Second, Active: "always"}}
 	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: rules, Now: f.clock.Now,
 		Log: zerolog.Nop(), BotSecrets: map[string][]string{"helper": {botSecret}}})
@@ -71,9 +72,9 @@ func (f *botFixture) deliver(t *testing.T, lastAttempt bool) error {
 func TestBotAnswersThenHandsOff(t *testing.T) {
 	f := newBotFixture(t, func(ev BotEvent) (int, BotReply) {
 		if ev.Message.Body == "agent" {
-			return 200, BotReply{Actions: []BotAction{{Type: "handoff", Note: "wants a person"}}}
+			return 200, BotReply{Actions: []engine.BotAction{{Type: "handoff", Note: "wants a person"}}}
 		}
-		return 200, BotReply{Actions: []BotAction{
+		return 200, BotReply{Actions: []engine.BotAction{
 			{Type: "text", Body: "Hello from the bot"},
 			{Type: "tags", Tags: []string{"greeted"}},
 			{Type: "attributes", Attributes: map[string]string{"plan": "gold"}},
@@ -113,14 +114,14 @@ func TestBotAnswersThenHandsOff(t *testing.T) {
 	if c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Fatalf("after the hand-off: %s on %q, want live on ann", c.State, c.Assignee)
 	}
-	if err := f.svc.BotActions(ctx, "helper", c.ID, []BotAction{{Type: "text", Body: "me again"}}); !errors.Is(err, ErrWrongState) {
+	if err := f.svc.BotActions(ctx, "helper", c.ID, []engine.BotAction{{Type: "text", Body: "me again"}}); !errors.Is(err, engine.ErrWrongState) {
 		t.Fatalf("bot writing into ann's chat: %v, want ErrWrongState", err)
 	}
 }
 
 func TestBotHandOffOutOfHoursLeavesAMessage(t *testing.T) {
 	f := newBotFixture(t, func(BotEvent) (int, BotReply) {
-		return 200, BotReply{Actions: []BotAction{{Type: "handoff"}}}
+		return 200, BotReply{Actions: []engine.BotAction{{Type: "handoff"}}}
 	})
 	ctx := context.Background()
 	r, _ := f.svc.Receive(ctx, inbound("SMb3", "whatsapp:+27820000901", "help"))
@@ -166,7 +167,7 @@ func TestBotCallbackSignatureAndReplay(t *testing.T) {
 	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 202, BotReply{} })
 	ctx := context.Background()
 	r, _ := f.svc.Receive(ctx, inbound("SMb6", "whatsapp:+27820000904", "hi"))
-	body, _ := json.Marshal(BotReply{ID: "cb-1", Actions: []BotAction{{Type: "text", Body: "later answer"}}})
+	body, _ := json.Marshal(BotReply{ID: "cb-1", Actions: []engine.BotAction{{Type: "text", Body: "later answer"}}})
 	now := f.clock.Now()
 	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback("wrong secret 123456", now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("wrong secret: %v, want ErrBadSignature", err)
@@ -180,7 +181,7 @@ func TestBotCallbackSignatureAndReplay(t *testing.T) {
 	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback(botSecret, now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replayed callback: %v, want ErrReplay", err)
 	}
-	if err := f.svc.BotCallback(ctx, "nobot", r.ConversationID, SignCallback(botSecret, now, "nobot", r.ConversationID, body), body); !errors.Is(err, ErrNotFound) {
+	if err := f.svc.BotCallback(ctx, "nobot", r.ConversationID, SignCallback(botSecret, now, "nobot", r.ConversationID, body), body); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("unknown bot: %v, want ErrNotFound", err)
 	}
 	hist, _ := f.store.History(ctx, r.ConversationID)

@@ -9,35 +9,14 @@ import (
 	"strings"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/parleydesk/parley/channels"
 )
-
-// BotAction is one thing a bot asks Parley to do.
-type BotAction struct {
-	// Type is text, template, buttons, tags, attributes, handoff or close.
-	Type string `json:"type"`
-	Body string `json:"body,omitempty"`
-	// Template: on WhatsApp outside the 24-hour window, the only send allowed.
-	Template *channels.Template `json:"template,omitempty"`
-	// Buttons are quick replies: real WhatsApp quick-reply buttons (up to
-	// 3 of up to 20 characters), a numbered list after Body on SMS.
-	Buttons    []string          `json:"buttons,omitempty"`
-	Tags       []string          `json:"tags,omitempty"`
-	Attributes map[string]string `json:"attributes,omitempty"`
-	// Department and Note go with a hand-off: where to (one of the
-	// configured departments; the chat's own if empty), and what the agent
-	// should know.
-	Department string `json:"department,omitempty"`
-	Note       string `json:"note,omitempty"`
-}
 
 // BotReply is a bot's answer, in a response body or a callback.
 type BotReply struct {
 	// ID makes a callback unique: an id applied before is refused as a
 	// replay.
-	ID      string      `json:"id,omitempty"`
-	Actions []BotAction `json:"actions"`
+	ID      string             `json:"id,omitempty"`
+	Actions []engine.BotAction `json:"actions"`
 }
 
 // The limits of one answer.
@@ -68,17 +47,17 @@ type botAnswer struct {
 func (s *Service) BotCallback(ctx context.Context, botID, convID, signature string, body []byte) error {
 	secrets := s.bots.secrets[botID]
 	if len(secrets) == 0 || s.Rules().Bot(botID) == nil {
-		return ErrNotFound
+		return engine.ErrNotFound
 	}
 	if err := verifyAny(secrets, signature, callbackPayload(botID, convID, body), s.now()); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
 	var reply BotReply
 	if err := json.Unmarshal(body, &reply); err != nil {
-		return fmt.Errorf("%w: body: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: body: %v", engine.ErrInvalid, err)
 	}
 	if reply.ID == "" || len(reply.ID) > 100 {
-		return fmt.Errorf("%w: a callback needs an id (up to 100 characters), unique per callback", ErrInvalid)
+		return fmt.Errorf("%w: a callback needs an id (up to 100 characters), unique per callback", engine.ErrInvalid)
 	}
 	// Told apart from wrong_state: a replay of an applied callback is a
 	// replay, whatever the chat's state now. The claim at commit decides.
@@ -103,16 +82,16 @@ func (s *Service) botHandOff(ctx context.Context, convID, why string) error {
 		if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {
 			return err
 		}
-		w.takeFromBot(c, why)
+		w.TakeFromBot(c, why)
 		return s.commit(ctx, newTx(), w)
 	})
 }
 
 // checkBotActions refuses an answer Parley cannot carry out, before
 // anything of it is done.
-func (s *Service) checkBotActions(actions []BotAction) error {
+func (s *Service) checkBotActions(actions []engine.BotAction) error {
 	if len(actions) > maxBotActions {
-		return fmt.Errorf("%w: at most %d actions", ErrInvalid, maxBotActions)
+		return fmt.Errorf("%w: at most %d actions", engine.ErrInvalid, maxBotActions)
 	}
 	depts := s.Rules().DepartmentIDs()
 	for i, a := range actions {
@@ -120,14 +99,14 @@ func (s *Service) checkBotActions(actions []BotAction) error {
 		case "text", "template", "tags", "attributes", "close":
 		case "buttons":
 			if len(a.Buttons) == 0 || len(a.Buttons) > maxButtons {
-				return fmt.Errorf("%w: actions[%d]: buttons: 1 to %d", ErrInvalid, i, maxButtons)
+				return fmt.Errorf("%w: actions[%d]: buttons: 1 to %d", engine.ErrInvalid, i, maxButtons)
 			}
 		case "handoff":
 			if a.Department != "" && !slices.Contains(depts, a.Department) {
-				return fmt.Errorf("%w: actions[%d]: handoff to unknown department %q (known: %s)", ErrInvalid, i, a.Department, strings.Join(depts, ", "))
+				return fmt.Errorf("%w: actions[%d]: handoff to unknown department %q (known: %s)", engine.ErrInvalid, i, a.Department, strings.Join(depts, ", "))
 			}
 		default:
-			return fmt.Errorf("%w: actions[%d]: unknown action %q", ErrInvalid, i, a.Type)
+			return fmt.Errorf("%w: actions[%d]: unknown action %q", engine.ErrInvalid, i, a.Type)
 		}
 	}
 	return nil
@@ -135,7 +114,7 @@ func (s *Service) checkBotActions(actions []BotAction) error {
 
 // BotActions applies a bot's actions to a chat it holds, as a callback
 // without an id would.
-func (s *Service) BotActions(ctx context.Context, botID, convID string, actions []BotAction) error {
+func (s *Service) BotActions(ctx context.Context, botID, convID string, actions []engine.BotAction) error {
 	return s.applyBotActions(ctx, botID, convID, actions, botAnswer{})
 }
 
@@ -144,7 +123,7 @@ func (s *Service) BotActions(ctx context.Context, botID, convID string, actions 
 // or the callback's id is recorded. Sends follow the channel rules (a
 // template outside WhatsApp's window); a bot never writes into a chat that
 // a person holds.
-func (s *Service) applyBotActions(ctx context.Context, botID, convID string, actions []BotAction, from botAnswer) error {
+func (s *Service) applyBotActions(ctx context.Context, botID, convID string, actions []engine.BotAction, from botAnswer) error {
 	if err := s.checkBotActions(actions); err != nil {
 		return err
 	}
@@ -154,9 +133,9 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 			return err
 		}
 		if c.State != engine.StateBot || c.Bot != botID {
-			return fmt.Errorf("%w: the bot does not hold this conversation", ErrWrongState)
+			return fmt.Errorf("%w: the bot does not hold this conversation", engine.ErrWrongState)
 		}
-		if from.event != "" && !w.nextForBot(c, from.event) {
+		if from.event != "" && !w.NextForBot(c, from.event) {
 			return nil // this answer was applied already
 		}
 		for _, a := range actions {
@@ -174,12 +153,12 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 			if c.State != engine.StateBot {
 				break // handed off or closed: the rest is not the bot's to do
 			}
-			if err := w.botAction(c, a); err != nil {
+			if err := w.BotAction(c, a); err != nil {
 				return err
 			}
 		}
 		if c.State == engine.StateBot && len(actions) > 0 {
-			w.armBotIdle(c) // the bot answered: the chat is not quiet
+			w.ArmBotIdle(c) // the bot answered: the chat is not quiet
 		}
 		t := newTx()
 		if from.callback != "" {
@@ -192,83 +171,4 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 		return fmt.Errorf("%w: callback %s was already applied", ErrReplay, from.callback)
 	}
 	return err
-}
-
-func (w *world) botAction(c *engine.Conversation, a BotAction) error {
-	author := "bot:" + c.Bot
-	switch a.Type {
-	case "text":
-		_, err := w.reply(c, Reply{Author: author, Body: a.Body})
-		return err
-	case "template":
-		_, err := w.reply(c, Reply{Author: author, Template: a.Template})
-		return err
-	case "buttons":
-		r := Reply{Author: author, Body: numberedList(a.Body, a.Buttons)}
-		if c.Contact.Channel() == channels.WhatsApp {
-			// Refused rather than cut: a bot's labels are its menu.
-			if err := channels.CheckQuickReply(a.Body, a.Buttons); err != nil {
-				return fmt.Errorf("%w: buttons: %v", ErrInvalid, err)
-			}
-			r.QuickReply = &engine.QuickReply{Body: a.Body, Buttons: a.Buttons}
-		}
-		_, err := w.reply(c, r)
-		return err
-	case "tags":
-		for _, t := range a.Tags {
-			if !slices.Contains(c.Tags, t) {
-				c.Tags = append(c.Tags, t)
-			}
-		}
-	case "attributes":
-		if c.Attributes == nil {
-			c.Attributes = map[string]string{}
-		}
-		for k, v := range a.Attributes {
-			c.Attributes[k] = v
-		}
-	case "handoff":
-		dept := c.Department
-		if a.Department != "" {
-			dept = a.Department
-		}
-		note := "Handed over by the bot"
-		if a.Note != "" {
-			note += ": " + a.Note
-		}
-		w.leaveBot(c, "") // the bot knows: it asked
-		w.note(c, note)
-		w.handOff(c, dept)
-	case "close":
-		w.leaveBot(c, "")
-		w.closeConversation(c, engine.Closure{By: "bot:" + c.Bot, Reason: "closed by the bot"})
-	default:
-		return fmt.Errorf("%w: unknown action %q", ErrInvalid, a.Type)
-	}
-	w.emit(EventChanged, c, "")
-	return nil
-}
-
-// handOff routes a chat from its bot as a new chat would be: to an agent,
-// the queue, or the leave-a-message flow.
-func (w *world) handOff(c *engine.Conversation, dept string) {
-	c.Department = dept
-	open := w.rules.HoursOf(dept).Open(w.now)
-	ticket := w.conversation(w.contact.Ticket)
-	switch {
-	case open && w.anyTakesChats(dept) && (w.rules.Timeouts.Queue > 0 || pickAgent(w.deptAgents(dept), dept, nil) != nil):
-		c.State = engine.StateQueued
-		if !w.route(c, ticket) {
-			w.arm(c, engine.TimerQueue, w.now.Add(w.rules.Timeouts.Queue))
-			w.queued[dept]++
-			w.say(c, w.queuedText(w.queued[dept]))
-		}
-	default:
-		why := w.rules.Texts.OutOfHours
-		if open {
-			why = w.rules.Texts.NoAgent
-		}
-		c.State = engine.StateQueued // toTicket takes a chat that nobody could take
-		w.toTicket(c, why)
-	}
 }

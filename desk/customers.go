@@ -37,7 +37,7 @@ func ParseCustomer(s string) (channels.Address, error) {
 		number = rest
 	}
 	if !e164.MatchString(number) {
-		return "", fmt.Errorf("%w: %q is not a phone number in E.164 form (a plus and up to 15 digits)", ErrInvalid, number)
+		return "", fmt.Errorf("%w: %q is not a phone number in E.164 form (a plus and up to 15 digits)", engine.ErrInvalid, number)
 	}
 	return channels.Address(string(ch) + ":" + number), nil
 }
@@ -129,7 +129,7 @@ func (s *Store) agentNames(ctx context.Context) (map[string]string, error) {
 // they may see. A customer the actor may not see is ErrNotFound, as an
 // unknown one is, so the desk does not reveal who else writes in. It
 // returns the conversations the actor may know of, oldest first.
-func (s *Service) customerAccess(ctx context.Context, a Actor, addr channels.Address) (engine.Contact, []*engine.Conversation, error) {
+func (s *Service) customerAccess(ctx context.Context, a engine.Actor, addr channels.Address) (engine.Contact, []*engine.Conversation, error) {
 	contact, err := s.store.Contact(ctx, addr)
 	if err != nil {
 		return contact, nil, err
@@ -153,13 +153,13 @@ func (s *Service) customerAccess(ctx context.Context, a Actor, addr channels.Add
 		}
 	}
 	if !allowed {
-		return contact, nil, ErrNotFound
+		return contact, nil, engine.ErrNotFound
 	}
 	return contact, shown, nil
 }
 
 // CustomerProfile returns a customer's profile for the actor.
-func (s *Service) CustomerProfile(ctx context.Context, a Actor, addr channels.Address) (Profile, error) {
+func (s *Service) CustomerProfile(ctx context.Context, a engine.Actor, addr channels.Address) (Profile, error) {
 	contact, convs, err := s.customerAccess(ctx, a, addr)
 	if err != nil {
 		return Profile{}, err
@@ -211,10 +211,10 @@ func (s *Store) customerNote(ctx context.Context, addr channels.Address) (Custom
 // SetCustomerNote replaces the team's note about a customer. Whoever may
 // see the customer may keep their note (the guides let agents manage the
 // profile); each change is audited in the same write, with its text.
-func (s *Service) SetCustomerNote(ctx context.Context, a Actor, addr channels.Address, text string) (CustomerNote, error) {
+func (s *Service) SetCustomerNote(ctx context.Context, a engine.Actor, addr channels.Address, text string) (CustomerNote, error) {
 	text = strings.TrimSpace(text)
 	if len([]rune(text)) > MaxCustomerNote {
-		return CustomerNote{}, fmt.Errorf("%w: a customer note has at most %d characters", ErrInvalid, MaxCustomerNote)
+		return CustomerNote{}, fmt.Errorf("%w: a customer note has at most %d characters", engine.ErrInvalid, MaxCustomerNote)
 	}
 	if _, _, err := s.customerAccess(ctx, a, addr); err != nil {
 		return CustomerNote{}, err

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/redis/go-redis/v9"
@@ -113,7 +114,7 @@ func newFixture(t *testing.T) fixture {
 		store: NewStore(db.Client, KeyPrefix), dispatch: &fakeDispatch{}, provider: &fakeProvider{},
 		clock: &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
 	}
-	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: testRules(t), Now: f.clock.Now, Log: zerolog.Nop()})
+	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop()})
 	return f
 }
 

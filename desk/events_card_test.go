@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // A message event carries the conversation's card as committed (its
@@ -26,8 +28,8 @@ func TestMessageEventCarriesTheCard(t *testing.T) {
 	for {
 		select {
 		case msg := <-sub.Channel():
-			var e Event
-			if err := json.Unmarshal([]byte(msg.Payload), &e); err != nil || e.Type != EventMessageIn {
+			var e engine.Event
+			if err := json.Unmarshal([]byte(msg.Payload), &e); err != nil || e.Type != engine.EventMessageIn {
 				continue
 			}
 			if e.ConversationID != r.ConversationID || e.Preview != "where is my parcel?" || e.LastCustomerAt.IsZero() {

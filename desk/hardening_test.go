@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/config"
 )
 
@@ -22,7 +24,7 @@ func TestCSVExportNeutralizesFormulas(t *testing.T) {
 	}
 	var out strings.Builder
 	day := f.clock.Now().Truncate(24 * time.Hour)
-	if err := f.svc.ExportConversations(ctx, Actor{ID: "sue", Role: "supervisor"}, ReportQuery{From: day, To: day.Add(24 * time.Hour)}, "csv", &out); err != nil {
+	if err := f.svc.ExportConversations(ctx, engine.Actor{ID: "sue", Role: "supervisor"}, ReportQuery{From: day, To: day.Add(24 * time.Hour)}, "csv", &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"'=HYPERLINK(""https://evil.example"",""Click"")"`) {

@@ -93,7 +93,7 @@ return 1
 func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) error {
 	k := s.store.keys
 	m, err := s.store.Message(ctx, messageID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return s.store.rdb.ZRem(ctx, k.due(), mediaWake(messageID)).Err() // purged since
 	}
 	if err != nil {
@@ -131,13 +131,13 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 		if err != nil {
 			return err
 		}
-		ev := Event{Type: EventMessageMedia, ConversationID: m.ConversationID, MessageID: m.ID, At: s.now().UTC()}
+		ev := engine.Event{Type: EventMessageMedia, ConversationID: m.ConversationID, MessageID: m.ID, At: s.now().UTC()}
 		done := "1"
 		if again != nil {
 			done = ""
 		}
 		if err := saveFilesScript.Run(ctx, s.store.rdb, []string{k.message(m.ID), k.due()},
-			string(raw), done, mediaWake(m.ID), k.events(), string(ev.encode())).Err(); err != nil {
+			string(raw), done, mediaWake(m.ID), k.events(), string(encodeEvent(ev))).Err(); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/rs/zerolog"
@@ -124,7 +125,7 @@ func newMediaFixture(t *testing.T, deleteAtTwilio bool) mediaFixture {
 	}
 	md := &mediaDispatch{fakeDispatch: f.dispatch}
 	f.svc = NewService(Options{
-		Store: f.store, Dispatcher: md, Provider: f.provider, Rules: testRules(t), Now: f.clock.Now, Log: zerolog.Nop(),
+		Store: f.store, Dispatcher: md, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop(),
 		Media:       NewMedia([]byte(strings.Repeat("k", 32)), "https://parley.example"),
 		MediaSource: fetcher, DeleteSourceMedia: deleteAtTwilio,
 	})
@@ -145,7 +146,7 @@ func (f mediaFixture) receiveMedia(t *testing.T, sid, from, body string, media .
 }
 
 // shown is the message's attachments as the desk API gives them.
-func (f mediaFixture) shown(t *testing.T, a Actor, convID, msgID string) []engine.MessageAttachment {
+func (f mediaFixture) shown(t *testing.T, a engine.Actor, convID, msgID string) []engine.MessageAttachment {
 	t.Helper()
 	d, err := f.svc.Detail(context.Background(), a, convID)
 	if err != nil {
@@ -164,14 +165,14 @@ func (f mediaFixture) shown(t *testing.T, a Actor, convID, msgID string) []engin
 }
 
 // open fetches a desk URL's file through DeskFile, as the gateway does.
-func (f mediaFixture) open(a Actor, rawURL string) (string, string, error) {
+func (f mediaFixture) open(a engine.Actor, rawURL string) (string, string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "", "", err
 	}
 	parts := strings.Split(strings.TrimPrefix(u.Path, "/api/v1/conversations/"), "/")
 	if len(parts) != 3 || parts[1] != "media" {
-		return "", "", ErrInvalid
+		return "", "", engine.ErrInvalid
 	}
 	_, ct, data, err := f.svc.DeskFile(context.Background(), a, parts[0], parts[2], u.Query().Get("exp"), u.Query().Get("sig"))
 	return string(data), ct, err
@@ -192,7 +193,7 @@ func TestInboundMediaFetchedWithCredentialsAndShownAtSignedURLs(t *testing.T) {
 	f := newMediaFixture(t, false)
 	ctx := context.Background()
 	chat := liveChat(t, f.fixture, "whatsapp:+27820000700")
-	ann := Actor{ID: chat.Assignee, Role: "agent"}
+	ann := engine.Actor{ID: chat.Assignee, Role: "agent"}
 	photo := f.twilio.add("ME1", mediaItem{body: "JPEG-BYTES", contentType: "image/jpeg"})
 	voice := f.twilio.add("ME2", mediaItem{body: "OGG-BYTES", contentType: "audio/ogg"})
 	r := f.receiveMedia(t, "SMmedia1", "whatsapp:+27820000700", "",
@@ -245,11 +246,11 @@ func TestInboundMediaFetchedWithCredentialsAndShownAtSignedURLs(t *testing.T) {
 	u := shown[0].URL
 	forged := strings.Replace(u, "sig=", "sig=A", 1)
 	unsigned := u[:strings.Index(u, "?")]
-	stranger := Actor{ID: "stranger", Role: "agent"}
+	stranger := engine.Actor{ID: "stranger", Role: "agent"}
 	other := liveChat(t, f.fixture, "whatsapp:+27820000701")
 	moved := strings.Replace(u, chat.ID, other.ID, 1)
 	for name, try := range map[string]struct {
-		a   Actor
+		a   engine.Actor
 		url string
 	}{
 		"forged": {ann, forged}, "unsigned": {ann, unsigned}, "stranger": {stranger, u}, "other conversation": {ann, moved},
@@ -268,7 +269,7 @@ func TestMediaFetchFailingThenSucceeding(t *testing.T) {
 	f := newMediaFixture(t, false)
 	ctx := context.Background()
 	chat := liveChat(t, f.fixture, "whatsapp:+27820000710")
-	ann := Actor{ID: chat.Assignee, Role: "agent"}
+	ann := engine.Actor{ID: chat.Assignee, Role: "agent"}
 	doc := f.twilio.add("ME3", mediaItem{body: "%PDF-1.7", contentType: "application/pdf", failures: 2})
 	r := f.receiveMedia(t, "SMmedia2", "whatsapp:+27820000710", "", channels.Media{URL: doc, ContentType: "application/pdf"})
 
@@ -306,7 +307,7 @@ func TestMediaFetchGivingUpSaysSo(t *testing.T) {
 	f := newMediaFixture(t, false)
 	ctx := context.Background()
 	chat := liveChat(t, f.fixture, "whatsapp:+27820000720")
-	ann := Actor{ID: chat.Assignee, Role: "agent"}
+	ann := engine.Actor{ID: chat.Assignee, Role: "agent"}
 	gone := f.twilio.add("ME4", mediaItem{body: "x", contentType: "video/mp4", failures: 100})
 	r := f.receiveMedia(t, "SMmedia3", "whatsapp:+27820000720", "look", channels.Media{URL: gone, ContentType: "video/mp4"})
 	if err := f.svc.FetchMedia(ctx, r.MessageID, false); err == nil {
@@ -328,7 +329,7 @@ func TestMediaOver20MBRefusedAtOnce(t *testing.T) {
 	f := newMediaFixture(t, false)
 	ctx := context.Background()
 	chat := liveChat(t, f.fixture, "whatsapp:+27820000730")
-	ann := Actor{ID: chat.Assignee, Role: "agent"}
+	ann := engine.Actor{ID: chat.Assignee, Role: "agent"}
 	big := f.twilio.add("ME5", mediaItem{contentType: "video/mp4", size: MaxAttachment + 1})
 	r := f.receiveMedia(t, "SMmedia4", "whatsapp:+27820000730", "", channels.Media{URL: big, ContentType: "video/mp4"})
 	// Not the last attempt, yet final: asking again gets the same answer.
@@ -344,7 +345,7 @@ func TestSharedLocationShownWithAMapLink(t *testing.T) {
 	f := newMediaFixture(t, false)
 	ctx := context.Background()
 	chat := liveChat(t, f.fixture, "whatsapp:+27820000740")
-	ann := Actor{ID: chat.Assignee, Role: "agent"}
+	ann := engine.Actor{ID: chat.Assignee, Role: "agent"}
 	in := inbound("SMloc", "whatsapp:+27820000740", "")
 	in.Location = &channels.Location{Latitude: -33.9249, Longitude: 18.4241, Label: "Office"}
 	r, err := f.svc.Receive(ctx, in)
@@ -400,7 +401,7 @@ func TestAgentAttachmentShownWithNameAndPreview(t *testing.T) {
 	f := newMediaFixture(t, false)
 	ctx := context.Background()
 	chat := liveChat(t, f.fixture, "whatsapp:+27820000760")
-	ann := Actor{ID: chat.Assignee, Role: "agent"}
+	ann := engine.Actor{ID: chat.Assignee, Role: "agent"}
 	up, err := f.svc.Attach(ctx, ann, chat.ID, "invoice.pdf", "application/pdf", []byte("%PDF-invoice"))
 	if err != nil {
 		t.Fatal(err)
@@ -409,7 +410,7 @@ func TestAgentAttachmentShownWithNameAndPreview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := f.svc.Reply(ctx, ann, chat.ID, Reply{Attachments: []Attachment{att}})
+	m, err := f.svc.Reply(ctx, ann, chat.ID, engine.Reply{Attachments: []engine.Attachment{att}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -65,7 +64,7 @@ const listScan = 2000
 
 // indexesFor names the sorted sets a tab reads for an actor: an agent's own
 // lists, or everyone's for a supervisor.
-func (s *Service) indexesFor(ctx context.Context, a Actor, tab string) ([]string, error) {
+func (s *Service) indexesFor(ctx context.Context, a engine.Actor, tab string) ([]string, error) {
 	k := s.store.keys
 	own := func(name string) []string {
 		if a.Supervises() {
@@ -98,13 +97,13 @@ func (s *Service) indexesFor(ctx context.Context, a Actor, tab string) ([]string
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%w: unknown tab %q", ErrInvalid, tab)
+	return nil, fmt.Errorf("%w: unknown tab %q", engine.ErrInvalid, tab)
 }
 
 // departmentsOf lists the departments whose unassigned tickets the actor
 // sees: their own, or all when no departments are configured or the actor
 // supervises.
-func (s *Service) departmentsOf(ctx context.Context, a Actor) ([]string, error) {
+func (s *Service) departmentsOf(ctx context.Context, a engine.Actor) ([]string, error) {
 	all := s.Rules().DepartmentIDs()
 	if a.Supervises() || len(s.Rules().Departments) == 0 {
 		return all, nil
@@ -117,12 +116,12 @@ func (s *Service) departmentsOf(ctx context.Context, a Actor) ([]string, error) 
 }
 
 // List returns one page of a tab, filtered, for the actor.
-func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (Page, error) {
+func (s *Service) List(ctx context.Context, a engine.Actor, q ListQuery) (Page, error) {
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 50
 	}
 	if q.Offset < 0 {
-		return Page{}, fmt.Errorf("%w: offset must not be negative", ErrInvalid)
+		return Page{}, fmt.Errorf("%w: offset must not be negative", engine.ErrInvalid)
 	}
 	kept, err := s.filtered(ctx, a, q)
 	if err != nil {
@@ -149,9 +148,9 @@ type Group struct {
 }
 
 // Groups counts a tab's conversations per agent, for the supervisor desk.
-func (s *Service) Groups(ctx context.Context, a Actor, q ListQuery) ([]Group, error) {
+func (s *Service) Groups(ctx context.Context, a engine.Actor, q ListQuery) ([]Group, error) {
 	if !a.Supervises() {
-		return nil, fmt.Errorf("%w: grouped views are for supervisors", ErrNotAllowed)
+		return nil, fmt.Errorf("%w: grouped views are for supervisors", engine.ErrNotAllowed)
 	}
 	kept, err := s.filtered(ctx, a, q)
 	if err != nil {
@@ -171,7 +170,7 @@ func (s *Service) Groups(ctx context.Context, a Actor, q ListQuery) ([]Group, er
 
 // filtered returns a tab's conversations that pass the query's filters,
 // sorted, for the actor.
-func (s *Service) filtered(ctx context.Context, a Actor, q ListQuery) ([]*engine.Conversation, error) {
+func (s *Service) filtered(ctx context.Context, a engine.Actor, q ListQuery) ([]*engine.Conversation, error) {
 	idx, err := s.indexesFor(ctx, a, q.Tab)
 	if err != nil {
 		return nil, err
@@ -269,7 +268,7 @@ func (st *Store) conversations(ctx context.Context, ids []string) ([]*engine.Con
 }
 
 // Counts returns the number of conversations in each tab for the actor.
-func (s *Service) Counts(ctx context.Context, a Actor) (map[string]int64, error) {
+func (s *Service) Counts(ctx context.Context, a engine.Actor) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, tab := range Tabs {
 		idx, err := s.indexesFor(ctx, a, tab)
@@ -291,31 +290,14 @@ func (s *Service) Counts(ctx context.Context, a Actor) (map[string]int64, error)
 // everything; an agent sees what is assigned to them (open or closed), the
 // unassigned tickets of their departments, every closed ticket, and the
 // conversations they were @-mentioned in.
-func (s *Service) CanSee(ctx context.Context, a Actor, c *engine.Conversation) (bool, error) {
+func (s *Service) CanSee(ctx context.Context, a engine.Actor, c *engine.Conversation) (bool, error) {
 	var err error
-	ok := mayView(a, c, func(dept string) bool {
+	ok := engine.MayView(a, c, func(dept string) bool {
 		var depts []string
 		depts, err = s.departmentsOf(ctx, a)
 		return slices.Contains(depts, dept)
 	})
 	return ok && err == nil, err
-}
-
-// mayView is who may see a conversation: supervisors everything; an agent
-// what they hold or are mentioned in, what they deleted, closed tickets,
-// and the unassigned tickets of a department they work in (inDept).
-func mayView(a Actor, c *engine.Conversation, inDept func(dept string) bool) bool {
-	switch {
-	case a.Supervises(), c.Assignee == a.ID, slices.Contains(c.Mentions, a.ID):
-		return true
-	case c.DeletedAt != nil:
-		return c.DeletedBy == a.ID
-	case c.Kind == engine.KindTicket && c.State == engine.StateClosed:
-		return true
-	case c.Kind == engine.KindTicket && c.State == engine.StateUnassigned:
-		return inDept(c.Department)
-	}
-	return false
 }
 
 // Detail is a conversation as the desk shows it.
@@ -336,7 +318,7 @@ type Detail struct {
 
 // Open returns a conversation the actor may see; one they may not see is
 // ErrNotFound, so its existence is not revealed.
-func (s *Service) Open(ctx context.Context, a Actor, id string) (*engine.Conversation, error) {
+func (s *Service) Open(ctx context.Context, a engine.Actor, id string) (*engine.Conversation, error) {
 	c, err := s.store.Conversation(ctx, id)
 	if err != nil {
 		return nil, err
@@ -346,13 +328,13 @@ func (s *Service) Open(ctx context.Context, a Actor, id string) (*engine.Convers
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrNotFound
+		return nil, engine.ErrNotFound
 	}
 	return c, nil
 }
 
 // Detail returns what the desk shows of one conversation.
-func (s *Service) Detail(ctx context.Context, a Actor, id string) (Detail, error) {
+func (s *Service) Detail(ctx context.Context, a engine.Actor, id string) (Detail, error) {
 	c, err := s.Open(ctx, a, id)
 	if err != nil {
 		return Detail{}, err
@@ -395,12 +377,9 @@ func windowOpen(c engine.Contact, now time.Time) bool {
 	return c.Address.Channel() != channels.WhatsApp || channels.WindowOpen(c.WindowFrom(), now)
 }
 
-// mentionPattern finds @agent-id in a comment.
-var mentionPattern = regexp.MustCompile(`@([a-z0-9][a-z0-9._-]{0,39})`)
-
 // Comment adds an internal note to a conversation the actor can see; each
 // @agent-id names an agent to notify (decideComment).
-func (s *Service) Comment(ctx context.Context, a Actor, convID, body string) (engine.Message, error) {
-	out, err := s.run(ctx, Op{Kind: OpComment, Actor: a, Conv: convID, Body: body})
+func (s *Service) Comment(ctx context.Context, a engine.Actor, convID, body string) (engine.Message, error) {
+	out, err := s.run(ctx, engine.Op{Kind: engine.OpComment, Actor: a, Conv: convID, Body: body})
 	return out.Message, err
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,18 +24,6 @@ const (
 	// mediaKeep is how long an attachment is kept and its URL valid.
 	mediaKeep = 7 * 24 * time.Hour
 )
-
-// Attachment is a stored file.
-type Attachment struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	ContentType string `json:"content_type"`
-	Size        int    `json:"size"`
-	// URL is the signed, expiring address of the file.
-	URL string `json:"url"`
-	// until is when the stored file expires.
-	until time.Time
-}
 
 func (k keys) media(id string) string { return k.prefix + "media:" + id }
 
@@ -76,21 +66,21 @@ func (m *Media) Valid(id, exp, sig string, now time.Time) bool {
 func hmacEqual(got, want string) bool { return hmac.Equal([]byte(got), []byte(want)) }
 
 // Attach stores a file for a conversation the actor may reply in.
-func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType string, data []byte) (Attachment, error) {
+func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, contentType string, data []byte) (engine.Attachment, error) {
 	if len(s.media.secret) == 0 {
-		return Attachment{}, fmt.Errorf("%w: attachments are not set up on this server", ErrInvalid)
+		return engine.Attachment{}, fmt.Errorf("%w: attachments are not set up on this server", engine.ErrInvalid)
 	}
 	c, err := s.Open(ctx, a, convID)
 	if err != nil {
-		return Attachment{}, err
+		return engine.Attachment{}, err
 	}
-	if err := mustHold(a, c); err != nil {
-		return Attachment{}, err
+	if err := engine.MustHold(a, c); err != nil {
+		return engine.Attachment{}, err
 	}
 	if len(data) == 0 || len(data) > MaxAttachment {
-		return Attachment{}, fmt.Errorf("%w: an attachment has 1 byte to 20 MB", ErrInvalid)
+		return engine.Attachment{}, fmt.Errorf("%w: an attachment has 1 byte to 20 MB", engine.ErrInvalid)
 	}
-	att := Attachment{ID: newID(), Name: name, ContentType: contentType, Size: len(data)}
+	att := engine.Attachment{ID: engine.NewID(), Name: name, ContentType: contentType, Size: len(data)}
 	// The uploader and the conversation are kept with the file: only they
 	// may send it (ReplyAttachment), however its id became known. The file
 	// and its lifetime are one write: a file is never kept for good.
@@ -100,7 +90,7 @@ func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType
 		p.Expire(ctx, key, mediaKeep)
 		return nil
 	}); err != nil {
-		return Attachment{}, err
+		return engine.Attachment{}, err
 	}
 	att.URL = s.media.URL(att.ID, s.now().Add(mediaKeep))
 	return att, nil
@@ -110,7 +100,7 @@ func (s *Service) Attach(ctx context.Context, a Actor, convID, name, contentType
 // address and what the desk shows of it (name, type, size): only its
 // uploader, in the conversation it was uploaded for, may send it. Any other
 // use is ErrNotFound, as for an id that does not exist.
-func (s *Service) ReplyAttachment(ctx context.Context, a Actor, convID, id string) (Attachment, error) {
+func (s *Service) ReplyAttachment(ctx context.Context, a engine.Actor, convID, id string) (engine.Attachment, error) {
 	key := s.store.keys.media(id)
 	var fields *redis.SliceCmd
 	var size *redis.IntCmd
@@ -121,15 +111,15 @@ func (s *Service) ReplyAttachment(ctx context.Context, a Actor, convID, id strin
 		ttl = p.PTTL(ctx, key)
 		return nil
 	}); err != nil {
-		return Attachment{}, err
+		return engine.Attachment{}, err
 	}
 	v := fields.Val()
 	if by, _ := v[0].(string); by == "" || by != a.ID || v[1] != convID {
-		return Attachment{}, fmt.Errorf("attachment %s: %w", id, ErrNotFound)
+		return engine.Attachment{}, fmt.Errorf("attachment %s: %w", id, engine.ErrNotFound)
 	}
-	att := Attachment{ID: id, Size: int(size.Val()), URL: s.media.URL(id, s.now().Add(mediaKeep))}
+	att := engine.Attachment{ID: id, Size: int(size.Val()), URL: s.media.URL(id, s.now().Add(mediaKeep))}
 	if d := ttl.Val(); d > 0 {
-		att.until = s.now().Add(d)
+		att.Until = s.now().Add(d)
 	}
 	att.Name, _ = v[2].(string)
 	att.ContentType, _ = v[3].(string)
@@ -139,7 +129,7 @@ func (s *Service) ReplyAttachment(ctx context.Context, a Actor, convID, id strin
 // Attachment returns a stored file when its URL's signature holds.
 func (s *Service) Attachment(ctx context.Context, id, exp, sig string) (name, contentType string, data []byte, err error) {
 	if !s.media.Valid(id, exp, sig, s.now()) {
-		return "", "", nil, ErrNotFound
+		return "", "", nil, engine.ErrNotFound
 	}
 	v, err := s.store.rdb.HMGet(ctx, s.store.keys.media(id), "name", "type", "data").Result()
 	if err != nil {
@@ -147,7 +137,7 @@ func (s *Service) Attachment(ctx context.Context, id, exp, sig string) (name, co
 	}
 	raw, ok := v[2].(string)
 	if !ok {
-		return "", "", nil, ErrNotFound
+		return "", "", nil, engine.ErrNotFound
 	}
 	name, _ = v[0].(string)
 	contentType, _ = v[1].(string)

@@ -11,15 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Notification tells an agent they were @-mentioned in a comment.
-type Notification struct {
-	ConversationID string    `json:"conversation_id"`
-	MessageID      string    `json:"message_id"`
-	By             string    `json:"by"`
-	Text           string    `json:"text"`
-	At             time.Time `json:"at"`
-}
-
 // notificationsKept is how many notifications an agent's bell remembers.
 const notificationsKept = 200
 
@@ -29,14 +20,14 @@ func (k keys) viewers(conv string) string        { return k.prefix + "viewers:" 
 
 // Notifications returns an agent's notifications, newest first, and how many
 // are unread.
-func (s *Service) Notifications(ctx context.Context, agent string) ([]Notification, int, error) {
+func (s *Service) Notifications(ctx context.Context, agent string) ([]engine.Notification, int, error) {
 	raws, err := s.store.rdb.LRange(ctx, s.store.keys.notifications(agent), 0, -1).Result()
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]Notification, 0, len(raws))
+	out := make([]engine.Notification, 0, len(raws))
 	for _, raw := range raws {
-		var n Notification
+		var n engine.Notification
 		if json.Unmarshal([]byte(raw), &n) == nil {
 			out = append(out, n)
 		}
@@ -64,7 +55,7 @@ type Viewer struct {
 
 // Viewing records that the actor is looking at (or typing in) a
 // conversation they can see, and tells the others looking at it.
-func (s *Service) Viewing(ctx context.Context, a Actor, convID string, typing bool) error {
+func (s *Service) Viewing(ctx context.Context, a engine.Actor, convID string, typing bool) error {
 	c, err := s.Open(ctx, a, convID)
 	if err != nil {
 		return err
@@ -75,14 +66,14 @@ func (s *Service) Viewing(ctx context.Context, a Actor, convID string, typing bo
 		member += ":typing"
 	}
 	key := s.store.keys.viewers(convID)
-	ev := Event{Type: EventViewing, ConversationID: convID, Agent: a.ID, Typing: typing, Assignee: c.Assignee,
+	ev := engine.Event{Type: engine.EventViewing, ConversationID: convID, Agent: a.ID, Typing: typing, Assignee: c.Assignee,
 		Kind: string(c.Kind), State: string(c.State), Department: c.Department, At: now.UTC()}
 	_, err = s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, key, a.ID, a.ID+":typing")
 		p.ZAdd(ctx, key, redis.Z{Score: float64(now.Add(viewingTTL).UnixMilli()), Member: member})
 		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
 		p.PExpire(ctx, key, viewingTTL)
-		p.Publish(ctx, s.store.keys.events(), ev.encode())
+		p.Publish(ctx, s.store.keys.events(), encodeEvent(ev))
 		return nil
 	})
 	return err
@@ -109,11 +100,11 @@ func (s *Service) Viewers(ctx context.Context, convID string) ([]Viewer, error) 
 
 // Visible reports whether a live-update event concerns the actor, so the
 // event stream sends each desk only what it may see.
-func (s *Service) Visible(ctx context.Context, a Actor, e Event) bool {
+func (s *Service) Visible(ctx context.Context, a engine.Actor, e engine.Event) bool {
 	if a.Supervises() {
 		return true
 	}
-	if e.ConversationID != "" && (e.Kind == "" || e.Type == EventViewing) {
+	if e.ConversationID != "" && (e.Kind == "" || e.Type == engine.EventViewing) {
 		// Delivery-status events carry no context, and who may see a
 		// viewer depends on mentions too: look the conversation up.
 		c, err := s.store.Conversation(ctx, e.ConversationID)
@@ -124,9 +115,9 @@ func (s *Service) Visible(ctx context.Context, a Actor, e Event) bool {
 		return err == nil && ok
 	}
 	switch {
-	case e.Assignee == a.ID, e.Was == a.ID, e.Type == EventAgent && e.Agent == a.ID:
+	case e.Assignee == a.ID, e.Was == a.ID, e.Type == engine.EventAgent && e.Agent == a.ID:
 		return true
-	case e.Type == EventComment:
+	case e.Type == engine.EventComment:
 		for _, m := range e.Mentions {
 			if m == a.ID {
 				return true

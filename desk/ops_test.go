@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/rs/zerolog"
@@ -73,13 +74,13 @@ func TestAcceptRaceHasOneWinner(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			err := f.svc.AcceptTicket(ctx, Actor{ID: fmt.Sprintf("a%02d", i), Role: "agent"}, id)
+			err := f.svc.AcceptTicket(ctx, engine.Actor{ID: fmt.Sprintf("a%02d", i), Role: "agent"}, id)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				wins++
-			case errors.Is(err, ErrWrongState):
+			case errors.Is(err, engine.ErrWrongState):
 				lost++
 			default:
 				t.Error(err)
@@ -109,7 +110,7 @@ func TestQuickAcceptRaceTakesEachTicketOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			got, err := f.svc.QuickAccept(ctx, Actor{ID: fmt.Sprintf("a%d", i), Role: "agent"}, 5)
+			got, err := f.svc.QuickAccept(ctx, engine.Actor{ID: fmt.Sprintf("a%d", i), Role: "agent"}, 5)
 			if err != nil {
 				t.Error(err)
 			}
@@ -144,10 +145,10 @@ func TestQuickAcceptTakesTheOldest(t *testing.T) {
 	seed(t, f, config.Agent{ID: "ann"})
 	ids := tickets(t, f, 8)
 	// One of the oldest is taken by hand first.
-	if err := f.svc.AcceptTicket(ctx, Actor{ID: "ann"}, ids[1]); err != nil {
+	if err := f.svc.AcceptTicket(ctx, engine.Actor{ID: "ann"}, ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.svc.QuickAccept(ctx, Actor{ID: "ann"}, 3)
+	got, err := f.svc.QuickAccept(ctx, engine.Actor{ID: "ann"}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,29 +162,29 @@ func TestTicketRules(t *testing.T) {
 	ctx := context.Background()
 	seed(t, f, config.Agent{ID: "ann"}, config.Agent{ID: "bob"})
 	id := tickets(t, f, 1)[0]
-	ann, bob := Actor{ID: "ann", Role: "agent"}, Actor{ID: "bob", Role: "agent"}
-	if _, err := f.svc.Reply(ctx, ann, id, Reply{Body: "hi"}); !errors.Is(err, ErrWrongState) {
+	ann, bob := engine.Actor{ID: "ann", Role: "agent"}, engine.Actor{ID: "bob", Role: "agent"}
+	if _, err := f.svc.Reply(ctx, ann, id, engine.Reply{Body: "hi"}); !errors.Is(err, engine.ErrWrongState) {
 		t.Fatalf("reply to an unassigned ticket: %v, want ErrWrongState", err)
 	}
 	if err := f.svc.AcceptTicket(ctx, ann, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Reply(ctx, bob, id, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+	if _, err := f.svc.Reply(ctx, bob, id, engine.Reply{Body: "hi"}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("reply to someone else's ticket: %v, want ErrNotAllowed", err)
 	}
-	if err := f.svc.CloseTicket(ctx, ann, id, CloseForm{}); !errors.Is(err, ErrReplyFirst) {
+	if err := f.svc.CloseTicket(ctx, ann, id, engine.CloseForm{}); !errors.Is(err, engine.ErrReplyFirst) {
 		t.Fatalf("close before replying: %v, want ErrReplyFirst", err)
 	}
-	if err := f.svc.Transfer(ctx, ann, id, Target{Agent: "bob"}); !errors.Is(err, ErrTicketTransfer) {
+	if err := f.svc.Transfer(ctx, ann, id, engine.Target{Agent: "bob"}); !errors.Is(err, engine.ErrTicketTransfer) {
 		t.Fatalf("transfer a ticket: %v, want ErrTicketTransfer", err)
 	}
-	if _, err := f.svc.Reply(ctx, ann, id, Reply{Body: "We are on it"}); err != nil {
+	if _, err := f.svc.Reply(ctx, ann, id, engine.Reply{Body: "We are on it"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.CloseTicket(ctx, bob, id, CloseForm{}); !errors.Is(err, ErrNotAllowed) {
+	if err := f.svc.CloseTicket(ctx, bob, id, engine.CloseForm{}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("close someone else's ticket: %v, want ErrNotAllowed", err)
 	}
-	if err := f.svc.CloseTicket(ctx, ann, id, CloseForm{Sentiment: "positive", Notes: "sorted"}); err != nil {
+	if err := f.svc.CloseTicket(ctx, ann, id, engine.CloseForm{Sentiment: "positive", Notes: "sorted"}); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := f.store.Conversation(ctx, id)
@@ -201,15 +202,15 @@ func TestTicketReplyOutsideWindowNeedsTemplate(t *testing.T) {
 	ctx := context.Background()
 	seed(t, f, config.Agent{ID: "ann"})
 	id := tickets(t, f, 1)[0]
-	ann := Actor{ID: "ann"}
+	ann := engine.Actor{ID: "ann"}
 	if err := f.svc.AcceptTicket(ctx, ann, id); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(25 * time.Hour)
-	if _, err := f.svc.Reply(ctx, ann, id, Reply{Body: "sorry for the wait"}); !errors.Is(err, channels.ErrTemplateRequired) {
+	if _, err := f.svc.Reply(ctx, ann, id, engine.Reply{Body: "sorry for the wait"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Fatalf("free text after 24 h: %v, want ErrTemplateRequired", err)
 	}
-	if _, err := f.svc.Reply(ctx, ann, id, Reply{Template: &channels.Template{ContentSID: "HX1"}}); err != nil {
+	if _, err := f.svc.Reply(ctx, ann, id, engine.Reply{Template: &channels.Template{ContentSID: "HX1"}}); err != nil {
 		t.Fatalf("template after 24 h: %v", err)
 	}
 }
@@ -220,18 +221,18 @@ func TestChatOperations(t *testing.T) {
 	annAgent := online("ann", 2)
 	annAgent.Name = "Ann Agent"
 	seed(t, f, annAgent, online("bob", 2), config.Agent{ID: "sue", Role: "supervisor"})
-	ann, bob, sue := Actor{ID: "ann", Role: "agent"}, Actor{ID: "bob", Role: "agent"}, Actor{ID: "sue", Role: "supervisor"}
+	ann, bob, sue := engine.Actor{ID: "ann", Role: "agent"}, engine.Actor{ID: "bob", Role: "agent"}, engine.Actor{ID: "sue", Role: "supervisor"}
 	c := liveChat(t, f, "whatsapp:+27820000100")
 	if c.State != engine.StateLive || c.Assignee != "ann" {
 		t.Fatalf("chat %s on %q, want live on ann", c.State, c.Assignee)
 	}
-	if _, err := f.svc.Reply(ctx, sue, c.ID, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+	if _, err := f.svc.Reply(ctx, sue, c.ID, engine.Reply{Body: "hi"}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("supervisor writing in a live chat: %v, want ErrNotAllowed", err)
 	}
-	if _, err := f.svc.Reply(ctx, bob, c.ID, Reply{Body: "hi"}); !errors.Is(err, ErrNotAllowed) {
+	if _, err := f.svc.Reply(ctx, bob, c.ID, engine.Reply{Body: "hi"}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("another agent writing: %v, want ErrNotAllowed", err)
 	}
-	if _, err := f.svc.Reply(ctx, ann, c.ID, Reply{Body: "How can I help?"}); err != nil {
+	if _, err := f.svc.Reply(ctx, ann, c.ID, engine.Reply{Body: "How can I help?"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.store.Conversation(ctx, c.ID)
@@ -254,22 +255,22 @@ func TestChatOperations(t *testing.T) {
 		t.Fatalf("unflagged chat deadlines %v", got.Deadlines)
 	}
 
-	if err := f.svc.Transfer(ctx, bob, c.ID, Target{Agent: "bob"}); !errors.Is(err, ErrNotAllowed) {
+	if err := f.svc.Transfer(ctx, bob, c.ID, engine.Target{Agent: "bob"}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("transfer by a stranger: %v, want ErrNotAllowed", err)
 	}
-	if err := f.svc.Transfer(ctx, ann, c.ID, Target{Department: "nobody-here"}); !errors.Is(err, ErrNoAgentAvailable) {
+	if err := f.svc.Transfer(ctx, ann, c.ID, engine.Target{Department: "nobody-here"}); !errors.Is(err, engine.ErrNoAgentAvailable) {
 		t.Fatalf("transfer to an empty department: %v, want ErrNoAgentAvailable", err)
 	}
 	if err := f.svc.SetPresence(ctx, "bob", engine.Away, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Transfer(ctx, sue, c.ID, Target{Agent: "bob"}); !errors.Is(err, ErrNoAgentAvailable) {
+	if err := f.svc.Transfer(ctx, sue, c.ID, engine.Target{Agent: "bob"}); !errors.Is(err, engine.ErrNoAgentAvailable) {
 		t.Fatalf("transfer to an agent who is away: %v, want ErrNoAgentAvailable", err)
 	}
 	if err := f.svc.SetPresence(ctx, "bob", engine.Online, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Transfer(ctx, sue, c.ID, Target{Department: "general"}); err != nil {
+	if err := f.svc.Transfer(ctx, sue, c.ID, engine.Target{Department: "general"}); err != nil {
 		t.Fatalf("supervisor transfer to the department: %v", err)
 	}
 	got, _ = f.store.Conversation(ctx, c.ID)
@@ -292,13 +293,13 @@ func TestChatOperations(t *testing.T) {
 		t.Fatalf("pending: %s, bob load %d, deadlines %v", got.State, b.Load, got.Deadlines)
 	}
 
-	if err := f.svc.CloseChat(ctx, bob, c.ID, CloseForm{Sentiment: "great"}); !errors.Is(err, ErrInvalid) {
+	if err := f.svc.CloseChat(ctx, bob, c.ID, engine.CloseForm{Sentiment: "great"}); !errors.Is(err, engine.ErrInvalid) {
 		t.Fatalf("close with an unknown sentiment: %v, want ErrInvalid", err)
 	}
-	if err := f.svc.CloseChat(ctx, bob, c.ID, CloseForm{Sentiment: "neutral", Tag: "not-a-tag"}); !errors.Is(err, ErrInvalid) {
+	if err := f.svc.CloseChat(ctx, bob, c.ID, engine.CloseForm{Sentiment: "neutral", Tag: "not-a-tag"}); !errors.Is(err, engine.ErrInvalid) {
 		t.Fatalf("close with an unknown tag: %v, want ErrInvalid", err)
 	}
-	form := CloseForm{Sentiment: "positive", Notes: "refund issued", Tag: "billing", Refs: []string{"JIRA-12"}}
+	form := engine.CloseForm{Sentiment: "positive", Notes: "refund issued", Tag: "billing", Refs: []string{"JIRA-12"}}
 	if err := f.svc.CloseChat(ctx, bob, c.ID, form); err != nil {
 		t.Fatal(err)
 	}
@@ -309,10 +310,10 @@ func TestChatOperations(t *testing.T) {
 
 	// Reopen: outside the window a template is required.
 	f.clock.Add(25 * time.Hour)
-	if _, err := f.svc.Reopen(ctx, bob, c.ID, "", Reply{Body: "hello again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+	if _, err := f.svc.Reopen(ctx, bob, c.ID, "", engine.Reply{Body: "hello again"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Fatalf("reopen with free text after 24 h: %v, want ErrTemplateRequired", err)
 	}
-	if _, err := f.svc.Reopen(ctx, bob, c.ID, "", Reply{Template: &channels.Template{ContentSID: "HX9"}}); err != nil {
+	if _, err := f.svc.Reopen(ctx, bob, c.ID, "", engine.Reply{Template: &channels.Template{ContentSID: "HX9"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = f.store.Conversation(ctx, c.ID)
@@ -331,7 +332,7 @@ func TestQueuedChatRoutedWhenAgentFreesUp(t *testing.T) {
 	if first.State != engine.StateLive || second.State != engine.StateQueued {
 		t.Fatalf("first %s, second %s; want live and queued", first.State, second.State)
 	}
-	if err := f.svc.CloseChat(ctx, Actor{ID: "ann"}, first.ID, CloseForm{Sentiment: "neutral"}); err != nil {
+	if err := f.svc.CloseChat(ctx, engine.Actor{ID: "ann"}, first.ID, engine.CloseForm{Sentiment: "neutral"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.store.Conversation(ctx, second.ID)
@@ -400,7 +401,7 @@ func TestWakeAppliesDueDeadlinesOnce(t *testing.T) {
 func TestSettingsReachOtherProcesses(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	other := NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: testRules(t), Now: f.clock.Now, Log: zerolog.Nop()})
+	other := NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop()})
 	if _, err := f.svc.LoadSettings(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -409,10 +410,10 @@ func TestSettingsReachOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := "default_department: general\ntags: [zebra, apple]\ntimeouts: {queue_timeout: 1m, agent_response_timeout: 1m, inactivity_timeout: 1m, pending_timeout: 1m, ticket_session_timeout: 1m, ticket_archive_after: 1h}\n"
-	if err := f.svc.UpdateSettings(ctx, Actor{ID: "ann", Role: "agent"}, doc); !errors.Is(err, ErrNotAllowed) {
+	if err := f.svc.UpdateSettings(ctx, engine.Actor{ID: "ann", Role: "agent"}, doc); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("an agent changing settings: %v, want ErrNotAllowed", err)
 	}
-	if err := f.svc.UpdateSettings(ctx, Actor{ID: "ada", Role: "admin"}, doc); err != nil {
+	if err := f.svc.UpdateSettings(ctx, engine.Actor{ID: "ada", Role: "admin"}, doc); err != nil {
 		t.Fatal(err)
 	}
 	if !f.svc.Rules().HasTag("zebra") {
@@ -439,7 +440,7 @@ func TestWakeJobsFollowTheEarliestDeadline(t *testing.T) {
 	if want := []string{c.ID + "@10:02:00"}; !slices.Equal(f.dispatch.wakes, want) {
 		t.Fatalf("wakes %v, want %v", f.dispatch.wakes, want)
 	}
-	if _, err := f.svc.Reply(ctx, Actor{ID: "ann"}, c.ID, Reply{Body: "hi"}); err != nil {
+	if _, err := f.svc.Reply(ctx, engine.Actor{ID: "ann"}, c.ID, engine.Reply{Body: "hi"}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(time.Minute)
@@ -471,7 +472,7 @@ func TestCustomerMessagesMoveTheAgentsLoad(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	seed(t, f, online("ann", 2))
-	ann := Actor{ID: "ann", Role: "agent"}
+	ann := engine.Actor{ID: "ann", Role: "agent"}
 	const from = "whatsapp:+27820000150"
 	c := liveChat(t, f, from)
 	load := func(want int, after string) {
@@ -522,7 +523,7 @@ func TestSettingsChangeIsAuditedWithWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.UpdateSettings(ctx, Actor{ID: "ada", Role: "admin"}, doc); err != nil {
+	if err := f.svc.UpdateSettings(ctx, engine.Actor{ID: "ada", Role: "admin"}, doc); err != nil {
 		t.Fatal(err)
 	}
 	log, err := f.svc.AuditLog(ctx, 0, 10)

@@ -13,33 +13,20 @@ import (
 	"github.com/parleydesk/parley/channels"
 )
 
-// Reply is what an agent, the engine or an operator asks to send.
-type Reply struct {
-	Author    string
-	Body      string
-	MediaURLs []string
-	// Attachments are stored files to send (ReplyAttachment): their URLs
-	// go after MediaURLs, and the desk shows their names and previews.
-	Attachments []Attachment
-	Template    *channels.Template
-	// QuickReply, with Body its numbered list, sends a bot's buttons.
-	QuickReply *engine.QuickReply
-}
-
 // Send queues a message on a conversation, as an operator or Parley itself
 // (agents use Reply, which also enforces who may write). The channel rules
 // are checked first (opt-out, WhatsApp's 24-hour window); the message is
 // written as queued and joins its contact's outbox in the same atomic
 // write, then a send job is enqueued. Should the process die before the
 // enqueue, the reconciler enqueues it from the outbox's due entry.
-func (s *Service) Send(ctx context.Context, convID string, r Reply) (engine.Message, error) {
+func (s *Service) Send(ctx context.Context, convID string, r engine.Reply) (engine.Message, error) {
 	var m engine.Message
 	err := s.retry(ctx, func() error {
 		w, c, err := s.convWorld(ctx, convID)
 		if err != nil {
 			return err
 		}
-		if m, err = w.reply(c, r); err != nil {
+		if m, err = w.Reply(c, r); err != nil {
 			return err
 		}
 		return s.commit(ctx, newTx(), w)
@@ -47,37 +34,8 @@ func (s *Service) Send(ctx context.Context, convID string, r Reply) (engine.Mess
 	return m, err
 }
 
-// reply queues an outbound message after checking the channel rules.
-func (w *world) reply(c *engine.Conversation, r Reply) (engine.Message, error) {
-	if r.Body == "" && len(r.MediaURLs) == 0 && len(r.Attachments) == 0 && r.Template == nil {
-		return engine.Message{}, fmt.Errorf("%w: a message needs a body, media or a template", ErrInvalid)
-	}
-	if err := checkSend(c.Contact, r.Template != nil, w.contact, w.now); err != nil {
-		return engine.Message{}, err
-	}
-	if err := checkTemplate(w.rules, r.Template); err != nil {
-		return engine.Message{}, err
-	}
-	m := engine.Message{
-		Direction: engine.DirOut, Author: r.Author, To: c.Contact,
-		Body: r.Body, Template: r.Template, QuickReply: r.QuickReply, Status: channels.StatusQueued,
-	}
-	for _, u := range r.MediaURLs {
-		m.Media = append(m.Media, channels.Media{URL: u})
-		if len(r.Attachments) > 0 {
-			m.Files = append(m.Files, engine.File{}) // keeps Files beside their Media
-		}
-	}
-	for _, a := range r.Attachments {
-		m.Media = append(m.Media, channels.Media{URL: a.URL, ContentType: a.ContentType})
-		m.Files = append(m.Files, engine.File{ID: a.ID, Name: a.Name, Type: a.ContentType, Size: a.Size, State: engine.FileReady, Until: a.until.UnixMilli()})
-	}
-	w.add(c, m)
-	return w.messages[len(w.messages)-1], nil
-}
-
 // convWorld loads a conversation with its contact's world.
-func (s *Service) convWorld(ctx context.Context, convID string) (*world, *engine.Conversation, error) {
+func (s *Service) convWorld(ctx context.Context, convID string) (*engine.World, *engine.Conversation, error) {
 	conv, err := s.store.Conversation(ctx, convID)
 	if err != nil {
 		return nil, nil, err
@@ -86,17 +44,7 @@ func (s *Service) convWorld(ctx context.Context, convID string) (*world, *engine
 	if err != nil {
 		return nil, nil, err
 	}
-	return w, w.track(conv), nil
-}
-
-// checkSend applies the channel rules with what earlier delivery errors
-// taught: a number found unreachable, or a WhatsApp window that Twilio
-// reported closed, stays so until the customer writes again.
-func checkSend(to channels.Address, template bool, c *engine.Contact, now time.Time) error {
-	if !c.UnreachableAt.IsZero() && !c.UnreachableAt.Before(c.LastInbound) {
-		return channels.ErrUnreachable
-	}
-	return channels.CheckSend(to, template, c.OptedOut, c.WindowFrom(), now)
+	return w, w.Track(conv), nil
 }
 
 // SetOptedOut records a contact's subscription.
@@ -116,10 +64,10 @@ func (s *Service) updateContact(ctx context.Context, a channels.Address, change 
 		if err != nil {
 			return err
 		}
-		if !change(w.contact) {
+		if !change(w.Contact) {
 			return nil
 		}
-		w.touchContact()
+		w.TouchContact()
 		return s.commit(ctx, newTx(), w)
 	})
 }
@@ -232,11 +180,11 @@ func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (Sta
 		code = strconv.Itoa(u.ErrorCode)
 	}
 	k := s.store.keys
-	ev := Event{Type: EventMessageStatus, Status: string(u.Status), At: s.now().UTC()}
+	ev := engine.Event{Type: engine.EventMessageStatus, Status: string(u.Status), At: s.now().UTC()}
 	res, err := statusScript.Run(ctx, s.store.rdb,
 		[]string{k.sid(u.MessageSID), k.earlyStatus(u.MessageSID), k.message(u.MessageID), k.due()},
 		string(u.Status), code, earlyTTL.Milliseconds(), k.message(""),
-		u.MessageID, sidTTL.Milliseconds(), u.MessageSID, k.events(), ev.encode(),
+		u.MessageID, sidTTL.Milliseconds(), u.MessageSID, k.events(), encodeEvent(ev),
 		ev.At.UnixMilli(), dueMember(DueOutbox, "")).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("apply status: %w", err)

@@ -195,7 +195,7 @@ func (st *Store) claimHead(ctx context.Context, a channels.Address, token string
 }
 
 // settle runs settleScript for a claimed head.
-func (st *Store) settle(ctx context.Context, c *claimed, outcome string, now time.Time, ev *Event, args ...any) (string, error) {
+func (st *Store) settle(ctx context.Context, c *claimed, outcome string, now time.Time, ev *engine.Event, args ...any) (string, error) {
 	k, m := st.keys, c.msg
 	sidKey, early := k.message(m.ID), k.message(m.ID)
 	if outcome == "sent" {
@@ -204,7 +204,7 @@ func (st *Store) settle(ctx context.Context, c *claimed, outcome string, now tim
 	}
 	payload := ""
 	if ev != nil {
-		payload = string(ev.encode())
+		payload = string(encodeEvent(*ev))
 	}
 	argv := append([]any{m.ID, c.token, outcome, now.UnixMilli(), outboxWake(m.To), k.events(), payload}, args...)
 	res, err := settleScript.Run(ctx, st.rdb, []string{k.message(m.ID), k.outbox(m.To), k.due(), sidKey, early}, argv...).Text()
@@ -225,7 +225,7 @@ func (st *Store) settle(ctx context.Context, c *claimed, outcome string, now tim
 func (s *Service) DeliverOutbox(ctx context.Context, a channels.Address) error {
 	for {
 		now := s.now()
-		c, err := s.store.claimHead(ctx, a, newID(), now, s.sends.Lease)
+		c, err := s.store.claimHead(ctx, a, engine.NewID(), now, s.sends.Lease)
 		if err != nil || c == nil {
 			return err
 		}
@@ -243,7 +243,7 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 	m := c.msg
 	// The rules are checked again: the window may have closed, or the
 	// contact opted out, while the message waited.
-	if err := checkSend(m.To, m.Template != nil, &c.contact, s.now()); err != nil {
+	if err := engine.CheckSend(m.To, m.Template != nil, &c.contact, s.now()); err != nil {
 		code := "template_required"
 		switch {
 		case errors.Is(err, channels.ErrOptedOut):
@@ -254,7 +254,7 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 		return s.settleFailed(ctx, c, code, err.Error())
 	}
 	// An approval withdrawn while the message waited stops it too.
-	if err := checkTemplate(s.Rules(), m.Template); err != nil {
+	if err := engine.CheckTemplate(s.Rules(), m.Template); err != nil {
 		return s.settleFailed(ctx, c, "template_not_approved", err.Error())
 	}
 	out := channels.Outbound{ID: m.ID, To: m.To, Body: m.Body, Template: m.Template}
@@ -295,7 +295,7 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 
 func (s *Service) settleFailed(ctx context.Context, c *claimed, code, reason string) error {
 	now := s.now()
-	ev := &Event{Type: EventMessageStatus, ConversationID: c.msg.ConversationID, MessageID: c.msg.ID, Status: string(channels.StatusFailed), At: now}
+	ev := &engine.Event{Type: engine.EventMessageStatus, ConversationID: c.msg.ConversationID, MessageID: c.msg.ID, Status: string(channels.StatusFailed), At: now}
 	_, err := s.store.settle(ctx, c, "failed", now, ev, code, reason)
 	if err == nil {
 		s.log.Warn().Str("message", c.msg.ID).Str("code", code).Msg("send failed")
@@ -317,7 +317,7 @@ func (s *Service) settleSent(ctx context.Context, c *claimed, r channels.Receipt
 			}
 		}
 		now := s.now()
-		ev := &Event{Type: EventMessageStatus, ConversationID: c.msg.ConversationID, MessageID: c.msg.ID, Status: string(r.Status), At: now}
+		ev := &engine.Event{Type: engine.EventMessageStatus, ConversationID: c.msg.ConversationID, MessageID: c.msg.ID, Status: string(r.Status), At: now}
 		if _, err = s.store.settle(ctx, c, "sent", now, ev, r.SID, string(r.Status), sidTTL.Milliseconds()); err == nil {
 			return nil
 		}

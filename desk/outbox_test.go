@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 )
 
@@ -69,7 +71,7 @@ func TestSendLifecycle(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000010")
 	conv := quietConversation(t, f, string(to))
-	m, err := f.svc.Send(ctx, conv, Reply{Author: "agent-1", Body: "Hello Ann"})
+	m, err := f.svc.Send(ctx, conv, engine.Reply{Author: "agent-1", Body: "Hello Ann"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestAppliedStatusIsPublished(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000014")
 	conv := quietConversation(t, f, string(to))
-	m, _ := f.svc.Send(ctx, conv, Reply{Body: "x"})
+	m, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "x"})
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +163,7 @@ func TestStatusBeforeSIDIsRecorded(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000011")
 	conv := quietConversation(t, f, string(to))
-	m, _ := f.svc.Send(ctx, conv, Reply{Body: "x"})
+	m, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "x"})
 	sid := fmt.Sprintf("SM%032d", f.provider.issued+1) // the fake provider's next SID
 	out, err := f.svc.ApplyStatus(ctx, channels.StatusUpdate{MessageSID: sid, Status: channels.StatusDelivered})
 	if err != nil || out != StatusEarly {
@@ -186,8 +188,8 @@ func TestCallbackNamingItsMessageRecordsTheSend(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000013")
 	conv := quietConversation(t, f, string(to))
-	m, _ := f.svc.Send(ctx, conv, Reply{Body: "x"})
-	next, _ := f.svc.Send(ctx, conv, Reply{Body: "y"})
+	m, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "x"})
+	next, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "y"})
 	held, err := f.store.claimHead(ctx, to, "dead-worker", f.clock.Now(), f.svc.sends.Lease)
 	if err != nil || held == nil || held.msg.ID != m.ID {
 		t.Fatalf("claim = %+v %v", held, err)
@@ -237,7 +239,7 @@ func TestFailedCallbackKeepsErrorCode(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000012")
 	conv := quietConversation(t, f, string(to))
-	m, _ := f.svc.Send(ctx, conv, Reply{Body: "x"})
+	m, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "x"})
 	_ = f.svc.DeliverOutbox(ctx, to)
 	got, _ := f.store.Message(ctx, m.ID)
 	if _, err := f.svc.ApplyStatus(ctx, channels.StatusUpdate{MessageSID: got.SID, Status: channels.StatusUndelivered, ErrorCode: 30008}); err != nil {
@@ -274,11 +276,11 @@ func TestDeliverErrors(t *testing.T) {
 			f := newFixture(t)
 			const to = channels.Address("whatsapp:+27820000020")
 			conv := quietConversation(t, f, string(to))
-			m, err := f.svc.Send(ctx, conv, Reply{Body: "first"})
+			m, err := f.svc.Send(ctx, conv, engine.Reply{Body: "first"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.Send(ctx, conv, Reply{Body: "second"}); err != nil {
+			if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "second"}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.tries > 0 {
@@ -316,7 +318,7 @@ func TestTemporaryFailureWaitsItsBackoff(t *testing.T) {
 	const to = channels.Address("whatsapp:+27820000021")
 	conv := quietConversation(t, f, string(to))
 	for _, b := range []string{"one", "two", "three"} {
-		if _, err := f.svc.Send(ctx, conv, Reply{Body: b}); err != nil {
+		if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: b}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -362,9 +364,9 @@ func TestFailingContactHoldsBackOnlyItself(t *testing.T) {
 		}
 		return nil
 	}
-	_, _ = f.svc.Send(ctx, a, Reply{Body: "held"})
-	_, _ = f.svc.Send(ctx, a, Reply{Body: "held too"})
-	_, _ = f.svc.Send(ctx, b, Reply{Body: "goes"})
+	_, _ = f.svc.Send(ctx, a, engine.Reply{Body: "held"})
+	_, _ = f.svc.Send(ctx, a, engine.Reply{Body: "held too"})
+	_, _ = f.svc.Send(ctx, b, engine.Reply{Body: "goes"})
 	for _, c := range []channels.Address{slow, fine} {
 		if err := f.svc.DeliverOutbox(ctx, c); err != nil {
 			t.Fatal(err)
@@ -385,8 +387,8 @@ func TestClaimedHeadIsLeftToItsHolder(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000024")
 	conv := quietConversation(t, f, string(to))
-	_, _ = f.svc.Send(ctx, conv, Reply{Body: "one"})
-	_, _ = f.svc.Send(ctx, conv, Reply{Body: "two"})
+	_, _ = f.svc.Send(ctx, conv, engine.Reply{Body: "one"})
+	_, _ = f.svc.Send(ctx, conv, engine.Reply{Body: "two"})
 	if held, err := f.store.claimHead(ctx, to, "other-job", f.clock.Now(), f.svc.sends.Lease); err != nil || held == nil {
 		t.Fatalf("claim: %+v %v", held, err)
 	}
@@ -441,7 +443,7 @@ func TestConcurrentJobsSendOnceInOrder(t *testing.T) {
 	for i := range 20 {
 		body := fmt.Sprintf("m%02d", i)
 		want = append(want, body)
-		if _, err := f.svc.Send(ctx, conv, Reply{Body: body}); err != nil {
+		if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: body}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -483,10 +485,10 @@ func TestSendRulesRefuseBeforeProvider(t *testing.T) {
 	const to = channels.Address("whatsapp:+27820000030")
 	conv := quietConversation(t, f, string(to))
 	f.clock.Add(24*time.Hour + time.Second)
-	if _, err := f.svc.Send(ctx, conv, Reply{Body: "late"}); !errors.Is(err, channels.ErrTemplateRequired) {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "late"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Fatalf("free text outside the window: %v, want ErrTemplateRequired", err)
 	}
-	if _, err := f.svc.Send(ctx, conv, Reply{Template: &channels.Template{ContentSID: "HX123", Variables: map[string]string{"1": "Ann"}}}); err != nil {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Template: &channels.Template{ContentSID: "HX123", Variables: map[string]string{"1": "Ann"}}}); err != nil {
 		t.Fatalf("template outside the window: %v", err)
 	}
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
@@ -500,7 +502,7 @@ func TestSendRulesRefuseBeforeProvider(t *testing.T) {
 	if err := f.svc.SetOptedOut(ctx, "sms:+27820000031", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Send(ctx, sms, Reply{Body: "hi"}); !errors.Is(err, channels.ErrOptedOut) {
+	if _, err := f.svc.Send(ctx, sms, engine.Reply{Body: "hi"}); !errors.Is(err, channels.ErrOptedOut) {
 		t.Fatalf("send to opted-out contact: %v, want ErrOptedOut", err)
 	}
 }
@@ -512,7 +514,7 @@ func TestDeliverRechecksWindow(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000032")
 	conv := quietConversation(t, f, string(to))
-	m, err := f.svc.Send(ctx, conv, Reply{Body: "hi"})
+	m, err := f.svc.Send(ctx, conv, engine.Reply{Body: "hi"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +536,7 @@ func TestSendWithoutEnqueueStaysDue(t *testing.T) {
 	const to = channels.Address("whatsapp:+27820000033")
 	conv := quietConversation(t, f, string(to))
 	f.dispatch.fail = errors.New("redis went away")
-	m, err := f.svc.Send(ctx, conv, Reply{Body: "hi"})
+	m, err := f.svc.Send(ctx, conv, engine.Reply{Body: "hi"})
 	if err != nil || m.ID == "" {
 		t.Fatalf("Send = %+v, %v; want the message stored", m, err)
 	}
@@ -612,7 +614,7 @@ func TestWindowClosedByTwilio(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000060")
 	conv := quietConversation(t, f, string(to))
-	m, _ := f.svc.Send(ctx, conv, Reply{Body: "hello"})
+	m, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "hello"})
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
 		t.Fatal(err)
 	}
@@ -624,20 +626,20 @@ func TestWindowClosedByTwilio(t *testing.T) {
 	if failed.ErrorCode != "63016" || !strings.Contains(failed.ErrorReason, "24-hour window") {
 		t.Fatalf("failed message %+v, want 63016 with its reason", failed)
 	}
-	if _, err := f.svc.Send(ctx, conv, Reply{Body: "again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "again"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Fatalf("free text after 63016: %v, want ErrTemplateRequired", err)
 	}
-	if d, err := f.svc.Detail(ctx, Actor{ID: "op", Role: "supervisor"}, conv); err != nil || d.WindowOpen {
+	if d, err := f.svc.Detail(ctx, engine.Actor{ID: "op", Role: "supervisor"}, conv); err != nil || d.WindowOpen {
 		t.Fatalf("detail %v: the desk must show the window closed (open: %v)", err, d.WindowOpen)
 	}
-	if _, err := f.svc.Send(ctx, conv, Reply{Template: &channels.Template{ContentSID: "HX1"}}); err != nil {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Template: &channels.Template{ContentSID: "HX1"}}); err != nil {
 		t.Fatalf("template after 63016: %v", err)
 	}
 	f.clock.Add(time.Minute)
 	if _, err := f.svc.Receive(ctx, inbound("SMback60", string(to), "still there?")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Send(ctx, conv, Reply{Body: "yes"}); err != nil {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "yes"}); err != nil {
 		t.Fatalf("free text after the customer wrote again: %v", err)
 	}
 }
@@ -649,8 +651,8 @@ func TestUnreachableNumberWaitsForTheCustomer(t *testing.T) {
 	ctx := context.Background()
 	const to = channels.Address("whatsapp:+27820000061")
 	conv := quietConversation(t, f, string(to))
-	first, _ := f.svc.Send(ctx, conv, Reply{Body: "one"})
-	second, _ := f.svc.Send(ctx, conv, Reply{Body: "two"})
+	first, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "one"})
+	second, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "two"})
 	f.provider.results = []error{&channels.SendError{HTTPStatus: 400, Code: 21211, Message: "Invalid 'To' Phone Number"}}
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
 		t.Fatal(err)
@@ -664,14 +666,14 @@ func TestUnreachableNumberWaitsForTheCustomer(t *testing.T) {
 	if n := len(f.provider.calls); n != 1 {
 		t.Fatalf("%d calls to the provider, want 1", n)
 	}
-	if _, err := f.svc.Send(ctx, conv, Reply{Body: "three"}); !errors.Is(err, channels.ErrUnreachable) {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "three"}); !errors.Is(err, channels.ErrUnreachable) {
 		t.Fatalf("send to an unreachable number: %v, want ErrUnreachable", err)
 	}
 	f.clock.Add(time.Minute)
 	if _, err := f.svc.Receive(ctx, inbound("SMback61", string(to), "new phone")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Send(ctx, conv, Reply{Body: "welcome back"}); err != nil {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "welcome back"}); err != nil {
 		t.Fatalf("send after the customer wrote: %v", err)
 	}
 }

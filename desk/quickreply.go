@@ -35,17 +35,6 @@ func quickReplyHash(q *engine.QuickReply) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// numberedList is how buttons read where there are none: the body, then
-// one numbered line per button.
-func numberedList(body string, buttons []string) string {
-	var b strings.Builder
-	b.WriteString(body)
-	for i, label := range buttons {
-		fmt.Fprintf(&b, "\n%d. %s", i+1, label)
-	}
-	return b.String()
-}
-
 // quickReplyContent returns the content SID that sends q, creating the
 // resource the first time the set is seen. Sends of one new set racing
 // (two customers greeted at once) create it once: the first takes a short

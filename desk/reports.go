@@ -138,15 +138,15 @@ const maxReportSpan = 366 * 24 * time.Hour
 
 func (q ReportQuery) check() error {
 	if q.From.IsZero() || q.To.IsZero() || !q.From.Before(q.To) || q.To.Sub(q.From) > maxReportSpan {
-		return fmt.Errorf("%w: a period of up to a year, from before to", ErrInvalid)
+		return fmt.Errorf("%w: a period of up to a year, from before to", engine.ErrInvalid)
 	}
 	return nil
 }
 
 // periodConversations loads the conversations created in the period.
-func (s *Service) periodConversations(ctx context.Context, a Actor, q ReportQuery) ([]*engine.Conversation, error) {
+func (s *Service) periodConversations(ctx context.Context, a engine.Actor, q ReportQuery) ([]*engine.Conversation, error) {
 	if !a.Supervises() {
-		return nil, fmt.Errorf("%w: reports are for supervisors", ErrNotAllowed)
+		return nil, fmt.Errorf("%w: reports are for supervisors", engine.ErrNotAllowed)
 	}
 	if err := q.check(); err != nil {
 		return nil, err
@@ -171,7 +171,7 @@ func (s *Service) periodConversations(ctx context.Context, a Actor, q ReportQuer
 }
 
 // Report computes a period's figures.
-func (s *Service) Report(ctx context.Context, a Actor, q ReportQuery) (Report, error) {
+func (s *Service) Report(ctx context.Context, a engine.Actor, q ReportQuery) (Report, error) {
 	convs, err := s.periodConversations(ctx, a, q)
 	if err != nil {
 		return Report{}, err
@@ -265,7 +265,7 @@ func (r Report) WriteCSV(w io.Writer) error {
 }
 
 // ExportConversations writes the period's conversations as CSV or JSON.
-func (s *Service) ExportConversations(ctx context.Context, a Actor, q ReportQuery, format string, w io.Writer) error {
+func (s *Service) ExportConversations(ctx context.Context, a engine.Actor, q ReportQuery, format string, w io.Writer) error {
 	convs, err := s.periodConversations(ctx, a, q)
 	if err != nil {
 		return err
@@ -275,7 +275,7 @@ func (s *Service) ExportConversations(ctx context.Context, a Actor, q ReportQuer
 		return json.NewEncoder(w).Encode(convs)
 	case "csv":
 	default:
-		return fmt.Errorf("%w: format is csv or json", ErrInvalid)
+		return fmt.Errorf("%w: format is csv or json", engine.ErrInvalid)
 	}
 	cw := newCSVWriter(w)
 	cw.Write([]string{"id", "kind", "state", "channel", "contact", "contact_name", "department", "assignee", "created_at",

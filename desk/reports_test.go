@@ -16,12 +16,12 @@ func TestReportFromKnownData(t *testing.T) {
 	ctx := context.Background()
 	f.svc.Rules().Survey.Enabled = true
 	seed(t, f, online("ann", 3), online("bob", 3))
-	ann, bob := Actor{ID: "ann", Role: "agent"}, Actor{ID: "bob", Role: "agent"}
+	ann, bob := engine.Actor{ID: "ann", Role: "agent"}, engine.Actor{ID: "bob", Role: "agent"}
 	day1 := f.clock.Now() // Monday 10:00 UTC
 
 	a := liveChat(t, f, "whatsapp:+27820000601") // to ann
 	f.clock.Add(time.Minute)
-	if _, err := f.svc.Reply(ctx, ann, a.ID, Reply{Body: "Hi, Ann here"}); err != nil {
+	if _, err := f.svc.Reply(ctx, ann, a.ID, engine.Reply{Body: "Hi, Ann here"}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(4 * time.Minute)                 // 10:05
@@ -30,11 +30,11 @@ func TestReportFromKnownData(t *testing.T) {
 		t.Fatalf("second chat on %s, want bob", b.Assignee)
 	}
 	f.clock.Add(2 * time.Minute) // 10:07
-	if _, err := f.svc.Reply(ctx, bob, b.ID, Reply{Body: "Bob here"}); err != nil {
+	if _, err := f.svc.Reply(ctx, bob, b.ID, engine.Reply{Body: "Bob here"}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(4 * time.Minute) // 10:11
-	if err := f.svc.CloseChat(ctx, ann, a.ID, CloseForm{Sentiment: "positive", Tag: "billing"}); err != nil {
+	if err := f.svc.CloseChat(ctx, ann, a.ID, engine.CloseForm{Sentiment: "positive", Tag: "billing"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Receive(ctx, inbound("SMrate", "whatsapp:+27820000601", "5 lovely")); err != nil {
@@ -55,8 +55,8 @@ func TestReportFromKnownData(t *testing.T) {
 	}
 	tickets(t, f, 1)
 
-	sue := Actor{ID: "sue", Role: "supervisor"}
-	if _, err := f.svc.Report(ctx, ann, ReportQuery{From: day1, To: day1.Add(48 * time.Hour)}); !errors.Is(err, ErrNotAllowed) {
+	sue := engine.Actor{ID: "sue", Role: "supervisor"}
+	if _, err := f.svc.Report(ctx, ann, ReportQuery{From: day1, To: day1.Add(48 * time.Hour)}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("an agent's report: %v, want ErrNotAllowed", err)
 	}
 	r, err := f.svc.Report(ctx, sue, ReportQuery{From: day1.Truncate(24 * time.Hour), To: day1.Truncate(24 * time.Hour).Add(48 * time.Hour)})
@@ -94,7 +94,7 @@ func TestReportFromKnownData(t *testing.T) {
 	if rows := strings.Split(strings.TrimSpace(export.String()), "\n"); len(rows) != 2 || !strings.Contains(rows[1], a.ID) || !strings.Contains(rows[1], "billing") {
 		t.Fatalf("export:\n%s", export.String())
 	}
-	if _, err := f.svc.Report(ctx, sue, ReportQuery{From: day1, To: day1}); !errors.Is(err, ErrInvalid) {
+	if _, err := f.svc.Report(ctx, sue, ReportQuery{From: day1, To: day1}); !errors.Is(err, engine.ErrInvalid) {
 		t.Fatalf("an empty period: %v, want ErrInvalid", err)
 	}
 }

@@ -15,16 +15,12 @@ import (
 
 	"github.com/parleydesk/parley/desk/engine"
 
-	"github.com/oklog/ulid/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk/sessions"
 )
-
-// ErrInvalid marks a request the caller got wrong (bad value, missing field).
-var ErrInvalid = errors.New("invalid request")
 
 // Dispatcher hands work to the job system. worker implements it with Asynq.
 // Enqueuing the same work twice must be harmless.
@@ -139,16 +135,13 @@ func (s *Service) Store() *Store { return s.store }
 // Rules are the engine's configuration.
 func (s *Service) Rules() *config.Engine { return s.rules.Load() }
 
-// newID returns a sortable unique id (a ULID).
-func newID() string { return ulid.Make().String() }
-
 // retry runs an optimistic transaction until it commits without conflict.
 // After a few conflicts it waits a little, at random, so that writers
 // racing for one key spread out instead of colliding again.
 func (s *Service) retry(ctx context.Context, attempt func() error) error {
 	for i := range maxAttempts {
 		err := attempt()
-		if !errors.Is(err, errConflict) {
+		if !errors.Is(err, engine.ErrConflict) {
 			return err
 		}
 		if i >= 2 {
@@ -160,14 +153,14 @@ func (s *Service) retry(ctx context.Context, attempt func() error) error {
 			}
 		}
 	}
-	return errConflict
+	return engine.ErrConflict
 }
 
 // commit loads nothing and decides nothing itself: it commits a world that
 // a decision changed, then carries out its effects.
-func (s *Service) commit(ctx context.Context, t *tx, w *world) error {
-	if len(w.unloaded) > 0 {
-		return fmt.Errorf("decision changed agents it did not load: %s", strings.Join(w.unloaded, ", "))
+func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
+	if len(w.Unloaded) > 0 {
+		return fmt.Errorf("decision changed agents it did not load: %s", strings.Join(w.Unloaded, ", "))
 	}
 	if err := s.store.write(t, w); err != nil {
 		return err
@@ -183,37 +176,37 @@ func (s *Service) commit(ctx context.Context, t *tx, w *world) error {
 // its wake-ups, and route queued chats to agents who got room. A failure here
 // loses nothing: each piece of work is in the due set, and the reconciler
 // enqueues it.
-func (s *Service) after(ctx context.Context, w *world) {
+func (s *Service) after(ctx context.Context, w *engine.World) {
 	// The outbox sends a contact's messages in order, one job at a time:
 	// one job per contact is enough, named for its first new message.
 	started := map[channels.Address]bool{}
-	for _, m := range w.messages {
+	for _, m := range w.Messages {
 		if m.Direction != engine.DirOut || m.Status != channels.StatusQueued || started[m.To] {
 			continue
 		}
 		started[m.To] = true
-		if err := s.dispatch.DispatchSend(ctx, m.To, m.ID, w.now); err != nil {
+		if err := s.dispatch.DispatchSend(ctx, m.To, m.ID, w.Now); err != nil {
 			s.log.Warn().Err(err).Str("message", m.ID).Msg("send not enqueued; the reconciler will")
 		}
 	}
-	for _, wk := range w.wakes {
-		if err := s.dispatch.DispatchWake(ctx, wk.conv, wk.at); err != nil {
-			s.log.Warn().Err(err).Str("conversation", wk.conv).Msg("wake-up not scheduled; the reconciler will")
+	for _, wk := range w.Wakes {
+		if err := s.dispatch.DispatchWake(ctx, wk.Conv, wk.At); err != nil {
+			s.log.Warn().Err(err).Str("conversation", wk.Conv).Msg("wake-up not scheduled; the reconciler will")
 		}
 	}
-	for _, e := range w.botEvents {
-		if err := s.dispatch.DispatchBot(ctx, e.conv, e.message); err != nil {
-			s.log.Warn().Err(err).Str("conversation", e.conv).Msg("bot event not enqueued; handing over")
+	for _, e := range w.BotDeliveries {
+		if err := s.dispatch.DispatchBot(ctx, e.Conv, e.Message); err != nil {
+			s.log.Warn().Err(err).Str("conversation", e.Conv).Msg("bot event not enqueued; handing over")
 		}
 	}
-	for _, m := range w.messages {
+	for _, m := range w.Messages {
 		if m.Direction == engine.DirIn && len(m.Media) > 0 {
 			if err := s.dispatchMedia(ctx, m.ID); err != nil {
 				s.log.Warn().Err(err).Str("message", m.ID).Msg("media fetch not enqueued; the reconciler will")
 			}
 		}
 	}
-	for dept := range w.freed {
+	for dept := range w.Freed {
 		s.drain(ctx, dept)
 	}
 }
@@ -230,33 +223,33 @@ func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*en
 	if st.ticket != nil {
 		return st.ticket, nil
 	}
-	return nil, fmt.Errorf("no open conversation: %w", ErrNotFound)
+	return nil, fmt.Errorf("no open conversation: %w", engine.ErrNotFound)
 }
 
 // contactWorld loads a contact with its open chat and ticket into a new world.
-func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*world, error) {
+func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*engine.World, error) {
 	return s.contactDeptWorld(ctx, s.Rules(), a, "")
 }
 
 // contactDeptWorld is contactWorld that also loads dept's agents and queue
 // length when the contact has no open chat.
-func (s *Service) contactDeptWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*world, error) {
+func (s *Service) contactDeptWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*engine.World, error) {
 	st, err := s.store.loadContactDept(ctx, a, dept)
 	if err != nil {
 		return nil, err
 	}
-	w := newWorld(s.now().UTC(), rules)
+	w := engine.NewWorld(s.now().UTC(), rules)
 	if st.dept != "" {
-		w.queued[st.dept] = st.queued
-		w.loaded[st.dept] = true
+		w.Queued[st.dept] = st.queued
+		w.Loaded[st.dept] = true
 		for _, ag := range st.agents {
-			w.trackAgent(ag)
+			w.TrackAgent(ag)
 		}
 	}
-	w.contact, w.contactBefore = &st.contact, st.contact
-	w.track(st.chat)
-	w.track(st.ticket)
-	w.track(st.reachOut)
-	w.track(st.survey)
+	w.Contact, w.ContactBefore = &st.contact, st.contact
+	w.Track(st.chat)
+	w.Track(st.ticket)
+	w.Track(st.reachOut)
+	w.Track(st.survey)
 	return w, nil
 }

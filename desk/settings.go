@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
@@ -42,10 +44,10 @@ func parseSettings(doc string) (*config.Engine, error) {
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(doc)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("%w: settings: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: settings: %v", engine.ErrInvalid, err)
 	}
 	if err := e.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: settings: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: settings: %v", engine.ErrInvalid, err)
 	}
 	return &e, nil
 }
@@ -113,9 +115,9 @@ func (s *Service) SettingsDocument() (string, error) { return settingsDoc(s.Rule
 // shape as the configuration file), after checking them. Admins only; the
 // change is audited and takes effect at once here and within seconds in
 // every other process.
-func (s *Service) UpdateSettings(ctx context.Context, a Actor, doc string) error {
+func (s *Service) UpdateSettings(ctx context.Context, a engine.Actor, doc string) error {
 	if a.Role != "admin" {
-		return fmt.Errorf("%w: admins only", ErrNotAllowed)
+		return fmt.Errorf("%w: admins only", engine.ErrNotAllowed)
 	}
 	e, err := parseSettings(doc)
 	if err != nil {
@@ -191,7 +193,7 @@ type AuditEntry struct {
 }
 
 // Audit appends an entry to the audit log.
-func (s *Service) Audit(ctx context.Context, a Actor, action, target, detail string) error {
+func (s *Service) Audit(ctx context.Context, a engine.Actor, action, target, detail string) error {
 	t := newTx()
 	if err := s.audit(t, a, action, target, detail); err != nil {
 		return err
@@ -201,7 +203,7 @@ func (s *Service) Audit(ctx context.Context, a Actor, action, target, detail str
 
 // audit adds an audit entry to t, so that it commits with the change it
 // records.
-func (s *Service) audit(t *tx, a Actor, action, target, detail string) error {
+func (s *Service) audit(t *tx, a engine.Actor, action, target, detail string) error {
 	raw, err := json.Marshal(AuditEntry{At: s.now().UTC(), Actor: a.ID, Action: action, Target: target, Detail: detail})
 	if err != nil {
 		return err
@@ -214,7 +216,7 @@ func (s *Service) audit(t *tx, a Actor, action, target, detail string) error {
 // AuditLog returns audit entries, newest first.
 func (s *Service) AuditLog(ctx context.Context, offset, limit int) ([]AuditEntry, error) {
 	if offset < 0 || limit < 1 || limit > 500 {
-		return nil, fmt.Errorf("%w: offset ≥ 0, limit 1 to 500", ErrInvalid)
+		return nil, fmt.Errorf("%w: offset ≥ 0, limit 1 to 500", engine.ErrInvalid)
 	}
 	raws, err := s.store.rdb.LRange(ctx, s.store.keys.audit(), int64(offset), int64(offset+limit-1)).Result()
 	if err != nil {

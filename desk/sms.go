@@ -36,12 +36,12 @@ type OneWaySMS struct {
 // SendOneWaySMS queues a one-way SMS and returns the closed chat that
 // records it. Agents may not send one; an opted-out number is refused
 // (channels.ErrOptedOut), as is a number Twilio found unreachable.
-func (s *Service) SendOneWaySMS(ctx context.Context, a Actor, req OneWaySMS) (*engine.Conversation, error) {
+func (s *Service) SendOneWaySMS(ctx context.Context, a engine.Actor, req OneWaySMS) (*engine.Conversation, error) {
 	if !a.Supervises() {
-		return nil, fmt.Errorf("%w: only supervisors and admins send one-way SMS", ErrNotAllowed)
+		return nil, fmt.Errorf("%w: only supervisors and admins send one-way SMS", engine.ErrNotAllowed)
 	}
 	if strings.HasPrefix(req.To, string(channels.WhatsApp)+":") {
-		return nil, fmt.Errorf("%w: a one-way message goes by SMS: give the number without whatsapp:", ErrInvalid)
+		return nil, fmt.Errorf("%w: a one-way message goes by SMS: give the number without whatsapp:", engine.ErrInvalid)
 	}
 	to, err := ParseCustomer(strings.TrimSpace(req.To))
 	if err != nil {
@@ -49,14 +49,14 @@ func (s *Service) SendOneWaySMS(ctx context.Context, a Actor, req OneWaySMS) (*e
 	}
 	body := strings.TrimSpace(req.Body)
 	if n := len([]rune(body)); n == 0 || n > MaxSMSBody {
-		return nil, fmt.Errorf("%w: an SMS has 1 to %d characters (this one has %d)", ErrInvalid, MaxSMSBody, n)
+		return nil, fmt.Errorf("%w: an SMS has 1 to %d characters (this one has %d)", engine.ErrInvalid, MaxSMSBody, n)
 	}
 	rules := s.Rules()
 	dept := req.Department
 	if dept == "" {
 		dept = rules.DefaultDepartment
 	} else if !slices.ContainsFunc(rules.Departments, func(d config.Department) bool { return d.ID == dept }) && dept != rules.DefaultDepartment {
-		return nil, fmt.Errorf("%w: department %q is not configured", ErrInvalid, dept)
+		return nil, fmt.Errorf("%w: department %q is not configured", engine.ErrInvalid, dept)
 	}
 	var rec *engine.Conversation
 	err = s.retry(ctx, func() error {
@@ -64,15 +64,15 @@ func (s *Service) SendOneWaySMS(ctx context.Context, a Actor, req OneWaySMS) (*e
 		if err != nil {
 			return err
 		}
-		chat := w.newConversation(engine.KindChat, engine.StateClosed, dept)
+		chat := w.NewConversation(engine.KindChat, engine.StateClosed, dept)
 		chat.Assignee = a.ID
-		if _, err := w.reply(chat, Reply{Author: a.ID, Body: body}); err != nil {
+		if _, err := w.Reply(chat, engine.Reply{Author: a.ID, Body: body}); err != nil {
 			return err
 		}
-		chat.LastAgentAt, chat.FirstAgentAt = w.now, w.now
-		chat.Closed = &engine.Closure{By: a.ID, Reason: ReasonOneWaySMS, At: w.now}
-		w.touchContact() // a number never seen before becomes a contact, with a profile
-		w.emit(EventChanged, chat, "")
+		chat.LastAgentAt, chat.FirstAgentAt = w.Now, w.Now
+		chat.Closed = &engine.Closure{By: a.ID, Reason: ReasonOneWaySMS, At: w.Now}
+		w.TouchContact() // a number never seen before becomes a contact, with a profile
+		w.Emit(engine.EventChanged, chat, "")
 		t := newTx()
 		if err := s.audit(t, a, "sms.send", chat.ID, "one-way SMS to "+to.Masked()); err != nil {
 			return err

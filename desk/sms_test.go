@@ -16,8 +16,8 @@ import (
 func TestOneWaySMSGoesThroughTheOutboxOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	sue := Actor{ID: "sue", Role: "supervisor"}
-	if _, err := f.svc.SendOneWaySMS(ctx, Actor{ID: "ann", Role: "agent"}, OneWaySMS{To: "+27820000701", Body: "x"}); !errors.Is(err, ErrNotAllowed) {
+	sue := engine.Actor{ID: "sue", Role: "supervisor"}
+	if _, err := f.svc.SendOneWaySMS(ctx, engine.Actor{ID: "ann", Role: "agent"}, OneWaySMS{To: "+27820000701", Body: "x"}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("an agent's SMS: %v, want ErrNotAllowed", err)
 	}
 	c, err := f.svc.SendOneWaySMS(ctx, sue, OneWaySMS{To: "+27820000701", Body: "Your parcel is at the branch."})

@@ -17,9 +17,6 @@ import (
 	"github.com/parleydesk/parley/channels"
 )
 
-// ErrNotFound is returned for an id that names nothing.
-var ErrNotFound = errors.New("not found")
-
 // Store reads and writes Parley's state in Redis. Every write that changes a
 // conversation goes through a guarded tx.
 type Store struct {
@@ -117,19 +114,19 @@ return out
 // loadWorld adds to w, in one round trip, contact a with the conversations
 // it points at, the agents named and the departments named (all their
 // agents and their queue length). Unknown agents are left out.
-func (s *Store) loadWorld(ctx context.Context, w *world, a channels.Address, agents, depts []string) error {
+func (s *Store) loadWorld(ctx context.Context, w *engine.World, a channels.Address, agents, depts []string) error {
 	keys := []string{s.keys.contact(a)}
 	var named []string
 	for _, id := range agents {
-		if id != "" && w.agent(id) == nil && !slices.Contains(named, id) {
+		if id != "" && w.Agent(id) == nil && !slices.Contains(named, id) {
 			named = append(named, id)
-			w.sought[id] = true
+			w.Sought[id] = true
 			keys = append(keys, s.keys.agent(id))
 		}
 	}
 	var deps []string
 	for _, d := range depts {
-		if !w.loaded[d] && !slices.Contains(deps, d) {
+		if !w.Loaded[d] && !slices.Contains(deps, d) {
 			deps = append(deps, d)
 			keys = append(keys, s.keys.deptAgents(d), s.keys.queue(d))
 		}
@@ -140,7 +137,7 @@ func (s *Store) loadWorld(ctx context.Context, w *world, a channels.Address, age
 	}
 	n := len(contactFields)
 	contact := decodeContact(a, res[:n])
-	w.contact, w.contactBefore = &contact, contact
+	w.Contact, w.ContactBefore = &contact, contact
 	for _, raw := range res[n : n+4] {
 		if raw == "" {
 			continue
@@ -149,7 +146,7 @@ func (s *Store) loadWorld(ctx context.Context, w *world, a channels.Address, age
 		if err != nil {
 			return err
 		}
-		w.track(c)
+		w.Track(c)
 	}
 	rest := res[n+4:]
 	for range named {
@@ -162,7 +159,7 @@ func (s *Store) loadWorld(ctx context.Context, w *world, a channels.Address, age
 		if err != nil {
 			return err
 		}
-		w.trackAgent(ag)
+		w.TrackAgent(ag)
 	}
 	for _, d := range deps {
 		count, _ := strconv.Atoi(rest[0])
@@ -171,9 +168,9 @@ func (s *Store) loadWorld(ctx context.Context, w *world, a channels.Address, age
 			return err
 		}
 		rest = rest[1+count:]
-		w.loaded[d], w.queued[d] = true, queued
+		w.Loaded[d], w.Queued[d] = true, queued
 		for _, ag := range ags {
-			w.trackAgent(ag)
+			w.TrackAgent(ag)
 		}
 	}
 	return nil
@@ -237,7 +234,7 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 func (s *Store) Contact(ctx context.Context, a channels.Address) (engine.Contact, error) {
 	st, err := s.loadContact(ctx, a)
 	if err == nil && st.contact.Version == 0 {
-		return st.contact, ErrNotFound
+		return st.contact, engine.ErrNotFound
 	}
 	return st.contact, err
 }
@@ -246,7 +243,7 @@ func (s *Store) Contact(ctx context.Context, a channels.Address) (engine.Contact
 func (s *Store) Conversation(ctx context.Context, id string) (*engine.Conversation, error) {
 	v, err := s.rdb.Get(ctx, s.keys.conversation(id)).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
+		return nil, engine.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -261,7 +258,7 @@ func (s *Store) Message(ctx context.Context, id string) (engine.Message, error) 
 		return engine.Message{}, err
 	}
 	if len(h) == 0 {
-		return engine.Message{}, ErrNotFound
+		return engine.Message{}, engine.ErrNotFound
 	}
 	return messageFromHash(id, h)
 }
@@ -299,7 +296,7 @@ func (s *Store) History(ctx context.Context, convID string) ([]engine.Message, e
 	out := make([]engine.Message, 0, len(ids))
 	for i, c := range cmds {
 		if len(c.Val()) == 0 {
-			return nil, fmt.Errorf("history of %s: message %s: %w", convID, ids[i], ErrNotFound)
+			return nil, fmt.Errorf("history of %s: message %s: %w", convID, ids[i], engine.ErrNotFound)
 		}
 		m, err := messageFromHash(ids[i], c.Val())
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
@@ -32,9 +34,6 @@ var (
 	ErrNoContentAPI = errors.New("no Twilio account is configured (sandbox mode), so there are no templates to sync")
 	// ErrContentAPI: Twilio's Content API refused or did not answer.
 	ErrContentAPI = errors.New("Twilio's Content API failed")
-	// ErrTemplateNotApproved: a send of a synced template WhatsApp has not
-	// approved, refused before Twilio is called.
-	ErrTemplateNotApproved = errors.New("template not approved by WhatsApp")
 )
 
 // quickReplyPrefix names the content resources Parley creates for bot
@@ -64,9 +63,9 @@ func (r TemplateSync) String() string {
 // unless Twilio has one with its Content SID: then the synced one, with its
 // real approval, takes its place. Admins only (the command line and the
 // periodic job act as one).
-func (s *Service) SyncTemplates(ctx context.Context, a Actor) (TemplateSync, error) {
+func (s *Service) SyncTemplates(ctx context.Context, a engine.Actor) (TemplateSync, error) {
 	if a.Role != "admin" {
-		return TemplateSync{}, fmt.Errorf("%w: admins only", ErrNotAllowed)
+		return TemplateSync{}, fmt.Errorf("%w: admins only", engine.ErrNotAllowed)
 	}
 	if s.content == nil {
 		return TemplateSync{}, ErrNoContentAPI
@@ -96,7 +95,7 @@ func (s *Service) SyncTemplates(ctx context.Context, a Actor) (TemplateSync, err
 		e.Agents = nil
 		e.Templates, res = mergeTemplates(current.Templates, synced)
 		if err := e.Validate(); err != nil {
-			return fmt.Errorf("%w: synced templates: %v", ErrInvalid, err)
+			return fmt.Errorf("%w: synced templates: %v", engine.ErrInvalid, err)
 		}
 		stored, err := settingsDoc(&e)
 		if err != nil {
@@ -200,27 +199,6 @@ func mergeTemplates(current, synced []config.Template) ([]config.Template, Templ
 		}
 	}
 	return append(out, synced...), res
-}
-
-// checkTemplate refuses a template WhatsApp has not approved. A Content SID
-// Parley does not know is left to Twilio, as before there were synced
-// templates (an operator's `parley send -template`, a bot's own).
-func checkTemplate(rules *config.Engine, tp *channels.Template) error {
-	if tp == nil {
-		return nil
-	}
-	t := rules.Template(tp.ContentSID)
-	if t == nil || t.Sendable() {
-		return nil
-	}
-	return fmt.Errorf("%w: %q (%s) is %s on WhatsApp; only an approved template can be sent", ErrTemplateNotApproved, t.Name, t.ContentSID, statusWord(t.Status))
-}
-
-func statusWord(s string) string {
-	if s == "" {
-		return "not approved"
-	}
-	return s
 }
 
 // isNil tells redis.Nil apart for callers that read optional keys.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/rs/zerolog"
@@ -46,7 +47,7 @@ func withContent(f *fixture, rules *config.Engine, c ContentAPI) {
 		Log: zerolog.Nop(), Content: c, BotSecrets: map[string][]string{"helper": {botSecret}}})
 }
 
-var admin = Actor{ID: "ada", Role: "admin"}
+var admin = engine.Actor{ID: "ada", Role: "admin"}
 
 func sid(n int) string { return fmt.Sprintf("HX%032x", n) }
 
@@ -59,13 +60,13 @@ func TestSyncTemplatesAddsUpdatesAndRemoves(t *testing.T) {
 		{SID: sid(3), Name: "nope", Status: "rejected", Rejection: "marketing", Body: "No"},
 		{SID: sid(4), Name: quickReplyPrefix + "abc", Status: "unsubmitted", Body: "buttons"},
 	}}
-	rules := testRules(t)
+	rules := configtest.Rules(t)
 	rules.Templates = []config.Template{{Name: "by_hand", ContentSID: sid(9), Preview: "typed"}}
 	withContent(&f, rules, content)
 	if _, err := f.svc.LoadSettings(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SyncTemplates(ctx, Actor{ID: "ann", Role: "agent"}); !errors.Is(err, ErrNotAllowed) {
+	if _, err := f.svc.SyncTemplates(ctx, engine.Actor{ID: "ann", Role: "agent"}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Errorf("a sync by an agent: %v, want ErrNotAllowed", err)
 	}
 	res, err := f.svc.SyncTemplates(ctx, admin)
@@ -95,7 +96,7 @@ func TestSyncTemplatesAddsUpdatesAndRemoves(t *testing.T) {
 		t.Errorf("the template Twilio deleted is still there: %+v", tp)
 	}
 	// The stored settings hold the sync, for every other process.
-	other := NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: testRules(t), Now: f.clock.Now, Log: zerolog.Nop()})
+	other := NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop()})
 	if _, err := other.LoadSettings(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestSyncTemplatesWithoutTwilio(t *testing.T) {
 func TestTemplatesOutsideTheWindow(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	rules := testRules(t)
+	rules := configtest.Rules(t)
 	rules.Templates = []config.Template{
 		{Name: "ok", ContentSID: sid(1), Source: config.TemplateFromTwilio, Status: "approved"},
 		{Name: "wait", ContentSID: sid(2), Source: config.TemplateFromTwilio, Status: "pending"},
@@ -139,15 +140,15 @@ func TestTemplatesOutsideTheWindow(t *testing.T) {
 	withContent(&f, rules, &fakeContent{})
 	conv := openConversation(t, f, "whatsapp:+27820000001")
 	f.clock.Add(25 * time.Hour)
-	if _, err := f.svc.Send(ctx, conv, Reply{Body: "hello again"}); !errors.Is(err, channels.ErrTemplateRequired) {
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "hello again"}); !errors.Is(err, channels.ErrTemplateRequired) {
 		t.Errorf("free text outside the window: %v, want ErrTemplateRequired", err)
 	}
-	_, err := f.svc.Send(ctx, conv, Reply{Template: &channels.Template{ContentSID: sid(2)}})
-	if !errors.Is(err, ErrTemplateNotApproved) || !strings.Contains(err.Error(), `"wait"`) || !strings.Contains(err.Error(), "pending") {
+	_, err := f.svc.Send(ctx, conv, engine.Reply{Template: &channels.Template{ContentSID: sid(2)}})
+	if !errors.Is(err, engine.ErrTemplateNotApproved) || !strings.Contains(err.Error(), `"wait"`) || !strings.Contains(err.Error(), "pending") {
 		t.Errorf("pending template: %v, want ErrTemplateNotApproved naming it and its status", err)
 	}
 	for _, s := range []string{sid(1), sid(3)} {
-		if _, err := f.svc.Send(ctx, conv, Reply{Template: &channels.Template{ContentSID: s}}); err != nil {
+		if _, err := f.svc.Send(ctx, conv, engine.Reply{Template: &channels.Template{ContentSID: s}}); err != nil {
 			t.Errorf("template %s outside the window: %v", s, err)
 		}
 	}
@@ -161,7 +162,7 @@ func TestTemplatesOutsideTheWindow(t *testing.T) {
 	// An approval withdrawn while the message waited: failed, never sent.
 	withdrawn := *rules
 	withdrawn.Templates = []config.Template{{Name: "ok", ContentSID: sid(1), Source: config.TemplateFromTwilio, Status: "paused"}, rules.Templates[2]}
-	m3, err := f.svc.Send(ctx, conv, Reply{Template: &channels.Template{ContentSID: sid(1)}})
+	m3, err := f.svc.Send(ctx, conv, engine.Reply{Template: &channels.Template{ContentSID: sid(1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,18 +192,18 @@ func TestBotButtonsOnWhatsAppAndSMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	four := []BotAction{{Type: "buttons", Body: "Pick", Buttons: []string{"a", "b", "c", "d"}}}
-	if err := f.svc.BotActions(ctx, "helper", wa.ConversationID, four); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "1 to 3 buttons") {
+	four := []engine.BotAction{{Type: "buttons", Body: "Pick", Buttons: []string{"a", "b", "c", "d"}}}
+	if err := f.svc.BotActions(ctx, "helper", wa.ConversationID, four); !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), "1 to 3 buttons") {
 		t.Errorf("4 buttons on WhatsApp: %v, want ErrInvalid naming the limit", err)
 	}
-	long := []BotAction{{Type: "buttons", Body: "Pick", Buttons: []string{"a label far too long for it"}}}
-	if err := f.svc.BotActions(ctx, "helper", wa.ConversationID, long); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "20 characters") {
+	long := []engine.BotAction{{Type: "buttons", Body: "Pick", Buttons: []string{"a label far too long for it"}}}
+	if err := f.svc.BotActions(ctx, "helper", wa.ConversationID, long); !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), "20 characters") {
 		t.Errorf("a 27-character button on WhatsApp: %v, want ErrInvalid naming the limit", err)
 	}
 	if err := f.svc.BotActions(ctx, "helper", sms.ConversationID, four); err != nil {
 		t.Errorf("4 buttons on SMS: %v", err)
 	}
-	two := []BotAction{{Type: "buttons", Body: "Pick", Buttons: []string{"a", "b"}}}
+	two := []engine.BotAction{{Type: "buttons", Body: "Pick", Buttons: []string{"a", "b"}}}
 	for range 2 {
 		if err := f.svc.BotActions(ctx, "helper", wa.ConversationID, two); err != nil {
 			t.Fatal(err)
@@ -239,7 +240,7 @@ func TestQuickReplyCreatedOnceUnderRace(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	content := &fakeContent{}
-	withContent(&f, testRules(t), content)
+	withContent(&f, configtest.Rules(t), content)
 	q := &engine.QuickReply{Body: "Pick", Buttons: []string{"a", "b"}}
 	var wg sync.WaitGroup
 	sids := make([]string, 8)

@@ -23,91 +23,32 @@ import (
 // and expiring with the window; it is read only for a message that says
 // the keyword, so other messages pay nothing for it.
 
-// wordTranscript is the customer's keyword for a transcript.
-const wordTranscript = "TRANSCRIPT"
-
 // ErrLinkExpired: a signed link whose time has passed.
 var ErrLinkExpired = errors.New("this link has expired")
 
-// transcriptOffer is an offer made to a contact: the chat it is for and
-// until when a reply takes it up.
-type transcriptOffer struct {
-	Conv  string
-	Until time.Time
-}
-
-// transcriptState is what a decision knows and does about transcript
-// offers: the offer loaded for a keyword reply, with the link the service
-// signed for it, and the offers this decision makes.
-type transcriptState struct {
-	offered *transcriptOffer
-	link    string
-	used    bool
-	offers  []transcriptOffer
-}
-
-func (k keys) transcriptOffer(a channels.Address) string { return k.prefix + "transcript:" + string(a) }
-
-// wantsTranscript is the rule: the keyword, alone, while an offer stands.
-func wantsTranscript(offer *transcriptOffer, body string, now time.Time) bool {
-	return offer != nil && offer.Conv != "" && word(body) == wordTranscript && now.Before(offer.Until)
-}
-
-// offerTranscript offers a transcript of a chat the customer just ended.
-func (w *world) offerTranscript(c *engine.Conversation) {
-	tr := w.rules.Transcript
-	if tr.Offer == "" || tr.Window <= 0 || w.contact.OptedOut || c.Kind != engine.KindChat {
-		return
-	}
-	w.say(c, strings.ReplaceAll(tr.Offer, "{minutes}", strconv.Itoa(int(tr.Window/time.Minute))))
-	if w.transcript == nil {
-		w.transcript = &transcriptState{}
-	}
-	w.transcript.offers = append(w.transcript.offers, transcriptOffer{Conv: c.ID, Until: w.now.Add(tr.Window)})
-}
-
-// takeTranscriptRequest answers a keyword reply to a standing offer with
-// the link, on the chat it is about. It reports whether m was such a
-// reply; a customer back in an open chat or a message session is not
-// asking for one.
-func (w *world) takeTranscriptRequest(m engine.Message, chat, ticket *engine.Conversation) bool {
-	ts := w.transcript
-	if ts == nil || chat != nil || (ticket != nil && (ticket.Session == engine.SessionAsking || ticket.Session == engine.SessionCollecting)) ||
-		!wantsTranscript(ts.offered, m.Body, w.now) {
-		return false
-	}
-	c := w.conversation(ts.offered.Conv)
-	if c == nil || c.State != engine.StateClosed || ts.link == "" {
-		return false
-	}
-	ts.used = true
-	w.add(c, m)
-	hours := strconv.Itoa(int(w.rules.Transcript.Valid / time.Hour))
-	w.say(c, strings.NewReplacer("{link}", ts.link, "{hours}", hours).Replace(w.rules.Transcript.Link))
-	return true
-}
+func (k keys) TranscriptOffer(a channels.Address) string { return k.prefix + "transcript:" + string(a) }
 
 // writeTranscriptOffers adds a decision's offers to its commit, and drops
 // the offer it took up.
-func (k keys) writeTranscriptOffers(t *tx, w *world) {
-	ts := w.transcript
+func (k keys) writeTranscriptOffers(t *tx, w *engine.World) {
+	ts := w.Transcript
 	if ts == nil {
 		return
 	}
-	key := k.transcriptOffer(w.contact.Address)
-	if ts.used {
+	key := k.TranscriptOffer(w.Contact.Address)
+	if ts.Used {
 		t.do("DEL", key)
 	}
-	for _, o := range ts.offers {
-		ttl := o.Until.Sub(w.now).Milliseconds()
+	for _, o := range ts.Offers {
+		ttl := o.Until.Sub(w.Now).Milliseconds()
 		t.do("SET", key, o.Conv+" "+ms(o.Until), "PX", strconv.FormatInt(max(ttl, 1), 10))
 	}
 }
 
 // loadTranscriptOffer puts the contact's standing offer, its chat and a
 // signed link into the world, for a message that says the keyword.
-func (s *Service) loadTranscriptOffer(ctx context.Context, w *world) error {
-	v, err := s.store.rdb.Get(ctx, s.store.keys.transcriptOffer(w.contact.Address)).Result()
+func (s *Service) loadTranscriptOffer(ctx context.Context, w *engine.World) error {
+	v, err := s.store.rdb.Get(ctx, s.store.keys.TranscriptOffer(w.Contact.Address)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}
@@ -116,16 +57,16 @@ func (s *Service) loadTranscriptOffer(ctx context.Context, w *world) error {
 	}
 	conv, until, _ := strings.Cut(v, " ")
 	c, err := s.store.Conversation(ctx, conv)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	w.track(c)
-	w.transcript = &transcriptState{
-		offered: &transcriptOffer{Conv: conv, Until: fromMS(until)},
-		link:    s.media.TranscriptURL(conv, w.now.Add(w.rules.Transcript.Valid)),
+	w.Track(c)
+	w.Transcript = &engine.TranscriptState{
+		Offered: &engine.TranscriptOffer{Conv: conv, Until: fromMS(until)},
+		Link:    s.media.TranscriptURL(conv, w.Now.Add(w.Rules.Transcript.Valid)),
 	}
 	return nil
 }

@@ -2,16 +2,13 @@ package desk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 )
-
-// errConflict means a guard failed: something changed since the state was
-// loaded. The caller loads again, decides again and retries.
-var errConflict = errors.New("concurrent change")
 
 // maxAttempts bounds the retries of one optimistic transaction.
 const maxAttempts = 50
@@ -147,7 +144,7 @@ end
 return {"ok", ""}
 `)
 
-// commit runs the transaction. It returns errConflict when a version guard
+// commit runs the transaction. It returns ErrConflict when a version guard
 // failed and *existsError when a claim found its key taken.
 func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
 	if len(t.ops) == 0 && t.claims == 0 {
@@ -163,7 +160,7 @@ func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
 	case "ok":
 		return nil
 	case "conflict":
-		return errConflict
+		return engine.ErrConflict
 	case "exists":
 		return &existsError{value: res[1]}
 	}

@@ -45,10 +45,10 @@ type UserSpec struct {
 // when password is not empty, sets the password.
 func (s *Service) SaveUser(ctx context.Context, u UserSpec, password string) error {
 	if !validUserID.MatchString(u.ID) {
-		return fmt.Errorf("%w: user id: lower-case letters, digits, '.', '_' or '-', up to 40", ErrInvalid)
+		return fmt.Errorf("%w: user id: lower-case letters, digits, '.', '_' or '-', up to 40", engine.ErrInvalid)
 	}
 	if !slices.Contains([]string{"agent", "supervisor", "admin"}, u.Role) {
-		return fmt.Errorf("%w: role: want agent, supervisor or admin", ErrInvalid)
+		return fmt.Errorf("%w: role: want agent, supervisor or admin", engine.ErrInvalid)
 	}
 	if password != "" {
 		if err := s.SetPassword(ctx, u.ID, password, false, ""); err != nil {
@@ -64,7 +64,7 @@ func (s *Service) SaveUser(ctx context.Context, u UserSpec, password string) err
 // mustExist refuses an id that has no agent record.
 func (s *Service) SetPassword(ctx context.Context, id, password string, mustExist bool, keep string) error {
 	if len(password) < MinPasswordLength || len(password) > 72 {
-		return fmt.Errorf("%w: password: %d to 72 characters", ErrInvalid, MinPasswordLength)
+		return fmt.Errorf("%w: password: %d to 72 characters", engine.ErrInvalid, MinPasswordLength)
 	}
 	if mustExist {
 		if _, err := s.store.Agent(ctx, id); err != nil {

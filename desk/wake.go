@@ -14,49 +14,39 @@ import (
 func (s *Service) Wake(ctx context.Context, convID string) error {
 	return s.retry(ctx, func() error {
 		conv, err := s.store.Conversation(ctx, convID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, engine.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		due := dueAt(conv)
+		due := engine.DueAt(conv)
 		if due.IsZero() {
 			return nil
 		}
 		if due.After(s.now()) {
 			// Early: the deadline moved later since this job was scheduled.
 			// Schedule the next one, unless one is already due by then.
-			w := newWorld(s.now().UTC(), s.Rules())
-			w.contact = &engine.Contact{}
-			w.track(conv)
+			w := engine.NewWorld(s.now().UTC(), s.Rules())
+			w.Contact = &engine.Contact{}
+			w.Track(conv)
 			return s.commit(ctx, newTx(), w)
 		}
-		w := newWorld(s.now().UTC(), s.Rules())
-		agents, depts := wakeNeeds(conv)
+		w := engine.NewWorld(s.now().UTC(), s.Rules())
+		agents, depts := engine.WakeNeeds(conv)
 		if err := s.store.loadWorld(ctx, w, conv.Contact, agents, depts); err != nil {
 			return err
 		}
-		c := w.track(conv)
+		c := w.Track(conv)
 		if c.Version != conv.Version {
-			return errConflict // the contact's copy is newer: load again
+			return engine.ErrConflict // the contact's copy is newer: load again
 		}
-		if at, ok := c.Deadlines[TimerPurge]; ok && !at.After(s.now()) {
+		if at, ok := c.Deadlines[engine.TimerPurge]; ok && !at.After(s.now()) {
 			return s.purge(ctx, c)
 		}
-		w.onTimers(c)
+		w.OnTimers(c)
 		return s.commit(ctx, newTx(), w)
 	})
-}
-
-// wakeNeeds is what the timers of c read besides its contact: re-routing,
-// conversion and a quiet bot's hand-off move chats between agents, so the
-// chat's agent and its department come along.
-func wakeNeeds(c *engine.Conversation) (agents, depts []string) {
-	if c.State == engine.StateLive || c.State == engine.StateQueued || c.State == engine.StateBot {
-		return []string{c.Assignee}, []string{c.Department}
-	}
-	return nil, nil
 }
 
 // drain routes a department's queued chats, oldest first, while it has
@@ -94,19 +84,19 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 		if err != nil {
 			return err
 		}
-		w := newWorld(s.now().UTC(), s.Rules())
+		w := engine.NewWorld(s.now().UTC(), s.Rules())
 		if err := s.store.loadWorld(ctx, w, conv.Contact, nil, []string{dept}); err != nil {
 			return err
 		}
-		c := w.track(conv)
+		c := w.Track(conv)
 		if c.State != engine.StateQueued {
-			return errConflict // moved on since it was listed
+			return engine.ErrConflict // moved on since it was listed
 		}
-		if !w.route(c, w.conversation(w.contact.Ticket)) {
+		if !w.Route(c, w.Conversation(w.Contact.Ticket)) {
 			return nil
 		}
 		routed = true
-		clear(w.freed) // this loop is the drain; no recursion
+		clear(w.Freed) // this loop is the drain; no recursion
 		return s.commit(ctx, newTx(), w)
 	})
 	return routed, err

@@ -186,12 +186,12 @@ type replyRequest struct {
 
 // readReply reads a reply from the request body, turning attachment ids
 // into their signed URLs.
-func (a *api) readReply(c *fiber.Ctx) (desk.Reply, error) {
+func (a *api) readReply(c *fiber.Ctx) (engine.Reply, error) {
 	var r replyRequest
 	if err := decodeJSON(c, &r); err != nil {
-		return desk.Reply{}, err
+		return engine.Reply{}, err
 	}
-	out := desk.Reply{Body: r.Body, Template: r.Template}
+	out := engine.Reply{Body: r.Body, Template: r.Template}
 	if len(r.Media) > desk.MaxAttachmentsPerReply {
 		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
 	}
@@ -262,7 +262,7 @@ func (a *api) pending(c *fiber.Ctx) error {
 }
 
 func (a *api) closeConversation(c *fiber.Ctx) error {
-	var form desk.CloseForm
+	var form engine.CloseForm
 	if err := decodeJSON(c, &form); err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (a *api) reopen(c *fiber.Ctx) error {
 }
 
 func (a *api) transfer(c *fiber.Ctx) error {
-	var to desk.Target
+	var to engine.Target
 	if err := decodeJSON(c, &to); err != nil {
 		return err
 	}
@@ -584,7 +584,7 @@ func (a *api) settings(c *fiber.Ctx) error {
 	if len(depts) == 0 {
 		depts = append(depts, fiber.Map{"id": r.DefaultDepartment, "name": r.DefaultDepartment})
 	}
-	return c.JSON(fiber.Map{"tags": tags, "sentiments": desk.Sentiments, "departments": depts,
+	return c.JSON(fiber.Map{"tags": tags, "sentiments": engine.Sentiments, "departments": depts,
 		"templates": templateViews(r.Templates), "canned_replies": r.CannedReplies,
 		// The routed-chat pop-up counts down to this from the chat's assigned_at.
 		"agent_response_timeout_seconds": r.Timeouts.AgentResponse.Seconds()})
@@ -610,16 +610,16 @@ var apiErrors = []struct {
 	err error
 	api *apiError
 }{
-	{desk.ErrNotAllowed, newError(http.StatusForbidden, "forbidden", "")},
-	{desk.ErrWrongState, newError(http.StatusConflict, "wrong_state", "")},
-	{desk.ErrNoAgentAvailable, newError(http.StatusConflict, "no_agent_available", "")},
-	{desk.ErrTicketTransfer, newError(http.StatusConflict, "ticket_transfer", "")},
-	{desk.ErrReplyFirst, newError(http.StatusConflict, "reply_first", "")},
-	{desk.ErrInvalid, newError(http.StatusBadRequest, "invalid", "")},
+	{engine.ErrNotAllowed, newError(http.StatusForbidden, "forbidden", "")},
+	{engine.ErrWrongState, newError(http.StatusConflict, "wrong_state", "")},
+	{engine.ErrNoAgentAvailable, newError(http.StatusConflict, "no_agent_available", "")},
+	{engine.ErrTicketTransfer, newError(http.StatusConflict, "ticket_transfer", "")},
+	{engine.ErrReplyFirst, newError(http.StatusConflict, "reply_first", "")},
+	{engine.ErrInvalid, newError(http.StatusBadRequest, "invalid", "")},
 	{desk.ErrBadCredentials, errBadCredentials},
 	{desk.ErrBadSignature, newError(http.StatusForbidden, "bad_signature", "")},
 	{desk.ErrReplay, newError(http.StatusConflict, "replay", "")},
-	{desk.ErrTemplateNotApproved, newError(http.StatusConflict, "template_not_approved", "")},
+	{engine.ErrTemplateNotApproved, newError(http.StatusConflict, "template_not_approved", "")},
 	{desk.ErrNoContentAPI, newError(http.StatusConflict, "no_twilio", "")},
 	{desk.ErrContentAPI, newError(http.StatusBadGateway, "twilio_error", "")},
 }

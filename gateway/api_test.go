@@ -269,7 +269,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	chat := f.inbound(t, "SM1", "whatsapp:+27820000001", "whatsapp:+15550000001", "hello")   // support: ann's live chat
 	sales := f.inbound(t, "SM2", "whatsapp:+27820000002", "whatsapp:+15550000002", "price?") // sales: unassigned ticket
 	mine := f.inbound(t, "SM3", "whatsapp:+27820000003", "whatsapp:+15550000002", "order")   // sales ticket, for bob
-	if err := f.svc.AcceptTicket(ctx, desk.Actor{ID: "bob", Role: "agent"}, mine); err != nil {
+	if err := f.svc.AcceptTicket(ctx, engine.Actor{ID: "bob", Role: "agent"}, mine); err != nil {
 		t.Fatal(err)
 	}
 
@@ -387,7 +387,7 @@ func TestAttachments(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("upload: %d", resp.StatusCode)
 	}
-	var att desk.Attachment
+	var att engine.Attachment
 	json.NewDecoder(resp.Body).Decode(&att)
 	if att.Name != "photo.png" || att.Size != len(png) || !strings.HasPrefix(att.URL, testPublic+"/media/"+att.ID+"?exp=") {
 		t.Fatalf("attachment %+v", att)

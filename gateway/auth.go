@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/desk"
@@ -51,19 +53,19 @@ func (a *api) signedIn(c *fiber.Ctx) error {
 		}
 	}
 	agent, err := a.svc.Enabled(c.UserContext(), se.User)
-	if errors.Is(err, desk.ErrBadCredentials) || errors.Is(err, desk.ErrNotFound) {
+	if errors.Is(err, desk.ErrBadCredentials) || errors.Is(err, engine.ErrNotFound) {
 		_ = a.svc.Sessions().End(c.UserContext(), se)
 		return errUnauthenticated
 	}
 	if err != nil {
 		return err
 	}
-	c.Locals("actor", desk.Actor{ID: agent.ID, Role: agent.Role})
+	c.Locals("actor", engine.Actor{ID: agent.ID, Role: agent.Role})
 	c.Locals("session", se)
 	return c.Next()
 }
 
-func actor(c *fiber.Ctx) desk.Actor { return c.Locals("actor").(desk.Actor) }
+func actor(c *fiber.Ctx) engine.Actor { return c.Locals("actor").(engine.Actor) }
 
 func currentSession(c *fiber.Ctx) sessions.Session { return c.Locals("session").(sessions.Session) }
 
@@ -93,7 +95,7 @@ func (a *api) signIn(c *fiber.Ctx) error {
 		return errTooManyFailures
 	}
 	agent, err := a.svc.Authenticate(ctx, req.User, req.Password)
-	if errors.Is(err, desk.ErrBadCredentials) || errors.Is(err, desk.ErrNotFound) {
+	if errors.Is(err, desk.ErrBadCredentials) || errors.Is(err, engine.ErrNotFound) {
 		return errBadCredentials
 	}
 	if err != nil {

@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
 )
 
 // apiError is an error with the HTTP status and the stable code a client sees.
@@ -73,7 +74,7 @@ func toAPIError(err error) *apiError {
 	switch {
 	case storeDown(err):
 		return errStoreDown
-	case errors.Is(err, desk.ErrNotFound):
+	case errors.Is(err, engine.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, channels.ErrTemplateRequired):
 		return errTemplateOnly

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/desk"
@@ -108,7 +110,7 @@ func (a *api) sessionLasts(ctx context.Context, st *stream) bool {
 		return false
 	}
 	_, err = a.svc.Enabled(ctx, st.user)
-	return !errors.Is(err, desk.ErrBadCredentials) && !errors.Is(err, desk.ErrNotFound)
+	return !errors.Is(err, desk.ErrBadCredentials) && !errors.Is(err, engine.ErrNotFound)
 }
 
 // visibility remembers, for one stream, whether its user may see each
@@ -124,8 +126,8 @@ type verdict struct {
 
 const visibilityTTL = 5 * time.Second
 
-func (v visibility) visible(ctx context.Context, svc *desk.Service, a desk.Actor, e desk.Event) bool {
-	if e.ConversationID == "" || (e.Kind != "" && e.Type != desk.EventViewing) {
+func (v visibility) visible(ctx context.Context, svc *desk.Service, a engine.Actor, e engine.Event) bool {
+	if e.ConversationID == "" || (e.Kind != "" && e.Type != engine.EventViewing) {
 		return svc.Visible(ctx, a, e)
 	}
 	now := time.Now()

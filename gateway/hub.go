@@ -8,9 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/redis/go-redis/v9"
 
-	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/sessions"
 )
 
@@ -64,7 +65,7 @@ type stream struct {
 
 type hubEvent struct {
 	raw   string
-	event desk.Event
+	event engine.Event
 }
 
 func (s *stream) end() { s.once.Do(func() { close(s.gone) }) }
@@ -106,7 +107,7 @@ func (h *Hub) Run(ctx context.Context) error {
 				h.endAll()
 				return nil
 			}
-			var e desk.Event
+			var e engine.Event
 			if json.Unmarshal([]byte(msg.Payload), &e) != nil {
 				continue
 			}

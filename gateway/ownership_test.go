@@ -85,7 +85,7 @@ func TestAttachmentsBelongToUploaderAndConversation(t *testing.T) {
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("upload: %v %v", resp.StatusCode, err)
 	}
-	var att desk.Attachment
+	var att engine.Attachment
 	json.NewDecoder(resp.Body).Decode(&att)
 
 	send := map[string]any{"body": "here", "media": []string{att.ID}}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/parleydesk/parley/desk"
 )
@@ -22,7 +23,7 @@ func pageConstants(c *fiber.Ctx) error {
 		"user_id_pattern":           desk.UserIDPattern(),
 		"max_attachment_bytes":      desk.MaxAttachment,
 		"max_attachments_per_reply": desk.MaxAttachmentsPerReply,
-		"trash_days":                int(desk.TrashKeep.Hours() / 24),
+		"trash_days":                int(engine.TrashKeep.Hours() / 24),
 		"duration_units":            durationUnits,
 	})
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
-	"github.com/parleydesk/parley/desk"
 )
 
 // phoneHistoryLimit is how many of a number's last messages the phone shows.
@@ -177,7 +176,7 @@ func (p *Phone) read(c *fiber.Ctx) error {
 func (p *Phone) ownMessage(c *fiber.Ctx, to channels.Address, id string) (engine.Message, error) {
 	store := p.svc.Store()
 	m, err := store.Message(c.UserContext(), id)
-	if errors.Is(err, desk.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return m, errNotFound
 	}
 	if err != nil {
@@ -187,7 +186,7 @@ func (p *Phone) ownMessage(c *fiber.Ctx, to channels.Address, id string) (engine
 		return m, errNotFound
 	}
 	conv, err := store.Conversation(c.UserContext(), m.ConversationID)
-	if errors.Is(err, desk.ErrNotFound) || (err == nil && conv.Contact != to) {
+	if errors.Is(err, engine.ErrNotFound) || (err == nil && conv.Contact != to) {
 		return m, errNotFound
 	}
 	if err != nil {

@@ -172,7 +172,7 @@ func TestPhoneHistoryIsWhatTheCustomerSaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.svc.Comment(ctx, desk.Actor{ID: "sue", Role: "supervisor"}, conv.ID, "internal: check the courier"); err != nil {
+	if _, err := g.svc.Comment(ctx, engine.Actor{ID: "sue", Role: "supervisor"}, conv.ID, "internal: check the courier"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -49,7 +49,7 @@ func (a *api) customerTranscript(c *fiber.Ctx) error {
 	switch {
 	case errors.Is(err, desk.ErrLinkExpired):
 		status, view.Problem = http.StatusGone, "This link has expired. Write to us again if you need another copy."
-	case errors.Is(err, desk.ErrBadSignature), errors.Is(err, desk.ErrNotFound):
+	case errors.Is(err, desk.ErrBadSignature), errors.Is(err, engine.ErrNotFound):
 		status, view.Problem = http.StatusForbidden, "This link is not valid."
 	case err != nil:
 		return err

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
@@ -113,7 +115,7 @@ func handlePresence(svc *desk.Service) asynq.HandlerFunc {
 			return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 		}
 		err := svc.CheckPresence(ctx, p.Agent)
-		if errors.Is(err, desk.ErrNotFound) {
+		if errors.Is(err, engine.ErrNotFound) {
 			return nil // the user was removed since
 		}
 		return err

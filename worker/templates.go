@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
@@ -15,7 +17,7 @@ import (
 const TypeTemplatesSync = "templates:sync"
 
 // syncActor is who the audit log names for a periodic sync.
-var syncActor = desk.Actor{ID: "system", Role: "admin"}
+var syncActor = engine.Actor{ID: "system", Role: "admin"}
 
 // NewTemplatesSyncTask is the periodic template sync. A failed sync is not
 // retried: the next period's runs soon enough, and Twilio being down is

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/parleydesk/parley/desk/engine"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/parleydesk/parley/desk"
 )
@@ -87,30 +88,30 @@ func TestBotAnswers(t *testing.T) {
 		bye      = "Goodbye!"
 		sorry    = "Sorry, I did not get that. Send hours, or agent to talk to a person."
 	)
-	hello := []desk.BotAction{
+	hello := []engine.BotAction{
 		{Type: "tags", Tags: []string{"greeted"}},
 		{Type: "buttons", Body: greeting, Buttons: []string{"hours", "agent"}},
 	}
-	handoff := []desk.BotAction{
+	handoff := []engine.BotAction{
 		{Type: "text", Body: finding},
 		{Type: "handoff", Note: "The customer asked for a person."},
 	}
 	cases := []struct {
 		text string
-		want []desk.BotAction
+		want []engine.BotAction
 	}{
 		{"hi", hello},
 		{"hello", hello},
 		{"  HI \n", hello},
-		{"hours", []desk.BotAction{{Type: "text", Body: hours}}},
-		{"Hours", []desk.BotAction{{Type: "text", Body: hours}}},
+		{"hours", []engine.BotAction{{Type: "text", Body: hours}}},
+		{"Hours", []engine.BotAction{{Type: "text", Body: hours}}},
 		{"agent", handoff},
 		{"human", handoff},
 		{" Person ", handoff},
-		{"bye", []desk.BotAction{{Type: "text", Body: bye}, {Type: "close"}}},
-		{"what are your prices?", []desk.BotAction{{Type: "text", Body: sorry}}},
-		{"hi there", []desk.BotAction{{Type: "text", Body: sorry}}},
-		{"", []desk.BotAction{{Type: "text", Body: sorry}}},
+		{"bye", []engine.BotAction{{Type: "text", Body: bye}, {Type: "close"}}},
+		{"what are your prices?", []engine.BotAction{{Type: "text", Body: sorry}}},
+		{"hi there", []engine.BotAction{{Type: "text", Body: sorry}}},
+		{"", []engine.BotAction{{Type: "text", Body: sorry}}},
 	}
 	c := newClock()
 	h := handler(testSecret, c.now, nil)

@@ -8,8 +8,6 @@ import (
 	"io"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/parleydesk/parley/desk"
 )
 
 const agentUsage = `usage: parley agent ACTION -id AGENT [flags]
@@ -56,12 +54,12 @@ func agentCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return fmt.Errorf("agent %s: %w", *id, err)
 	}
-	actor := desk.Actor{ID: agent.ID, Role: agent.Role}
+	actor := engine.Actor{ID: agent.ID, Role: agent.Role}
 	switch action {
 	case "presence":
 		return c.svc.SetPresence(ctx, actor.ID, engine.Presence(*presence), *accepting)
 	case "reply":
-		m, err := c.svc.Reply(ctx, actor, *conv, desk.Reply{Body: *body})
+		m, err := c.svc.Reply(ctx, actor, *conv, engine.Reply{Body: *body})
 		if err == nil {
 			fmt.Fprintln(stdout, m.ID)
 		}
@@ -69,7 +67,7 @@ func agentCommand(ctx context.Context, args []string, getenv func(string) string
 	case "pending":
 		return c.svc.MarkPending(ctx, actor, *conv)
 	case "close":
-		return c.svc.Close(ctx, actor, *conv, desk.CloseForm{Sentiment: *sentiment, Notes: *notes, Tag: *tag})
+		return c.svc.Close(ctx, actor, *conv, engine.CloseForm{Sentiment: *sentiment, Notes: *notes, Tag: *tag})
 	case "accept":
 		return c.svc.AcceptTicket(ctx, actor, *conv)
 	case "quick":

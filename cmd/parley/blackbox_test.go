@@ -210,7 +210,7 @@ func (p *parley) conversations(t *testing.T) []*engine.Conversation {
 			continue
 		}
 		c, err := p.store.Conversation(ctx, id)
-		if errors.Is(err, desk.ErrNotFound) {
+		if errors.Is(err, engine.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -569,7 +569,7 @@ func (p *parley) history(t *testing.T, addr channels.Address) (msgs []engine.Mes
 	t.Helper()
 	ctx := context.Background()
 	c, err := p.store.Contact(ctx, addr)
-	if errors.Is(err, desk.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil, false
 	}
 	if err != nil {
@@ -613,7 +613,7 @@ func only(d engine.Direction, msgs []engine.Message) []engine.Message {
 func (p *parley) assertUnknown(t *testing.T, addr channels.Address) {
 	t.Helper()
 	c, err := p.store.Contact(context.Background(), addr)
-	if !errors.Is(err, desk.ErrNotFound) {
+	if !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("contact %s: got %+v, %v; want nothing stored", addr, c, err)
 	}
 }

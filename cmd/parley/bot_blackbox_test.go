@@ -545,7 +545,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 				t.Errorf("customer messages %q, want agent then hi in the chat", got)
 			}
 			// Nor may the bot write in later, through the callback API.
-			body, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
+			body, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
 			expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "wrong_state")
 			e.expectTexts(t, to, echoFinding)
 		}},
@@ -765,7 +765,7 @@ func TestBlackboxBotFailures(t *testing.T) {
 				t.Errorf("hand-off note %q: want it to say the bot did not answer in time, in words", n.Body)
 			}
 			onlyNote(t, msgs, "Chat assigned to")
-			tap.waitLifecycle(t, c.ID, desk.BotHandedOff)
+			tap.waitLifecycle(t, c.ID, engine.BotHandedOff)
 			if got := botMessages(msgs, "echo"); len(got) != 0 {
 				t.Errorf("the bot's late answer was applied: %q", got)
 			}
@@ -848,7 +848,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 		t.Fatalf("after the 202: %s; want still held by the bot", describe(c))
 	}
 
-	body, _ := json.Marshal(desk.BotReply{ID: "cb-1", Actions: []desk.BotAction{
+	body, _ := json.Marshal(desk.BotReply{ID: "cb-1", Actions: []engine.BotAction{
 		{Type: "text", Body: "Your order ships tomorrow."},
 		{Type: "tags", Tags: []string{"order"}},
 		{Type: "attributes", Attributes: map[string]string{"order": "77"}},
@@ -863,7 +863,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	expectAPIError(t, "signed over the body only", e.callback(t, "echo", id, body, desk.Sign(secret, now, body)), http.StatusForbidden, "bad_signature")
 	expectAPIError(t, "signed for another conversation", e.callback(t, "echo", id, body, desk.SignCallback(secret, now, "echo", "01JOTHERCONVERSATION000000", body)), http.StatusForbidden, "bad_signature")
 	expectAPIError(t, "an unknown bot", e.callback(t, "nobot", id, body, desk.SignCallback(secret, now, "nobot", id, body)), http.StatusNotFound, "not_found")
-	noID, _ := json.Marshal(desk.BotReply{Actions: []desk.BotAction{{Type: "text", Body: "no id"}}})
+	noID, _ := json.Marshal(desk.BotReply{Actions: []engine.BotAction{{Type: "text", Body: "no id"}}})
 	expectAPIError(t, "no id", e.callback(t, "echo", id, noID, desk.SignCallback(secret, now, "echo", id, noID)), http.StatusBadRequest, "invalid")
 	// Nothing of it reached the customer or the chat.
 	e.quiet(t)
@@ -897,7 +897,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 
 	// A later callback hands off; after it the bot may not write any more.
-	handoff, _ := json.Marshal(desk.BotReply{ID: "cb-2", Actions: []desk.BotAction{{Type: "handoff", Note: "Asked about order 77"}}})
+	handoff, _ := json.Marshal(desk.BotReply{ID: "cb-2", Actions: []engine.BotAction{{Type: "handoff", Note: "Asked about order 77"}}})
 	if r := e.callback(t, "echo", id, handoff, desk.SignCallback(secret, time.Now(), "echo", id, handoff)); r.status != http.StatusOK {
 		t.Fatalf("hand-off callback: got %s, want 200", r)
 	}
@@ -908,7 +908,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	if n := onlyNote(t, e.historyOf(t, id), "Handed over by the bot"); n.Body != "Handed over by the bot: Asked about order 77" {
 		t.Errorf("hand-off note %q", n.Body)
 	}
-	late, _ := json.Marshal(desk.BotReply{ID: "cb-3", Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
+	late, _ := json.Marshal(desk.BotReply{ID: "cb-3", Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
 	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, desk.SignCallback(secret, time.Now(), "echo", id, late)), http.StatusConflict, "wrong_state")
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 }
@@ -1062,7 +1062,7 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			if _, still := c.Deadlines[engine.TimerBot]; still {
 				t.Errorf("the bot deadline is still set after the hand-over: %v", c.Deadlines)
 			}
-			tap.waitLifecycle(t, c.ID, desk.BotHandedOff)
+			tap.waitLifecycle(t, c.ID, engine.BotHandedOff)
 			e.expectTexts(t, to)
 		}},
 
@@ -1094,7 +1094,7 @@ func TestBlackboxBotQuiet(t *testing.T) {
 				t.Errorf("the second event's history %q, want the customer's two messages, the current one last", hist)
 			}
 			// sue takes the chat from the bot, to ann.
-			if r := sue.do(t, http.MethodPost, "/api/v1/conversations/"+c.ID+"/transfer", desk.Target{Agent: "ann"}); r.status/100 != 2 {
+			if r := sue.do(t, http.MethodPost, "/api/v1/conversations/"+c.ID+"/transfer", engine.Target{Agent: "ann"}); r.status/100 != 2 {
 				t.Fatalf("transfer from the bot: %s", r)
 			}
 			c = e.conv(t, c.ID)
@@ -1103,11 +1103,11 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			}
 			// System lines name people, not their ids.
 			onlyNote(t, e.historyOf(t, c.ID), "Taken from the bot by Sue")
-			tap.waitLifecycle(t, c.ID, desk.BotTakenOver)
+			tap.waitLifecycle(t, c.ID, engine.BotTakenOver)
 			if _, ok := sue.botTab(t)[c.ID]; ok {
 				t.Errorf("the chat is still in the bot tab")
 			}
-			late, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []desk.BotAction{{Type: "text", Body: "me again"}}})
+			late, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
 			expectAPIError(t, "a callback after the take-over", e.callback(t, "slow", c.ID, late, desk.SignCallback(secret, time.Now(), "slow", c.ID, late)), http.StatusConflict, "wrong_state")
 		}},
 
@@ -1120,7 +1120,7 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			if c.Closed.By != "customer" {
 				t.Errorf("after //end: %s closed by %q", describe(c), c.Closed.By)
 			}
-			tap.waitLifecycle(t, c.ID, desk.BotClosed)
+			tap.waitLifecycle(t, c.ID, engine.BotClosed)
 		}},
 	)
 }

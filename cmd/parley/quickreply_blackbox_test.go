@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
 )
@@ -37,7 +39,7 @@ func TestBlackboxBotQuickReplies(t *testing.T) {
 	t.Parallel()
 	secret := "buttons-" + randAlnum(24)
 	buttons := func(body string, labels ...string) []byte {
-		raw, _ := json.Marshal(desk.BotReply{Actions: []desk.BotAction{{Type: "buttons", Body: body, Buttons: labels}}})
+		raw, _ := json.Marshal(desk.BotReply{Actions: []engine.BotAction{{Type: "buttons", Body: body, Buttons: labels}}})
 		return raw
 	}
 	tap := newBotTap(t, secret, func(_ *http.Request, _ []byte, ev desk.BotEvent) (int, []byte) {

@@ -15,7 +15,6 @@ import (
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
 )
 
 // sibling starts another process of the same deployment (same Redis,
@@ -110,12 +109,12 @@ func TestBlackboxScaleOut(t *testing.T) {
 		t.Fatalf("event stream on A: %v %v", err, stream)
 	}
 	defer stream.Body.Close()
-	events := make(chan desk.Event, 1000)
+	events := make(chan engine.Event, 1000)
 	go func() {
 		sc := bufio.NewScanner(stream.Body)
 		for sc.Scan() {
 			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var e desk.Event
+				var e engine.Event
 				if json.Unmarshal([]byte(data), &e) == nil {
 					events <- e
 				}
@@ -130,7 +129,7 @@ func TestBlackboxScaleOut(t *testing.T) {
 	for seen := false; !seen; {
 		select {
 		case e := <-events:
-			seen = e.Type == desk.EventMessageIn && e.ConversationID == first
+			seen = e.Type == engine.EventMessageIn && e.ConversationID == first
 		case <-deadline:
 			t.Fatal("the desk on gateway A never heard of the message that arrived at gateway B")
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleydesk/parley/desk/engine"
+
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynq/x/metrics"
 	"github.com/hibiken/asynqmon"
@@ -345,7 +347,7 @@ func sendCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("send: %s: %w", *to, err)
 	}
-	r := desk.Reply{Author: "operator", Body: *body}
+	r := engine.Reply{Author: "operator", Body: *body}
 	if *contentSID != "" {
 		r.Template = &channels.Template{ContentSID: *contentSID}
 	}

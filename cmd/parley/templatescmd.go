@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 const templatesUsage = `usage: parley templates sync
@@ -27,7 +27,7 @@ func templatesCommand(ctx context.Context, args []string, getenv func(string) st
 		return err
 	}
 	defer c.close()
-	res, err := c.svc.SyncTemplates(ctx, desk.Actor{ID: "operator", Role: "admin"})
+	res, err := c.svc.SyncTemplates(ctx, engine.Actor{ID: "operator", Role: "admin"})
 	if err != nil {
 		return fmt.Errorf("templates sync: %w", err)
 	}

@@ -355,3 +355,70 @@ type QuickReply struct {
 	Body    string   `json:"body"`
 	Buttons []string `json:"buttons"`
 }
+
+// Event is a live update, published on the store's Events channel in the same
+// atomic write as the change it announces.
+type Event struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	MessageID      string `json:"message_id,omitempty"`
+	Status         string `json:"status,omitempty"`
+	State          string `json:"state,omitempty"`
+	Assignee       string `json:"assignee,omitempty"`
+	Agent          string `json:"agent,omitempty"`
+	// Was is the previous assignee when the change moved the conversation.
+	Was        string `json:"was,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Department string `json:"department,omitempty"`
+	// Mentions are the agents a comment named.
+	Mentions []string `json:"mentions,omitempty"`
+	// Typing is set on viewer events: the agent is typing, not only viewing.
+	Typing bool `json:"typing,omitempty"`
+	// Preview and LastCustomerAt are the conversation's card after a message
+	// in or out, so a desk updates the card without reading its list again.
+	Preview        string    `json:"preview,omitempty"`
+	LastCustomerAt time.Time `json:"last_customer_at,omitzero"`
+	At             time.Time `json:"at"`
+}
+
+// Notification tells an agent they were @-mentioned in a comment.
+type Notification struct {
+	ConversationID string    `json:"conversation_id"`
+	MessageID      string    `json:"message_id"`
+	By             string    `json:"by"`
+	Text           string    `json:"text"`
+	At             time.Time `json:"at"`
+}
+
+// Event types.
+const (
+	EventMessageIn     = "message.in"
+	EventMessageOut    = "message.out"
+	EventMessageStatus = "message.status"
+	EventNote          = "message.note"
+	EventChanged       = "conversation.changed"
+	EventAssigned      = "conversation.assigned"
+	EventClosed        = "conversation.closed"
+	EventAgent         = "agent.changed"
+	EventComment       = "comment"
+	EventViewing       = "viewing"
+)
+
+// TrashKeep is how long a deleted conversation can be restored before it is
+// purged for good.
+const TrashKeep = 30 * 24 * time.Hour
+
+// TimerPurge removes a deleted conversation once TrashKeep has passed.
+const TimerPurge Timer = "purge"
+
+// Attachment is a stored file.
+type Attachment struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
+	// URL is the signed, expiring address of the file.
+	URL string `json:"url"`
+	// Until is when the stored file expires (not shown: the URL says it).
+	Until time.Time `json:"-"`
+}

@@ -1,14 +1,13 @@
-package desk
+package engine
 
 import (
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/parleydesk/parley/desk/engine"
-
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/config/configtest"
 )
 
 // The engine's rules, one row each, decided on in-memory worlds with a
@@ -16,92 +15,79 @@ import (
 
 var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday
 
-func testRules(t testing.TB) *config.Engine {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Timeouts = config.Timeouts{
-		Queue: 5 * time.Minute, AgentResponse: 2 * time.Minute, Inactivity: 10 * time.Minute,
-		Pending: time.Hour, TicketSession: 10 * time.Minute, ArchiveAfter: 90 * 24 * time.Hour,
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return &cfg.Engine
-}
-
 type scene struct {
 	t     *testing.T
-	w     *world
+	w     *World
 	rules *config.Engine
 	bot   *config.Bot // the bot taking new conversations, if any
 }
 
 func newScene(t *testing.T) *scene {
-	rules := testRules(t)
-	w := newWorld(t0, rules)
-	w.contact = &engine.Contact{Address: "whatsapp:+27820000001", LastInbound: t0.Add(-time.Minute), Version: 1}
-	w.contactBefore = *w.contact
+	rules := configtest.Rules(t)
+	w := NewWorld(t0, rules)
+	w.Contact = &Contact{Address: "whatsapp:+27820000001", LastInbound: t0.Add(-time.Minute), Version: 1}
+	w.ContactBefore = *w.Contact
 	return &scene{t: t, w: w, rules: rules}
 }
 
 // agent adds an agent of the default department.
-func (s *scene) agent(id string, load int, takes bool) *engine.Agent {
-	a := &engine.Agent{ID: id, Name: id, Departments: []string{"general"}, Capacity: 2, Load: load, Version: 1}
+func (s *scene) agent(id string, load int, takes bool) *Agent {
+	a := &Agent{ID: id, Name: id, Departments: []string{"general"}, Capacity: 2, Load: load, Version: 1}
 	if takes {
-		a.Presence, a.Accepting = engine.Online, true
+		a.Presence, a.Accepting = Online, true
 	} else {
-		a.Presence = engine.Offline
+		a.Presence = Offline
 	}
-	return s.w.trackAgent(a)
+	return s.w.TrackAgent(a)
 }
 
-func (s *scene) chat(state engine.State, assignee string) *engine.Conversation {
-	c := &engine.Conversation{ID: "chat1", Contact: s.w.contact.Address, Channel: channels.WhatsApp, Department: "general",
-		Kind: engine.KindChat, State: state, Assignee: assignee, CreatedAt: t0.Add(-time.Hour), Version: 3}
-	s.w.contact.Chat = c.ID
-	return s.w.track(c)
+func (s *scene) chat(state State, assignee string) *Conversation {
+	c := &Conversation{ID: "chat1", Contact: s.w.Contact.Address, Channel: channels.WhatsApp, Department: "general",
+		Kind: KindChat, State: state, Assignee: assignee, CreatedAt: t0.Add(-time.Hour), Version: 3}
+	s.w.Contact.Chat = c.ID
+	return s.w.Track(c)
 }
 
-func (s *scene) ticket(state engine.State, session engine.Session) *engine.Conversation {
-	c := &engine.Conversation{ID: "ticket1", Contact: s.w.contact.Address, Channel: channels.WhatsApp, Department: "general",
-		Kind: engine.KindTicket, State: state, Session: session, CreatedAt: t0.Add(-2 * time.Hour), Version: 5}
-	s.w.contact.Ticket = c.ID
-	return s.w.track(c)
+func (s *scene) ticket(state State, session Session) *Conversation {
+	c := &Conversation{ID: "ticket1", Contact: s.w.Contact.Address, Channel: channels.WhatsApp, Department: "general",
+		Kind: KindTicket, State: state, Session: session, CreatedAt: t0.Add(-2 * time.Hour), Version: 5}
+	s.w.Contact.Ticket = c.ID
+	return s.w.Track(c)
 }
 
 // in delivers a customer message in business hours (open) or not.
-func (s *scene) in(body string, open bool) engine.Message {
-	m := engine.Message{ID: newID(), Direction: engine.DirIn, Body: body}
-	s.w.onInbound(m, "general", open, s.bot)
+func (s *scene) in(body string, open bool) Message {
+	m := Message{ID: NewID(), Direction: DirIn, Body: body}
+	s.w.OnInbound(m, "general", open, s.bot)
 	return m
 }
 
 // at moves the clock and fires the conversation's due timers.
-func (s *scene) at(d time.Duration, c *engine.Conversation) {
-	s.w.now = t0.Add(d)
-	s.w.onTimers(c)
+func (s *scene) at(d time.Duration, c *Conversation) {
+	s.w.Now = t0.Add(d)
+	s.w.OnTimers(c)
 }
 
 // sent lists the texts queued for the customer, in order.
 func (s *scene) sent() []string {
 	var out []string
-	for _, m := range s.w.messages {
-		if m.Direction == engine.DirOut {
+	for _, m := range s.w.Messages {
+		if m.Direction == DirOut {
 			out = append(out, m.Body)
 		}
 	}
 	return out
 }
 
-func (s *scene) conv(id string) *engine.Conversation { return s.w.conversation(id) }
+func (s *scene) conv(id string) *Conversation { return s.w.Conversation(id) }
 
 // only returns the one conversation the world created or changed of a kind.
-func (s *scene) onlyNew(kind engine.Kind) *engine.Conversation {
+func (s *scene) onlyNew(kind Kind) *Conversation {
 	s.t.Helper()
-	var found []*engine.Conversation
-	for _, tr := range s.w.convs {
-		if tr.before == nil && tr.c.Kind == kind {
-			found = append(found, tr.c)
+	var found []*Conversation
+	for _, tr := range s.w.Convs {
+		if tr.Before == nil && tr.Conv.Kind == kind {
+			found = append(found, tr.Conv)
 		}
 	}
 	if len(found) != 1 {
@@ -110,8 +96,8 @@ func (s *scene) onlyNew(kind engine.Kind) *engine.Conversation {
 	return found[0]
 }
 
-func (s *scene) holds(c *engine.Conversation, msgID string) bool {
-	for _, m := range s.w.messages {
+func (s *scene) holds(c *Conversation, msgID string) bool {
+	for _, m := range s.w.Messages {
 		if m.ID == msgID {
 			return m.ConversationID == c.ID
 		}
@@ -119,7 +105,7 @@ func (s *scene) holds(c *engine.Conversation, msgID string) bool {
 	return false
 }
 
-func wantState(t *testing.T, c *engine.Conversation, kind engine.Kind, state engine.State, session engine.Session) {
+func wantState(t *testing.T, c *Conversation, kind Kind, state State, session Session) {
 	t.Helper()
 	if c.Kind != kind || c.State != state || c.Session != session {
 		t.Fatalf("conversation is %s/%s/%q, want %s/%s/%q", c.Kind, c.State, c.Session, kind, state, session)
@@ -133,14 +119,14 @@ func wantSent(t *testing.T, s *scene, want ...string) {
 	}
 }
 
-func wantDeadline(t *testing.T, c *engine.Conversation, timer engine.Timer, at time.Time) {
+func wantDeadline(t *testing.T, c *Conversation, timer Timer, at time.Time) {
 	t.Helper()
 	if got, ok := c.Deadlines[timer]; !ok || !got.Equal(at) {
 		t.Fatalf("%s deadline = %v (set %v), want %v", timer, got, ok, at)
 	}
 }
 
-func wantNoDeadline(t *testing.T, c *engine.Conversation, timers ...engine.Timer) {
+func wantNoDeadline(t *testing.T, c *Conversation, timers ...Timer) {
 	t.Helper()
 	for _, timer := range timers {
 		if at, ok := c.Deadlines[timer]; ok {
@@ -158,19 +144,19 @@ func TestEngineRules(t *testing.T) {
 		{"new contact is routed at once to an available agent", func(t *testing.T, s *scene) {
 			a := s.agent("ann", 0, true)
 			m := s.in("hello", true)
-			c := s.onlyNew(engine.KindChat)
-			wantState(t, c, engine.KindChat, engine.StateLive, engine.SessionNone)
-			if c.Assignee != "ann" || a.Load != 1 || !s.holds(c, m.ID) || s.w.contact.Chat != c.ID {
+			c := s.onlyNew(KindChat)
+			wantState(t, c, KindChat, StateLive, SessionNone)
+			if c.Assignee != "ann" || a.Load != 1 || !s.holds(c, m.ID) || s.w.Contact.Chat != c.ID {
 				t.Fatalf("chat %+v, ann's load %d", c, a.Load)
 			}
-			wantDeadline(t, c, engine.TimerAgentResponse, t0.Add(2*time.Minute))
-			wantDeadline(t, c, engine.TimerInactivity, t0.Add(10*time.Minute))
+			wantDeadline(t, c, TimerAgentResponse, t0.Add(2*time.Minute))
+			wantDeadline(t, c, TimerInactivity, t0.Add(10*time.Minute))
 		}},
 		{"routing prefers the agent with the fewest live chats", func(t *testing.T, s *scene) {
 			s.agent("ann", 1, true)
 			s.agent("bob", 0, true)
 			s.in("hello", true)
-			if c := s.onlyNew(engine.KindChat); c.Assignee != "bob" {
+			if c := s.onlyNew(KindChat); c.Assignee != "bob" {
 				t.Fatalf("assigned to %s, want bob", c.Assignee)
 			}
 		}},
@@ -178,94 +164,94 @@ func TestEngineRules(t *testing.T) {
 			s.agent("ann", 1, true).LastAssigned = t0.Add(-time.Minute)
 			s.agent("bob", 1, true).LastAssigned = t0.Add(-time.Hour)
 			s.in("hello", true)
-			if c := s.onlyNew(engine.KindChat); c.Assignee != "bob" {
+			if c := s.onlyNew(KindChat); c.Assignee != "bob" {
 				t.Fatalf("assigned to %s, want bob", c.Assignee)
 			}
 		}},
 		{"agents at capacity: the chat waits in the queue", func(t *testing.T, s *scene) {
 			s.agent("ann", 2, true)
-			s.w.queued["general"] = 2
+			s.w.Queued["general"] = 2
 			s.in("hello", true)
-			c := s.onlyNew(engine.KindChat)
-			wantState(t, c, engine.KindChat, engine.StateQueued, engine.SessionNone)
-			wantDeadline(t, c, engine.TimerQueue, t0.Add(5*time.Minute))
+			c := s.onlyNew(KindChat)
+			wantState(t, c, KindChat, StateQueued, SessionNone)
+			wantDeadline(t, c, TimerQueue, t0.Add(5*time.Minute))
 			wantSent(t, s, "Thanks for waiting: an agent will be with you shortly. You are number 3 in the queue.")
 		}},
 		{"queue timeout 0: agents at capacity means leave a message", func(t *testing.T, s *scene) {
 			s.rules.Timeouts.Queue = 0
 			s.agent("ann", 2, true)
 			s.in("hello", true)
-			c := s.onlyNew(engine.KindTicket)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionAsking)
+			c := s.onlyNew(KindTicket)
+			wantState(t, c, KindTicket, StateUnassigned, SessionAsking)
 			wantSent(t, s, s.rules.Texts.NoAgent, s.rules.Texts.LeaveMessage)
 		}},
 		{"no agent online: the no-agent text and the question", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, false)
 			s.in("hello", true)
-			wantState(t, s.onlyNew(engine.KindTicket), engine.KindTicket, engine.StateUnassigned, engine.SessionAsking)
+			wantState(t, s.onlyNew(KindTicket), KindTicket, StateUnassigned, SessionAsking)
 			wantSent(t, s, s.rules.Texts.NoAgent, s.rules.Texts.LeaveMessage)
 		}},
 		{"a paused agent gets no chats", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, true).Paused = true
 			s.in("hello", true)
-			s.onlyNew(engine.KindTicket)
+			s.onlyNew(KindTicket)
 		}},
 		{"out of hours: the out-of-hours text and the question", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, true)
 			s.in("hello", false)
-			wantState(t, s.onlyNew(engine.KindTicket), engine.KindTicket, engine.StateUnassigned, engine.SessionAsking)
+			wantState(t, s.onlyNew(KindTicket), KindTicket, StateUnassigned, SessionAsking)
 			wantSent(t, s, s.rules.Texts.OutOfHours, s.rules.Texts.LeaveMessage)
 		}},
 		{"a message in a live chat goes to that chat and starts the agent's clock", func(t *testing.T, s *scene) {
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			m := s.in("one more thing", true)
 			if !s.holds(c, m.ID) || !c.AwaitingAgent {
 				t.Fatal("message not on the live chat, or not awaiting the agent")
 			}
-			wantDeadline(t, c, engine.TimerAgentResponse, t0.Add(2*time.Minute))
+			wantDeadline(t, c, TimerAgentResponse, t0.Add(2*time.Minute))
 		}},
 		{"an unanswered customer keeps the earliest agent deadline", func(t *testing.T, s *scene) {
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			s.in("one", true)
-			s.w.now = t0.Add(time.Minute)
+			s.w.Now = t0.Add(time.Minute)
 			s.in("two", true)
-			wantDeadline(t, c, engine.TimerAgentResponse, t0.Add(2*time.Minute))
-			wantDeadline(t, c, engine.TimerInactivity, t0.Add(11*time.Minute))
+			wantDeadline(t, c, TimerAgentResponse, t0.Add(2*time.Minute))
+			wantDeadline(t, c, TimerInactivity, t0.Add(11*time.Minute))
 		}},
 		{"a reply to a pending chat makes it live with the same agent", func(t *testing.T, s *scene) {
 			a := s.agent("ann", 0, true)
-			c := s.chat(engine.StatePending, "ann")
-			s.w.arm(c, engine.TimerPending, t0.Add(time.Hour))
+			c := s.chat(StatePending, "ann")
+			s.w.arm(c, TimerPending, t0.Add(time.Hour))
 			s.in("back again", true)
-			wantState(t, c, engine.KindChat, engine.StateLive, engine.SessionNone)
+			wantState(t, c, KindChat, StateLive, SessionNone)
 			if c.Assignee != "ann" || a.Load != 1 {
 				t.Fatalf("assignee %s load %d", c.Assignee, a.Load)
 			}
-			wantNoDeadline(t, c, engine.TimerPending)
+			wantNoDeadline(t, c, TimerPending)
 		}},
 		{"//end in a live chat ends it, by the customer", func(t *testing.T, s *scene) {
 			a := s.agent("ann", 1, true)
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			s.in(" //END ", true)
-			wantState(t, c, engine.KindChat, engine.StateClosed, engine.SessionNone)
-			if c.Closed.By != "customer" || a.Load != 0 || s.w.contact.Chat != "" {
-				t.Fatalf("closure %+v, load %d, contact chat %q", c.Closed, a.Load, s.w.contact.Chat)
+			wantState(t, c, KindChat, StateClosed, SessionNone)
+			if c.Closed.By != "customer" || a.Load != 0 || s.w.Contact.Chat != "" {
+				t.Fatalf("closure %+v, load %d, contact chat %q", c.Closed, a.Load, s.w.Contact.Chat)
 			}
 		}},
 
 		// The leave-a-message flow.
 		{"1: the first message makes an unassigned ticket holding it, then the texts", func(t *testing.T, s *scene) {
 			m := s.in("my order is late", false)
-			c := s.onlyNew(engine.KindTicket)
-			if !s.holds(c, m.ID) || s.w.contact.Ticket != c.ID {
+			c := s.onlyNew(KindTicket)
+			if !s.holds(c, m.ID) || s.w.Contact.Ticket != c.ID {
 				t.Fatal("message not on the new ticket")
 			}
 			wantSent(t, s, s.rules.Texts.OutOfHours, s.rules.Texts.LeaveMessage)
 		}},
 		{"2: YES collects: later messages join the ticket", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionAsking)
+			c := s.ticket(StateUnassigned, SessionAsking)
 			s.in("yes", false)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionCollecting)
+			wantState(t, c, KindTicket, StateUnassigned, SessionCollecting)
 			wantSent(t, s, s.rules.Texts.Collecting)
 			m := s.in("order 1234", false)
 			if !s.holds(c, m.ID) {
@@ -273,165 +259,165 @@ func TestEngineRules(t *testing.T) {
 			}
 		}},
 		{"3: NO ends the session at once", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionAsking)
+			c := s.ticket(StateUnassigned, SessionAsking)
 			s.in(" No ", false)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionEnded)
-			wantNoDeadline(t, c, engine.TimerSession)
+			wantState(t, c, KindTicket, StateUnassigned, SessionEnded)
+			wantNoDeadline(t, c, TimerSession)
 			wantSent(t, s, s.rules.Texts.Declined)
 		}},
 		{"4: no answer: the session expires after the inactivity timeout", func(t *testing.T, s *scene) {
 			s.in("hello", false)
-			c := s.onlyNew(engine.KindTicket)
-			wantDeadline(t, c, engine.TimerSession, t0.Add(10*time.Minute))
+			c := s.onlyNew(KindTicket)
+			wantDeadline(t, c, TimerSession, t0.Add(10*time.Minute))
 			s.at(10*time.Minute, c)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionEnded)
+			wantState(t, c, KindTicket, StateUnassigned, SessionEnded)
 		}},
 		{"5: another reply: the question again, the reply kept", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionAsking)
+			c := s.ticket(StateUnassigned, SessionAsking)
 			m := s.in("what?", false)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionAsking)
+			wantState(t, c, KindTicket, StateUnassigned, SessionAsking)
 			wantSent(t, s, s.rules.Texts.LeaveMessage)
 			if !s.holds(c, m.ID) {
 				t.Fatal("the reply was not kept")
 			}
 		}},
 		{"6: NO after YES is an ordinary message", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionCollecting)
+			c := s.ticket(StateUnassigned, SessionCollecting)
 			m := s.in("no", false)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionCollecting)
+			wantState(t, c, KindTicket, StateUnassigned, SessionCollecting)
 			wantSent(t, s)
 			if !s.holds(c, m.ID) {
 				t.Fatal("NO after YES not on the ticket")
 			}
 		}},
 		{"7: //end ends the session; the next message starts from scratch", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionCollecting)
+			c := s.ticket(StateUnassigned, SessionCollecting)
 			s.in("//end", false)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionEnded)
+			wantState(t, c, KindTicket, StateUnassigned, SessionEnded)
 			wantSent(t, s, s.rules.Texts.Ended)
-			s.w.messages = nil
+			s.w.Messages = nil
 			s.in("hello again", false)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionAsking)
+			wantState(t, c, KindTicket, StateUnassigned, SessionAsking)
 			wantSent(t, s, s.rules.Texts.OutOfHours, s.rules.Texts.LeaveMessage)
 		}},
 		{"8: //end before YES or NO also ends the session", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionAsking)
+			c := s.ticket(StateUnassigned, SessionAsking)
 			s.in("//end", false)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionEnded)
+			wantState(t, c, KindTicket, StateUnassigned, SessionEnded)
 		}},
 		{"9: after YES the session expires after the last message", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionAsking)
+			c := s.ticket(StateUnassigned, SessionAsking)
 			s.in("yes", false)
-			s.w.now = t0.Add(4 * time.Minute)
+			s.w.Now = t0.Add(4 * time.Minute)
 			s.in("detail", false)
-			wantDeadline(t, c, engine.TimerSession, t0.Add(14*time.Minute))
+			wantDeadline(t, c, TimerSession, t0.Add(14*time.Minute))
 			s.at(13*time.Minute, c)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionCollecting)
+			wantState(t, c, KindTicket, StateUnassigned, SessionCollecting)
 			s.at(14*time.Minute, c)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionEnded)
+			wantState(t, c, KindTicket, StateUnassigned, SessionEnded)
 		}},
 
 		// Tickets.
 		{"an open ticket takes the messages of a contact who again cannot reach anyone", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateAssigned, engine.SessionEnded)
+			c := s.ticket(StateAssigned, SessionEnded)
 			c.Assignee = "ann"
 			m := s.in("still waiting", false)
-			if !s.holds(c, m.ID) || len(s.w.convs) != 1 {
-				t.Fatalf("message on %d conversations, want the open ticket only", len(s.w.convs))
+			if !s.holds(c, m.ID) || len(s.w.Convs) != 1 {
+				t.Fatalf("message on %d conversations, want the open ticket only", len(s.w.Convs))
 			}
-			wantState(t, c, engine.KindTicket, engine.StateAssigned, engine.SessionAsking)
+			wantState(t, c, KindTicket, StateAssigned, SessionAsking)
 		}},
 		{"a live chat closes the contact's open ticket", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, true)
-			tk := s.ticket(engine.StateUnassigned, engine.SessionEnded)
+			tk := s.ticket(StateUnassigned, SessionEnded)
 			s.in("hello", true)
-			wantState(t, tk, engine.KindTicket, engine.StateClosed, engine.SessionEnded)
-			if tk.Closed.Reason != engine.ReasonLiveChat || s.w.contact.Ticket != "" {
-				t.Fatalf("ticket closure %+v, contact ticket %q", tk.Closed, s.w.contact.Ticket)
+			wantState(t, tk, KindTicket, StateClosed, SessionEnded)
+			if tk.Closed.Reason != ReasonLiveChat || s.w.Contact.Ticket != "" {
+				t.Fatalf("ticket closure %+v, contact ticket %q", tk.Closed, s.w.Contact.Ticket)
 			}
 		}},
 		{"the customer answering an agent's ticket reply stays on the ticket", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, true)
-			tk := s.ticket(engine.StateAssigned, engine.SessionEnded)
+			tk := s.ticket(StateAssigned, SessionEnded)
 			tk.Assignee, tk.AgentReplied = "ann", true
 			m := s.in("thanks, and...", true)
-			if !s.holds(tk, m.ID) || tk.State != engine.StateAssigned || !tk.AwaitingAgent {
+			if !s.holds(tk, m.ID) || tk.State != StateAssigned || !tk.AwaitingAgent {
 				t.Fatalf("ticket %+v", tk)
 			}
 		}},
 		{"a quiet ticket is archived after ticket_archive_after", func(t *testing.T, s *scene) {
 			s.in("hello", false)
-			c := s.onlyNew(engine.KindTicket)
-			wantDeadline(t, c, engine.TimerArchive, t0.Add(90*24*time.Hour))
+			c := s.onlyNew(KindTicket)
+			wantDeadline(t, c, TimerArchive, t0.Add(90*24*time.Hour))
 			s.at(90*24*time.Hour, c)
-			if c.State != engine.StateArchived || s.w.contact.Ticket != "" {
-				t.Fatalf("state %s, contact ticket %q", c.State, s.w.contact.Ticket)
+			if c.State != StateArchived || s.w.Contact.Ticket != "" {
+				t.Fatalf("state %s, contact ticket %q", c.State, s.w.Contact.Ticket)
 			}
 		}},
 
 		// Live chat timers.
 		{"queue timeout: the chat becomes a ticket and the customer is asked", func(t *testing.T, s *scene) {
-			c := s.chat(engine.StateQueued, "")
-			s.w.arm(c, engine.TimerQueue, t0.Add(5*time.Minute))
+			c := s.chat(StateQueued, "")
+			s.w.arm(c, TimerQueue, t0.Add(5*time.Minute))
 			s.at(5*time.Minute, c)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionAsking)
+			wantState(t, c, KindTicket, StateUnassigned, SessionAsking)
 			wantSent(t, s, s.rules.Texts.NoAgent, s.rules.Texts.LeaveMessage)
-			if s.w.contact.Chat != "" || s.w.contact.Ticket != c.ID {
-				t.Fatalf("contact %+v", s.w.contact)
+			if s.w.Contact.Chat != "" || s.w.Contact.Ticket != c.ID {
+				t.Fatalf("contact %+v", s.w.Contact)
 			}
 		}},
 		{"queue timeout with an open ticket: merged into it", func(t *testing.T, s *scene) {
-			tk := s.ticket(engine.StateUnassigned, engine.SessionEnded)
-			c := s.chat(engine.StateQueued, "")
-			s.w.arm(c, engine.TimerQueue, t0.Add(5*time.Minute))
+			tk := s.ticket(StateUnassigned, SessionEnded)
+			c := s.chat(StateQueued, "")
+			s.w.arm(c, TimerQueue, t0.Add(5*time.Minute))
 			s.at(5*time.Minute, c)
-			if c.State != engine.StateClosed || c.MergedInto != tk.ID || !slices.Contains(tk.Merged, c.ID) {
+			if c.State != StateClosed || c.MergedInto != tk.ID || !slices.Contains(tk.Merged, c.ID) {
 				t.Fatalf("chat %+v, ticket merged %v", c, tk.Merged)
 			}
-			wantState(t, tk, engine.KindTicket, engine.StateUnassigned, engine.SessionAsking)
+			wantState(t, tk, KindTicket, StateUnassigned, SessionAsking)
 		}},
 		{"agent response timeout: re-routed, the ignoring agent paused", func(t *testing.T, s *scene) {
 			ann := s.agent("ann", 1, true)
 			bob := s.agent("bob", 1, true)
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			c.AwaitingAgent = true
-			s.w.arm(c, engine.TimerAgentResponse, t0.Add(2*time.Minute))
+			s.w.arm(c, TimerAgentResponse, t0.Add(2*time.Minute))
 			s.at(2*time.Minute, c)
-			if c.Assignee != "bob" || c.State != engine.StateLive || ann.Load != 0 || bob.Load != 2 || !ann.Paused {
+			if c.Assignee != "bob" || c.State != StateLive || ann.Load != 0 || bob.Load != 2 || !ann.Paused {
 				t.Fatalf("chat on %s (%s); ann load %d paused %v; bob load %d", c.Assignee, c.State, ann.Load, ann.Paused, bob.Load)
 			}
-			wantDeadline(t, c, engine.TimerAgentResponse, t0.Add(4*time.Minute))
+			wantDeadline(t, c, TimerAgentResponse, t0.Add(4*time.Minute))
 		}},
 		{"agent response timeout: never routed back to the agent who ignored it", func(t *testing.T, s *scene) {
 			s.rules.PauseIgnoringAgent = false
 			s.agent("ann", 1, true)
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			c.AwaitingAgent = true
-			s.w.arm(c, engine.TimerAgentResponse, t0.Add(2*time.Minute))
+			s.w.arm(c, TimerAgentResponse, t0.Add(2*time.Minute))
 			s.at(2*time.Minute, c)
-			if c.State != engine.StateQueued || c.Assignee != "" || s.w.agent("ann").Paused {
+			if c.State != StateQueued || c.Assignee != "" || s.w.Agent("ann").Paused {
 				t.Fatalf("chat %s on %q", c.State, c.Assignee)
 			}
-			wantDeadline(t, c, engine.TimerQueue, t0.Add(7*time.Minute))
+			wantDeadline(t, c, TimerQueue, t0.Add(7*time.Minute))
 		}},
 		{"agent response timeout: a flagged chat stays", func(t *testing.T, s *scene) {
 			s.agent("ann", 1, true)
 			s.agent("bob", 0, true)
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			c.AwaitingAgent, c.Flagged = true, true
-			s.w.arm(c, engine.TimerAgentResponse, t0.Add(2*time.Minute))
+			s.w.arm(c, TimerAgentResponse, t0.Add(2*time.Minute))
 			s.at(2*time.Minute, c)
-			if c.Assignee != "ann" || c.State != engine.StateLive {
+			if c.Assignee != "ann" || c.State != StateLive {
 				t.Fatalf("flagged chat moved to %s (%s)", c.Assignee, c.State)
 			}
 		}},
 		{"inactivity with the customer unanswered: converted to a ticket", func(t *testing.T, s *scene) {
 			a := s.agent("ann", 1, true)
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			c.AwaitingAgent = true
-			s.w.arm(c, engine.TimerInactivity, t0.Add(10*time.Minute))
+			s.w.arm(c, TimerInactivity, t0.Add(10*time.Minute))
 			s.at(10*time.Minute, c)
-			wantState(t, c, engine.KindTicket, engine.StateUnassigned, engine.SessionNone)
+			wantState(t, c, KindTicket, StateUnassigned, SessionNone)
 			if a.Load != 0 || c.Assignee != "" {
 				t.Fatalf("load %d assignee %q", a.Load, c.Assignee)
 			}
@@ -439,82 +425,82 @@ func TestEngineRules(t *testing.T) {
 		}},
 		{"inactivity with nothing unanswered: closed by the system", func(t *testing.T, s *scene) {
 			a := s.agent("ann", 1, true)
-			c := s.chat(engine.StateLive, "ann")
-			s.w.arm(c, engine.TimerInactivity, t0.Add(10*time.Minute))
+			c := s.chat(StateLive, "ann")
+			s.w.arm(c, TimerInactivity, t0.Add(10*time.Minute))
 			s.at(10*time.Minute, c)
-			wantState(t, c, engine.KindChat, engine.StateClosed, engine.SessionNone)
-			if c.Closed.By != "system" || c.Closed.Reason != engine.ReasonInactivity || a.Load != 0 {
+			wantState(t, c, KindChat, StateClosed, SessionNone)
+			if c.Closed.By != "system" || c.Closed.Reason != ReasonInactivity || a.Load != 0 {
 				t.Fatalf("closure %+v load %d", c.Closed, a.Load)
 			}
 		}},
 		{"inactivity: a flagged chat is neither closed nor converted", func(t *testing.T, s *scene) {
 			s.agent("ann", 1, true)
-			c := s.chat(engine.StateLive, "ann")
+			c := s.chat(StateLive, "ann")
 			c.Flagged, c.AwaitingAgent = true, true
-			s.w.arm(c, engine.TimerInactivity, t0.Add(10*time.Minute))
+			s.w.arm(c, TimerInactivity, t0.Add(10*time.Minute))
 			s.at(10*time.Minute, c)
-			wantState(t, c, engine.KindChat, engine.StateLive, engine.SessionNone)
+			wantState(t, c, KindChat, StateLive, SessionNone)
 		}},
 		{"pending timeout: closed by the system", func(t *testing.T, s *scene) {
-			c := s.chat(engine.StatePending, "ann")
-			s.w.arm(c, engine.TimerPending, t0.Add(time.Hour))
+			c := s.chat(StatePending, "ann")
+			s.w.arm(c, TimerPending, t0.Add(time.Hour))
 			s.at(time.Hour, c)
-			wantState(t, c, engine.KindChat, engine.StateClosed, engine.SessionNone)
-			if c.Closed.Reason != engine.ReasonPendingTimeout {
+			wantState(t, c, KindChat, StateClosed, SessionNone)
+			if c.Closed.Reason != ReasonPendingTimeout {
 				t.Fatalf("closure %+v", c.Closed)
 			}
 		}},
 		{"a deadline not yet due does nothing", func(t *testing.T, s *scene) {
-			c := s.chat(engine.StatePending, "ann")
-			s.w.arm(c, engine.TimerPending, t0.Add(time.Hour))
+			c := s.chat(StatePending, "ann")
+			s.w.arm(c, TimerPending, t0.Add(time.Hour))
 			s.at(59*time.Minute, c)
-			wantState(t, c, engine.KindChat, engine.StatePending, engine.SessionNone)
+			wantState(t, c, KindChat, StatePending, SessionNone)
 		}},
 		// The post-chat survey.
 		{"survey: a chat closed by its agent asks for a rating", func(t *testing.T, s *scene) {
 			s.rules.Survey.Enabled = true
 			s.agent("ann", 1, true)
-			c := s.chat(engine.StateLive, "ann")
-			s.w.closeConversation(c, engine.Closure{By: "ann", Reason: engine.ReasonAgent})
+			c := s.chat(StateLive, "ann")
+			s.w.closeConversation(c, Closure{By: "ann", Reason: ReasonAgent})
 			wantSent(t, s, s.rules.Survey.Question)
-			if s.w.contact.Survey != c.ID {
-				t.Fatalf("contact survey %q, want %s", s.w.contact.Survey, c.ID)
+			if s.w.Contact.Survey != c.ID {
+				t.Fatalf("contact survey %q, want %s", s.w.Contact.Survey, c.ID)
 			}
 		}},
 		{"survey: no question after a system close, or when disabled", func(t *testing.T, s *scene) {
 			s.rules.Survey.Enabled = true
-			c := s.chat(engine.StateLive, "ann")
-			s.w.closeConversation(c, engine.Closure{By: "system", Reason: engine.ReasonInactivity})
+			c := s.chat(StateLive, "ann")
+			s.w.closeConversation(c, Closure{By: "system", Reason: ReasonInactivity})
 			s.rules.Survey.Enabled = false
-			d := s.chat(engine.StateLive, "ann")
-			s.w.closeConversation(d, engine.Closure{By: "ann", Reason: engine.ReasonAgent})
+			d := s.chat(StateLive, "ann")
+			s.w.closeConversation(d, Closure{By: "ann", Reason: ReasonAgent})
 			wantSent(t, s)
 		}},
 		{"survey: a 1-5 answer is kept on the closed chat", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, true)
-			c := s.chat(engine.StateClosed, "ann")
-			s.w.contact.Chat, s.w.contact.Survey = "", c.ID
+			c := s.chat(StateClosed, "ann")
+			s.w.Contact.Chat, s.w.Contact.Survey = "", c.ID
 			m := s.in("4 - quick and friendly", true)
 			if c.Rating == nil || c.Rating.Score != 4 || c.Rating.Comment != "quick and friendly" || !s.holds(c, m.ID) {
 				t.Fatalf("rating %+v", c.Rating)
 			}
 			wantSent(t, s, s.rules.Survey.Thanks)
-			if s.w.contact.Survey != "" || len(s.w.convs) != 1 {
+			if s.w.Contact.Survey != "" || len(s.w.Convs) != 1 {
 				t.Fatal("the answer opened another conversation or left the survey pending")
 			}
 		}},
 		{"survey: anything else is an ordinary new message", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, true)
-			c := s.chat(engine.StateClosed, "ann")
-			s.w.contact.Chat, s.w.contact.Survey = "", c.ID
+			c := s.chat(StateClosed, "ann")
+			s.w.Contact.Chat, s.w.Contact.Survey = "", c.ID
 			s.in("I have another question", true)
-			if c.Rating != nil || s.w.contact.Survey != "" {
+			if c.Rating != nil || s.w.Contact.Survey != "" {
 				t.Fatalf("rating %+v", c.Rating)
 			}
-			wantState(t, s.onlyNew(engine.KindChat), engine.KindChat, engine.StateLive, engine.SessionNone)
+			wantState(t, s.onlyNew(KindChat), KindChat, StateLive, SessionNone)
 		}},
 		{"autoresponders are not sent to an opted-out contact", func(t *testing.T, s *scene) {
-			s.w.contact.OptedOut = true
+			s.w.Contact.OptedOut = true
 			s.in("hello", false)
 			wantSent(t, s)
 		}},
@@ -522,7 +508,7 @@ func TestEngineRules(t *testing.T) {
 		// What the desk's cards show.
 		{"a ticket's preview is the customer's message, not Parley's question or a YES", func(t *testing.T, s *scene) {
 			s.in("my order is late", false)
-			c := s.onlyNew(engine.KindTicket)
+			c := s.onlyNew(KindTicket)
 			if c.Preview != "my order is late" {
 				t.Fatalf("preview after the question %q", c.Preview)
 			}
@@ -537,22 +523,22 @@ func TestEngineRules(t *testing.T) {
 		}},
 		{"a ticket the customer declined with NO waits for nobody", func(t *testing.T, s *scene) {
 			s.in("hello", false)
-			c := s.onlyNew(engine.KindTicket)
+			c := s.onlyNew(KindTicket)
 			s.in("no", false)
-			if c.AwaitingAgent || c.Session != engine.SessionEnded {
+			if c.AwaitingAgent || c.Session != SessionEnded {
 				t.Fatalf("declined ticket awaiting %v, session %q", c.AwaitingAgent, c.Session)
 			}
 		}},
 		{"//end before answering leaves nothing waiting", func(t *testing.T, s *scene) {
 			s.in("hello", false)
-			c := s.onlyNew(engine.KindTicket)
+			c := s.onlyNew(KindTicket)
 			s.in("//end", false)
 			if c.AwaitingAgent {
 				t.Fatal("a ticket ended before YES still awaits an agent")
 			}
 		}},
 		{"//end after YES keeps the left message waiting", func(t *testing.T, s *scene) {
-			c := s.ticket(engine.StateUnassigned, engine.SessionCollecting)
+			c := s.ticket(StateUnassigned, SessionCollecting)
 			s.in("please call me", false)
 			s.in("//end", false)
 			if !c.AwaitingAgent {
@@ -560,21 +546,21 @@ func TestEngineRules(t *testing.T) {
 			}
 		}},
 		{"the last responder is the agent who last wrote, not Parley or a bot", func(t *testing.T, s *scene) {
-			c := s.chat(engine.StateLive, "ann")
-			s.w.add(c, engine.Message{Direction: engine.DirOut, Author: "ann", Body: "hi"})
+			c := s.chat(StateLive, "ann")
+			s.w.add(c, Message{Direction: DirOut, Author: "ann", Body: "hi"})
 			s.w.say(c, "an automatic text")
-			s.w.add(c, engine.Message{Direction: engine.DirOut, Author: "bot:faq", Body: "a bot's text"})
+			s.w.add(c, Message{Direction: DirOut, Author: "bot:faq", Body: "a bot's text"})
 			if c.LastResponder != "ann" {
 				t.Fatalf("last responder %q, want ann", c.LastResponder)
 			}
 		}},
 		{"a system line names the agent, not the user id", func(t *testing.T, s *scene) {
 			s.agent("ann", 0, true).Name = "Ann Agent"
-			tk := s.ticket(engine.StateUnassigned, engine.SessionEnded)
-			s.w.route(s.chat(engine.StateQueued, ""), tk)
+			tk := s.ticket(StateUnassigned, SessionEnded)
+			s.w.Route(s.chat(StateQueued, ""), tk)
 			var lines []string
-			for _, m := range s.w.messages {
-				if m.ConversationID == tk.ID && m.Direction == engine.DirSystem {
+			for _, m := range s.w.Messages {
+				if m.ConversationID == tk.ID && m.Direction == DirSystem {
 					lines = append(lines, m.Body)
 				}
 			}
@@ -589,9 +575,9 @@ func TestEngineRules(t *testing.T) {
 }
 
 func TestPickAgentIgnoresOtherDepartments(t *testing.T) {
-	agents := []*engine.Agent{
-		{ID: "sales1", Departments: []string{"sales"}, Presence: engine.Online, Accepting: true, Capacity: 1},
-		{ID: "sup1", Departments: []string{"support"}, Presence: engine.Online, Accepting: true, Capacity: 1, Load: 1},
+	agents := []*Agent{
+		{ID: "sales1", Departments: []string{"sales"}, Presence: Online, Accepting: true, Capacity: 1},
+		{ID: "sup1", Departments: []string{"support"}, Presence: Online, Accepting: true, Capacity: 1, Load: 1},
 	}
 	if a := pickAgent(agents, "support", nil); a != nil {
 		t.Fatalf("picked %s for support, whose only agent is full", a.ID)

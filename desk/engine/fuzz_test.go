@@ -1,4 +1,4 @@
-package desk
+package engine
 
 import (
 	"strings"
@@ -12,7 +12,7 @@ func FuzzKeywords(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		w := word(body)
+		w := Word(body)
 		if w == wordYes && strings.ToUpper(strings.TrimSpace(body)) != "YES" {
 			t.Fatalf("%q matched YES", body)
 		}

@@ -1,11 +1,10 @@
-package desk
+package engine
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/parleydesk/parley/desk/engine"
 )
 
 // The decisions of the operations agents, supervisors and admins ask for on
@@ -53,16 +52,16 @@ type Op struct {
 // Outcome is what a decision answers besides its changes: the message it
 // wrote, or the id of the conversation it made.
 type Outcome struct {
-	Message engine.Message
+	Message Message
 	ID      string
 }
 
-// needs says what a decision on c reads besides the conversation and its
+// Needs says what a decision on c reads besides the conversation and its
 // contact's: the agents, and the departments with all their agents and
 // queue length. It is the one place that chooses what to load, so loading
 // cannot drift from deciding: the service loads it, then checks that the
-// conversation it decided on needs nothing more.
-func (op Op) needs(c *engine.Conversation) (agents, depts []string) {
+// conversation it decided on Needs nothing more.
+func (op Op) Needs(c *Conversation) (agents, depts []string) {
 	agents = []string{op.Actor.ID, c.Assignee}
 	switch op.Kind {
 	case OpReopen:
@@ -90,10 +89,10 @@ func mentionsIn(body string) []string {
 	return ids
 }
 
-// decide carries out op on c, which w tracks. Whether the actor may see c
+// Decide carries out op on c, which w tracks. Whether the actor may see c
 // at all is checked before (Service.Open), so that a conversation they may
 // not see answers as unknown; here, what they may do to it.
-func decide(w *world, op Op, c *engine.Conversation) (Outcome, error) {
+func Decide(w *World, op Op, c *Conversation) (Outcome, error) {
 	a := op.Actor
 	switch op.Kind {
 	case OpReply:
@@ -131,8 +130,8 @@ func decide(w *world, op Op, c *engine.Conversation) (Outcome, error) {
 	return Outcome{}, fmt.Errorf("%w: unknown operation %q", ErrInvalid, op.Kind)
 }
 
-// mustHold checks that the actor is the conversation's assignee.
-func mustHold(a Actor, c *engine.Conversation) error {
+// MustHold checks that the actor is the conversation's assignee.
+func MustHold(a Actor, c *Conversation) error {
 	if c.Assignee != a.ID {
 		return fmt.Errorf("%w: %s is assigned to someone else", ErrNotAllowed, c.Kind)
 	}
@@ -140,7 +139,7 @@ func mustHold(a Actor, c *engine.Conversation) error {
 }
 
 // mayManage checks that the actor is the conversation's agent or a supervisor.
-func mayManage(a Actor, c *engine.Conversation) error {
+func mayManage(a Actor, c *Conversation) error {
 	if c.Assignee != a.ID && !a.Supervises() {
 		return fmt.Errorf("%w: only the conversation's agent or a supervisor", ErrNotAllowed)
 	}
@@ -149,39 +148,39 @@ func mayManage(a Actor, c *engine.Conversation) error {
 
 // inDepartment reports whether the actor works in dept. Without
 // departments configured, every agent works in every one.
-func inDepartment(w *world, a Actor, dept string) bool {
-	if len(w.rules.Departments) == 0 || a.Supervises() {
+func inDepartment(w *World, a Actor, dept string) bool {
+	if len(w.Rules.Departments) == 0 || a.Supervises() {
 		return true
 	}
-	ag := w.agent(a.ID)
+	ag := w.Agent(a.ID)
 	return ag != nil && ag.InDepartment(dept)
 }
 
 // decideReply sends an agent's message. Only the assigned agent writes in a
 // live or pending chat (a supervisor comments instead) or in an assigned
 // ticket; on WhatsApp outside the 24-hour window only a template goes.
-func decideReply(w *world, a Actor, c *engine.Conversation, r Reply) (engine.Message, error) {
+func decideReply(w *World, a Actor, c *Conversation, r Reply) (Message, error) {
 	switch {
-	case c.Kind == engine.KindChat && (c.State == engine.StateLive || c.State == engine.StatePending):
-	case c.Kind == engine.KindTicket && c.State == engine.StateAssigned:
+	case c.Kind == KindChat && (c.State == StateLive || c.State == StatePending):
+	case c.Kind == KindTicket && c.State == StateAssigned:
 	default:
-		return engine.Message{}, fmt.Errorf("%w: %s %s", ErrWrongState, c.State, c.Kind)
+		return Message{}, fmt.Errorf("%w: %s %s", ErrWrongState, c.State, c.Kind)
 	}
-	if err := mustHold(a, c); err != nil {
-		return engine.Message{}, err
+	if err := MustHold(a, c); err != nil {
+		return Message{}, err
 	}
 	r.Author = a.ID
-	m, err := w.reply(c, r)
+	m, err := w.Reply(c, r)
 	if err != nil {
-		return engine.Message{}, err
+		return Message{}, err
 	}
-	c.AwaitingAgent, c.LastAgentAt = false, w.now
+	c.AwaitingAgent, c.LastAgentAt = false, w.Now
 	if c.FirstAgentAt.IsZero() {
-		c.FirstAgentAt = w.now
+		c.FirstAgentAt = w.Now
 	}
-	if c.Kind == engine.KindTicket {
+	if c.Kind == KindTicket {
 		c.AgentReplied = true
-		w.arm(c, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+		w.arm(c, TimerArchive, w.Now.Add(w.Rules.Timeouts.ArchiveAfter))
 	} else {
 		w.armChatTimers(c)
 	}
@@ -192,74 +191,74 @@ func decideReply(w *world, a Actor, c *engine.Conversation, r Reply) (engine.Mes
 // (other than the author: a mention gives access, and naming oneself must
 // not keep it) puts the conversation in that agent's Tagged tab while it is
 // open, and rings their bell.
-func decideComment(w *world, a Actor, c *engine.Conversation, body string) (engine.Message, error) {
+func decideComment(w *World, a Actor, c *Conversation, body string) (Message, error) {
 	body = strings.TrimSpace(body)
 	if body == "" || len(body) > 4000 {
-		return engine.Message{}, fmt.Errorf("%w: a comment has 1 to 4000 characters", ErrInvalid)
+		return Message{}, fmt.Errorf("%w: a comment has 1 to 4000 characters", ErrInvalid)
 	}
-	if !mayView(a, c, func(dept string) bool { return inDepartment(w, a, dept) }) {
-		return engine.Message{}, ErrNotFound // only who may see it comments on it
+	if !MayView(a, c, func(dept string) bool { return inDepartment(w, a, dept) }) {
+		return Message{}, ErrNotFound // only who may see it comments on it
 	}
 	var mentioned []string
 	for _, id := range mentionsIn(body) {
-		if id != a.ID && w.agent(id) != nil {
+		if id != a.ID && w.Agent(id) != nil {
 			mentioned = append(mentioned, id)
 		}
 	}
-	w.add(c, engine.Message{Direction: engine.DirNote, Author: a.ID, Body: body})
-	note := w.messages[len(w.messages)-1] // as stored: its id, conversation and time filled in
+	w.add(c, Message{Direction: DirNote, Author: a.ID, Body: body})
+	note := w.Messages[len(w.Messages)-1] // as stored: its id, conversation and time filled in
 	for _, id := range mentioned {
 		if !slices.Contains(c.Mentions, id) {
 			c.Mentions = append(c.Mentions, id)
 		}
-		w.notices = append(w.notices, notice{agent: id, n: Notification{
-			ConversationID: c.ID, MessageID: note.ID, By: a.ID, Text: body, At: w.now}})
+		w.Notices = append(w.Notices, Notice{Agent: id, Notification: Notification{
+			ConversationID: c.ID, MessageID: note.ID, By: a.ID, Text: body, At: w.Now}})
 	}
-	w.events = append(w.events, Event{Type: EventComment, ConversationID: c.ID, MessageID: note.ID, Agent: a.ID,
-		Mentions: mentioned, Assignee: c.Assignee, Kind: string(c.Kind), Department: c.Department, At: w.now})
+	w.Events = append(w.Events, Event{Type: EventComment, ConversationID: c.ID, MessageID: note.ID, Agent: a.ID,
+		Mentions: mentioned, Assignee: c.Assignee, Kind: string(c.Kind), Department: c.Department, At: w.Now})
 	return note, nil
 }
 
 // decideFlag marks a chat to follow up: a flagged chat is neither closed
 // nor converted for inactivity, nor re-routed when its agent is slow.
-func decideFlag(w *world, a Actor, c *engine.Conversation, flagged bool) error {
-	if c.Kind != engine.KindChat || (c.State != engine.StateLive && c.State != engine.StatePending) {
+func decideFlag(w *World, a Actor, c *Conversation, flagged bool) error {
+	if c.Kind != KindChat || (c.State != StateLive && c.State != StatePending) {
 		return fmt.Errorf("%w: only a live or pending chat is flagged", ErrWrongState)
 	}
-	if err := mustHold(a, c); err != nil {
+	if err := MustHold(a, c); err != nil {
 		return err
 	}
 	c.Flagged = flagged
 	w.armChatTimers(c)
-	w.emit(EventChanged, c, "")
+	w.Emit(EventChanged, c, "")
 	return nil
 }
 
 // decidePending parks a live chat while the agent waits on the customer; a
 // customer reply makes it live again, silence closes it after the pending
 // timeout.
-func decidePending(w *world, a Actor, c *engine.Conversation) error {
-	if c.Kind != engine.KindChat || c.State != engine.StateLive {
+func decidePending(w *World, a Actor, c *Conversation) error {
+	if c.Kind != KindChat || c.State != StateLive {
 		return fmt.Errorf("%w: only a live chat can be marked pending", ErrWrongState)
 	}
-	if err := mustHold(a, c); err != nil {
+	if err := MustHold(a, c); err != nil {
 		return err
 	}
 	w.release(c)
-	c.State = engine.StatePending
-	w.disarm(c, engine.TimerAgentResponse, engine.TimerInactivity)
-	w.arm(c, engine.TimerPending, w.now.Add(w.rules.Timeouts.Pending))
+	c.State = StatePending
+	w.disarm(c, TimerAgentResponse, TimerInactivity)
+	w.arm(c, TimerPending, w.Now.Add(w.Rules.Timeouts.Pending))
 	w.note(c, "Marked pending")
-	w.emit(EventChanged, c, "")
+	w.Emit(EventChanged, c, "")
 	return nil
 }
 
 // checkCloseForm checks a closing form against the settings.
-func checkCloseForm(w *world, f CloseForm) error {
+func checkCloseForm(w *World, f CloseForm) error {
 	if !slices.Contains(Sentiments, f.Sentiment) {
 		return fmt.Errorf("%w: sentiment must be one of %s", ErrInvalid, strings.Join(Sentiments, ", "))
 	}
-	if f.Tag != "" && !w.rules.HasTag(f.Tag) {
+	if f.Tag != "" && !w.Rules.HasTag(f.Tag) {
 		return fmt.Errorf("%w: tag %q is not one of the configured tags", ErrInvalid, f.Tag)
 	}
 	if len(f.Notes) > 10000 || len(f.Refs) > 20 {
@@ -270,14 +269,14 @@ func checkCloseForm(w *world, f CloseForm) error {
 
 // decideCloseChat ends a live or pending chat with the agent's sentiment,
 // notes, tag and references; they stay in the contact's history.
-func decideCloseChat(w *world, a Actor, c *engine.Conversation, f CloseForm) error {
+func decideCloseChat(w *World, a Actor, c *Conversation, f CloseForm) error {
 	if err := checkCloseForm(w, f); err != nil {
 		return err
 	}
-	if c.Kind != engine.KindChat || (c.State != engine.StateLive && c.State != engine.StatePending) {
+	if c.Kind != KindChat || (c.State != StateLive && c.State != StatePending) {
 		return fmt.Errorf("%w: only a live or pending chat is closed", ErrWrongState)
 	}
-	if err := mustHold(a, c); err != nil {
+	if err := MustHold(a, c); err != nil {
 		return err
 	}
 	w.closeConversation(c, f.closure(a.ID))
@@ -286,17 +285,17 @@ func decideCloseChat(w *world, a Actor, c *engine.Conversation, f CloseForm) err
 
 // decideCloseTicket closes an assigned ticket; only its agent, and only
 // after answering the customer. The sentiment is optional for a ticket.
-func decideCloseTicket(w *world, a Actor, c *engine.Conversation, f CloseForm) error {
+func decideCloseTicket(w *World, a Actor, c *Conversation, f CloseForm) error {
 	if f.Sentiment == "" {
 		f.Sentiment = "neutral"
 	}
 	if err := checkCloseForm(w, f); err != nil {
 		return err
 	}
-	if c.Kind != engine.KindTicket || c.State != engine.StateAssigned {
+	if c.Kind != KindTicket || c.State != StateAssigned {
 		return fmt.Errorf("%w: only an assigned ticket is closed", ErrWrongState)
 	}
-	if err := mustHold(a, c); err != nil {
+	if err := MustHold(a, c); err != nil {
 		return err
 	}
 	if !c.AgentReplied {
@@ -312,44 +311,44 @@ func decideCloseTicket(w *world, a Actor, c *engine.Conversation, f CloseForm) e
 // who is available now (to), never for themselves, so nobody takes over a
 // customer they never held. The contact must not be in another open chat;
 // an open ticket of theirs is closed, as for any live chat.
-func decideReopen(w *world, a Actor, c *engine.Conversation, to string, r Reply) (engine.Message, error) {
-	if c.Kind != engine.KindChat || c.State != engine.StateClosed || c.MergedInto != "" {
-		return engine.Message{}, fmt.Errorf("%w: only a closed chat is reopened", ErrWrongState)
+func decideReopen(w *World, a Actor, c *Conversation, to string, r Reply) (Message, error) {
+	if c.Kind != KindChat || c.State != StateClosed || c.MergedInto != "" {
+		return Message{}, fmt.Errorf("%w: only a closed chat is reopened", ErrWrongState)
 	}
-	if w.contact.Chat != "" {
-		return engine.Message{}, fmt.Errorf("%w: the contact is in another open chat", ErrWrongState)
+	if w.Contact.Chat != "" {
+		return Message{}, fmt.Errorf("%w: the contact is in another open chat", ErrWrongState)
 	}
 	holder := a.ID
 	switch {
 	case to == "" || to == a.ID:
 		if c.Assignee != a.ID {
-			return engine.Message{}, fmt.Errorf("%w: only the chat's last agent reopens it; a supervisor assigns it to an available agent", ErrNotAllowed)
+			return Message{}, fmt.Errorf("%w: only the chat's last agent reopens it; a supervisor assigns it to an available agent", ErrNotAllowed)
 		}
 	case !a.Supervises():
-		return engine.Message{}, fmt.Errorf("%w: only a supervisor reopens a chat for someone else", ErrNotAllowed)
+		return Message{}, fmt.Errorf("%w: only a supervisor reopens a chat for someone else", ErrNotAllowed)
 	default:
 		holder = to
 	}
-	agent := w.agent(holder)
+	agent := w.Agent(holder)
 	if agent == nil {
-		return engine.Message{}, fmt.Errorf("agent %s: %w", holder, ErrNotFound)
+		return Message{}, fmt.Errorf("agent %s: %w", holder, ErrNotFound)
 	}
 	if holder != a.ID && !agent.Available() {
-		return engine.Message{}, fmt.Errorf("%w: %s cannot take the chat", ErrNoAgentAvailable, holder)
+		return Message{}, fmt.Errorf("%w: %s cannot take the chat", ErrNoAgentAvailable, holder)
 	}
 	c.Closed = nil
-	w.contact.Chat = c.ID
-	w.touchContact()
+	w.Contact.Chat = c.ID
+	w.TouchContact()
 	w.assign(c, agent, false)
-	if t := w.conversation(w.contact.Ticket); t != nil {
-		w.closeConversation(t, engine.Closure{By: "system", Reason: engine.ReasonLiveChat})
+	if t := w.Conversation(w.Contact.Ticket); t != nil {
+		w.closeConversation(t, Closure{By: "system", Reason: ReasonLiveChat})
 	}
 	r.Author = a.ID
-	m, err := w.reply(c, r)
+	m, err := w.Reply(c, r)
 	if err != nil {
-		return engine.Message{}, err
+		return Message{}, err
 	}
-	c.AwaitingAgent, c.LastAgentAt = false, w.now
+	c.AwaitingAgent, c.LastAgentAt = false, w.Now
 	w.armChatTimers(c)
 	return m, nil
 }
@@ -358,23 +357,23 @@ func decideReopen(w *world, a Actor, c *engine.Conversation, to string, r Reply)
 // named (who must be available, and in the department if one is named too),
 // or a department's best available agent. Only the chat's agent or a
 // supervisor transfers it; tickets are never transferred.
-func decideTransfer(w *world, a Actor, c *engine.Conversation, to Target) error {
+func decideTransfer(w *World, a Actor, c *Conversation, to Target) error {
 	if to.Department == "" && to.Agent == "" {
 		return fmt.Errorf("%w: name a department or an agent", ErrInvalid)
 	}
-	if c.Kind == engine.KindTicket {
+	if c.Kind == KindTicket {
 		return ErrTicketTransfer
 	}
-	if c.State != engine.StateLive && c.State != engine.StateQueued && c.State != engine.StateBot {
+	if c.State != StateLive && c.State != StateQueued && c.State != StateBot {
 		return fmt.Errorf("%w: only a live, queued or bot chat is transferred", ErrWrongState)
 	}
 	if c.Assignee != a.ID && !a.Supervises() {
 		return fmt.Errorf("%w: only the chat's agent or a supervisor transfers it", ErrNotAllowed)
 	}
 	dept := to.Department
-	var target *engine.Agent
+	var target *Agent
 	if to.Agent != "" {
-		if target = w.agent(to.Agent); target == nil {
+		if target = w.Agent(to.Agent); target == nil {
 			return fmt.Errorf("agent %s: %w", to.Agent, ErrNotFound)
 		}
 		if dept != "" && !target.InDepartment(dept) {
@@ -392,7 +391,7 @@ func decideTransfer(w *world, a Actor, c *engine.Conversation, to Target) error 
 	} else if target = pickAgent(w.deptAgents(dept), dept, []string{c.Assignee}); target == nil {
 		return fmt.Errorf("%w in department %s", ErrNoAgentAvailable, dept)
 	}
-	if c.State == engine.StateBot {
+	if c.State == StateBot {
 		// A supervisor takes the chat from its bot: the bot is told.
 		w.leaveBot(c, BotTakenOver)
 		w.note(c, "Taken from the bot by "+w.agentName(a.ID))
@@ -400,7 +399,7 @@ func decideTransfer(w *world, a Actor, c *engine.Conversation, to Target) error 
 	from := c.Assignee
 	w.release(c)
 	c.Department = dept
-	w.disarm(c, engine.TimerAgentResponse)
+	w.disarm(c, TimerAgentResponse)
 	w.assign(c, target, true)
 	if from != "" {
 		w.note(c, "Transferred from "+w.agentName(from))
@@ -411,28 +410,28 @@ func decideTransfer(w *world, a Actor, c *engine.Conversation, to Target) error 
 // decideAccept assigns an unassigned ticket of one of the agent's
 // departments to the agent. Of two agents racing, exactly one commits; the
 // other decides again and finds the ticket taken.
-func decideAccept(w *world, a Actor, c *engine.Conversation) error {
-	if c.Kind != engine.KindTicket || c.State != engine.StateUnassigned {
+func decideAccept(w *World, a Actor, c *Conversation) error {
+	if c.Kind != KindTicket || c.State != StateUnassigned {
 		return fmt.Errorf("%w: the ticket is not unassigned", ErrWrongState)
 	}
 	if !inDepartment(w, a, c.Department) {
 		return fmt.Errorf("%w: the ticket belongs to department %s", ErrNotAllowed, c.Department)
 	}
-	c.State, c.Assignee, c.AssignedAt = engine.StateAssigned, a.ID, w.now
+	c.State, c.Assignee, c.AssignedAt = StateAssigned, a.ID, w.Now
 	w.note(c, "Ticket accepted by "+w.agentName(a.ID))
-	w.emit(EventAssigned, c, "")
+	w.Emit(EventAssigned, c, "")
 	return nil
 }
 
-// decideQuickAccept assigns the agent the tickets given (the oldest
+// DecideQuickAccept assigns the agent the tickets given (the oldest
 // unassigned of their departments, oldest first) in one decision: if any
 // of them is no longer unassigned, the whole decision is taken again on
 // fresh state, so none is assigned twice and none is skipped.
-func decideQuickAccept(w *world, a Actor, tickets []*engine.Conversation) ([]string, error) {
+func DecideQuickAccept(w *World, a Actor, tickets []*Conversation) ([]string, error) {
 	var taken []string
 	for _, c := range tickets {
 		if err := decideAccept(w, a, c); err != nil {
-			return nil, errConflict // taken meanwhile: decide again
+			return nil, ErrConflict // taken meanwhile: decide again
 		}
 		taken = append(taken, c.ID)
 	}
@@ -445,50 +444,50 @@ func decideQuickAccept(w *world, a Actor, tickets []*engine.Conversation) ([]str
 // stays where it was; when the customer answers, that chat becomes live and
 // is routed as usual. Its agent or a supervisor may reach out; not while the
 // contact is in an open chat.
-func decideReachOut(w *world, a Actor, c *engine.Conversation, r Reply) (string, error) {
-	if c.State != engine.StateClosed && c.State != engine.StateArchived {
+func decideReachOut(w *World, a Actor, c *Conversation, r Reply) (string, error) {
+	if c.State != StateClosed && c.State != StateArchived {
 		return "", fmt.Errorf("%w: reach out from a closed conversation", ErrWrongState)
 	}
 	if c.Assignee != a.ID && !a.Supervises() {
 		return "", fmt.Errorf("%w: only its agent or a supervisor reaches out", ErrNotAllowed)
 	}
-	if w.contact.Chat != "" {
+	if w.Contact.Chat != "" {
 		return "", fmt.Errorf("%w: the contact is in an open chat", ErrWrongState)
 	}
-	chat := w.newConversation(engine.KindChat, engine.StateClosed, c.Department)
+	chat := w.NewConversation(KindChat, StateClosed, c.Department)
 	chat.Assignee = a.ID
 	r.Author = a.ID
-	if _, err := w.reply(chat, r); err != nil {
+	if _, err := w.Reply(chat, r); err != nil {
 		return "", err
 	}
-	chat.LastAgentAt = w.now
-	chat.Closed = &engine.Closure{By: a.ID, Reason: engine.ReasonReachOut, At: w.now}
-	w.contact.ReachOut = chat.ID
-	w.touchContact()
-	w.emit(EventChanged, chat, "")
+	chat.LastAgentAt = w.Now
+	chat.Closed = &Closure{By: a.ID, Reason: ReasonReachOut, At: w.Now}
+	w.Contact.ReachOut = chat.ID
+	w.TouchContact()
+	w.Emit(EventChanged, chat, "")
 	return chat.ID, nil
 }
 
 // decideDelete moves a closed conversation to the trash: out of every
 // list, kept for TrashKeep, then purged.
-func decideDelete(w *world, a Actor, c *engine.Conversation) error {
-	if c.State != engine.StateClosed || c.DeletedAt != nil {
+func decideDelete(w *World, a Actor, c *Conversation) error {
+	if c.State != StateClosed || c.DeletedAt != nil {
 		return fmt.Errorf("%w: only a closed conversation goes to the trash", ErrWrongState)
 	}
 	if err := mayManage(a, c); err != nil {
 		return err
 	}
-	at := w.now
+	at := w.Now
 	c.DeletedAt, c.DeletedBy = &at, a.ID
-	w.disarm(c, engine.TimerArchive)
-	w.arm(c, TimerPurge, w.now.Add(TrashKeep))
-	w.emit(EventChanged, c, "")
+	w.disarm(c, TimerArchive)
+	w.arm(c, TimerPurge, w.Now.Add(TrashKeep))
+	w.Emit(EventChanged, c, "")
 	return nil
 }
 
 // decideRestore takes a conversation out of the trash; who deleted it or a
 // supervisor.
-func decideRestore(w *world, a Actor, c *engine.Conversation) error {
+func decideRestore(w *World, a Actor, c *Conversation) error {
 	if c.DeletedAt == nil {
 		return fmt.Errorf("%w: the conversation is not in the trash", ErrWrongState)
 	}
@@ -497,10 +496,10 @@ func decideRestore(w *world, a Actor, c *engine.Conversation) error {
 	}
 	c.DeletedAt, c.DeletedBy = nil, ""
 	w.disarm(c, TimerPurge)
-	if c.Kind == engine.KindTicket {
-		w.arm(c, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	if c.Kind == KindTicket {
+		w.arm(c, TimerArchive, w.Now.Add(w.Rules.Timeouts.ArchiveAfter))
 	}
-	w.emit(EventChanged, c, "")
+	w.Emit(EventChanged, c, "")
 	return nil
 }
 
@@ -508,42 +507,62 @@ func decideRestore(w *world, a Actor, c *engine.Conversation) error {
 // to the agent converting it, for follow-up work. The chat stays closed and
 // names the ticket; the ticket carries the chat's history. A contact with
 // an open ticket has the chat added to it instead: never two open tickets.
-func decideConvert(w *world, a Actor, c *engine.Conversation, subject string) (string, error) {
+func decideConvert(w *World, a Actor, c *Conversation, subject string) (string, error) {
 	subject = strings.TrimSpace(subject)
 	if subject == "" || len(subject) > 200 {
 		return "", fmt.Errorf("%w: a subject of 1 to 200 characters", ErrInvalid)
 	}
-	if c.Kind != engine.KindChat || c.State != engine.StateClosed || c.ConvertedTo != "" || c.MergedInto != "" {
+	if c.Kind != KindChat || c.State != StateClosed || c.ConvertedTo != "" || c.MergedInto != "" {
 		return "", fmt.Errorf("%w: only a closed chat not yet converted", ErrWrongState)
 	}
 	if err := mayManage(a, c); err != nil {
 		return "", err
 	}
-	ticket := w.conversation(w.contact.Ticket)
+	ticket := w.Conversation(w.Contact.Ticket)
 	if ticket == nil {
 		ticket = w.newTicket(c.Department)
-		ticket.State, ticket.Assignee, ticket.AssignedAt = engine.StateAssigned, a.ID, w.now
+		ticket.State, ticket.Assignee, ticket.AssignedAt = StateAssigned, a.ID, w.Now
 		ticket.Subject = subject
 	}
 	ticket.Merged = append(ticket.Merged, c.ID)
-	w.arm(ticket, engine.TimerArchive, w.now.Add(w.rules.Timeouts.ArchiveAfter))
+	w.arm(ticket, TimerArchive, w.Now.Add(w.Rules.Timeouts.ArchiveAfter))
 	w.note(ticket, "Ticket made from a closed chat: "+subject)
 	c.ConvertedTo = ticket.ID
-	w.emit(EventChanged, c, "")
+	w.Emit(EventChanged, c, "")
 	return ticket.ID, nil
 }
 
-// decidePresence sets an agent's presence. Going online clears a pause for
+// DecidePresence sets an agent's presence. Going online clears a pause for
 // an ignored chat, even when the agent was online already.
-func decidePresence(w *world, agent *engine.Agent, p engine.Presence, accepting bool) error {
+func DecidePresence(w *World, agent *Agent, p Presence, accepting bool) error {
 	switch p {
-	case engine.Online, engine.Away, engine.Offline:
+	case Online, Away, Offline:
 	default:
 		return fmt.Errorf("%w: presence %q", ErrInvalid, p)
 	}
-	if p == engine.Online {
+	if p == Online {
 		agent.Paused = false
 	}
 	agent.Presence, agent.Accepting = p, accepting
 	return nil
 }
+
+// MayView is who may see a conversation: supervisors everything; an agent
+// what they hold or are mentioned in, what they deleted, closed tickets,
+// and the unassigned tickets of a department they work in (inDept).
+func MayView(a Actor, c *Conversation, inDept func(dept string) bool) bool {
+	switch {
+	case a.Supervises(), c.Assignee == a.ID, slices.Contains(c.Mentions, a.ID):
+		return true
+	case c.DeletedAt != nil:
+		return c.DeletedBy == a.ID
+	case c.Kind == KindTicket && c.State == StateClosed:
+		return true
+	case c.Kind == KindTicket && c.State == StateUnassigned:
+		return inDept(c.Department)
+	}
+	return false
+}
+
+// mentionPattern finds @agent-id in a comment.
+var mentionPattern = regexp.MustCompile(`@([a-z0-9][a-z0-9._-]{0,39})`)
