@@ -498,6 +498,7 @@ func TestLoadInvalidFromYAML(t *testing.T) {
 		{"empty listen", "listen: \"\"\n", "PARLEY_LISTEN"},
 		{"empty admin user", "admin:\n  user: \"\"\n", "PARLEY_ADMIN_USER"},
 		{"api_url without credentials", "twilio:\n  api_url: http://127.0.0.1:4010\n", "PARLEY_TWILIO_API_URL"},
+		{"a transcript link text without its link", "transcript:\n  link: \"Your copy is ready\"\n", "transcript"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -426,5 +426,9 @@ func (e *Engine) Validate() error {
 	if tr := e.Transcript; tr.Window < 0 || tr.Window > 24*time.Hour || (tr.Window > 0 && tr.Valid < time.Minute) {
 		return errors.New("transcript: window from 0 (off) to 24h, and valid at least 1m while it is on")
 	}
+	if tr := e.Transcript; tr.Offer != "" && tr.Window > 0 && !strings.Contains(tr.Link, "{link}") {
+		// Without it the customer who asked gets a text with no copy in it.
+		return errors.New("transcript: the link text must contain {link}, where the copy's address goes")
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/settings"
 
 	"github.com/rs/zerolog"
 
@@ -514,12 +515,12 @@ func TestSettingsChangeIsAuditedWithWhatChanged(t *testing.T) {
 	if _, err := f.svc.LoadSettings(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e, err := parseSettings(mustDoc(t, f.svc))
+	e, err := settings.Parse(mustDoc(t, f.svc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Tags = append(e.Tags, "zebra")
-	doc, err := settingsDoc(e)
+	doc, err := settings.Encode(e)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,23 +1,17 @@
 package desk
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/settings"
 
 	"github.com/redis/go-redis/v9"
-	"gopkg.in/yaml.v3"
-
-	"github.com/parleydesk/parley/config"
 )
 
 // The engine's settings (hours, departments, tags, texts, timeouts, ...) live
@@ -31,32 +25,11 @@ func (k keys) audit() string    { return k.prefix + "audit" }
 // auditKept is how many audit entries are kept.
 const auditKept = 10000
 
-// settingsDoc is the settings as stored: the same YAML shape as the file.
-func settingsDoc(e *config.Engine) (string, error) {
-	cp := *e
-	cp.Agents = nil // users are managed on their own
-	raw, err := yaml.Marshal(&cp)
-	return string(raw), err
-}
-
-func parseSettings(doc string) (*config.Engine, error) {
-	var e config.Engine
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(doc)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("%w: settings: %v", engine.ErrInvalid, err)
-	}
-	if err := e.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: settings: %v", engine.ErrInvalid, err)
-	}
-	return &e, nil
-}
-
 // LoadSettings makes the stored settings current, first storing the
 // configured ones if Redis has none yet. It returns the stored version.
 func (s *Service) LoadSettings(ctx context.Context) (int64, error) {
 	k := s.store.keys
-	doc, err := settingsDoc(s.Rules())
+	doc, err := settings.Encode(s.Rules())
 	if err != nil {
 		return 0, err
 	}
@@ -80,7 +53,7 @@ func (s *Service) reloadSettings(ctx context.Context, known int64) (int64, error
 	if doc == "" || version(ver) == known {
 		return known, nil
 	}
-	e, err := parseSettings(doc)
+	e, err := settings.Parse(doc)
 	if err != nil {
 		return known, err
 	}
@@ -109,7 +82,7 @@ func (s *Service) WatchSettings(ctx context.Context, every time.Duration, known 
 }
 
 // SettingsDocument returns the current settings as YAML.
-func (s *Service) SettingsDocument() (string, error) { return settingsDoc(s.Rules()) }
+func (s *Service) SettingsDocument() (string, error) { return settings.Encode(s.Rules()) }
 
 // UpdateSettings replaces the settings with doc (YAML or JSON, the same
 // shape as the configuration file), after checking them. Admins only; the
@@ -119,16 +92,16 @@ func (s *Service) UpdateSettings(ctx context.Context, a engine.Actor, doc string
 	if a.Role != "admin" {
 		return fmt.Errorf("%w: admins only", engine.ErrNotAllowed)
 	}
-	e, err := parseSettings(doc)
+	e, err := settings.Parse(doc)
 	if err != nil {
 		return err
 	}
 	e.Agents = nil
-	stored, err := settingsDoc(e)
+	stored, err := settings.Encode(e)
 	if err != nil {
 		return err
 	}
-	before, err := settingsDoc(s.Rules())
+	before, err := settings.Encode(s.Rules())
 	if err != nil {
 		return err
 	}
@@ -142,7 +115,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a engine.Actor, doc string
 		t.expectVersion(k.settings(), ver)
 		t.do("HSET", k.settings(), "doc", stored, "ver", itoa(ver+1))
 		// The change and its audit entry are one write.
-		if err := s.audit(t, a, "settings.update", "settings", changedSections(before, stored)); err != nil {
+		if err := s.audit(t, a, "settings.update", "settings", settings.Changed(before, stored)); err != nil {
 			return err
 		}
 		return t.commit(ctx, s.store.rdb)
@@ -152,35 +125,6 @@ func (s *Service) UpdateSettings(ctx context.Context, a engine.Actor, doc string
 	}
 	s.rules.Store(e)
 	return nil
-}
-
-// changedSections names the top-level settings that differ between two
-// settings documents ("changed: hours, texts"), for the audit log.
-func changedSections(before, after string) string {
-	var a, b map[string]any
-	_ = yaml.Unmarshal([]byte(before), &a) // both were written by settingsDoc
-	_ = yaml.Unmarshal([]byte(after), &b)
-	var changed []string
-	for key := range mergeKeys(a, b) {
-		if !reflect.DeepEqual(a[key], b[key]) {
-			changed = append(changed, key)
-		}
-	}
-	if len(changed) == 0 {
-		return "no change"
-	}
-	slices.Sort(changed)
-	return "changed: " + strings.Join(changed, ", ")
-}
-
-func mergeKeys(maps ...map[string]any) map[string]bool {
-	out := map[string]bool{}
-	for _, m := range maps {
-		for k := range m {
-			out[k] = true
-		}
-	}
-	return out
 }
 
 // AuditEntry records who changed what, when.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/settings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -87,7 +88,7 @@ func (s *Service) SyncTemplates(ctx context.Context, a engine.Actor) (TemplateSy
 		ver, _ := vals[1].(string)
 		current := s.Rules()
 		if doc != "" {
-			if current, err = parseSettings(doc); err != nil {
+			if current, err = settings.Parse(doc); err != nil {
 				return err
 			}
 		}
@@ -97,7 +98,7 @@ func (s *Service) SyncTemplates(ctx context.Context, a engine.Actor) (TemplateSy
 		if err := e.Validate(); err != nil {
 			return fmt.Errorf("%w: synced templates: %v", engine.ErrInvalid, err)
 		}
-		stored, err := settingsDoc(&e)
+		stored, err := settings.Encode(&e)
 		if err != nil {
 			return err
 		}

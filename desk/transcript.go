@@ -26,7 +26,7 @@ import (
 // ErrLinkExpired: a signed link whose time has passed.
 var ErrLinkExpired = errors.New("this link has expired")
 
-func (k keys) TranscriptOffer(a channels.Address) string { return k.prefix + "transcript:" + string(a) }
+func (k keys) transcriptOffer(a channels.Address) string { return k.prefix + "transcript:" + string(a) }
 
 // writeTranscriptOffers adds a decision's offers to its commit, and drops
 // the offer it took up.
@@ -35,7 +35,7 @@ func (k keys) writeTranscriptOffers(t *tx, w *engine.World) {
 	if ts == nil {
 		return
 	}
-	key := k.TranscriptOffer(w.Contact.Address)
+	key := k.transcriptOffer(w.Contact.Address)
 	if ts.Used {
 		t.do("DEL", key)
 	}
@@ -48,7 +48,7 @@ func (k keys) writeTranscriptOffers(t *tx, w *engine.World) {
 // loadTranscriptOffer puts the contact's standing offer, its chat and a
 // signed link into the world, for a message that says the keyword.
 func (s *Service) loadTranscriptOffer(ctx context.Context, w *engine.World) error {
-	v, err := s.store.rdb.Get(ctx, s.store.keys.TranscriptOffer(w.Contact.Address)).Result()
+	v, err := s.store.rdb.Get(ctx, s.store.keys.transcriptOffer(w.Contact.Address)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}

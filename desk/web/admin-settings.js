@@ -193,6 +193,11 @@ export function fillSettings(doc) {
   $('#s-survey-on').checked = !!sv.enabled;
   $('#s-survey-q').value = sv.question || '';
   $('#s-survey-thanks').value = sv.thanks || '';
+  const tr = doc.transcript || {};
+  $('#s-tr-offer').value = tr.offer || '';
+  $('#s-tr-link').value = tr.link || '';
+  $('#s-tr-window').value = shortDuration(tr.window);
+  $('#s-tr-valid').value = shortDuration(tr.valid);
   const bots = doc.bots || [];
   $('#s-bots').textContent = bots.length ? 'Bots: ' + bots.map((b) => b.id).join(', ') + '. They are kept as they are when you save.' : '';
   show($('#s-bots'), bots.length > 0);
@@ -275,6 +280,14 @@ function buildDoc() {
   doc.survey = Object.assign({}, doc.survey || {}, {
     enabled: $('#s-survey-on').checked, question: $('#s-survey-q').value.trim(), thanks: $('#s-survey-thanks').value.trim(),
   });
+  const transcript = { offer: $('#s-tr-offer').value.trim(), link: $('#s-tr-link').value.trim() };
+  for (const [key, label] of [['window', 'time to answer'], ['valid', 'the link works for']]) {
+    const v = $('#s-tr-' + key).value.trim();
+    if (!Number.isFinite(parseDuration(v))) problems.push('Transcript, ' + label + ': "' + v + '" is not a duration like 10m or 24h.');
+    transcript[key] = v;
+  }
+  if (transcript.offer && !transcript.link.includes('{link}')) problems.push('Transcript: the link text needs {link}, where the address goes.');
+  doc.transcript = Object.assign({}, doc.transcript || {}, transcript);
   return { doc, problems };
 }
 

@@ -48,7 +48,7 @@ texts:
   ended: "E2E3: ended."
 `;
 
-const { redisCli, inbound, whatsAppIn, smsIn, newDesk } = H;
+const { redisCli, inbound, whatsAppIn, smsIn, sentTo, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, sue: null, shots: 0 });
 
 const shot = H.shotOf(() => [W.ann, W.sue]);
@@ -63,6 +63,8 @@ const secondsLeft = async (box) => {
 const A = { number: '+27840000001', name: 'Amahle Accept' };
 const B = { number: '+27840000002', name: 'Bram Ignored' };
 const C = { number: '+27840000003', name: 'Chipo Second' };
+const D = { number: '+27840000004', name: 'Dumi Kept' };
+const E = { number: '+27840000005', name: 'Esi Not Routed' };
 
 describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, () => {
   before(async () => {
@@ -142,6 +144,28 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     await page.locator('#paused-note').waitFor({ state: 'hidden' });
     assert.equal(await page.isChecked('#accepting'), true);
     assert.equal((await me(page)).paused, false, 'still paused on the server after Resume');
+  });
+
+  step('Stop new chats keeps the chat in hand and routes no more to the agent', async () => {
+    const { page } = W.ann;
+    await inbound(whatsAppIn(D.number, 'Hello, one question', D.name));
+    const box = page.locator('.routed', { hasText: D.name });
+    await box.waitFor();
+    await box.locator('button.routed-stop').click();
+    await eventually('the pop-up goes', async () => (await box.count()) === 0);
+    await eventually('ann stops accepting', async () => (await me(page)).accepting === false);
+    assert.equal(await page.isChecked('#accepting'), false, 'the desk still says Accepting chats');
+    assert.equal((await me(page)).presence, 'online', 'Stop new chats took ann offline');
+    await card(page, D.name).waitFor(); // the chat stays hers
+
+    // The next customer finds nobody taking chats.
+    await inbound(whatsAppIn(E.number, 'Anyone there?', E.name));
+    const to = 'whatsapp:' + E.number;
+    await eventually('the next customer is told nobody is free', async () => sentTo(to).some((r) => r.form.Body === 'E2E3: nobody free.'));
+    assert.equal(await page.locator('.routed', { hasText: E.name }).count(), 0, 'a chat was routed to an agent who stopped');
+
+    await page.check('#accepting');
+    await eventually('ann accepts again', async () => (await me(page)).accepting === true);
   });
 
   step('@-mention autocomplete in the comment box, picked with the keyboard', async () => {

@@ -377,6 +377,40 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     assert.equal(await page.locator('#audit-table tbody tr[data-action="settings.update"]').count(), 1, 'the refused save was audited');
   });
 
+  step('admin: the transcript offer is edited in the settings', async () => {
+    const { page } = W.ada;
+    await page.click('.subtab[data-admin="settings"]');
+    await eventually('the settings form to load', async () => (await page.inputValue('#s-tz')) === 'UTC');
+    let now = await inPage(page, 'GET', '/admin/settings');
+    assert.equal(await page.inputValue('#s-tr-offer'), now.data.transcript.offer);
+    assert.equal(await page.inputValue('#s-tr-window'), '10m');
+    assert.equal(await page.inputValue('#s-tr-valid'), '24h');
+
+    // Mistakes are named before anything is sent.
+    await page.fill('#s-tr-window', 'soon');
+    await page.fill('#s-tr-link', 'Your copy is ready.');
+    await page.click('#settings-save');
+    const err = page.locator('#settings-error');
+    await err.locator('li', { hasText: 'Transcript, time to answer: "soon" is not a duration' }).waitFor();
+    await err.locator('li', { hasText: 'the link text needs {link}' }).waitFor();
+    now = await inPage(page, 'GET', '/admin/settings');
+    assert.equal(now.data.transcript.window, '10m0s', 'a refused form changed the transcript');
+
+    await page.fill('#s-tr-offer', 'Chat ended. Reply TRANSCRIPT within {minutes} minutes for a copy.');
+    await page.fill('#s-tr-link', 'Your copy, for {hours} hours: {link}');
+    await page.fill('#s-tr-window', '5m');
+    await page.fill('#s-tr-valid', '2h');
+    await page.click('#settings-save');
+    await page.locator('.toast', { hasText: 'Settings saved' }).waitFor();
+    now = await inPage(page, 'GET', '/admin/settings');
+    assert.deepEqual(now.data.transcript, {
+      offer: 'Chat ended. Reply TRANSCRIPT within {minutes} minutes for a copy.',
+      link: 'Your copy, for {hours} hours: {link}', window: '5m0s', valid: '2h0m0s',
+    });
+    await page.locator('#set-transcript').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'settings-transcript-ada.png') });
+  });
+
   step('admin: users are added, changed, given a password, disabled and enabled', async () => {
     const { page } = W.ada;
     await page.click('.subtab[data-admin="users"]');
