@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/reports"
 )
 
 // A known day and a half of work, and the figures it must give.
@@ -56,10 +57,10 @@ func TestReportFromKnownData(t *testing.T) {
 	tickets(t, f, 1)
 
 	sue := engine.Actor{ID: "sue", Role: "supervisor"}
-	if _, err := f.svc.Report(ctx, ann, ReportQuery{From: day1, To: day1.Add(48 * time.Hour)}); !errors.Is(err, engine.ErrNotAllowed) {
+	if _, err := f.svc.Report(ctx, ann, reports.Query{From: day1, To: day1.Add(48 * time.Hour)}); !errors.Is(err, engine.ErrNotAllowed) {
 		t.Fatalf("an agent's report: %v, want ErrNotAllowed", err)
 	}
-	r, err := f.svc.Report(ctx, sue, ReportQuery{From: day1.Truncate(24 * time.Hour), To: day1.Truncate(24 * time.Hour).Add(48 * time.Hour)})
+	r, err := f.svc.Report(ctx, sue, reports.Query{From: day1.Truncate(24 * time.Hour), To: day1.Truncate(24 * time.Hour).Add(48 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,22 +80,14 @@ func TestReportFromKnownData(t *testing.T) {
 	if len(r.Agents) != 2 || r.Agents[0].Key != "ann" || r.Agents[0].HandlingAvg != 660 || r.Agents[1].FirstResponseAvg != 120 || r.Agents[1].ClosedByInactivity != 1 {
 		t.Fatalf("agents %+v %+v", r.Agents[0].Figures, r.Agents[1].Figures)
 	}
-	var csv strings.Builder
-	if err := r.WriteCSV(&csv); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
-	if len(lines) != 1+1+2+2+1 || lines[1] != "total,,2,1,1,90.0,0.0,690.0,1,0,0,1,5.0" {
-		t.Fatalf("csv:\n%s", csv.String())
-	}
 	var export strings.Builder
-	if err := f.svc.ExportConversations(ctx, sue, ReportQuery{From: day1, To: day1.Add(48 * time.Hour), Agent: "ann"}, "csv", &export); err != nil {
+	if err := f.svc.ExportConversations(ctx, sue, reports.Query{From: day1, To: day1.Add(48 * time.Hour), Agent: "ann"}, "csv", &export); err != nil {
 		t.Fatal(err)
 	}
 	if rows := strings.Split(strings.TrimSpace(export.String()), "\n"); len(rows) != 2 || !strings.Contains(rows[1], a.ID) || !strings.Contains(rows[1], "billing") {
 		t.Fatalf("export:\n%s", export.String())
 	}
-	if _, err := f.svc.Report(ctx, sue, ReportQuery{From: day1, To: day1}); !errors.Is(err, engine.ErrInvalid) {
+	if _, err := f.svc.Report(ctx, sue, reports.Query{From: day1, To: day1}); !errors.Is(err, engine.ErrInvalid) {
 		t.Fatalf("an empty period: %v, want ErrInvalid", err)
 	}
 }

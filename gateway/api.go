@@ -18,6 +18,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/reports"
 )
 
 // api is the desk's JSON API under /api/v1. The engine enforces what each
@@ -309,8 +310,8 @@ func (a *api) viewing(c *fiber.Ctx) error {
 
 // reportQuery reads a report's period (from and to, both days included)
 // and scope.
-func reportQuery(c *fiber.Ctx) (desk.ReportQuery, error) {
-	q := desk.ReportQuery{Agent: c.Query("agent"), Department: c.Query("department")}
+func reportQuery(c *fiber.Ctx) (reports.Query, error) {
+	q := reports.Query{Agent: c.Query("agent"), Department: c.Query("department")}
 	var err error
 	if q.From, err = parseDate(c, "from"); err != nil {
 		return q, err

@@ -23,6 +23,7 @@ import (
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/reports"
 )
 
 const password = "correct horse battery"
@@ -514,7 +515,7 @@ func TestSupervisorGroupsAndReports(t *testing.T) {
 	today := time.Now().UTC().Format(time.DateOnly)
 	ann.want("GET", "/api/v1/reports?from="+today+"&to="+today, nil, 403, "forbidden")
 	sue.want("GET", "/api/v1/reports?from="+today, nil, 400, "invalid")
-	var r desk.Report
+	var r reports.Report
 	json.NewDecoder(sue.want("GET", "/api/v1/reports?from="+today+"&to="+today, nil, 200, "").Body).Decode(&r)
 	if r.Total.Chats != 2 || r.Total.Tickets != 1 {
 		t.Fatalf("report totals %+v", r.Total)
