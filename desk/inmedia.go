@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/media"
 
 	"github.com/redis/go-redis/v9"
 
@@ -159,7 +160,7 @@ func (s *Service) fetchOne(ctx context.Context, m engine.Message, i int, md chan
 	if s.mediaSource == nil {
 		return engine.File{}, ErrNoMediaSource
 	}
-	got, err := s.mediaSource.Fetch(ctx, md.URL, MaxAttachment)
+	got, err := s.mediaSource.Fetch(ctx, md.URL, media.MaxAttachment)
 	if err != nil {
 		return engine.File{}, err
 	}
@@ -179,11 +180,11 @@ func (s *Service) fetchOne(ctx context.Context, m engine.Message, i int, md chan
 	// No uploader ("by"): nobody may send a customer's file on by its id.
 	if _, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, "name", got.Name, "type", contentType, "data", got.Data, "conv", m.ConversationID, "contact", string(c.Contact))
-		p.Expire(ctx, key, mediaKeep)
+		p.Expire(ctx, key, media.Keep)
 		return nil
 	}); err != nil {
 		return engine.File{}, err
 	}
 	return engine.File{ID: id, Name: got.Name, Type: contentType, Size: len(got.Data), State: engine.FileReady,
-		Until: s.now().Add(mediaKeep).UnixMilli()}, nil
+		Until: s.now().Add(media.Keep).UnixMilli()}, nil
 }

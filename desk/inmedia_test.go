@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/media"
 
 	"github.com/rs/zerolog"
 
@@ -126,7 +127,7 @@ func newMediaFixture(t *testing.T, deleteAtTwilio bool) mediaFixture {
 	md := &mediaDispatch{fakeDispatch: f.dispatch}
 	f.svc = NewService(Options{
 		Store: f.store, Dispatcher: md, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop(),
-		Media:       NewMedia([]byte(strings.Repeat("k", 32)), "https://parley.example"),
+		Media:       media.NewSigner([]byte(strings.Repeat("k", 32)), "https://parley.example"),
 		MediaSource: fetcher, DeleteSourceMedia: deleteAtTwilio,
 	})
 	seed(t, f, online("ann", 3))
@@ -259,7 +260,7 @@ func TestInboundMediaFetchedWithCredentialsAndShownAtSignedURLs(t *testing.T) {
 			t.Errorf("%s: the file was served, want refused", name)
 		}
 	}
-	f.clock.Add(deskURLLife + time.Minute)
+	f.clock.Add(media.DeskURLLife + time.Minute)
 	if _, _, err := f.open(ann, u); err == nil {
 		t.Error("expired: the file was served, want refused")
 	}
@@ -317,8 +318,8 @@ func TestMediaFetchGivingUpSaysSo(t *testing.T) {
 		t.Fatalf("the last attempt: %v, want ErrMediaGivenUp (recorded, not to be retried)", err)
 	}
 	a := f.shown(t, ann, chat.ID, r.MessageID)[0]
-	if a.State != engine.FileFailed || a.Error != ErrMediaNotFetched || a.URL != "" || a.Kind != engine.KindVideo {
-		t.Fatalf("after giving up: %+v, want a failed video saying %q", a, ErrMediaNotFetched)
+	if a.State != engine.FileFailed || a.Error != media.NotFetched || a.URL != "" || a.Kind != engine.KindVideo {
+		t.Fatalf("after giving up: %+v, want a failed video saying %q", a, media.NotFetched)
 	}
 	if len(f.dueMedia(t)) != 0 {
 		t.Error("the due entry outlived the last attempt")
@@ -330,13 +331,13 @@ func TestMediaOver20MBRefusedAtOnce(t *testing.T) {
 	ctx := context.Background()
 	chat := liveChat(t, f.fixture, "whatsapp:+27820000730")
 	ann := engine.Actor{ID: chat.Assignee, Role: "agent"}
-	big := f.twilio.add("ME5", mediaItem{contentType: "video/mp4", size: MaxAttachment + 1})
+	big := f.twilio.add("ME5", mediaItem{contentType: "video/mp4", size: media.MaxAttachment + 1})
 	r := f.receiveMedia(t, "SMmedia4", "whatsapp:+27820000730", "", channels.Media{URL: big, ContentType: "video/mp4"})
 	// Not the last attempt, yet final: asking again gets the same answer.
 	if err := f.svc.FetchMedia(ctx, r.MessageID, false); !errors.Is(err, ErrMediaGivenUp) {
 		t.Fatalf("an oversize item is decided, not retried: %v, want ErrMediaGivenUp", err)
 	}
-	if a := f.shown(t, ann, chat.ID, r.MessageID)[0]; a.State != engine.FileFailed || a.Error != ErrMediaNotFetched {
+	if a := f.shown(t, ann, chat.ID, r.MessageID)[0]; a.State != engine.FileFailed || a.Error != media.NotFetched {
 		t.Fatalf("oversize item: %+v, want failed", a)
 	}
 }

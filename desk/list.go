@@ -369,7 +369,7 @@ func (s *Service) Detail(ctx context.Context, a engine.Actor, id string) (Detail
 		return Detail{}, err
 	}
 	hist = append(hist, own...)
-	s.forDesk(c.ID, hist)
+	s.media.ForDesk(c.ID, hist, s.now())
 	return Detail{Conversation: c, Contact: contact, History: hist, WindowOpen: windowOpen(contact, s.now()), Engagements: engagements}, nil
 }
 

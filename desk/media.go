@@ -2,72 +2,25 @@ package desk
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/media"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Attachments an agent sends are kept by Parley and served to Twilio (and
-// the desk) at signed, expiring URLs: Twilio fetches media by URL, without
-// credentials, so the URL itself is the permission.
-
-const (
-	// MaxAttachment is the largest file an agent may attach.
-	MaxAttachment = 20 << 20
-	// mediaKeep is how long an attachment is kept and its URL valid.
-	mediaKeep = 7 * 24 * time.Hour
-)
+// The files Parley keeps, one hash each with its lifetime (media.Keep):
+// an agent's upload (Attach), a customer's media once fetched
+// (inmedia.go). What may be done with a file is checked against what is
+// stored with it: who uploaded it, for which conversation, whose customer
+// sent it. The links to them are signed by desk/media.
 
 func (k keys) media(id string) string { return k.prefix + "media:" + id }
 
-// Media signs and checks attachment URLs.
-type Media struct {
-	secret    []byte
-	publicURL string
-}
-
-// NewMedia returns the signer for URLs under publicURL.
-func NewMedia(secret []byte, publicURL string) *Media {
-	return &Media{secret: secret, publicURL: publicURL}
-}
-
-func (m *Media) sign(id string, exp int64) string {
-	mac := hmac.New(sha256.New, m.secret)
-	fmt.Fprintf(mac, "%s:%d", id, exp)
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// URL is an attachment's signed address, valid until exp.
-func (m *Media) URL(id string, exp time.Time) string {
-	e := exp.Unix()
-	return fmt.Sprintf("%s/media/%s?exp=%d&sig=%s", m.publicURL, id, e, m.sign(id, e))
-}
-
-// Valid reports whether a signature is this server's for id and exp, and
-// exp has not passed.
-func (m *Media) Valid(id, exp, sig string, now time.Time) bool {
-	if len(m.secret) == 0 {
-		return false
-	}
-	e, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || now.Unix() > e {
-		return false
-	}
-	return hmacEqual(sig, m.sign(id, e))
-}
-
-func hmacEqual(got, want string) bool { return hmac.Equal([]byte(got), []byte(want)) }
-
 // Attach stores a file for a conversation the actor may reply in.
 func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, contentType string, data []byte) (engine.Attachment, error) {
-	if len(s.media.secret) == 0 {
+	if !s.media.Enabled() {
 		return engine.Attachment{}, fmt.Errorf("%w: attachments are not set up on this server", engine.ErrInvalid)
 	}
 	c, err := s.Open(ctx, a, convID)
@@ -77,7 +30,7 @@ func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, cont
 	if err := engine.MustHold(a, c); err != nil {
 		return engine.Attachment{}, err
 	}
-	if len(data) == 0 || len(data) > MaxAttachment {
+	if len(data) == 0 || len(data) > media.MaxAttachment {
 		return engine.Attachment{}, fmt.Errorf("%w: an attachment has 1 byte to 20 MB", engine.ErrInvalid)
 	}
 	att := engine.Attachment{ID: engine.NewID(), Name: name, ContentType: contentType, Size: len(data)}
@@ -87,12 +40,12 @@ func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, cont
 	key := s.store.keys.media(att.ID)
 	if _, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, "name", name, "type", contentType, "data", data, "by", a.ID, "conv", c.ID, "contact", string(c.Contact))
-		p.Expire(ctx, key, mediaKeep)
+		p.Expire(ctx, key, media.Keep)
 		return nil
 	}); err != nil {
 		return engine.Attachment{}, err
 	}
-	att.URL = s.media.URL(att.ID, s.now().Add(mediaKeep))
+	att.URL = s.media.URL(att.ID, s.now().Add(media.Keep))
 	return att, nil
 }
 
@@ -117,7 +70,7 @@ func (s *Service) ReplyAttachment(ctx context.Context, a engine.Actor, convID, i
 	if by, _ := v[0].(string); by == "" || by != a.ID || v[1] != convID {
 		return engine.Attachment{}, fmt.Errorf("attachment %s: %w", id, engine.ErrNotFound)
 	}
-	att := engine.Attachment{ID: id, Size: int(size.Val()), URL: s.media.URL(id, s.now().Add(mediaKeep))}
+	att := engine.Attachment{ID: id, Size: int(size.Val()), URL: s.media.URL(id, s.now().Add(media.Keep))}
 	if d := ttl.Val(); d > 0 {
 		att.Until = s.now().Add(d)
 	}
@@ -137,6 +90,33 @@ func (s *Service) Attachment(ctx context.Context, id, exp, sig string) (name, co
 	}
 	raw, ok := v[2].(string)
 	if !ok {
+		return "", "", nil, engine.ErrNotFound
+	}
+	name, _ = v[0].(string)
+	contentType, _ = v[1].(string)
+	return name, contentType, []byte(raw), nil
+}
+
+// DeskFile returns a stored file for the desk: the URL's signature must
+// hold for the conversation it names, the actor may see that conversation
+// (checked by the caller), and the file must belong to its customer. Any
+// other case is ErrNotFound.
+func (s *Service) DeskFile(ctx context.Context, a engine.Actor, convID, id, exp, sig string) (name, contentType string, data []byte, err error) {
+	if !s.media.DeskValid(convID, id, exp, sig, s.now()) {
+		return "", "", nil, engine.ErrNotFound
+	}
+	c, err := s.Open(ctx, a, convID)
+	if err != nil {
+		return "", "", nil, err
+	}
+	v, err := s.store.rdb.HMGet(ctx, s.store.keys.media(id), "name", "type", "data", "conv", "contact").Result()
+	if err != nil {
+		return "", "", nil, err
+	}
+	raw, ok := v[2].(string)
+	conv, _ := v[3].(string)
+	contact, _ := v[4].(string)
+	if !ok || (conv != c.ID && (contact == "" || contact != string(c.Contact))) {
 		return "", "", nil, engine.ErrNotFound
 	}
 	name, _ = v[0].(string)

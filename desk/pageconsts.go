@@ -2,9 +2,6 @@ package desk
 
 import "slices"
 
-// MaxAttachmentsPerReply is how many files one reply may carry.
-const MaxAttachmentsPerReply = 10
-
 // TabsFor lists the tabs a desk user has, in the desk's order: an agent's
 // own lists (a bot's chats reach them only once it hands off), or a
 // supervisor's view of everyone's (mentions, the Tagged tab, are an

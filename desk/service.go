@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/media"
 
 	"github.com/rs/zerolog"
 
@@ -49,7 +50,7 @@ type Service struct {
 	rules atomic.Pointer[config.Engine]
 	now   func() time.Time
 	log   zerolog.Logger
-	media *Media
+	media *media.Signer
 	bots  *botClient
 	sends SendPolicy
 	// mediaSource fetches customers' media; deleteSourceMedia deletes each
@@ -84,8 +85,9 @@ type Options struct {
 	// Now is the clock every time rule reads.
 	Now func() time.Time
 	Log zerolog.Logger
-	// Media signs attachment URLs; without it attachments are refused.
-	Media *Media
+	// Media signs file and transcript links; without it attachments are
+	// refused.
+	Media *media.Signer
 	// BotSecrets are the bots' secrets by bot id, the current one first
 	// (they are not settings: they come from the environment).
 	BotSecrets map[string][]string
@@ -105,11 +107,11 @@ type Options struct {
 
 // NewService wires the desk.
 func NewService(o Options) *Service {
-	media := o.Media
-	if media == nil {
-		media = NewMedia(nil, "")
+	signer := o.Media
+	if signer == nil {
+		signer = media.NewSigner(nil, "")
 	}
-	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
+	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: signer,
 		bots: newBotClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
 		sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
 	s.sends = o.Sends

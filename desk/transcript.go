@@ -3,10 +3,8 @@ package desk
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
 
@@ -22,9 +20,6 @@ import (
 // is a key beside the contact, written in the commit that closed the chat
 // and expiring with the window; it is read only for a message that says
 // the keyword, so other messages pay nothing for it.
-
-// ErrLinkExpired: a signed link whose time has passed.
-var ErrLinkExpired = errors.New("this link has expired")
 
 func (k keys) transcriptOffer(a channels.Address) string { return k.prefix + "transcript:" + string(a) }
 
@@ -71,17 +66,6 @@ func (s *Service) loadTranscriptOffer(ctx context.Context, w *engine.World) erro
 	return nil
 }
 
-// transcriptSubject is what a transcript link signs: not an attachment id,
-// so neither signature serves for the other.
-func transcriptSubject(convID string) string { return "transcript:" + convID }
-
-// TranscriptURL is the signed address of a conversation's transcript page,
-// valid until exp.
-func (m *Media) TranscriptURL(convID string, exp time.Time) string {
-	e := exp.Unix()
-	return fmt.Sprintf("%s/transcripts/%s?exp=%d&sig=%s", m.publicURL, convID, e, m.sign(transcriptSubject(convID), e))
-}
-
 // CustomerTranscript is what the customer's transcript page shows.
 type CustomerTranscript struct {
 	Conversation *engine.Conversation
@@ -91,15 +75,11 @@ type CustomerTranscript struct {
 }
 
 // TranscriptFor checks a transcript link and returns what its page shows:
-// ErrBadSignature for a link this server did not sign, ErrLinkExpired for
-// one whose time has passed.
+// media.ErrBadSignature for a link this server did not sign,
+// media.ErrLinkExpired for one whose time has passed.
 func (s *Service) TranscriptFor(ctx context.Context, convID, exp, sig string) (CustomerTranscript, error) {
-	e, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || len(s.media.secret) == 0 || !s.media.Valid(transcriptSubject(convID), exp, sig, time.Unix(e-1, 0)) {
-		return CustomerTranscript{}, ErrBadSignature
-	}
-	if s.now().Unix() > e {
-		return CustomerTranscript{}, ErrLinkExpired
+	if err := s.media.CheckTranscript(convID, exp, sig, s.now()); err != nil {
+		return CustomerTranscript{}, err
 	}
 	c, err := s.store.Conversation(ctx, convID)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/media"
 
 	"github.com/rs/zerolog"
 
@@ -26,7 +27,7 @@ func transcriptFixture(t *testing.T) fixture {
 		clock: &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
 	}
 	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now,
-		Log: zerolog.Nop(), Media: NewMedia([]byte(strings.Repeat("s", 32)), "https://parley.test")})
+		Log: zerolog.Nop(), Media: media.NewSigner([]byte(strings.Repeat("s", 32)), "https://parley.test")})
 	return f
 }
 
@@ -102,13 +103,13 @@ func TestTranscriptLinkOverRedis(t *testing.T) {
 		"later expiry":     {id, "9999999999", sig},
 		"other chat":       {"01OTHERCHAT0000000000000000", exp, sig},
 	} {
-		if _, err := f.svc.TranscriptFor(ctx, try[0], try[1], try[2]); !errors.Is(err, ErrBadSignature) {
-			t.Fatalf("%s: %v, want ErrBadSignature", name, err)
+		if _, err := f.svc.TranscriptFor(ctx, try[0], try[1], try[2]); !errors.Is(err, media.ErrBadSignature) {
+			t.Fatalf("%s: %v, want media.ErrBadSignature", name, err)
 		}
 	}
 	f.clock.Add(25 * time.Hour)
-	if _, err := f.svc.TranscriptFor(ctx, id, exp, sig); !errors.Is(err, ErrLinkExpired) {
-		t.Fatalf("a day later: %v, want ErrLinkExpired", err)
+	if _, err := f.svc.TranscriptFor(ctx, id, exp, sig); !errors.Is(err, media.ErrLinkExpired) {
+		t.Fatalf("a day later: %v, want media.ErrLinkExpired", err)
 	}
 
 	// A second chat, ended; the keyword after the window gets no link.

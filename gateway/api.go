@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 	"github.com/parleydesk/parley/desk/reports"
 )
 
@@ -193,7 +193,7 @@ func (a *api) readReply(c *fiber.Ctx) (engine.Reply, error) {
 		return engine.Reply{}, err
 	}
 	out := engine.Reply{Body: r.Body, Template: r.Template}
-	if len(r.Media) > desk.MaxAttachmentsPerReply {
+	if len(r.Media) > media.MaxAttachmentsPerReply {
 		return out, newError(http.StatusBadRequest, "invalid", "at most 10 attachments")
 	}
 	for _, id := range r.Media {
@@ -392,7 +392,7 @@ func (a *api) attach(c *fiber.Ctx) error {
 	if err != nil {
 		return newError(http.StatusBadRequest, "invalid", "want a multipart form with a file field")
 	}
-	if fh.Size > desk.MaxAttachment {
+	if fh.Size > media.MaxAttachment {
 		return errTooLarge
 	}
 	f, err := fh.Open()
@@ -400,7 +400,7 @@ func (a *api) attach(c *fiber.Ctx) error {
 		return err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, desk.MaxAttachment+1))
+	data, err := io.ReadAll(io.LimitReader(f, media.MaxAttachment+1))
 	if err != nil {
 		return err
 	}
@@ -439,19 +439,11 @@ func (a *api) deskMedia(c *fiber.Ctx) error {
 	return nil
 }
 
-// serveFile answers a stored file. Images, audio, video and PDF show in the
-// browser; anything else (HTML a customer sent, say) downloads, and the
-// sandbox policy keeps even a shown one from running scripts as Parley.
+// serveFile answers a stored file: shown in the browser or downloaded as
+// media.Disposition decides, and under a sandbox policy that keeps even a
+// shown one from running scripts as Parley.
 func serveFile(c *fiber.Ctx, name, contentType string, data []byte) {
-	disposition := "attachment"
-	if mt, _, err := mime.ParseMediaType(contentType); err == nil && (inlineMedia(mt) || mt == "application/pdf") {
-		disposition = "inline"
-	}
-	if name != "" {
-		if v := mime.FormatMediaType(disposition, map[string]string{"filename": name}); v != "" {
-			disposition = v
-		}
-	}
+	disposition := media.Disposition(name, contentType)
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
@@ -459,10 +451,6 @@ func serveFile(c *fiber.Ctx, name, contentType string, data []byte) {
 	c.Set(fiber.HeaderContentDisposition, disposition)
 	c.Set("Content-Security-Policy", "sandbox")
 	_ = c.Send(data)
-}
-
-func inlineMedia(mt string) bool {
-	return (strings.HasPrefix(mt, "image/") && mt != "image/svg+xml") || strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/")
 }
 
 func (a *api) trash(c *fiber.Ctx) error {

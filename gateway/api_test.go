@@ -22,6 +22,7 @@ import (
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 	"github.com/parleydesk/parley/desk/redistest"
 	"github.com/parleydesk/parley/desk/reports"
 )
@@ -50,7 +51,7 @@ func newDeskFixture(t testing.TB) deskFixture {
 	}
 	store := desk.NewStore(db.Client, desk.KeyPrefix)
 	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, desk.KeyPrefix),
-		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop(), Media: desk.NewMedia([]byte(strings.Repeat("k", 32)), testPublic)})
+		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop(), Media: media.NewSigner([]byte(strings.Repeat("k", 32)), testPublic)})
 	ctx := context.Background()
 	for _, u := range []desk.UserSpec{
 		{ID: "ann", Name: "Ann", Role: "agent", Departments: []string{"support"}},

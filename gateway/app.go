@@ -19,6 +19,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 )
 
 // Deps is everything the gateway serves from.
@@ -57,7 +58,7 @@ func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
 		// Attachments are the only large bodies; limitBody holds every other
 		// route to MaxBodyBytes.
-		BodyLimit:             max(d.MaxBodyBytes, desk.MaxAttachment+1<<20),
+		BodyLimit:             max(d.MaxBodyBytes, media.MaxAttachment+1<<20),
 		ErrorHandler:          errorHandler,
 		DisableStartupMessage: true,
 		ReadTimeout:           10 * time.Second,
@@ -178,7 +179,7 @@ func New(d Deps) *fiber.App {
 }
 
 // limitBody answers 413 to a body over limit, except on the attachment
-// upload, which takes up to desk.MaxAttachment.
+// upload, which takes up to media.MaxAttachment.
 func limitBody(limit int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if len(c.Request().Body()) > limit && !strings.HasSuffix(c.Path(), "/attachments") {

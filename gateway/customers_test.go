@@ -14,6 +14,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 )
 
 func decodeInto(t *testing.T, r io.Reader, v any) {
@@ -165,7 +166,7 @@ func TestTranscriptPage(t *testing.T) {
 	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
 	chat := f.inbound(t, "SMq1", "whatsapp:+27820000606", "whatsapp:+15550000001", `<script>alert(1)</script> & hi`)
 	ann.want("POST", "/api/v1/conversations/"+chat+"/comments", map[string]string{"body": "secret team note"}, 201, "")
-	signer := desk.NewMedia([]byte(strings.Repeat("k", 32)), "") // the fixture's media secret
+	signer := media.NewSigner([]byte(strings.Repeat("k", 32)), "") // the fixture's media secret
 	get := func(link string, status int) string {
 		t.Helper()
 		resp, err := f.app.Test(httptest.NewRequest("GET", link, nil), -1)
@@ -189,6 +190,6 @@ func TestTranscriptPage(t *testing.T) {
 	forged := strings.Replace(signer.TranscriptURL(chat, time.Now().Add(time.Hour)), "sig=", "sig=AA", 1)
 	get(forged, 403)
 	get(signer.TranscriptURL(chat, time.Now().Add(-time.Minute)), 410)
-	other := desk.NewMedia([]byte(strings.Repeat("z", 32)), "")
+	other := media.NewSigner([]byte(strings.Repeat("z", 32)), "")
 	get(other.TranscriptURL(chat, time.Now().Add(time.Hour)), 403)
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 )
 
 // durationUnits are the units of a Go duration (time.ParseDuration) in
@@ -21,8 +22,8 @@ func pageConstants(c *fiber.Ctx) error {
 		"tabs":                      fiber.Map{"agent": desk.TabsFor(false), "supervisor": desk.TabsFor(true)},
 		"chat_tabs":                 []string{desk.TabLive, desk.TabPending, desk.TabTagged, desk.TabClosed, desk.TabBot},
 		"user_id_pattern":           desk.UserIDPattern(),
-		"max_attachment_bytes":      desk.MaxAttachment,
-		"max_attachments_per_reply": desk.MaxAttachmentsPerReply,
+		"max_attachment_bytes":      media.MaxAttachment,
+		"max_attachments_per_reply": media.MaxAttachmentsPerReply,
 		"trash_days":                int(engine.TrashKeep.Hours() / 24),
 		"duration_units":            durationUnits,
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 )
 
 // The desk page reads its constants from the server: a signed-in user's
@@ -34,7 +35,7 @@ func TestPageConstants(t *testing.T) {
 	if !slices.Contains(got.Tabs["supervisor"], desk.TabBot) || slices.Contains(got.Tabs["supervisor"], desk.TabTagged) {
 		t.Errorf("supervisor tabs %v: want Bot, not Tagged", got.Tabs["supervisor"])
 	}
-	if got.UserID != desk.UserIDPattern() || got.MaxBytes != desk.MaxAttachment || got.MaxFiles != desk.MaxAttachmentsPerReply ||
+	if got.UserID != desk.UserIDPattern() || got.MaxBytes != media.MaxAttachment || got.MaxFiles != media.MaxAttachmentsPerReply ||
 		got.TrashDays != 30 || got.DurationUnits["h"] != 3600 {
 		t.Errorf("constants %+v", got)
 	}

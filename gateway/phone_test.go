@@ -15,7 +15,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 )
 
 // phoneDo runs one request against the gateway and returns its status and body.
@@ -108,7 +108,7 @@ func TestPhoneUploadRefusals(t *testing.T) {
 		{"a form from another page, without the header", noHeader, 403, "cross_site"},
 		{"a fetch from another site", crossSite, 403, "cross_site"},
 		{"nothing in it", phoneUpload("a.txt", "text/plain", nil), 400, "empty"},
-		{"over 20 MB", phoneUpload("big.bin", "application/zip", make([]byte, desk.MaxAttachment+1)), 413, "too_large"},
+		{"over 20 MB", phoneUpload("big.bin", "application/zip", make([]byte, media.MaxAttachment+1)), 413, "too_large"},
 		{"a name too long", phoneUpload(strings.Repeat("n", 201), "text/plain", []byte("x")), 400, "bad_name"},
 		{"not a media type", phoneUpload("a.txt", "text/", []byte("x")), 400, "bad_type"},
 	} {

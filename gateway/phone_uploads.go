@@ -11,7 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 )
 
 // The customer's files: the page uploads one (its bytes as the body, its
@@ -39,7 +39,7 @@ const phoneMaxName = 200
 // upload keeps one file the customer is about to send.
 func (p *Phone) upload(c *fiber.Ctx) error {
 	data := c.Body()
-	if len(data) > desk.MaxAttachment {
+	if len(data) > media.MaxAttachment {
 		return errTooLarge
 	}
 	if len(data) == 0 {

@@ -7,18 +7,15 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// A customer's file is served on Parley's own origin: only media the
-// browser shows without running anything is inline, under a sandbox policy
-// whatever it is, and the name cannot break out of its header.
-func TestServeFileShowsOnlyInertMediaInline(t *testing.T) {
+// A customer's file is served on Parley's own origin under a sandbox
+// policy whatever it is, inline or not as media.Disposition says (its own
+// table test covers which types), and with a type even when none is known.
+func TestServeFileHeaders(t *testing.T) {
 	tests := []struct {
 		contentType, name, wantDisposition string
 	}{
 		{"image/jpeg", "photo.jpg", "inline; filename=photo.jpg"},
-		{"audio/ogg; codecs=opus", "", "inline"},
-		{"application/pdf", "invoice 7.pdf", `inline; filename="invoice 7.pdf"`},
 		{"text/html", "page.html", "attachment; filename=page.html"},
-		{"image/svg+xml", "logo.svg", "attachment; filename=logo.svg"},
 		{"", "x\"; evil=1.bin", `attachment; filename="x\"; evil=1.bin"`},
 	}
 	for _, tc := range tests {

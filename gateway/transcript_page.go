@@ -10,7 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 )
 
 // The customer's transcript page: what a transcript link (desk/transcript.go)
@@ -47,9 +47,9 @@ func (a *api) customerTranscript(c *fiber.Ctx) error {
 	status := http.StatusOK
 	tr, err := a.svc.TranscriptFor(c.UserContext(), c.Params("id"), c.Query("exp"), c.Query("sig"))
 	switch {
-	case errors.Is(err, desk.ErrLinkExpired):
+	case errors.Is(err, media.ErrLinkExpired):
 		status, view.Problem = http.StatusGone, "This link has expired. Write to us again if you need another copy."
-	case errors.Is(err, desk.ErrBadSignature), errors.Is(err, engine.ErrNotFound):
+	case errors.Is(err, media.ErrBadSignature), errors.Is(err, engine.ErrNotFound):
 		status, view.Problem = http.StatusForbidden, "This link is not valid."
 	case err != nil:
 		return err

@@ -27,6 +27,7 @@ import (
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/media"
 	"github.com/parleydesk/parley/gateway"
 	"github.com/parleydesk/parley/worker"
 )
@@ -148,7 +149,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	c.svc = desk.NewService(desk.Options{
 		Store: desk.NewStore(c.rdb, desk.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
-		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: desk.NewMedia([]byte(secret), publicURLOf(cfg)),
+		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: media.NewSigner([]byte(secret), publicURLOf(cfg)),
 		BotSecrets:  botSecrets(cfg),
 		Sends:       desk.SendPolicy{Retries: cfg.Worker.SendRetries, RetryBase: cfg.Worker.SendRetryBase},
 		MediaSource: fetcher, DeleteSourceMedia: cfg.Twilio.DeleteMedia && !cfg.Twilio.Sandbox(),

@@ -292,7 +292,7 @@ type Message struct {
 	Error     string          `json:"error,omitempty"`
 	// ErrorReason is ErrorCode in words, for the agent (not stored).
 	ErrorReason string `json:"error_reason,omitempty"`
-	// Files are Parley's own copies of Media, item by item (attachments.go).
+	// Files are Parley's own copies of Media, item by item (desk/inmedia.go).
 	Files []File `json:"-"`
 	// Attachments are Media and Location as the desk shows them: Parley's
 	// signed URLs, never the provider's (not stored; set by Detail).
@@ -304,7 +304,7 @@ const (
 	FileFetching = "fetching" // the fetch job has not finished with it
 	FileReady    = "ready"
 	FileFailed   = "failed"  // the fetch gave up: the desk says so
-	FileExpired  = "expired" // kept mediaKeep, then gone
+	FileExpired  = "expired" // kept media.Keep, then gone
 )
 
 // File is Parley's copy of one media item of a message.
