@@ -19,6 +19,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/sessions"
 )
 
@@ -50,7 +51,7 @@ type Service struct {
 	now   func() time.Time
 	log   zerolog.Logger
 	media *Media
-	bots  *botClient
+	bots  *bots.Client
 	sends SendPolicy
 	// mediaSource fetches customers' media; deleteSourceMedia deletes each
 	// item there once Parley holds it.
@@ -110,7 +111,7 @@ func NewService(o Options) *Service {
 		media = NewMedia(nil, "")
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: media,
-		bots: newBotClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
+		bots: bots.NewClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
 		sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {

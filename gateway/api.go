@@ -18,6 +18,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/bots"
 )
 
 // api is the desk's JSON API under /api/v1. The engine enforces what each
@@ -641,7 +642,7 @@ func engineError(err error) (*apiError, bool) {
 // botCallback takes actions a bot sends later. It is authenticated by the
 // bot's signature over the raw body, not by a desk session.
 func (a *api) botCallback(c *fiber.Ctx) error {
-	err := a.svc.BotCallback(c.UserContext(), c.Params("bot"), c.Params("id"), c.Get(desk.SignatureHeader), c.Body())
+	err := a.svc.BotCallback(c.UserContext(), c.Params("bot"), c.Params("id"), c.Get(bots.SignatureHeader), c.Body())
 	if err != nil {
 		return err
 	}
