@@ -1,22 +1,16 @@
 package desk
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"time"
-
-	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/desk/bots"
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // The bot connector. While a chat is in the bot state, each customer message
@@ -26,59 +20,13 @@ import (
 // or that leaves a chat quiet for its idle timeout hands the chat to the
 // normal flow, so no customer is left waiting. When a chat leaves the bot by
 // any way but the bot's own action, the bot is told by a lifecycle event.
-
-// BotEvent is what a bot receives: a customer message (type "message"), or
-// the end of its hold on a chat ("closed", "handed_off", "taken_over"),
-// which carries no message and no history.
-type BotEvent struct {
-	ID string `json:"id"`
-	// Attempt counts Parley's deliveries of this event (0 the first): a
-	// retry carries the same id, a new attempt number and a new signature.
-	Attempt        int              `json:"attempt"`
-	Type           string           `json:"type"`
-	Bot            string           `json:"bot"`
-	ConversationID string           `json:"conversation_id"`
-	Contact        BotContact       `json:"contact"`
-	Channel        channels.Channel `json:"channel"`
-	Message        engine.Message   `json:"message,omitzero"`
-	// WindowOpen is false when only a template can reach a WhatsApp contact.
-	WindowOpen bool `json:"window_open"`
-	// History is the conversation as the customer saw it (messages in and
-	// out, the current one last); notes and comments are never sent.
-	History []engine.Message `json:"history,omitempty"`
-	SentAt  time.Time        `json:"sent_at"`
-}
-
-func isLifecycle(id string) bool {
-	return id == engine.BotClosed || id == engine.BotHandedOff || id == engine.BotTakenOver
-}
-
-// BotContact is the contact as a bot sees it.
-type BotContact struct {
-	Address channels.Address `json:"address"`
-	Name    string           `json:"name,omitempty"`
-}
-
-// historyForBot is how many messages an event's history carries.
-const historyForBot = 20
-
-// botAnswerLimit is how much of a bot's answer is read.
-const botAnswerLimit = 1 << 20
+// The wire contract (events, answers, signatures) and the HTTP call are
+// desk/bots'; what needs Redis stays here: the circuit, the callbacks
+// already applied, and the chat's state.
 
 // ErrBotFailed marks a bot call that failed for good: the chat was handed
 // to the normal flow.
 var ErrBotFailed = errors.New("bot failed")
-
-type botClient struct {
-	secrets map[string][]string
-	http    *http.Client
-}
-
-func newBotClient(secrets map[string][]string) *botClient {
-	return &botClient{secrets: secrets, http: &http.Client{
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
 
 func (k keys) botFailures(bot string) string { return k.prefix + "bot:" + bot + ":failures" }
 func (k keys) botOpen(bot string) string     { return k.prefix + "bot:" + bot + ":open" }
@@ -152,15 +100,14 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, att
 	if err != nil {
 		return err
 	}
-	if isLifecycle(event) {
+	if bots.IsLifecycle(event) {
 		return s.deliverLifecycle(ctx, c, event, attempt, lastAttempt)
 	}
 	if c.State != engine.StateBot || len(c.BotPending) == 0 || c.BotPending[0] != event {
 		return nil // handed off, closed, or answered meanwhile
 	}
 	bot := s.Rules().Bot(c.Bot)
-	secrets := s.bots.secrets[c.Bot]
-	if bot == nil || len(secrets) == 0 {
+	if bot == nil || len(s.bots.Secrets(c.Bot)) == 0 {
 		return s.botHandOff(ctx, convID, "the bot is no longer configured")
 	}
 	if down, _ := s.botDown(ctx, bot.ID); down {
@@ -170,7 +117,7 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, att
 	if err != nil {
 		return err
 	}
-	reply, err := s.postEvent(ctx, bot, secrets, ev)
+	reply, err := s.bots.Post(ctx, bot, ev)
 	if err != nil {
 		return s.botAttemptFailed(ctx, bot.ID, convID, err, lastAttempt)
 	}
@@ -182,7 +129,7 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, att
 	if err != nil {
 		// An answer Parley cannot carry out (an unknown action, a text
 		// outside WhatsApp's window) is a failing bot too.
-		return s.botAttemptFailed(ctx, bot.ID, convID, &botFailure{"the bot's answer could not be carried out: " + reason(err), err}, lastAttempt)
+		return s.botAttemptFailed(ctx, bot.ID, convID, &bots.Failure{Reason: "the bot's answer could not be carried out: " + reason(err), Err: err}, lastAttempt)
 	}
 	return err
 }
@@ -195,25 +142,15 @@ func (s *Service) botAttemptFailed(ctx context.Context, bot, convID string, err 
 	}
 	s.botFailed(ctx, bot)
 	why := "the bot is unavailable"
-	var bf *botFailure
-	if errors.As(err, &bf) {
-		why = bf.words
+	var f *bots.Failure
+	if errors.As(err, &f) {
+		why = f.Reason
 	}
 	if herr := s.botHandOff(ctx, convID, why); herr != nil {
 		return herr
 	}
 	return fmt.Errorf("%w: %v", ErrBotFailed, err)
 }
-
-// botFailure is a failed call with words fit for an agent's note: no
-// addresses, no internals (those stay in the job's error).
-type botFailure struct {
-	words string
-	cause error
-}
-
-func (e *botFailure) Error() string { return e.words + ": " + e.cause.Error() }
-func (e *botFailure) Unwrap() error { return e.cause }
 
 // reason is an ErrInvalid's text without its prefix.
 func reason(err error) string {
@@ -225,41 +162,27 @@ func reason(err error) string {
 }
 
 // messageEvent builds the event of a customer message.
-func (s *Service) messageEvent(ctx context.Context, bot *config.Bot, c *engine.Conversation, messageID string, attempt int) (BotEvent, error) {
+func (s *Service) messageEvent(ctx context.Context, bot *config.Bot, c *engine.Conversation, messageID string, attempt int) (bots.Event, error) {
 	all, err := s.store.History(ctx, c.ID)
 	if err != nil {
-		return BotEvent{}, err
+		return bots.Event{}, err
 	}
-	var msg engine.Message
-	var hist []engine.Message
-	for _, m := range all {
-		if m.Direction != engine.DirIn && m.Direction != engine.DirOut {
-			continue // notes and comments are internal
-		}
-		hist = append(hist, m)
-		if m.ID == messageID {
-			msg = m
-			break // what came after is for a later event
-		}
-	}
-	if len(hist) > historyForBot {
-		hist = hist[len(hist)-historyForBot:]
-	}
-	ev, err := s.eventOf(ctx, bot, c, "message", attempt)
-	ev.ID, ev.Message, ev.History = messageID, msg, hist
+	ev, err := s.eventOf(ctx, bot, c, bots.EventMessage, attempt)
+	ev.ID = messageID
+	ev.Message, ev.History = bots.History(all, messageID)
 	return ev, err
 }
 
 // eventOf is an event's common part.
-func (s *Service) eventOf(ctx context.Context, bot *config.Bot, c *engine.Conversation, kind string, attempt int) (BotEvent, error) {
+func (s *Service) eventOf(ctx context.Context, bot *config.Bot, c *engine.Conversation, kind string, attempt int) (bots.Event, error) {
 	contact, err := s.store.Contact(ctx, c.Contact)
 	if err != nil {
-		return BotEvent{}, err
+		return bots.Event{}, err
 	}
 	now := s.now().UTC()
-	return BotEvent{
+	return bots.Event{
 		ID: c.ID + ":" + kind, Attempt: attempt, Type: kind, Bot: bot.ID, ConversationID: c.ID,
-		Contact: BotContact{Address: c.Contact, Name: contact.Name}, Channel: c.Channel,
+		Contact: bots.Contact{Address: c.Contact, Name: contact.Name}, Channel: c.Channel,
 		WindowOpen: windowOpen(contact, now), SentAt: now,
 	}, nil
 }
@@ -268,57 +191,18 @@ func (s *Service) eventOf(ctx context.Context, bot *config.Bot, c *engine.Conver
 // bot answers is not used; after the last attempt the event is dropped.
 func (s *Service) deliverLifecycle(ctx context.Context, c *engine.Conversation, kind string, attempt int, lastAttempt bool) error {
 	bot := s.Rules().Bot(c.Bot)
-	secrets := s.bots.secrets[c.Bot]
-	if bot == nil || len(secrets) == 0 {
+	if bot == nil || len(s.bots.Secrets(c.Bot)) == 0 {
 		return nil
 	}
 	ev, err := s.eventOf(ctx, bot, c, kind, attempt)
 	if err != nil {
 		return err
 	}
-	if _, err := s.postEvent(ctx, bot, secrets, ev); err != nil {
+	if _, err := s.bots.Post(ctx, bot, ev); err != nil {
 		if !lastAttempt {
 			return err
 		}
 		s.log.Warn().Err(err).Str("bot", bot.ID).Str("conversation", c.ID).Str("event", kind).Msg("the bot was not told that its chat left it")
 	}
 	return nil
-}
-
-// postEvent POSTs a signed event and reads the bot's answer.
-func (s *Service) postEvent(ctx context.Context, bot *config.Bot, secrets []string, ev BotEvent) (BotReply, error) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return BotReply{}, err
-	}
-	callCtx, cancel := context.WithTimeout(ctx, bot.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, bot.URL, bytes.NewReader(body))
-	if err != nil {
-		return BotReply{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, signAll(secrets, ev.SentAt, body))
-	resp, err := s.bots.http.Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
-			return BotReply{}, &botFailure{"the bot did not answer in time", err}
-		}
-		return BotReply{}, &botFailure{"the bot is unavailable", err}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, botAnswerLimit))
-	if err != nil {
-		return BotReply{}, &botFailure{"the bot did not answer in time", err}
-	}
-	if resp.StatusCode >= 300 {
-		return BotReply{}, &botFailure{fmt.Sprintf("the bot answered with an error (HTTP %d)", resp.StatusCode), errors.New(resp.Status)}
-	}
-	var reply BotReply
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &reply); err != nil {
-			return BotReply{}, &botFailure{"the bot's answer could not be read", err}
-		}
-	}
-	return reply, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/config/configtest"
+	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/rs/zerolog"
@@ -26,18 +27,18 @@ const botSecret = "0123456789abcdef-bot"
 type botFixture struct {
 	fixture
 	mu     sync.Mutex
-	events []BotEvent
+	events []bots.Event
 }
 
-func newBotFixture(t *testing.T, answer func(BotEvent) (int, BotReply)) *botFixture {
+func newBotFixture(t *testing.T, answer func(bots.Event) (int, bots.Reply)) *botFixture {
 	t.Helper()
 	f := &botFixture{fixture: newFixture(t)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := VerifySignature(botSecret, r.Header.Get(SignatureHeader), body, f.clock.Now()); err != nil {
+		if err := bots.Verify(botSecret, r.Header.Get(bots.SignatureHeader), body, f.clock.Now()); err != nil {
 			t.Errorf("event signature: %v", err)
 		}
-		var ev BotEvent
+		var ev bots.Event
 		json.Unmarshal(body, &ev)
 		f.mu.Lock()
 		f.events = append(f.events, ev)
@@ -70,11 +71,11 @@ func (f *botFixture) deliver(t *testing.T, lastAttempt bool) error {
 }
 
 func TestBotAnswersThenHandsOff(t *testing.T) {
-	f := newBotFixture(t, func(ev BotEvent) (int, BotReply) {
+	f := newBotFixture(t, func(ev bots.Event) (int, bots.Reply) {
 		if ev.Message.Body == "agent" {
-			return 200, BotReply{Actions: []engine.BotAction{{Type: "handoff", Note: "wants a person"}}}
+			return 200, bots.Reply{Actions: []engine.BotAction{{Type: "handoff", Note: "wants a person"}}}
 		}
-		return 200, BotReply{Actions: []engine.BotAction{
+		return 200, bots.Reply{Actions: []engine.BotAction{
 			{Type: "text", Body: "Hello from the bot"},
 			{Type: "tags", Tags: []string{"greeted"}},
 			{Type: "attributes", Attributes: map[string]string{"plan": "gold"}},
@@ -120,8 +121,8 @@ func TestBotAnswersThenHandsOff(t *testing.T) {
 }
 
 func TestBotHandOffOutOfHoursLeavesAMessage(t *testing.T) {
-	f := newBotFixture(t, func(BotEvent) (int, BotReply) {
-		return 200, BotReply{Actions: []engine.BotAction{{Type: "handoff"}}}
+	f := newBotFixture(t, func(bots.Event) (int, bots.Reply) {
+		return 200, bots.Reply{Actions: []engine.BotAction{{Type: "handoff"}}}
 	})
 	ctx := context.Background()
 	r, _ := f.svc.Receive(ctx, inbound("SMb3", "whatsapp:+27820000901", "help"))
@@ -135,7 +136,7 @@ func TestBotHandOffOutOfHoursLeavesAMessage(t *testing.T) {
 }
 
 func TestFailingBotIsRetriedThenBypassed(t *testing.T) {
-	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 500, BotReply{} })
+	f := newBotFixture(t, func(bots.Event) (int, bots.Reply) { return 500, bots.Reply{} })
 	ctx := context.Background()
 	seed(t, f.fixture, online("ann", 2))
 	r, _ := f.svc.Receive(ctx, inbound("SMb4", "whatsapp:+27820000902", "hi"))
@@ -164,24 +165,24 @@ func TestFailingBotIsRetriedThenBypassed(t *testing.T) {
 }
 
 func TestBotCallbackSignatureAndReplay(t *testing.T) {
-	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 202, BotReply{} })
+	f := newBotFixture(t, func(bots.Event) (int, bots.Reply) { return 202, bots.Reply{} })
 	ctx := context.Background()
 	r, _ := f.svc.Receive(ctx, inbound("SMb6", "whatsapp:+27820000904", "hi"))
-	body, _ := json.Marshal(BotReply{ID: "cb-1", Actions: []engine.BotAction{{Type: "text", Body: "later answer"}}})
+	body, _ := json.Marshal(bots.Reply{ID: "cb-1", Actions: []engine.BotAction{{Type: "text", Body: "later answer"}}})
 	now := f.clock.Now()
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback("wrong secret 123456", now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrBadSignature) {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, bots.SignCallback("wrong secret 123456", now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("wrong secret: %v, want ErrBadSignature", err)
 	}
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback(botSecret, now.Add(-10*time.Minute), "helper", r.ConversationID, body), body); !errors.Is(err, ErrBadSignature) {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, bots.SignCallback(botSecret, now.Add(-10*time.Minute), "helper", r.ConversationID, body), body); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("old signature: %v, want ErrBadSignature", err)
 	}
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback(botSecret, now, "helper", r.ConversationID, body), body); err != nil {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, bots.SignCallback(botSecret, now, "helper", r.ConversationID, body), body); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, SignCallback(botSecret, now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrReplay) {
+	if err := f.svc.BotCallback(ctx, "helper", r.ConversationID, bots.SignCallback(botSecret, now, "helper", r.ConversationID, body), body); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replayed callback: %v, want ErrReplay", err)
 	}
-	if err := f.svc.BotCallback(ctx, "nobot", r.ConversationID, SignCallback(botSecret, now, "nobot", r.ConversationID, body), body); !errors.Is(err, engine.ErrNotFound) {
+	if err := f.svc.BotCallback(ctx, "nobot", r.ConversationID, bots.SignCallback(botSecret, now, "nobot", r.ConversationID, body), body); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("unknown bot: %v, want ErrNotFound", err)
 	}
 	hist, _ := f.store.History(ctx, r.ConversationID)
@@ -193,7 +194,7 @@ func TestBotCallbackSignatureAndReplay(t *testing.T) {
 // TestBotCircuitCountsInOneStep: a failure counter always carries its
 // window, and failures arriving together open the circuit once.
 func TestBotCircuitCountsInOneStep(t *testing.T) {
-	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 500, BotReply{} })
+	f := newBotFixture(t, func(bots.Event) (int, bots.Reply) { return 500, bots.Reply{} })
 	ctx := context.Background()
 	k := f.store.keys
 	f.svc.botFailed(ctx, "helper")

@@ -5,24 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
+	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
-)
-
-// BotReply is a bot's answer, in a response body or a callback.
-type BotReply struct {
-	// ID makes a callback unique: an id applied before is refused as a
-	// replay.
-	ID      string             `json:"id,omitempty"`
-	Actions []engine.BotAction `json:"actions"`
-}
-
-// The limits of one answer.
-const (
-	maxBotActions = 20
-	maxButtons    = 10
 )
 
 var (
@@ -45,14 +30,14 @@ type botAnswer struct {
 // recorded in the write that applies the actions, so a refused callback
 // can be corrected and sent again under the same id.
 func (s *Service) BotCallback(ctx context.Context, botID, convID, signature string, body []byte) error {
-	secrets := s.bots.secrets[botID]
+	secrets := s.bots.Secrets(botID)
 	if len(secrets) == 0 || s.Rules().Bot(botID) == nil {
 		return engine.ErrNotFound
 	}
-	if err := verifyAny(secrets, signature, callbackPayload(botID, convID, body), s.now()); err != nil {
+	if err := bots.VerifyCallback(secrets, signature, botID, convID, body, s.now()); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
-	var reply BotReply
+	var reply bots.Reply
 	if err := json.Unmarshal(body, &reply); err != nil {
 		return fmt.Errorf("%w: body: %v", engine.ErrInvalid, err)
 	}
@@ -87,31 +72,6 @@ func (s *Service) botHandOff(ctx context.Context, convID, why string) error {
 	})
 }
 
-// checkBotActions refuses an answer Parley cannot carry out, before
-// anything of it is done.
-func (s *Service) checkBotActions(actions []engine.BotAction) error {
-	if len(actions) > maxBotActions {
-		return fmt.Errorf("%w: at most %d actions", engine.ErrInvalid, maxBotActions)
-	}
-	depts := s.Rules().DepartmentIDs()
-	for i, a := range actions {
-		switch a.Type {
-		case "text", "template", "tags", "attributes", "close":
-		case "buttons":
-			if len(a.Buttons) == 0 || len(a.Buttons) > maxButtons {
-				return fmt.Errorf("%w: actions[%d]: buttons: 1 to %d", engine.ErrInvalid, i, maxButtons)
-			}
-		case "handoff":
-			if a.Department != "" && !slices.Contains(depts, a.Department) {
-				return fmt.Errorf("%w: actions[%d]: handoff to unknown department %q (known: %s)", engine.ErrInvalid, i, a.Department, strings.Join(depts, ", "))
-			}
-		default:
-			return fmt.Errorf("%w: actions[%d]: unknown action %q", engine.ErrInvalid, i, a.Type)
-		}
-	}
-	return nil
-}
-
 // BotActions applies a bot's actions to a chat it holds, as a callback
 // without an id would.
 func (s *Service) BotActions(ctx context.Context, botID, convID string, actions []engine.BotAction) error {
@@ -124,7 +84,7 @@ func (s *Service) BotActions(ctx context.Context, botID, convID string, actions 
 // template outside WhatsApp's window); a bot never writes into a chat that
 // a person holds.
 func (s *Service) applyBotActions(ctx context.Context, botID, convID string, actions []engine.BotAction, from botAnswer) error {
-	if err := s.checkBotActions(actions); err != nil {
+	if err := bots.CheckActions(actions, s.Rules().DepartmentIDs()); err != nil {
 		return err
 	}
 	err := s.retry(ctx, func() error {
@@ -162,7 +122,7 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 		}
 		t := newTx()
 		if from.callback != "" {
-			t.claim(s.store.keys.botNonce(botID, from.callback), "1", (2 * signatureTolerance).Milliseconds())
+			t.claim(s.store.keys.botNonce(botID, from.callback), "1", (2 * bots.SignatureTolerance).Milliseconds())
 		}
 		return s.commit(ctx, t, w)
 	})

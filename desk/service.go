@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/sessions"
 )
 
@@ -51,7 +52,7 @@ type Service struct {
 	now   func() time.Time
 	log   zerolog.Logger
 	media *media.Signer
-	bots  *botClient
+	bots  *bots.Client
 	sends SendPolicy
 	// mediaSource fetches customers' media; deleteSourceMedia deletes each
 	// item there once Parley holds it.
@@ -112,7 +113,7 @@ func NewService(o Options) *Service {
 		signer = media.NewSigner(nil, "")
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: signer,
-		bots: newBotClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
+		bots: bots.NewClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
 		sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {

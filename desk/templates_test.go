@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/config/configtest"
+	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/rs/zerolog"
@@ -181,7 +182,7 @@ func TestTemplatesOutsideTheWindow(t *testing.T) {
 
 func TestBotButtonsOnWhatsAppAndSMS(t *testing.T) {
 	ctx := context.Background()
-	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 200, BotReply{} })
+	f := newBotFixture(t, func(bots.Event) (int, bots.Reply) { return 200, bots.Reply{} })
 	content := &fakeContent{}
 	withContent(&f.fixture, f.svc.Rules(), content)
 	wa, err := f.svc.Receive(ctx, inbound("SMw", "whatsapp:+27820000002", "hi"))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/media"
 	"github.com/parleydesk/parley/desk/reports"
 )
@@ -630,7 +631,7 @@ func engineError(err error) (*apiError, bool) {
 // botCallback takes actions a bot sends later. It is authenticated by the
 // bot's signature over the raw body, not by a desk session.
 func (a *api) botCallback(c *fiber.Ctx) error {
-	err := a.svc.BotCallback(c.UserContext(), c.Params("bot"), c.Params("id"), c.Get(desk.SignatureHeader), c.Body())
+	err := a.svc.BotCallback(c.UserContext(), c.Params("bot"), c.Params("id"), c.Get(bots.SignatureHeader), c.Body())
 	if err != nil {
 		return err
 	}

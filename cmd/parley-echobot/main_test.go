@@ -2,9 +2,9 @@ package main
 
 // Unit tests of the example bot's handler: what it answers to each keyword,
 // and what it refuses (bad or old signatures, replayed events). Events are
-// signed with desk.Sign, the signer Parley itself uses, so the bot is also
-// checked against Parley's side of the wire format; answers are decoded
-// into desk.BotReply, the type Parley reads them into.
+// signed with bots.Sign, the signer Parley itself uses; answers are decoded
+// into bots.Reply, the type Parley reads them into, refusing fields it does
+// not know.
 
 import (
 	"bytes"
@@ -18,9 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/parleydesk/parley/desk"
 )
 
 const testSecret = "echobot-test-secret-0123456789"
@@ -36,9 +35,9 @@ func newClock() *clock { return &clock{t: time.Date(2025, 3, 14, 10, 0, 0, 0, ti
 // few it ignores).
 func eventBody(t *testing.T, id, text string) []byte {
 	t.Helper()
-	body, err := json.Marshal(desk.BotEvent{
+	body, err := json.Marshal(bots.Event{
 		ID: id, Type: "message", Bot: "echo", ConversationID: "01JCONVERSATION0000000000",
-		Contact:    desk.BotContact{Address: "whatsapp:+27820000001", Name: "Thandi"},
+		Contact:    bots.Contact{Address: "whatsapp:+27820000001", Name: "Thandi"},
 		Channel:    "whatsapp",
 		Message:    engine.Message{ID: id, Direction: engine.DirIn, Body: text},
 		WindowOpen: true,
@@ -54,7 +53,7 @@ func post(h http.Handler, body []byte, sig string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if sig != "" {
-		req.Header.Set(desk.SignatureHeader, sig)
+		req.Header.Set(bots.SignatureHeader, sig)
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -63,7 +62,7 @@ func post(h http.Handler, body []byte, sig string) *httptest.ResponseRecorder {
 
 // reply decodes a 200 answer as Parley would, refusing fields Parley does
 // not know.
-func reply(t *testing.T, rec *httptest.ResponseRecorder) desk.BotReply {
+func reply(t *testing.T, rec *httptest.ResponseRecorder) bots.Reply {
 	t.Helper()
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d (%q), want 200", rec.Code, rec.Body.String())
@@ -73,9 +72,9 @@ func reply(t *testing.T, rec *httptest.ResponseRecorder) desk.BotReply {
 	}
 	dec := json.NewDecoder(bytes.NewReader(rec.Body.Bytes()))
 	dec.DisallowUnknownFields()
-	var r desk.BotReply
+	var r bots.Reply
 	if err := dec.Decode(&r); err != nil {
-		t.Fatalf("answer %q is not a BotReply: %v", rec.Body.String(), err)
+		t.Fatalf("answer %q is not a Reply: %v", rec.Body.String(), err)
 	}
 	return r
 }
@@ -118,7 +117,7 @@ func TestBotAnswers(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%q", tc.text), func(t *testing.T) {
 			body := eventBody(t, fmt.Sprintf("01JEVENT%018d", i), tc.text)
-			r := reply(t, post(h, body, desk.Sign(testSecret, c.now(), body)))
+			r := reply(t, post(h, body, bots.Sign(testSecret, c.now(), body)))
 			if r.ID != "" {
 				t.Errorf("answer id %q: an answer in a response body needs none", r.ID)
 			}
@@ -133,11 +132,11 @@ func TestBotRefusesBadSignature(t *testing.T) {
 	c := newClock()
 	h := handler(testSecret, c.now, nil)
 	body := eventBody(t, "01JEVENTFORGED000000000001", "hi")
-	good := desk.Sign(testSecret, c.now(), body)
+	good := bots.Sign(testSecret, c.now(), body)
 	ts, _, _ := strings.Cut(good, ",")
 	cases := []struct{ name, sig string }{
-		{"wrong_secret", desk.Sign("another-secret-0123456789", c.now(), body)},
-		{"other_body", desk.Sign(testSecret, c.now(), eventBody(t, "01JEVENTFORGED000000000001", "agent"))},
+		{"wrong_secret", bots.Sign("another-secret-0123456789", c.now(), body)},
+		{"other_body", bots.Sign(testSecret, c.now(), eventBody(t, "01JEVENTFORGED000000000001", "agent"))},
 		{"missing", ""},
 		{"no_mac", ts},
 		{"empty_mac", ts + ",v1="},
@@ -158,7 +157,7 @@ func TestBotRefusesBadSignature(t *testing.T) {
 	}
 	// A body that is not an event, correctly signed, is a 400.
 	for _, bad := range []string{`not json`, `{"type":"message"}`} {
-		if rec := post(h, []byte(bad), desk.Sign(testSecret, c.now(), []byte(bad))); rec.Code != http.StatusBadRequest {
+		if rec := post(h, []byte(bad), bots.Sign(testSecret, c.now(), []byte(bad))); rec.Code != http.StatusBadRequest {
 			t.Errorf("signed non-event %q: status %d, want 400", bad, rec.Code)
 		}
 	}
@@ -181,7 +180,7 @@ func TestBotRefusesOldSignature(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.age.String(), func(t *testing.T) {
 			body := eventBody(t, fmt.Sprintf("01JEVENTAGE%015d", i), "hours")
-			if rec := post(h, body, desk.Sign(testSecret, c.now().Add(-tc.age), body)); rec.Code != tc.want {
+			if rec := post(h, body, bots.Sign(testSecret, c.now().Add(-tc.age), body)); rec.Code != tc.want {
 				t.Errorf("signed %s ago: status %d (%q), want %d", tc.age, rec.Code, rec.Body.String(), tc.want)
 			}
 		})
@@ -192,7 +191,7 @@ func TestBotRefusesReplayedEvent(t *testing.T) {
 	c := newClock()
 	h := handler(testSecret, c.now, nil)
 	body := eventBody(t, "01JEVENTREPLAY00000000001", "hours")
-	sig := desk.Sign(testSecret, c.now(), body)
+	sig := bots.Sign(testSecret, c.now(), body)
 	if r := reply(t, post(h, body, sig)); len(r.Actions) != 1 {
 		t.Fatalf("first delivery: %+v, want the hours", r.Actions)
 	}
@@ -202,8 +201,8 @@ func TestBotRefusesReplayedEvent(t *testing.T) {
 	// Signed anew later, as Parley's retry is, it is a new delivery of the
 	// same event, answered again.
 	c.t = c.t.Add(time.Minute)
-	reply(t, post(h, body, desk.Sign(testSecret, c.now(), body)))
+	reply(t, post(h, body, bots.Sign(testSecret, c.now(), body)))
 	// Another id is a new event.
 	other := eventBody(t, "01JEVENTREPLAY00000000002", "hours")
-	reply(t, post(h, other, desk.Sign(testSecret, c.now(), other)))
+	reply(t, post(h, other, bots.Sign(testSecret, c.now(), other)))
 }

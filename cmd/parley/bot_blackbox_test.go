@@ -30,6 +30,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/bots"
 )
 
 // The example bot's texts, and the note its hand-off leaves.
@@ -153,7 +154,7 @@ func runEchobot(t *testing.T, secret, parleyURL string) (string, error) {
 
 // tappedEvent is one event Parley posted to a bot, and what the bot said.
 type tappedEvent struct {
-	event  desk.BotEvent
+	event  bots.Event
 	sigErr error // the signature checked at the time it arrived
 	status int   // the bot's answer; 0 until it answered
 	at     time.Time
@@ -164,18 +165,18 @@ type tappedEvent struct {
 type botTap struct {
 	URL    string
 	secret string
-	answer func(r *http.Request, body []byte, ev desk.BotEvent) (int, []byte)
+	answer func(r *http.Request, body []byte, ev bots.Event) (int, []byte)
 
 	mu     sync.Mutex
 	events []tappedEvent
 }
 
-func newBotTap(t *testing.T, secret string, answer func(r *http.Request, body []byte, ev desk.BotEvent) (int, []byte)) *botTap {
+func newBotTap(t *testing.T, secret string, answer func(r *http.Request, body []byte, ev bots.Event) (int, []byte)) *botTap {
 	t.Helper()
 	b := &botTap{secret: secret, answer: answer}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		te := tappedEvent{sigErr: desk.VerifySignature(secret, r.Header.Get(desk.SignatureHeader), body, time.Now()), at: time.Now()}
+		te := tappedEvent{sigErr: bots.Verify(secret, r.Header.Get(bots.SignatureHeader), body, time.Now()), at: time.Now()}
 		if err := json.Unmarshal(body, &te.event); err != nil {
 			te.sigErr = fmt.Errorf("event is not JSON: %v", err)
 		}
@@ -213,7 +214,7 @@ func newBotTap(t *testing.T, secret string, answer func(r *http.Request, body []
 }
 
 // forwardTo makes a tap pass each event on to the bot at url, as it came.
-func forwardTo(url string) func(*http.Request, []byte, desk.BotEvent) (int, []byte) {
+func forwardTo(url string) func(*http.Request, []byte, bots.Event) (int, []byte) {
 	forward, set := forwardLater()
 	set(url)
 	return forward
@@ -221,10 +222,10 @@ func forwardTo(url string) func(*http.Request, []byte, desk.BotEvent) (int, []by
 
 // forwardLater is forwardTo a bot whose url is set later, once it runs
 // (before the first event).
-func forwardLater() (func(*http.Request, []byte, desk.BotEvent) (int, []byte), func(url string)) {
+func forwardLater() (func(*http.Request, []byte, bots.Event) (int, []byte), func(url string)) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var target atomic.Pointer[string]
-	return func(r *http.Request, body []byte, _ desk.BotEvent) (int, []byte) {
+	return func(r *http.Request, body []byte, _ bots.Event) (int, []byte) {
 		url := target.Load()
 		if url == nil {
 			return http.StatusServiceUnavailable, nil
@@ -234,7 +235,7 @@ func forwardLater() (func(*http.Request, []byte, desk.BotEvent) (int, []byte), f
 			return http.StatusBadGateway, nil
 		}
 		req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
-		req.Header.Set(desk.SignatureHeader, r.Header.Get(desk.SignatureHeader))
+		req.Header.Set(bots.SignatureHeader, r.Header.Get(bots.SignatureHeader))
 		resp, err := client.Do(req)
 		if err != nil {
 			return http.StatusBadGateway, nil
@@ -421,7 +422,7 @@ func (p *parley) callback(t *testing.T, bot, conv string, body []byte, sig strin
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if sig != "" {
-		req.Header.Set(desk.SignatureHeader, sig)
+		req.Header.Set(bots.SignatureHeader, sig)
 	}
 	resp, err := p.http.Do(req)
 	if err != nil {
@@ -545,8 +546,8 @@ func TestBlackboxBotEchobot(t *testing.T) {
 				t.Errorf("customer messages %q, want agent then hi in the chat", got)
 			}
 			// Nor may the bot write in later, through the callback API.
-			body, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
-			expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "wrong_state")
+			body, _ := json.Marshal(bots.Reply{ID: "late-" + randAlnum(8), Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
+			expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, body, bots.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "wrong_state")
 			e.expectTexts(t, to, echoFinding)
 		}},
 
@@ -593,13 +594,13 @@ func TestBlackboxBotEchobot(t *testing.T) {
 
 		subtest{"replayed_event_refused", func(t *testing.T) {
 			// Posted straight to the running bot, as an attacker would.
-			body, _ := json.Marshal(desk.BotEvent{ID: "01JREPLAY" + randAlnum(17), Type: "message", Bot: "echo",
-				ConversationID: "01JCONV" + randAlnum(19), Contact: desk.BotContact{Address: "whatsapp:+27840000004"},
+			body, _ := json.Marshal(bots.Event{ID: "01JREPLAY" + randAlnum(17), Type: "message", Bot: "echo",
+				ConversationID: "01JCONV" + randAlnum(19), Contact: bots.Contact{Address: "whatsapp:+27840000004"},
 				Channel: channels.WhatsApp, Message: engine.Message{Direction: engine.DirIn, Body: "hours"}, WindowOpen: true, SentAt: time.Now()})
 			post := func(sig string) (int, string) {
 				req, _ := http.NewRequest(http.MethodPost, echobot, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(desk.SignatureHeader, sig)
+				req.Header.Set(bots.SignatureHeader, sig)
 				resp, err := e.http.Do(req)
 				if err != nil {
 					t.Fatalf("POST to the bot: %v", err)
@@ -608,15 +609,15 @@ func TestBlackboxBotEchobot(t *testing.T) {
 				out, _ := io.ReadAll(resp.Body)
 				return resp.StatusCode, string(out)
 			}
-			if status, out := post(desk.Sign("not-the-secret-0123456789", time.Now(), body)); status != http.StatusForbidden {
+			if status, out := post(bots.Sign("not-the-secret-0123456789", time.Now(), body)); status != http.StatusForbidden {
 				t.Errorf("wrong secret: %d %q, want 403", status, out)
 			}
-			if status, out := post(desk.Sign(secret, time.Now().Add(-6*time.Minute), body)); status != http.StatusForbidden {
+			if status, out := post(bots.Sign(secret, time.Now().Add(-6*time.Minute), body)); status != http.StatusForbidden {
 				t.Errorf("signed 6 minutes ago: %d %q, want 403", status, out)
 			}
-			sig := desk.Sign(secret, time.Now(), body)
+			sig := bots.Sign(secret, time.Now(), body)
 			status, out := post(sig)
-			var reply desk.BotReply
+			var reply bots.Reply
 			if status != http.StatusOK || json.Unmarshal([]byte(out), &reply) != nil || len(reply.Actions) != 1 || reply.Actions[0].Body != echoHours {
 				t.Fatalf("first delivery: %d %q, want 200 with the hours", status, out)
 			}
@@ -625,7 +626,7 @@ func TestBlackboxBotEchobot(t *testing.T) {
 			}
 			// Signed anew a second later, as Parley's retry is: answered again.
 			time.Sleep(time.Second)
-			if status, out := post(desk.Sign(secret, time.Now(), body)); status != http.StatusOK {
+			if status, out := post(bots.Sign(secret, time.Now(), body)); status != http.StatusOK {
 				t.Errorf("the same event re-signed: %d %q, want 200", status, out)
 			}
 		}},
@@ -696,7 +697,7 @@ func TestBlackboxBotFailures(t *testing.T) {
 	release := make(chan struct{})
 	// WhatsApp customers get a bot that sleeps past its 2s timeout, or,
 	// to "dance", answers an action Parley does not know.
-	tap := newBotTap(t, secret, func(r *http.Request, _ []byte, ev desk.BotEvent) (int, []byte) {
+	tap := newBotTap(t, secret, func(r *http.Request, _ []byte, ev bots.Event) (int, []byte) {
 		if ev.Type != "message" {
 			return http.StatusNoContent, nil // the news that the chat left it
 		}
@@ -830,7 +831,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	secret := "later-" + randAlnum(24)
 	// The bot takes each event and answers 202 with nothing: it will
 	// answer later.
-	tap := newBotTap(t, secret, func(*http.Request, []byte, desk.BotEvent) (int, []byte) { return http.StatusAccepted, nil })
+	tap := newBotTap(t, secret, func(*http.Request, []byte, bots.Event) (int, []byte) { return http.StatusAccepted, nil })
 	e := startBotEngine(t, engineSetup{agents: []string{"{id: ann, name: Ann, capacity: 5, online: true}"}},
 		[]string{botYAML("echo", tap.URL, botSecretEnv, "departments: [general]")}, botSecretEnv+"="+secret)
 
@@ -848,23 +849,23 @@ func TestBlackboxBotCallback(t *testing.T) {
 		t.Fatalf("after the 202: %s; want still held by the bot", describe(c))
 	}
 
-	body, _ := json.Marshal(desk.BotReply{ID: "cb-1", Actions: []engine.BotAction{
+	body, _ := json.Marshal(bots.Reply{ID: "cb-1", Actions: []engine.BotAction{
 		{Type: "text", Body: "Your order ships tomorrow."},
 		{Type: "tags", Tags: []string{"order"}},
 		{Type: "attributes", Attributes: map[string]string{"order": "77"}},
 	}})
 	now := time.Now()
-	expectAPIError(t, "wrong secret", e.callback(t, "echo", id, body, desk.Sign("not-the-secret-0123456789", now, body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "wrong secret", e.callback(t, "echo", id, body, bots.Sign("not-the-secret-0123456789", now, body)), http.StatusForbidden, "bad_signature")
 	expectAPIError(t, "no signature", e.callback(t, "echo", id, body, ""), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "signed 10 minutes ago", e.callback(t, "echo", id, body, desk.SignCallback(secret, now.Add(-10*time.Minute), "echo", id, body)), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "signed for another body", e.callback(t, "echo", id, body, desk.SignCallback(secret, now, "echo", id, []byte(`{"id":"cb-1","actions":[]}`))), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "signed 10 minutes ago", e.callback(t, "echo", id, body, bots.SignCallback(secret, now.Add(-10*time.Minute), "echo", id, body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "signed for another body", e.callback(t, "echo", id, body, bots.SignCallback(secret, now, "echo", id, []byte(`{"id":"cb-1","actions":[]}`))), http.StatusForbidden, "bad_signature")
 	// The signature covers the method and the path: one over the body
 	// alone, or for another conversation, does not hold.
-	expectAPIError(t, "signed over the body only", e.callback(t, "echo", id, body, desk.Sign(secret, now, body)), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "signed for another conversation", e.callback(t, "echo", id, body, desk.SignCallback(secret, now, "echo", "01JOTHERCONVERSATION000000", body)), http.StatusForbidden, "bad_signature")
-	expectAPIError(t, "an unknown bot", e.callback(t, "nobot", id, body, desk.SignCallback(secret, now, "nobot", id, body)), http.StatusNotFound, "not_found")
-	noID, _ := json.Marshal(desk.BotReply{Actions: []engine.BotAction{{Type: "text", Body: "no id"}}})
-	expectAPIError(t, "no id", e.callback(t, "echo", id, noID, desk.SignCallback(secret, now, "echo", id, noID)), http.StatusBadRequest, "invalid")
+	expectAPIError(t, "signed over the body only", e.callback(t, "echo", id, body, bots.Sign(secret, now, body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "signed for another conversation", e.callback(t, "echo", id, body, bots.SignCallback(secret, now, "echo", "01JOTHERCONVERSATION000000", body)), http.StatusForbidden, "bad_signature")
+	expectAPIError(t, "an unknown bot", e.callback(t, "nobot", id, body, bots.SignCallback(secret, now, "nobot", id, body)), http.StatusNotFound, "not_found")
+	noID, _ := json.Marshal(bots.Reply{Actions: []engine.BotAction{{Type: "text", Body: "no id"}}})
+	expectAPIError(t, "no id", e.callback(t, "echo", id, noID, bots.SignCallback(secret, now, "echo", id, noID)), http.StatusBadRequest, "invalid")
 	// Nothing of it reached the customer or the chat.
 	e.quiet(t)
 	e.expectTexts(t, to)
@@ -876,7 +877,7 @@ func TestBlackboxBotCallback(t *testing.T) {
 	}
 
 	// Correctly signed: applied (the refusals did not use up its id).
-	sig := desk.SignCallback(secret, time.Now(), "echo", id, body)
+	sig := bots.SignCallback(secret, time.Now(), "echo", id, body)
 	r := e.callback(t, "echo", id, body, sig)
 	if r.status != http.StatusOK || !strings.Contains(r.body, `"applied"`) {
 		t.Fatalf("signed callback: got %s, want 200 applied", r)
@@ -892,13 +893,13 @@ func TestBlackboxBotCallback(t *testing.T) {
 
 	// The same callback again, as sent or re-signed: a replay.
 	expectAPIError(t, "the same callback again", e.callback(t, "echo", id, body, sig), http.StatusConflict, "replay")
-	expectAPIError(t, "the same callback re-signed", e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "replay")
+	expectAPIError(t, "the same callback re-signed", e.callback(t, "echo", id, body, bots.SignCallback(secret, time.Now(), "echo", id, body)), http.StatusConflict, "replay")
 	e.quiet(t)
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 
 	// A later callback hands off; after it the bot may not write any more.
-	handoff, _ := json.Marshal(desk.BotReply{ID: "cb-2", Actions: []engine.BotAction{{Type: "handoff", Note: "Asked about order 77"}}})
-	if r := e.callback(t, "echo", id, handoff, desk.SignCallback(secret, time.Now(), "echo", id, handoff)); r.status != http.StatusOK {
+	handoff, _ := json.Marshal(bots.Reply{ID: "cb-2", Actions: []engine.BotAction{{Type: "handoff", Note: "Asked about order 77"}}})
+	if r := e.callback(t, "echo", id, handoff, bots.SignCallback(secret, time.Now(), "echo", id, handoff)); r.status != http.StatusOK {
 		t.Fatalf("hand-off callback: got %s, want 200", r)
 	}
 	c = e.conv(t, id)
@@ -908,8 +909,8 @@ func TestBlackboxBotCallback(t *testing.T) {
 	if n := onlyNote(t, e.historyOf(t, id), "Handed over by the bot"); n.Body != "Handed over by the bot: Asked about order 77" {
 		t.Errorf("hand-off note %q", n.Body)
 	}
-	late, _ := json.Marshal(desk.BotReply{ID: "cb-3", Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
-	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, desk.SignCallback(secret, time.Now(), "echo", id, late)), http.StatusConflict, "wrong_state")
+	late, _ := json.Marshal(bots.Reply{ID: "cb-3", Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
+	expectAPIError(t, "a callback into ann's chat", e.callback(t, "echo", id, late, bots.SignCallback(secret, time.Now(), "echo", id, late)), http.StatusConflict, "wrong_state")
 	e.expectTexts(t, to, "Your order ships tomorrow.")
 }
 
@@ -1031,7 +1032,7 @@ func TestBlackboxBotQuiet(t *testing.T) {
 	t.Parallel()
 	secret := "quiet-" + randAlnum(24)
 	// The bot takes every event and answers nothing, ever.
-	tap := newBotTap(t, secret, func(*http.Request, []byte, desk.BotEvent) (int, []byte) { return http.StatusOK, nil })
+	tap := newBotTap(t, secret, func(*http.Request, []byte, bots.Event) (int, []byte) { return http.StatusOK, nil })
 	quiet := strings.Replace(botYAML("quiet", tap.URL, botSecretEnv, fmt.Sprintf("numbers: [%q]", bbWhatsAppFrom)),
 		"timeout: 2s\n", "timeout: 2s\n    idle_timeout: 3s\n", 1)
 	e := startBotEngine(t, engineSetup{agents: []string{
@@ -1107,8 +1108,8 @@ func TestBlackboxBotQuiet(t *testing.T) {
 			if _, ok := sue.botTab(t)[c.ID]; ok {
 				t.Errorf("the chat is still in the bot tab")
 			}
-			late, _ := json.Marshal(desk.BotReply{ID: "late-" + randAlnum(8), Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
-			expectAPIError(t, "a callback after the take-over", e.callback(t, "slow", c.ID, late, desk.SignCallback(secret, time.Now(), "slow", c.ID, late)), http.StatusConflict, "wrong_state")
+			late, _ := json.Marshal(bots.Reply{ID: "late-" + randAlnum(8), Actions: []engine.BotAction{{Type: "text", Body: "me again"}}})
+			expectAPIError(t, "a callback after the take-over", e.callback(t, "slow", c.ID, late, bots.SignCallback(secret, time.Now(), "slow", c.ID, late)), http.StatusConflict, "wrong_state")
 		}},
 
 		subtest{"customer_ends", func(t *testing.T) {
@@ -1136,8 +1137,8 @@ func TestBlackboxBotAnswers(t *testing.T) {
 	inFlight, most := map[string]int{}, 0
 	// The tap checks the old secret; the new one is checked here: each
 	// event carries a v1 for both.
-	tap := newBotTap(t, oldSecret, func(r *http.Request, body []byte, ev desk.BotEvent) (int, []byte) {
-		if err := desk.VerifySignature(newSecret, r.Header.Get(desk.SignatureHeader), body, time.Now()); err != nil {
+	tap := newBotTap(t, oldSecret, func(r *http.Request, body []byte, ev bots.Event) (int, []byte) {
+		if err := bots.Verify(newSecret, r.Header.Get(bots.SignatureHeader), body, time.Now()); err != nil {
 			t.Errorf("event %s under the new secret: %v", ev.ID, err)
 		}
 		if ev.Type != "message" {
@@ -1207,7 +1208,7 @@ func TestBlackboxBotAnswers(t *testing.T) {
 			tap.waitEvents(t, id, 1)
 			send := func(actions string, secret string) response {
 				body := []byte(`{"id":"cb-fix","actions":[` + actions + `]}`)
-				return e.callback(t, "echo", id, body, desk.SignCallback(secret, time.Now(), "echo", id, body))
+				return e.callback(t, "echo", id, body, bots.SignCallback(secret, time.Now(), "echo", id, body))
 			}
 			r := send(`{"type":"dance"}`, newSecret)
 			expectAPIError(t, "an unknown action", r, http.StatusBadRequest, "invalid")

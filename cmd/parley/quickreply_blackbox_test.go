@@ -9,7 +9,7 @@ import (
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/bots"
 )
 
 // quickReplySIDs are the content resources Parley created, oldest first.
@@ -39,10 +39,10 @@ func TestBlackboxBotQuickReplies(t *testing.T) {
 	t.Parallel()
 	secret := "buttons-" + randAlnum(24)
 	buttons := func(body string, labels ...string) []byte {
-		raw, _ := json.Marshal(desk.BotReply{Actions: []engine.BotAction{{Type: "buttons", Body: body, Buttons: labels}}})
+		raw, _ := json.Marshal(bots.Reply{Actions: []engine.BotAction{{Type: "buttons", Body: body, Buttons: labels}}})
 		return raw
 	}
-	tap := newBotTap(t, secret, func(_ *http.Request, _ []byte, ev desk.BotEvent) (int, []byte) {
+	tap := newBotTap(t, secret, func(_ *http.Request, _ []byte, ev bots.Event) (int, []byte) {
 		if ev.Type != "message" {
 			return http.StatusNoContent, nil
 		}

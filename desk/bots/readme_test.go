@@ -1,8 +1,7 @@
-package desk
+package bots_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"maps"
 	"os"
@@ -10,19 +9,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/parleydesk/parley/desk/engine"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/parleydesk/parley/config"
+	"github.com/parleydesk/parley/config/configtest"
+	"github.com/parleydesk/parley/desk/bots"
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // readmeBots returns the README's Bots section: what an integrator writes a
 // bot from.
 func readmeBots(t *testing.T) string {
 	t.Helper()
-	raw, err := os.ReadFile("../README.md")
+	raw, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,35 +57,30 @@ func keysOf(t *testing.T, v any) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
+// sentEvents are the events as Parley fills them in: every field set, and
+// a lifecycle event without message and history.
+func sentEvents() map[string]bots.Event {
+	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	conv := []engine.Message{
+		{ID: "m1", ConversationID: "c1", Direction: engine.DirIn, Body: "hi", At: at, SID: "SM1"},
+		{ID: "n1", ConversationID: "c1", Direction: engine.DirNote, Body: "internal", At: at},
+	}
+	base := bots.Event{Bot: "echo", ConversationID: "c1", Channel: "whatsapp",
+		Contact: bots.Contact{Address: "whatsapp:+27820000001", Name: "Thandi"}, WindowOpen: true, SentAt: at}
+	msg, closed := base, base
+	msg.ID, msg.Type = "m1", bots.EventMessage
+	msg.Message, msg.History = bots.History(conv, "m1")
+	closed.ID, closed.Type = "c1:"+engine.BotClosed, engine.BotClosed
+	return map[string]bots.Event{bots.EventMessage: msg, engine.BotClosed: closed}
+}
+
 // TestReadmeBotFormats checks the README's examples against the code: the
 // configuration decodes into the bot settings, each event has exactly the
 // fields Parley sends for its type, and each answer decodes into the reply
 // type and passes the checks Parley applies before carrying it out.
 func TestReadmeBotFormats(t *testing.T) {
-	// The code's own events, as a bot receives them: a message, then the
-	// chat closed by the customer.
-	f := newBotFixture(t, func(BotEvent) (int, BotReply) { return 200, BotReply{} })
-	ctx := context.Background()
-	if _, err := f.svc.Receive(ctx, inbound("SMr1", "whatsapp:+27820000950", "hi")); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.deliver(t, false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Receive(ctx, inbound("SMr2", "whatsapp:+27820000950", "//end")); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.deliver(t, false); err != nil {
-		t.Fatal(err)
-	}
-	sent := map[string]BotEvent{}
-	for _, ev := range f.events {
-		sent[ev.Type] = ev
-	}
-	if len(sent) != 2 || sent["message"].ID == "" || sent[engine.BotClosed].ID == "" {
-		t.Fatalf("the bot got %+v, want a message event and a closed event", f.events)
-	}
-
+	sent := sentEvents()
+	departments := configtest.Rules(t).DepartmentIDs()
 	var events, answers, configs int
 	for _, m := range fenced.FindAllStringSubmatch(readmeBots(t), -1) {
 		lang, block := m[1], m[2]
@@ -107,12 +103,12 @@ func TestReadmeBotFormats(t *testing.T) {
 		}
 		if _, ok := probe["actions"]; ok {
 			answers++
-			var reply BotReply
+			var reply bots.Reply
 			if err := strict(block, &reply); err != nil {
 				t.Errorf("README answer does not decode into an answer: %v\n%s", err, block)
 				continue
 			}
-			if err := f.svc.checkBotActions(reply.Actions); err != nil {
+			if err := bots.CheckActions(reply.Actions, departments); err != nil {
 				t.Errorf("README answer is refused: %v\n%s", err, block)
 			}
 			if len(reply.Actions) == 0 {
@@ -121,18 +117,18 @@ func TestReadmeBotFormats(t *testing.T) {
 			continue
 		}
 		events++
-		var ev BotEvent
+		var ev bots.Event
 		if err := strict(block, &ev); err != nil {
 			t.Errorf("README event does not decode into an event: %v\n%s", err, block)
 			continue
 		}
 		kind := ev.Type
-		if isLifecycle(kind) {
+		if bots.IsLifecycle(kind) {
 			kind = engine.BotClosed // every lifecycle event has the same fields
 		}
 		code, ok := sent[kind]
 		if !ok {
-			t.Errorf("README event of type %q: Parley sends no such event here", ev.Type)
+			t.Errorf("README event of type %q: Parley sends no such event", ev.Type)
 			continue
 		}
 		if got, want := slices.Sorted(maps.Keys(probe)), keysOf(t, code); !slices.Equal(got, want) {
@@ -141,8 +137,11 @@ func TestReadmeBotFormats(t *testing.T) {
 		if got, want := keysOf(t, ev.Contact), keysOf(t, code.Contact); !slices.Equal(got, want) {
 			t.Errorf("README %s event's contact has %q, Parley sends %q", ev.Type, got, want)
 		}
-		if ev.Type == "message" && (ev.Message.ID != ev.ID || len(ev.History) == 0 || ev.History[len(ev.History)-1].ID != ev.ID) {
+		if ev.Type == bots.EventMessage && (ev.Message.ID != ev.ID || len(ev.History) == 0 || ev.History[len(ev.History)-1].ID != ev.ID) {
 			t.Errorf("README message event: want the message's id as the event's, and it last in the history")
+		}
+		if bots.IsLifecycle(ev.Type) && ev.ID != ev.ConversationID+":"+ev.Type {
+			t.Errorf("README %s event's id %q, want the conversation's id and the type", ev.Type, ev.ID)
 		}
 	}
 	// The message and lifecycle events, the answer and the callback.

@@ -1,4 +1,4 @@
-package desk
+package bots
 
 import (
 	"crypto/hmac"
@@ -18,16 +18,18 @@ import (
 // per secret (one v1 each) and accepts a callback signed with either.
 const SignatureHeader = "X-Parley-Signature"
 
-// signatureTolerance is how far a signature's time may be from now, either
-// way.
-const signatureTolerance = 5 * time.Minute
+// SignatureTolerance is how far a signature's time may be from now, either
+// way. A receiver that refuses replays needs to remember what it received
+// for twice as long.
+const SignatureTolerance = 5 * time.Minute
 
-// Sign makes the signature header value for payload at t.
+// Sign makes the signature header value for payload (an event's body) at t.
 func Sign(secret string, t time.Time, payload []byte) string {
 	return fmt.Sprintf("t=%d,v1=%s", t.Unix(), mac(secret, t.Unix(), payload))
 }
 
-// signAll signs payload at t once per secret, in one header.
+// signAll signs payload at t once per secret, in one header, so that a bot
+// in a key change-over can check the event with either key.
 func signAll(secrets []string, t time.Time, payload []byte) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "t=%d", t.Unix())
@@ -60,10 +62,17 @@ func mac(secret string, t int64, payload []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// VerifySignature checks a signature header against payload at now: one
-// of its v1 values must match secret.
-func VerifySignature(secret, header string, payload []byte, now time.Time) error {
+// Verify checks a signature header against payload (an event's body) at
+// now: its time must be within SignatureTolerance of now, and one of its v1
+// values must match secret. It is what a bot checks on each event.
+func Verify(secret, header string, payload []byte, now time.Time) error {
 	return verifyAny([]string{secret}, header, payload, now)
+}
+
+// VerifyCallback checks the signature header of a callback for bot's
+// conversation conv against any of the bot's secrets.
+func VerifyCallback(secrets []string, header, bot, conv string, body []byte, now time.Time) error {
+	return verifyAny(secrets, header, callbackPayload(bot, conv, body), now)
 }
 
 // verifyAny checks a signature header against any of secrets.
@@ -83,7 +92,7 @@ func verifyAny(secrets []string, header string, payload []byte, now time.Time) e
 		return errors.New("malformed signature header")
 	}
 	at := time.Unix(ts, 0)
-	if now.Sub(at) > signatureTolerance || at.Sub(now) > signatureTolerance {
+	if now.Sub(at) > SignatureTolerance || at.Sub(now) > SignatureTolerance {
 		return errors.New("signature more than five minutes old or in the future")
 	}
 	for _, secret := range secrets {
