@@ -13,7 +13,3 @@ func TabsFor(supervises bool) []string {
 	}
 	return slices.DeleteFunc(slices.Clone(Tabs), func(t string) bool { return t == drop })
 }
-
-// UserIDPattern is the regular expression a user id must match, for
-// forms that check it before asking.
-func UserIDPattern() string { return validUserID.String() }

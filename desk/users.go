@@ -3,15 +3,11 @@ package desk
 import (
 	"context"
 	"errors"
-	"fmt"
-	"regexp"
-	"slices"
-	"sync"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleydesk/parley/config"
 )
@@ -20,35 +16,13 @@ import (
 // password. The password hash lives under its own key, so nothing that
 // reads agents for routing or lists ever carries it.
 
-var (
-	// ErrBadCredentials: unknown user, wrong password, or a disabled account;
-	// the three are not told apart.
-	ErrBadCredentials = errors.New("wrong user name or password")
-	validUserID       = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,39}$`)
-)
-
-// MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 10
-
 func (k keys) credentials(id string) string { return k.prefix + "auth:" + id }
-
-// UserSpec describes a user to create or update.
-type UserSpec struct {
-	ID          string
-	Name        string
-	Role        string
-	Departments []string
-	Capacity    int
-}
 
 // SaveUser creates or updates a user's profile (as an agent record) and,
 // when password is not empty, sets the password.
-func (s *Service) SaveUser(ctx context.Context, u UserSpec, password string) error {
-	if !validUserID.MatchString(u.ID) {
-		return fmt.Errorf("%w: user id: lower-case letters, digits, '.', '_' or '-', up to 40", engine.ErrInvalid)
-	}
-	if !slices.Contains([]string{"agent", "supervisor", "admin"}, u.Role) {
-		return fmt.Errorf("%w: role: want agent, supervisor or admin", engine.ErrInvalid)
+func (s *Service) SaveUser(ctx context.Context, u users.Spec, password string) error {
+	if err := u.Check(); err != nil {
+		return err
 	}
 	if password != "" {
 		if err := s.SetPassword(ctx, u.ID, password, false, ""); err != nil {
@@ -63,19 +37,16 @@ func (s *Service) SaveUser(ctx context.Context, u UserSpec, password string) err
 // is signed out. It never enables a disabled user (EnableUser does).
 // mustExist refuses an id that has no agent record.
 func (s *Service) SetPassword(ctx context.Context, id, password string, mustExist bool, keep string) error {
-	if len(password) < MinPasswordLength || len(password) > 72 {
-		return fmt.Errorf("%w: password: %d to 72 characters", engine.ErrInvalid, MinPasswordLength)
+	hash, err := users.Hash(password)
+	if err != nil {
+		return err
 	}
 	if mustExist {
 		if _, err := s.store.Agent(ctx, id); err != nil {
 			return err
 		}
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		return err
-	}
-	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "hash", string(hash)).Err(); err != nil {
+	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "hash", hash).Err(); err != nil {
 		return err
 	}
 	return s.sessions.EndAll(ctx, id, keep)
@@ -109,14 +80,12 @@ func (s *Service) Authenticate(ctx context.Context, id, password string) (*engin
 	if err != nil {
 		return nil, err
 	}
-	if cred["hash"] == "" || cred["disabled"] == "1" {
-		// Spend the same time as a real check, so timing does not tell
-		// which user names exist.
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return nil, ErrBadCredentials
+	hash := cred["hash"]
+	if cred["disabled"] == "1" {
+		hash = "" // checked all the same, in the same time
 	}
-	if bcrypt.CompareHashAndPassword([]byte(cred["hash"]), []byte(password)) != nil {
-		return nil, ErrBadCredentials
+	if !users.Matches(hash, password) {
+		return nil, users.ErrBadCredentials
 	}
 	return s.store.Agent(ctx, id)
 }
@@ -128,13 +97,7 @@ func (s *Service) Enabled(ctx context.Context, id string) (*engine.Agent, error)
 		return nil, err
 	}
 	if disabled == "1" {
-		return nil, ErrBadCredentials
+		return nil, users.ErrBadCredentials
 	}
 	return s.store.Agent(ctx, id)
 }
-
-// dummyHash is made on first use, not at start-up.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("parley-timing-equaliser"), bcrypt.DefaultCost)
-	return h
-})

@@ -6,9 +6,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/parleydesk/parley/desk/users"
 	"gopkg.in/yaml.v3"
-
-	"github.com/parleydesk/parley/desk"
 )
 
 // Administration: admins manage the engine's settings and the users; every
@@ -86,7 +85,7 @@ func (a *api) saveUser(c *fiber.Ctx, id string, creating bool) error {
 	case creating && req.Password == "":
 		return newError(http.StatusBadRequest, "invalid", "a new user needs a password")
 	}
-	spec := desk.UserSpec{ID: id, Name: req.Name, Role: req.Role, Departments: req.Departments, Capacity: req.Capacity}
+	spec := users.Spec{ID: id, Name: req.Name, Role: req.Role, Departments: req.Departments, Capacity: req.Capacity}
 	if err := a.svc.SaveUser(ctx, spec, req.Password); err != nil {
 		return err
 	}

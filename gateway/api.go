@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -549,7 +550,7 @@ func (a *api) agentViews(c *fiber.Ctx, disabled bool) ([]agentView, error) {
 		v := agentView{ID: ag.ID, Name: ag.Name, Role: ag.Role, Departments: ag.Departments, Presence: ag.Presence,
 			Available: ag.Available(), Load: ag.Load, Capacity: ag.Capacity}
 		if disabled {
-			if _, err := a.svc.Enabled(c.UserContext(), ag.ID); errors.Is(err, desk.ErrBadCredentials) {
+			if _, err := a.svc.Enabled(c.UserContext(), ag.ID); errors.Is(err, users.ErrBadCredentials) {
 				v.Disabled = true
 			} else if err != nil {
 				return nil, err
@@ -606,7 +607,7 @@ var apiErrors = []struct {
 	{engine.ErrTicketTransfer, newError(http.StatusConflict, "ticket_transfer", "")},
 	{engine.ErrReplyFirst, newError(http.StatusConflict, "reply_first", "")},
 	{engine.ErrInvalid, newError(http.StatusBadRequest, "invalid", "")},
-	{desk.ErrBadCredentials, errBadCredentials},
+	{users.ErrBadCredentials, errBadCredentials},
 	{desk.ErrBadSignature, newError(http.StatusForbidden, "bad_signature", "")},
 	{desk.ErrReplay, newError(http.StatusConflict, "replay", "")},
 	{engine.ErrTemplateNotApproved, newError(http.StatusConflict, "template_not_approved", "")},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,7 +54,7 @@ func newDeskFixture(t testing.TB) deskFixture {
 	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, desk.KeyPrefix),
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop(), Media: media.NewSigner([]byte(strings.Repeat("k", 32)), testPublic)})
 	ctx := context.Background()
-	for _, u := range []desk.UserSpec{
+	for _, u := range []users.Spec{
 		{ID: "ann", Name: "Ann", Role: "agent", Departments: []string{"support"}},
 		{ID: "bob", Name: "Bob", Role: "agent", Departments: []string{"sales"}},
 		{ID: "sue", Name: "Sue", Role: "supervisor", Departments: []string{"support"}},
@@ -423,7 +424,7 @@ func TestAttachments(t *testing.T) {
 func TestAdministration(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
-	if err := f.svc.SaveUser(ctx, desk.UserSpec{ID: "ada", Name: "Ada", Role: "admin"}, password); err != nil {
+	if err := f.svc.SaveUser(ctx, users.Spec{ID: "ada", Name: "Ada", Role: "admin"}, password); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.LoadSettings(ctx); err != nil {

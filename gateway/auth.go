@@ -6,10 +6,10 @@ import (
 	"net/http"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/sessions"
 )
 
@@ -24,7 +24,7 @@ const (
 
 var (
 	errUnauthenticated = newError(http.StatusUnauthorized, "unauthenticated", "sign in first")
-	errBadCredentials  = newError(http.StatusUnauthorized, "bad_credentials", desk.ErrBadCredentials.Error())
+	errBadCredentials  = newError(http.StatusUnauthorized, "bad_credentials", users.ErrBadCredentials.Error())
 	errCSRF            = newError(http.StatusForbidden, "csrf", "missing or wrong "+csrfHeader+" header")
 	errTooManyFailures = newError(http.StatusTooManyRequests, "too_many_attempts", "too many failed sign-ins; try again later")
 )
@@ -53,7 +53,7 @@ func (a *api) signedIn(c *fiber.Ctx) error {
 		}
 	}
 	agent, err := a.svc.Enabled(c.UserContext(), se.User)
-	if errors.Is(err, desk.ErrBadCredentials) || errors.Is(err, engine.ErrNotFound) {
+	if errors.Is(err, users.ErrBadCredentials) || errors.Is(err, engine.ErrNotFound) {
 		_ = a.svc.Sessions().End(c.UserContext(), se)
 		return errUnauthenticated
 	}
@@ -95,7 +95,7 @@ func (a *api) signIn(c *fiber.Ctx) error {
 		return errTooManyFailures
 	}
 	agent, err := a.svc.Authenticate(ctx, req.User, req.Password)
-	if errors.Is(err, desk.ErrBadCredentials) || errors.Is(err, engine.ErrNotFound) {
+	if errors.Is(err, users.ErrBadCredentials) || errors.Is(err, engine.ErrNotFound) {
 		return errBadCredentials
 	}
 	if err != nil {

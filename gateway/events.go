@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -110,7 +111,7 @@ func (a *api) sessionLasts(ctx context.Context, st *stream) bool {
 		return false
 	}
 	_, err = a.svc.Enabled(ctx, st.user)
-	return !errors.Is(err, desk.ErrBadCredentials) && !errors.Is(err, engine.ErrNotFound)
+	return !errors.Is(err, users.ErrBadCredentials) && !errors.Is(err, engine.ErrNotFound)
 }
 
 // visibility remembers, for one stream, whether its user may see each

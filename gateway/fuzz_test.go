@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/users"
 )
 
 // FuzzAPIJSON posts arbitrary bodies to the desk API's JSON endpoints: a
@@ -21,7 +21,7 @@ func FuzzAPIJSON(f *testing.F) {
 	}
 	fx := newDeskFixture(f)
 	ctx := context.Background()
-	if err := fx.svc.SaveUser(ctx, desk.UserSpec{ID: "ada", Role: "admin"}, password); err != nil {
+	if err := fx.svc.SaveUser(ctx, users.Spec{ID: "ada", Role: "admin"}, password); err != nil {
 		f.Fatal(err)
 	}
 	ann := fx.signIn(f, "ann")

@@ -10,8 +10,7 @@ import (
 	"testing"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/users"
 )
 
 // Reopen is for the chat's last agent, or a supervisor handing it to an
@@ -46,7 +45,7 @@ func TestReopenOnlyByItsAgentOrForAnAvailableOne(t *testing.T) {
 // reading a ticket that another agent accepted.
 func TestSelfMentionGivesNoAccess(t *testing.T) {
 	f := newDeskFixture(t)
-	if err := f.svc.SaveUser(context.Background(), desk.UserSpec{ID: "dee", Name: "Dee", Role: "agent", Departments: []string{"sales"}}, password); err != nil {
+	if err := f.svc.SaveUser(context.Background(), users.Spec{ID: "dee", Name: "Dee", Role: "agent", Departments: []string{"sales"}}, password); err != nil {
 		t.Fatal(err)
 	}
 	bob, dee := f.signIn(t, "bob"), f.signIn(t, "dee")

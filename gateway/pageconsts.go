@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/media"
@@ -21,7 +22,7 @@ func pageConstants(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{
 		"tabs":                      fiber.Map{"agent": desk.TabsFor(false), "supervisor": desk.TabsFor(true)},
 		"chat_tabs":                 []string{desk.TabLive, desk.TabPending, desk.TabTagged, desk.TabClosed, desk.TabBot},
-		"user_id_pattern":           desk.UserIDPattern(),
+		"user_id_pattern":           users.IDPattern.String(),
 		"max_attachment_bytes":      media.MaxAttachment,
 		"max_attachments_per_reply": media.MaxAttachmentsPerReply,
 		"trash_days":                int(engine.TrashKeep.Hours() / 24),

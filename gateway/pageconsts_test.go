@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/media"
+	"github.com/parleydesk/parley/desk/users"
 )
 
 // The desk page reads its constants from the server: a signed-in user's
@@ -35,7 +36,7 @@ func TestPageConstants(t *testing.T) {
 	if !slices.Contains(got.Tabs["supervisor"], desk.TabBot) || slices.Contains(got.Tabs["supervisor"], desk.TabTagged) {
 		t.Errorf("supervisor tabs %v: want Bot, not Tagged", got.Tabs["supervisor"])
 	}
-	if got.UserID != desk.UserIDPattern() || got.MaxBytes != media.MaxAttachment || got.MaxFiles != media.MaxAttachmentsPerReply ||
+	if got.UserID != users.IDPattern.String() || got.MaxBytes != media.MaxAttachment || got.MaxFiles != media.MaxAttachmentsPerReply ||
 		got.TrashDays != 30 || got.DurationUnits["h"] != 3600 {
 		t.Errorf("constants %+v", got)
 	}

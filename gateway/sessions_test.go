@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/users"
 )
 
 // A password reset signs the user out everywhere (except the admin's own
@@ -13,7 +13,7 @@ import (
 func TestPasswordResetEndsSessionsAndNeverEnables(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
-	if err := f.svc.SaveUser(ctx, desk.UserSpec{ID: "ada", Name: "Ada", Role: "admin"}, password); err != nil {
+	if err := f.svc.SaveUser(ctx, users.Spec{ID: "ada", Name: "Ada", Role: "admin"}, password); err != nil {
 		t.Fatal(err)
 	}
 	ada, ann1, ann2 := f.signIn(t, "ada"), f.signIn(t, "ann"), f.signIn(t, "ann")

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/users"
 )
 
 // TestTemplatesSyncAPI: the sync is for admins only, and in sandbox mode
@@ -14,7 +14,7 @@ import (
 func TestTemplatesSyncAPI(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
-	if err := f.svc.SaveUser(ctx, desk.UserSpec{ID: "ada", Name: "Ada", Role: "admin"}, password); err != nil {
+	if err := f.svc.SaveUser(ctx, users.Spec{ID: "ada", Name: "Ada", Role: "admin"}, password); err != nil {
 		t.Fatal(err)
 	}
 	ada, sue := f.signIn(t, "ada"), f.signIn(t, "sue")

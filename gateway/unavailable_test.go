@@ -17,6 +17,7 @@ import (
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/users"
 )
 
 // redisLink stands between Parley and Redis so that a test can take Redis
@@ -81,7 +82,7 @@ func TestDeskAPIUnavailableWithoutRedis(t *testing.T) {
 	}
 	svc := desk.NewService(desk.Options{Store: desk.NewStore(rdb, desk.KeyPrefix), Dispatcher: nopDispatch{},
 		Provider: channels.NewSandbox(rdb, desk.KeyPrefix), Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
-	if err := svc.SaveUser(context.Background(), desk.UserSpec{ID: "ann", Name: "Ann", Role: "agent"}, password); err != nil {
+	if err := svc.SaveUser(context.Background(), users.Spec{ID: "ann", Name: "Ann", Role: "agent"}, password); err != nil {
 		t.Fatal(err)
 	}
 	app := New(Deps{

@@ -29,6 +29,7 @@ import (
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/users"
 	"github.com/parleydesk/parley/gateway"
 	"github.com/parleydesk/parley/worker"
 )
@@ -464,7 +465,7 @@ func TestAgainstParley(t *testing.T) {
 	dispatch := worker.NewDispatcher(queue)
 	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch, Provider: tw,
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
-	if err := svc.SaveUser(context.Background(), desk.UserSpec{ID: "loadsup", Name: "Load Supervisor", Role: "supervisor"}, "load-password"); err != nil {
+	if err := svc.SaveUser(context.Background(), users.Spec{ID: "loadsup", Name: "Load Supervisor", Role: "supervisor"}, "load-password"); err != nil {
 		t.Fatal(err)
 	}
 	w := worker.New(worker.Deps{Config: cfg.Worker, Redis: asynq.RedisClientOpt{Addr: redistest.Addr(), DB: db.N},

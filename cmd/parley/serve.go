@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynq/x/metrics"
@@ -164,7 +165,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 
 // demoUsers are created in embedded mode only, so that a person trying
 // Parley can sign in at once.
-var demoUsers = []desk.UserSpec{
+var demoUsers = []users.Spec{
 	{ID: "ann", Name: "Ann Agent", Role: "agent"},
 	{ID: "bob", Name: "Bob Agent", Role: "agent"},
 	{ID: "sue", Name: "Sue Supervisor", Role: "supervisor"},

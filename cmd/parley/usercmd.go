@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/users"
 )
 
 const userUsage = `usage: parley user ACTION -id USER [flags]
@@ -71,7 +71,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if *depts != "" {
 			departments = strings.Split(*depts, ",")
 		}
-		return c.svc.SaveUser(ctx, desk.UserSpec{ID: *id, Name: *name, Role: *role, Departments: departments, Capacity: *capacity}, password)
+		return c.svc.SaveUser(ctx, users.Spec{ID: *id, Name: *name, Role: *role, Departments: departments, Capacity: *capacity}, password)
 	case "passwd":
 		password, err := readPassword()
 		if err != nil {

@@ -3,11 +3,7 @@ package bots_test
 import (
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -95,41 +91,5 @@ func TestIsLifecycle(t *testing.T) {
 	}
 	if bots.IsLifecycle(bots.EventMessage) {
 		t.Errorf("%q is not a lifecycle event", bots.EventMessage)
-	}
-}
-
-// TestNoStateHere: the connector keeps no state of its own, so a bot can
-// import it without Parley's store or job queue, and the desk keeps the
-// counters and nonces in one place.
-func TestNoStateHere(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	banned := []string{"github.com/redis/go-redis", "github.com/hibiken/asynq", "github.com/gofiber/fiber", "github.com/parleydesk/parley/desk"}
-	checked := 0
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checked++
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if path == "github.com/parleydesk/parley/desk/engine" {
-				continue // the model and the action type
-			}
-			for _, b := range banned {
-				if path == b || strings.HasPrefix(path, b+"/") {
-					t.Errorf("%s imports %s", name, path)
-				}
-			}
-		}
-	}
-	if checked == 0 {
-		t.Fatal("no sources found")
 	}
 }
