@@ -22,9 +22,6 @@ import (
 // characters.
 const MaxSMSBody = 1600
 
-// ReasonOneWaySMS closes the chat a one-way SMS is recorded in.
-const ReasonOneWaySMS = "one-way SMS"
-
 // OneWaySMS is what a supervisor asks to send.
 type OneWaySMS struct {
 	To   string `json:"to"`
@@ -70,7 +67,7 @@ func (s *Service) SendOneWaySMS(ctx context.Context, a engine.Actor, req OneWayS
 			return err
 		}
 		chat.LastAgentAt, chat.FirstAgentAt = w.Now, w.Now
-		chat.Closed = &engine.Closure{By: a.ID, Reason: ReasonOneWaySMS, At: w.Now}
+		chat.Closed = &engine.Closure{By: a.ID, Reason: engine.ReasonOneWaySMS, At: w.Now}
 		w.TouchContact() // a number never seen before becomes a contact, with a profile
 		w.Emit(engine.EventChanged, chat, "")
 		t := newTx()

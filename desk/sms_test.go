@@ -40,7 +40,7 @@ func TestOneWaySMSGoesThroughTheOutboxOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.State != engine.StateClosed || stored.Closed.Reason != ReasonOneWaySMS || stored.Closed.By != "sue" || stored.Assignee != "sue" {
+	if stored.State != engine.StateClosed || stored.Closed.Reason != engine.ReasonOneWaySMS || stored.Closed.By != "sue" || stored.Assignee != "sue" {
 		t.Fatalf("record %+v", stored)
 	}
 	hist, err := f.store.History(ctx, c.ID)

@@ -441,20 +441,6 @@ func (a *api) deskMedia(c *fiber.Ctx) error {
 	return nil
 }
 
-// serveFile answers a stored file: shown in the browser or downloaded as
-// media.Disposition decides, and under a sandbox policy that keeps even a
-// shown one from running scripts as Parley.
-func serveFile(c *fiber.Ctx, name, contentType string, data []byte) {
-	disposition := media.Disposition(name, contentType)
-	if contentType == "" {
-		contentType = "application/octet-stream"
-	}
-	c.Set(fiber.HeaderContentType, contentType)
-	c.Set(fiber.HeaderContentDisposition, disposition)
-	c.Set("Content-Security-Policy", "sandbox")
-	_ = c.Send(data)
-}
-
 func (a *api) trash(c *fiber.Ctx) error {
 	return a.done(c, a.svc.Delete(c.UserContext(), actor(c), c.Params("id")))
 }

@@ -148,7 +148,7 @@ func TestOneWaySMS(t *testing.T) {
 	var c engine.Conversation
 	decodeInto(t, sue.want("POST", "/api/v1/sms", ok, 201, "").Body, &c)
 	if c.State != engine.StateClosed || c.Kind != engine.KindChat || c.Contact != "sms:+27820000604" || c.Assignee != "sue" ||
-		c.Closed == nil || c.Closed.Reason != desk.ReasonOneWaySMS || c.Closed.By != "sue" {
+		c.Closed == nil || c.Closed.Reason != engine.ReasonOneWaySMS || c.Closed.By != "sue" {
 		t.Fatalf("recorded as %+v closed %+v", c, c.Closed)
 	}
 	var p desk.Profile

@@ -220,6 +220,9 @@ const (
 	ReasonLiveChat       = "customer started a live chat"
 	ReasonMerged         = "merged into the contact's open ticket"
 	ReasonReachOut       = "reached out; waiting for the customer"
+	// ReasonOneWaySMS closes the chat a one-way SMS is recorded in: a
+	// text from the desk, not a conversation with the customer.
+	ReasonOneWaySMS = "one-way SMS"
 )
 
 // Agent is a person who answers chats and tickets.

@@ -33,6 +33,10 @@ type Figures struct {
 	Tags        map[string]int `json:"tags"`
 	SurveyCount int            `json:"survey_count"`
 	SurveyAvg   float64        `json:"survey_avg"`
+	// OneWaySMS counts the texts sent from the desk with no conversation
+	// behind them; they are in no other figure, since they would count as
+	// chats answered at once.
+	OneWaySMS int `json:"one_way_sms"`
 
 	// The running sums behind the averages, until finish.
 	firstResponse, waiting, handling mean
@@ -63,6 +67,10 @@ func (m mean) seconds() float64 {
 func (f *Figures) add(c *engine.Conversation) {
 	if f.Sentiments == nil {
 		f.Sentiments, f.Tags = map[string]int{}, map[string]int{}
+	}
+	if c.Closed != nil && c.Closed.Reason == engine.ReasonOneWaySMS {
+		f.OneWaySMS++
+		return
 	}
 	if c.Kind == engine.KindChat {
 		f.Chats++

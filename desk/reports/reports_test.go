@@ -35,6 +35,14 @@ func knownWork() (ann, bob, ticket *engine.Conversation) {
 	return ann, bob, ticket
 }
 
+// oneWaySMS is a text Sue sent from the desk on Monday, recorded as a
+// closed chat of hers.
+func oneWaySMS() *engine.Conversation {
+	return &engine.Conversation{ID: "c-sms", Kind: engine.KindChat, State: engine.StateClosed, Channel: channels.SMS,
+		Contact: "+27820000604", Department: "support", Assignee: "sue", CreatedAt: at(2 * time.Hour), AssignedAt: at(2 * time.Hour), FirstAgentAt: at(2 * time.Hour),
+		Closed: &engine.Closure{By: "sue", Reason: engine.ReasonOneWaySMS, At: at(2 * time.Hour)}}
+}
+
 func twoDays() Query {
 	day := monday.Truncate(24 * time.Hour)
 	return Query{From: day, To: day.Add(48 * time.Hour)}
@@ -143,17 +151,18 @@ func TestQueryInScope(t *testing.T) {
 func TestWriteCSV(t *testing.T) {
 	ann, bob, ticket := knownWork()
 	var out strings.Builder
-	if err := Compute(twoDays(), []*engine.Conversation{ann, bob, ticket}).WriteCSV(&out); err != nil {
+	if err := Compute(twoDays(), []*engine.Conversation{ann, bob, ticket, oneWaySMS()}).WriteCSV(&out); err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Join([]string{
-		"scope,key,chats,tickets,closed_by_inactivity,first_response_avg_s,waiting_avg_s,handling_avg_s,positive,neutral,negative,survey_count,survey_avg",
-		"total,,2,1,1,90.0,0.0,690.0,1,0,0,1,5.0",
-		"day,2026-03-02,2,0,1,90.0,0.0,690.0,1,0,0,1,5.0",
-		"day,2026-03-03,0,1,0,0.0,0.0,0.0,0,0,0,0,0.0",
-		"agent,ann,1,0,0,60.0,0.0,660.0,1,0,0,1,5.0",
-		"agent,bob,1,0,1,120.0,0.0,720.0,0,0,0,0,0.0",
-		"department,support,2,1,1,90.0,0.0,690.0,1,0,0,1,5.0",
+		"scope,key,chats,tickets,closed_by_inactivity,first_response_avg_s,waiting_avg_s,handling_avg_s,positive,neutral,negative,survey_count,survey_avg,one_way_sms",
+		"total,,2,1,1,90.0,0.0,690.0,1,0,0,1,5.0,1",
+		"day,2026-03-02,2,0,1,90.0,0.0,690.0,1,0,0,1,5.0,1",
+		"day,2026-03-03,0,1,0,0.0,0.0,0.0,0,0,0,0,0.0,0",
+		"agent,ann,1,0,0,60.0,0.0,660.0,1,0,0,1,5.0,0",
+		"agent,bob,1,0,1,120.0,0.0,720.0,0,0,0,0,0.0,0",
+		"agent,sue,0,0,0,0.0,0.0,0.0,0,0,0,0,0.0,1",
+		"department,support,2,1,1,90.0,0.0,690.0,1,0,0,1,5.0,1",
 	}, "\n") + "\n"
 	if out.String() != want {
 		t.Fatalf("csv:\n%s\nwant:\n%s", out.String(), want)

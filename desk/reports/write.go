@@ -43,13 +43,13 @@ func neutralizeCell(c string) string {
 func (r Report) WriteCSV(w io.Writer) error {
 	cw := newCSVWriter(w)
 	cw.Write([]string{"scope", "key", "chats", "tickets", "closed_by_inactivity", "first_response_avg_s", "waiting_avg_s",
-		"handling_avg_s", "positive", "neutral", "negative", "survey_count", "survey_avg"})
+		"handling_avg_s", "positive", "neutral", "negative", "survey_count", "survey_avg", "one_way_sms"})
 	row := func(scope, key string, f *Figures) {
 		num := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 		cw.Write([]string{scope, key, strconv.Itoa(f.Chats), strconv.Itoa(f.Tickets), strconv.Itoa(f.ClosedByInactivity),
 			num(f.FirstResponseAvg), num(f.WaitingAvg), num(f.HandlingAvg),
 			strconv.Itoa(f.Sentiments["positive"]), strconv.Itoa(f.Sentiments["neutral"]), strconv.Itoa(f.Sentiments["negative"]),
-			strconv.Itoa(f.SurveyCount), num(f.SurveyAvg)})
+			strconv.Itoa(f.SurveyCount), num(f.SurveyAvg), strconv.Itoa(f.OneWaySMS)})
 	}
 	row("total", "", r.Total)
 	for _, group := range []struct {

@@ -149,6 +149,7 @@ function renderTotals(t) {
     ['Waiting', fmtDuration(t.waiting_avg_s), 'average, start to an agent taking the chat', 'waiting'],
     ['Handling', fmtDuration(t.handling_avg_s), 'average, taken to closed', 'handling'],
     ['Closed by inactivity', fmtNum(t.closed_by_inactivity), 'chats Parley closed after silence', 'inactivity'],
+    ['One-way SMS', fmtNum(t.one_way_sms), 'texts sent from the desk, in no other figure', 'one-way-sms'],
     ['Survey', t.survey_count ? (Number(t.survey_avg) || 0).toFixed(1) + ' / 5' : '—',
       fmtNum(t.survey_count) + (t.survey_count === 1 ? ' rating' : ' ratings'), 'survey'],
     ['Sentiment', String((sent.positive || 0) + (sent.neutral || 0) + (sent.negative || 0)),

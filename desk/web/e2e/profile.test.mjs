@@ -47,6 +47,14 @@ const shot = H.shotOf(() => [W.ann, W.sue]);
 
 const step = makeStep(W, () => [W.ann, W.sue], shot);
 
+// todaysTotals is today's report, as the signed-in supervisor reads it.
+const todaysTotals = (page) => page.evaluate(async () => {
+  const day = new Date().toISOString().slice(0, 10);
+  const res = await fetch('/api/v1/reports?from=' + day + '&to=' + day);
+  if (!res.ok) throw new Error('GET /reports answered ' + res.status);
+  return (await res.json()).total;
+});
+
 describe('customer profile, one-way SMS, earlier engagements, transcript', { timeout: 300_000 }, () => {
   before(async () => {
     checkEnvironment();
@@ -147,6 +155,7 @@ describe('customer profile, one-way SMS, earlier engagements, transcript', { tim
     W.sue = await newDesk('sue');
     await signIn(W.sue, 'sue');
     const { page } = W.sue;
+    const before = await todaysTotals(page);
     await page.click('#sms-open');
     await page.locator('#sms-dialog').waitFor();
     await page.fill('#sms-to', '0840000177');
@@ -166,6 +175,11 @@ describe('customer profile, one-way SMS, earlier engagements, transcript', { tim
     await shot(String(W.shots + 1).padStart(2, '0') + '-sms-profile');
     await page.click('#profile-close');
     assert.equal(sentTo(SMS_TO).length, 1, 'the SMS went to Twilio more than once');
+
+    // Today's report counts it as a one-way SMS, not as a chat answered at once.
+    const after = await todaysTotals(page);
+    assert.equal(after.one_way_sms, before.one_way_sms + 1, 'the report does not count the one-way SMS');
+    assert.equal(after.chats, before.chats, 'the one-way SMS counts as a chat');
   });
 
   step('the customer ends a chat, asks for a transcript and opens it without signing in', async () => {

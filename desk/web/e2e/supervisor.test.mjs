@@ -400,8 +400,10 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     await page.fill('#s-tr-link', 'Your copy, for {hours} hours: {link}');
     await page.fill('#s-tr-window', '5m');
     await page.fill('#s-tr-valid', '2h');
+    const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/admin/settings') && r.request().method() === 'PUT');
     await page.click('#settings-save');
-    await page.locator('.toast', { hasText: 'Settings saved' }).waitFor();
+    assert.equal((await put).status(), 200, 'the save was refused');
+    await page.locator('#settings-state', { hasText: 'Saved settings shown' }).waitFor();
     now = await inPage(page, 'GET', '/admin/settings');
     assert.deepEqual(now.data.transcript, {
       offer: 'Chat ended. Reply TRANSCRIPT within {minutes} minutes for a copy.',
