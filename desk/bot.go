@@ -92,7 +92,7 @@ func botWake(conv, event string) string { return "bot:" + conv + ":" + event }
 // sent on. A failure is returned for the job to retry, unless lastAttempt:
 // then the bot's failure is counted and the chat handed to the normal flow.
 func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, attempt int, lastAttempt bool) error {
-	defer s.store.rdb.ZRem(context.Background(), s.store.keys.due(), botWake(convID, event))
+	defer func() { _ = s.settleDue(context.Background(), botWake(convID, event)) }() // whatever ctx came to
 	c, err := s.store.Conversation(ctx, convID)
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil
@@ -121,7 +121,9 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, att
 	if err != nil {
 		return s.botAttemptFailed(ctx, bot.ID, convID, err, lastAttempt)
 	}
-	s.store.rdb.Del(ctx, s.store.keys.botFailures(bot.ID))
+	reset := newTx() // the bot answered: its failures start again from none
+	reset.do("DEL", s.store.keys.botFailures(bot.ID))
+	_ = reset.commit(ctx, s.store.rdb)
 	err = s.applyBotActions(ctx, bot.ID, convID, reply.Actions, botAnswer{event: event})
 	if errors.Is(err, engine.ErrWrongState) {
 		return nil // someone took the chat meanwhile

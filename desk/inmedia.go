@@ -95,7 +95,7 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 	k := s.store.keys
 	m, err := s.store.Message(ctx, messageID)
 	if errors.Is(err, engine.ErrNotFound) {
-		return s.store.rdb.ZRem(ctx, k.due(), mediaWake(messageID)).Err() // purged since
+		return s.settleDue(ctx, mediaWake(messageID)) // purged since: nothing left to fetch
 	}
 	if err != nil {
 		return err
@@ -178,11 +178,10 @@ func (s *Service) fetchOne(ctx context.Context, m engine.Message, i int, md chan
 	id := fileID(m.ID, i)
 	key := s.store.keys.media(id)
 	// No uploader ("by"): nobody may send a customer's file on by its id.
-	if _, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "name", got.Name, "type", contentType, "data", got.Data, "conv", m.ConversationID, "contact", string(c.Contact))
-		p.Expire(ctx, key, media.Keep)
-		return nil
-	}); err != nil {
+	t := newTx()
+	t.do("HSET", key, "name", got.Name, "type", contentType, "data", string(got.Data), "conv", m.ConversationID, "contact", string(c.Contact))
+	t.do("PEXPIRE", key, strconv.FormatInt(media.Keep.Milliseconds(), 10))
+	if err := t.commit(ctx, s.store.rdb); err != nil {
 		return engine.File{}, err
 	}
 	return engine.File{ID: id, Name: got.Name, Type: contentType, Size: len(got.Data), State: engine.FileReady,

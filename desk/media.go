@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
@@ -38,11 +39,10 @@ func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, cont
 	// may send it (ReplyAttachment), however its id became known. The file
 	// and its lifetime are one write: a file is never kept for good.
 	key := s.store.keys.media(att.ID)
-	if _, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "name", name, "type", contentType, "data", data, "by", a.ID, "conv", c.ID, "contact", string(c.Contact))
-		p.Expire(ctx, key, media.Keep)
-		return nil
-	}); err != nil {
+	t := newTx()
+	t.do("HSET", key, "name", name, "type", contentType, "data", string(data), "by", a.ID, "conv", c.ID, "contact", string(c.Contact))
+	t.do("PEXPIRE", key, strconv.FormatInt(media.Keep.Milliseconds(), 10))
+	if err := t.commit(ctx, s.store.rdb); err != nil {
 		return engine.Attachment{}, err
 	}
 	att.URL = s.media.URL(att.ID, s.now().Add(media.Keep))

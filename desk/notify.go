@@ -41,7 +41,9 @@ func (s *Service) Notifications(ctx context.Context, agent string) ([]engine.Not
 
 // MarkNotificationsRead clears an agent's unread count.
 func (s *Service) MarkNotificationsRead(ctx context.Context, agent string) error {
-	return s.store.rdb.Del(ctx, s.store.keys.unread(agent)).Err()
+	t := newTx()
+	t.do("DEL", s.store.keys.unread(agent))
+	return t.commit(ctx, s.store.rdb)
 }
 
 // viewingTTL is how long one "I am looking at this" lasts; the desk renews it.
@@ -68,15 +70,13 @@ func (s *Service) Viewing(ctx context.Context, a engine.Actor, convID string, ty
 	key := s.store.keys.viewers(convID)
 	ev := engine.Event{Type: engine.EventViewing, ConversationID: convID, Agent: a.ID, Typing: typing, Assignee: c.Assignee,
 		Kind: string(c.Kind), State: string(c.State), Department: c.Department, At: now.UTC()}
-	_, err = s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, key, a.ID, a.ID+":typing")
-		p.ZAdd(ctx, key, redis.Z{Score: float64(now.Add(viewingTTL).UnixMilli()), Member: member})
-		p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
-		p.PExpire(ctx, key, viewingTTL)
-		p.Publish(ctx, s.store.keys.events(), encodeEvent(ev))
-		return nil
-	})
-	return err
+	t := newTx()
+	t.do("ZREM", key, a.ID, a.ID+":typing")
+	t.do("ZADD", key, ms(now.Add(viewingTTL)), member)
+	t.do("ZREMRANGEBYSCORE", key, "-inf", ms(now))
+	t.do("PEXPIRE", key, strconv.FormatInt(viewingTTL.Milliseconds(), 10))
+	t.publish(s.store.keys.events(), encodeEvent(ev))
+	return t.commit(ctx, s.store.rdb)
 }
 
 // Viewers lists who is looking at a conversation now.

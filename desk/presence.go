@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
@@ -33,15 +34,13 @@ func presenceWake(agent string) string { return dueMember(DuePresence, agent) }
 func (s *Service) DeskOpened(ctx context.Context, agent, desk string) error {
 	k, now := s.store.keys, s.now()
 	expires := now.Add(DeskLease)
-	_, err := s.store.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, k.desks(agent), redis.Z{Score: float64(expires.UnixMilli()), Member: desk})
-		p.PExpire(ctx, k.desks(agent), DeskLease+PresenceGrace)
-		// Should this desk vanish without a word, the check is due when its
-		// lease has run out and the grace with it.
-		p.ZAddGT(ctx, k.due(), redis.Z{Score: float64(expires.Add(PresenceGrace).UnixMilli()), Member: presenceWake(agent)})
-		return nil
-	})
-	return err
+	t := newTx()
+	t.do("ZADD", k.desks(agent), ms(expires), desk)
+	t.do("PEXPIRE", k.desks(agent), strconv.FormatInt((DeskLease+PresenceGrace).Milliseconds(), 10))
+	// Should this desk vanish without a word, the check is due when its
+	// lease has run out and the grace with it.
+	t.do("ZADD", k.due(), "GT", ms(expires.Add(PresenceGrace)), presenceWake(agent))
+	return t.commit(ctx, s.store.rdb)
 }
 
 // DeskClosed records an agent's desk as closed; with none left open, the

@@ -33,10 +33,12 @@ func (s *Service) LoadSettings(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := s.store.rdb.HSetNX(ctx, k.settings(), "doc", doc).Result(); err != nil {
-		return 0, err
-	}
-	if err := s.store.rdb.HSetNX(ctx, k.settings(), "ver", "1").Err(); err != nil {
+	// The document and its version are seeded together: a process starting
+	// beside another never sees one without the other.
+	t := newTx()
+	t.do("HSETNX", k.settings(), "doc", doc)
+	t.do("HSETNX", k.settings(), "ver", "1")
+	if err := t.commit(ctx, s.store.rdb); err != nil {
 		return 0, err
 	}
 	return s.reloadSettings(ctx, 0)

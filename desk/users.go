@@ -46,7 +46,9 @@ func (s *Service) SetPassword(ctx context.Context, id, password string, mustExis
 			return err
 		}
 	}
-	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "hash", hash).Err(); err != nil {
+	t := newTx()
+	t.do("HSET", s.store.keys.credentials(id), "hash", hash)
+	if err := t.commit(ctx, s.store.rdb); err != nil {
 		return err
 	}
 	return s.sessions.EndAll(ctx, id, keep)
@@ -57,7 +59,9 @@ func (s *Service) DisableUser(ctx context.Context, id string) error {
 	if _, err := s.store.Agent(ctx, id); err != nil {
 		return err
 	}
-	if err := s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "disabled", "1").Err(); err != nil {
+	t := newTx()
+	t.do("HSET", s.store.keys.credentials(id), "disabled", "1")
+	if err := t.commit(ctx, s.store.rdb); err != nil {
 		return err
 	}
 	if err := s.sessions.EndAll(ctx, id, ""); err != nil {
@@ -71,7 +75,9 @@ func (s *Service) EnableUser(ctx context.Context, id string) error {
 	if _, err := s.store.Agent(ctx, id); err != nil {
 		return err
 	}
-	return s.store.rdb.HSet(ctx, s.store.keys.credentials(id), "disabled", "0").Err()
+	t := newTx()
+	t.do("HSET", s.store.keys.credentials(id), "disabled", "0")
+	return t.commit(ctx, s.store.rdb)
 }
 
 // Authenticate checks a user's password and returns the user.

@@ -101,3 +101,10 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 	})
 	return routed, err
 }
+
+// settleDue drops a due-set entry whose job has nothing more to do.
+func (s *Service) settleDue(ctx context.Context, member string) error {
+	t := newTx()
+	t.do("ZREM", s.store.keys.due(), member)
+	return t.commit(ctx, s.store.rdb)
+}
