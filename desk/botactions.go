@@ -92,33 +92,13 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 		if err != nil {
 			return err
 		}
-		if c.State != engine.StateBot || c.Bot != botID {
-			return fmt.Errorf("%w: the bot does not hold this conversation", engine.ErrWrongState)
-		}
-		if from.event != "" && !w.NextForBot(c, from.event) {
-			return nil // this answer was applied already
-		}
-		for _, a := range actions {
-			if a.Type == "handoff" {
-				dept := c.Department
-				if a.Department != "" {
-					dept = a.Department
-				}
-				if err := s.store.loadDepartment(ctx, w, dept); err != nil {
-					return err
-				}
-			}
-		}
-		for _, a := range actions {
-			if c.State != engine.StateBot {
-				break // handed off or closed: the rest is not the bot's to do
-			}
-			if err := w.BotAction(c, a); err != nil {
+		for _, dept := range engine.BotAnswerNeeds(c, actions) {
+			if err := s.store.loadDepartment(ctx, w, dept); err != nil {
 				return err
 			}
 		}
-		if c.State == engine.StateBot && len(actions) > 0 {
-			w.ArmBotIdle(c) // the bot answered: the chat is not quiet
+		if err := engine.DecideBotAnswer(w, c, botID, actions, from.event); err != nil {
+			return err
 		}
 		t := newTx()
 		if from.callback != "" {

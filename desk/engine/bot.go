@@ -59,6 +59,53 @@ func (w *World) TakeFromBot(c *Conversation, why string) {
 	w.handOff(c, c.Department)
 }
 
+// BotAnswerNeeds lists the departments a bot's answer may hand its chat
+// to, whose agents the decision must have loaded.
+func BotAnswerNeeds(c *Conversation, actions []BotAction) []string {
+	var depts []string
+	for _, a := range actions {
+		if a.Type != "handoff" {
+			continue
+		}
+		dept := c.Department
+		if a.Department != "" {
+			dept = a.Department
+		}
+		if !slices.Contains(depts, dept) {
+			depts = append(depts, dept)
+		}
+	}
+	return depts
+}
+
+// DecideBotAnswer applies a bot's answer to the chat it holds: its actions
+// in order, until one hands the chat off or closes it (the rest is no
+// longer the bot's to do). event is the customer message answered ("" for
+// a callback, which answers nothing in particular); an answer to an event
+// that is not the one in flight was applied before and changes nothing.
+// A chat the bot does not hold is ErrWrongState.
+func DecideBotAnswer(w *World, c *Conversation, bot string, actions []BotAction, event string) error {
+	if c.State != StateBot || c.Bot != bot {
+		return fmt.Errorf("%w: the bot does not hold this conversation", ErrWrongState)
+	}
+	if event != "" && !w.NextForBot(c, event) {
+		return nil // this answer was applied already
+	}
+	for _, a := range actions {
+		if c.State != StateBot {
+			break
+		}
+		if err := w.BotAction(c, a); err != nil {
+			return err
+		}
+	}
+	if c.State == StateBot && len(actions) > 0 {
+		w.ArmBotIdle(c) // the bot answered: the chat is not quiet
+	}
+	return nil
+}
+
+// BotAction does one thing a bot asked on the chat it holds.
 func (w *World) BotAction(c *Conversation, a BotAction) error {
 	author := "bot:" + c.Bot
 	switch a.Type {
