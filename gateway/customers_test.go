@@ -135,7 +135,7 @@ func TestOneWaySMS(t *testing.T) {
 		"letters":      {"to": "+2782abc", "body": "x"},
 		"whatsapp":     {"to": "whatsapp:+27820000604", "body": "x"},
 		"empty body":   {"to": "+27820000604", "body": "  "},
-		"long body":    {"to": "+27820000604", "body": strings.Repeat("x", desk.MaxSMSBody+1)},
+		"long body":    {"to": "+27820000604", "body": strings.Repeat("x", engine.MaxSMSBody+1)},
 		"unknown dept": {"to": "+27820000604", "body": "x", "department": "nowhere"},
 	} {
 		t.Run(name, func(t *testing.T) { sue.want("POST", "/api/v1/sms", bad, 400, "invalid") })
