@@ -22,7 +22,8 @@ const maxAttempts = 50
 //
 // Guards and commands are kept as the script reads them: each a count n
 // followed by n values, the first the guard kind or command name, the second
-// a key index (0 for none). Flat arguments spare a JSON encoding in Go and a
+// a key index (0 for none); a command whose reply the caller wants has its
+// count negated. Flat arguments spare a JSON encoding in Go and a
 // decoding in Lua on every write.
 type tx struct {
 	keys    []string
@@ -31,6 +32,10 @@ type tx struct {
 	nGuards int
 	claims  int
 	ops     []any
+	// reports counts the commands added by report; replies holds their
+	// replies, in order, once the write committed.
+	reports int
+	replies []string
 }
 
 // newTx sizes a tx for a message's write (about ten commands over a few
@@ -97,6 +102,18 @@ func (t *tx) do(cmd, key string, args ...string) {
 	}
 }
 
+// report adds one command on key whose reply the commit keeps: it is
+// replies[i] after commit, i being the value returned. The script tells
+// such a command by its negative count.
+func (t *tx) report(cmd, key string, args ...string) int {
+	t.ops = append(t.ops, -(2 + len(args)), cmd, t.ref(key))
+	for _, a := range args {
+		t.ops = append(t.ops, a)
+	}
+	t.reports++
+	return t.reports - 1
+}
+
 // publish adds a pub/sub message, sent only if the write commits.
 func (t *tx) publish(channel string, payload []byte) {
 	t.ops = append(t.ops, 4, "PUBLISH", "0", channel, string(payload))
@@ -134,17 +151,19 @@ for i, at in ipairs(claims) do
     return {"exists", redis.call("GET", key)}
   end
 end
-local last = #ARGV
+local last, out = #ARGV, {"ok", ""}
 while pos <= last do
   local n, i = tonumber(ARGV[pos]), tonumber(ARGV[pos + 2])
+  local size, r = math.abs(n)
   if i == 0 then
-    redis.call(ARGV[pos + 1], unpack(ARGV, pos + 3, pos + n))
+    r = redis.call(ARGV[pos + 1], unpack(ARGV, pos + 3, pos + size))
   else
-    redis.call(ARGV[pos + 1], KEYS[i], unpack(ARGV, pos + 3, pos + n))
+    r = redis.call(ARGV[pos + 1], KEYS[i], unpack(ARGV, pos + 3, pos + size))
   end
-  pos = pos + n + 1
+  if n < 0 then out[#out + 1] = tostring(r) end
+  pos = pos + size + 1
 end
-return {"ok", ""}
+return out
 `)
 
 // commit runs the transaction. It returns errConflict when a version guard
@@ -161,6 +180,7 @@ func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
 	}
 	switch res[0] {
 	case "ok":
+		t.replies = res[2:]
 		return nil
 	case "conflict":
 		return errConflict
