@@ -163,7 +163,7 @@ fi
 fuzz_phase() {
   local rc=0 target pkg name budget
   for target in channels:FuzzParseInbound:50000x channels:FuzzParseStatus:50000x \
-    channels:FuzzSignature:50000x desk/engine:FuzzKeywords:15000x config:FuzzHours:50000x \
+    channels:FuzzSignature:50000x desk/engine:FuzzKeywords:15000x desk:FuzzEventEncode:50000x config:FuzzHours:50000x \
     config:FuzzYAML:20000x gateway:FuzzAPIJSON:400x; do
     IFS=: read -r pkg name budget <<<"$target"
     go test -run '^$' -fuzz "^${name}\$" -fuzztime "${PARLEY_FUZZTIME:-$budget}" "./$pkg" || rc=1

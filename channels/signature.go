@@ -74,12 +74,18 @@ func Sign(authToken, fullURL string, params map[string]string) string {
 }
 
 func sign(authToken, fullURL string, names []string, params map[string]string) string {
-	mac := hmac.New(sha1.New, []byte(authToken))
-	mac.Write([]byte(fullURL))
+	// The signed text is built whole and hashed in one write: a write per
+	// name and per value would copy each into a slice of its own.
+	size := len(fullURL)
 	for _, k := range names {
-		mac.Write([]byte(k))
-		mac.Write([]byte(params[k]))
+		size += len(k) + len(params[k])
 	}
+	text := append(make([]byte, 0, size), fullURL...)
+	for _, k := range names {
+		text = append(append(text, k...), params[k]...)
+	}
+	mac := hmac.New(sha1.New, []byte(authToken))
+	mac.Write(text)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 

@@ -65,10 +65,30 @@ func (k keys) allAgents() string          { return k.prefix + "agents" }
 // convWake is the due-set member of a conversation's earliest deadline.
 func convWake(id string) string { return dueMember(DueConversation, id) }
 
+// outboxPush is one outbox the write pushes new messages to, first the
+// first of them: once it committed, the outbox's length is the tx's
+// replies[reply].
+type outboxPush struct {
+	to     channels.Address
+	first  string
+	reply  int
+	pushed int
+}
+
+// busy tells whether the outbox held messages before the push: a send job,
+// a scheduled retry or the due set (for the reconciler) already answers
+// for them, and works through the outbox, so the new messages, which wait
+// behind them, need no job of their own.
+func (p outboxPush) busy(t *tx) bool {
+	n, err := strconv.Atoi(t.replies[p.reply])
+	return err == nil && n > p.pushed
+}
+
 // write adds the world's changes to t: every changed document guarded by
 // the version it was decided on, index moves, new messages, the wake-up of
-// each deadline and each queued send, and the live-update events.
-func (s *Store) write(t *tx, w *engine.World) error {
+// each deadline and each queued send, and the live-update events. It
+// returns the outboxes it pushes to.
+func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 	k := s.keys
 	if w.ContactDirty {
 		t.expectVersion(k.contact(w.Contact.Address), w.ContactBefore.Version)
@@ -79,7 +99,7 @@ func (s *Store) write(t *tx, w *engine.World) error {
 		c := tr.Conv
 		doc, err := encodeConversation(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var before int64
 		oldIdx := map[string]float64{}
@@ -146,7 +166,7 @@ func (s *Store) write(t *tx, w *engine.World) error {
 	for _, m := range w.Messages {
 		fields, err := messageFields(m)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t.do("HSET", k.message(m.ID), fields...)
 		if _, ok := pushed[m.ConversationID]; !ok {
@@ -167,8 +187,10 @@ func (s *Store) write(t *tx, w *engine.World) error {
 	for _, id := range convs {
 		t.do("RPUSH", k.history(id), pushed[id]...)
 	}
+	pushes := make([]outboxPush, 0, len(contacts))
 	for _, a := range contacts {
-		t.do("RPUSH", k.outbox(channels.Address(a)), outgoing[a]...)
+		reply := t.report("RPUSH", k.outbox(channels.Address(a)), outgoing[a]...)
+		pushes = append(pushes, outboxPush{to: channels.Address(a), first: outgoing[a][0], reply: reply, pushed: len(outgoing[a])})
 		// NX: an outbox already due (its head waiting for a retry, or
 		// claimed) keeps its time; the new messages wait their turn.
 		t.do("ZADD", k.due(), "NX", ms(w.Now), outboxWake(channels.Address(a)))
@@ -182,7 +204,7 @@ func (s *Store) write(t *tx, w *engine.World) error {
 	for _, nt := range w.Notices {
 		raw, err := json.Marshal(nt.Notification)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t.do("LPUSH", k.notifications(nt.Agent), string(raw))
 		t.do("LTRIM", k.notifications(nt.Agent), "0", itoa(notificationsKept-1))
@@ -204,7 +226,7 @@ func (s *Store) write(t *tx, w *engine.World) error {
 		}
 		t.publish(k.events(), encodeEvent(e))
 	}
-	return nil
+	return pushes, nil
 }
 
 func sameAgent(a, b *engine.Agent) bool { return encodeAgent(a) == encodeAgent(b) }

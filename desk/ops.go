@@ -15,27 +15,42 @@ import (
 // run carries out one operation on a conversation: load what it needs
 // (Op.needs) in two round trips, the conversation and then the rest,
 // decide, commit, and on a concurrent change do it all again. One settings
-// snapshot serves the whole decision.
+// snapshot serves the whole decision. The first attempt starts from the
+// request's view of the conversation (view.go) when it has one, in one
+// round trip; a retry follows a concurrent change, and reads it again.
 func (s *Service) run(ctx context.Context, op engine.Op) (engine.Outcome, error) {
 	var out engine.Outcome
+	var start *engine.Conversation // nil: read it
+	if v := viewOf(ctx, op.Conv); v != nil {
+		start = v.conv
+	}
 	err := s.retry(ctx, func() error {
-		w, c, err := s.opWorld(ctx, op)
+		w, c, err := s.opWorld(ctx, op, start)
+		start = nil
 		if err != nil {
 			return err
 		}
+		seen(ctx, w, op.Conv, false)
 		if out, err = engine.Decide(w, op, c); err != nil {
 			return err
 		}
-		return s.commit(ctx, newTx(), w)
+		if err := s.commit(ctx, newTx(), w); err != nil {
+			return err
+		}
+		seen(ctx, w, op.Conv, true)
+		return nil
 	})
 	return out, err
 }
 
-// opWorld loads the world op is decided on.
-func (s *Service) opWorld(ctx context.Context, op engine.Op) (*engine.World, *engine.Conversation, error) {
-	conv, err := s.store.Conversation(ctx, op.Conv)
-	if err != nil {
-		return nil, nil, err
+// opWorld loads the world op is decided on, starting from conv when it is
+// given and reading it otherwise.
+func (s *Service) opWorld(ctx context.Context, op engine.Op, conv *engine.Conversation) (*engine.World, *engine.Conversation, error) {
+	if conv == nil {
+		var err error
+		if conv, err = s.store.Conversation(ctx, op.Conv); err != nil {
+			return nil, nil, err
+		}
 	}
 	w := engine.NewWorld(s.now().UTC(), s.Rules())
 	agents, depts := op.Needs(conv)
@@ -82,7 +97,7 @@ func (s *Service) MarkPending(ctx context.Context, a engine.Actor, chatID string
 // Close closes a chat or a ticket, whichever the id names, with the closing
 // form (decideCloseChat, decideCloseTicket).
 func (s *Service) Close(ctx context.Context, a engine.Actor, convID string, f engine.CloseForm) error {
-	c, err := s.store.Conversation(ctx, convID)
+	c, err := s.Current(ctx, convID)
 	if err != nil {
 		return err
 	}

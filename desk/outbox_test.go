@@ -586,6 +586,43 @@ func TestAutoresponderTextsAreOneOrderedJob(t *testing.T) {
 	}
 }
 
+// A message that joins an outbox still holding earlier ones gets no job of
+// its own: the run already answering for the outbox sends it after them,
+// and one job is dispatched again once the outbox was empty.
+func TestBusyOutboxNeedsNoSecondJob(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const to = channels.Address("whatsapp:+27820000051")
+	conv := quietConversation(t, f, string(to))
+	sends := len(f.dispatch.sends)
+	first, err := f.svc.Send(ctx, conv, engine.Reply{Body: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Send(ctx, conv, engine.Reply{Body: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.dispatch.sends[sends:]; !slices.Equal(got, []string{string(to) + "@" + first.ID + "@10:00:00"}) {
+		t.Fatalf("dispatched %v, want one job, for the first message", got)
+	}
+	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.provider.bodies(); !slices.Equal(got[len(got)-2:], []string{"one", "two"}) {
+		t.Fatalf("provider got %q, want both, in order", got)
+	}
+	if got := f.outbox(t, to); len(got) != 0 {
+		t.Fatalf("outbox = %v, want it empty", got)
+	}
+	third, err := f.svc.Send(ctx, conv, engine.Reply{Body: "three"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := f.dispatch.sends[len(f.dispatch.sends)-1]; last != string(to)+"@"+third.ID+"@10:00:00" {
+		t.Fatalf("dispatched %v, want a job for the message to an empty outbox", f.dispatch.sends)
+	}
+}
+
 // Every kind of due entry reads back as itself, and an unknown one is an
 // error rather than a silent skip.
 func TestDueKinds(t *testing.T) {

@@ -165,13 +165,14 @@ func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
 	if len(w.Unloaded) > 0 {
 		return fmt.Errorf("decision changed agents it did not load: %s", strings.Join(w.Unloaded, ", "))
 	}
-	if err := s.store.write(t, w); err != nil {
+	pushes, err := s.store.write(t, w)
+	if err != nil {
 		return err
 	}
 	if err := t.commit(ctx, s.store.rdb); err != nil {
 		return err
 	}
-	s.after(ctx, w)
+	s.after(ctx, w, t, pushes)
 	return nil
 }
 
@@ -179,17 +180,16 @@ func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
 // its wake-ups, and route queued chats to agents who got room. A failure here
 // loses nothing: each piece of work is in the due set, and the reconciler
 // enqueues it.
-func (s *Service) after(ctx context.Context, w *engine.World) {
+func (s *Service) after(ctx context.Context, w *engine.World, t *tx, pushes []outboxPush) {
 	// The outbox sends a contact's messages in order, one job at a time:
-	// one job per contact is enough, named for its first new message.
-	started := map[channels.Address]bool{}
-	for _, m := range w.Messages {
-		if m.Direction != engine.DirOut || m.Status != channels.StatusQueued || started[m.To] {
+	// one job per outbox that was empty is enough, named for its first new
+	// message. An outbox that was not empty has its run already.
+	for _, p := range pushes {
+		if p.busy(t) {
 			continue
 		}
-		started[m.To] = true
-		if err := s.dispatch.DispatchSend(ctx, m.To, m.ID, w.Now); err != nil {
-			s.log.Warn().Err(err).Str("message", m.ID).Msg("send not enqueued; the reconciler will")
+		if err := s.dispatch.DispatchSend(ctx, p.to, p.first, w.Now); err != nil {
+			s.log.Warn().Err(err).Str("message", p.first).Msg("send not enqueued; the reconciler will")
 		}
 	}
 	for _, wk := range w.Wakes {

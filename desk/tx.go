@@ -19,21 +19,28 @@ const maxAttempts = 50
 //
 // Guards and commands are kept as the script reads them: each a count n
 // followed by n values, the first the guard kind or command name, the second
-// a key index (0 for none). Flat arguments spare a JSON encoding in Go and a
-// decoding in Lua on every write.
+// a key index (0 for none); a command whose reply the caller wants has its
+// count negated. Flat arguments spare a JSON encoding in Go and a
+// decoding in Lua on every write. They are kept as strings and handed to
+// the client as pointers to them: boxing each string in an interface
+// would allocate once per argument, some forty times a message.
 type tx struct {
 	keys    []string
 	index   map[string]int
-	guards  []any
+	guards  []string
 	nGuards int
 	claims  int
-	ops     []any
+	ops     []string
+	// reports counts the commands added by report; replies holds their
+	// replies, in order, once the write committed.
+	reports int
+	replies []string
 }
 
 // newTx sizes a tx for a message's write (about ten commands over a few
 // keys), so that building one does not grow its slices step by step.
 func newTx() *tx {
-	return &tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]any, 0, 16), ops: make([]any, 0, 64)}
+	return &tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]string, 0, 16), ops: make([]string, 0, 64)}
 }
 
 func (t *tx) ref(key string) string {
@@ -48,10 +55,7 @@ func (t *tx) ref(key string) string {
 
 func (t *tx) guard(kind, key string, args ...string) {
 	t.nGuards++
-	t.guards = append(t.guards, 2+len(args), kind, t.ref(key))
-	for _, a := range args {
-		t.guards = append(t.guards, a)
-	}
+	t.guards = append(append(t.guards, strconv.Itoa(2+len(args)), kind, t.ref(key)), args...)
 }
 
 // expectField guards that hash field equals want ("" means absent).
@@ -88,15 +92,21 @@ func (t *tx) claim(key, value string, ttlMillis int64) {
 
 // do adds one command on key.
 func (t *tx) do(cmd, key string, args ...string) {
-	t.ops = append(t.ops, 2+len(args), cmd, t.ref(key))
-	for _, a := range args {
-		t.ops = append(t.ops, a)
-	}
+	t.ops = append(append(t.ops, strconv.Itoa(2+len(args)), cmd, t.ref(key)), args...)
+}
+
+// report adds one command on key whose reply the commit keeps: it is
+// replies[i] after commit, i being the value returned. The script tells
+// such a command by its negative count.
+func (t *tx) report(cmd, key string, args ...string) int {
+	t.ops = append(append(t.ops, strconv.Itoa(-(2+len(args))), cmd, t.ref(key)), args...)
+	t.reports++
+	return t.reports - 1
 }
 
 // publish adds a pub/sub message, sent only if the write commits.
 func (t *tx) publish(channel string, payload []byte) {
-	t.ops = append(t.ops, 4, "PUBLISH", "0", channel, string(payload))
+	t.ops = append(t.ops, "4", "PUBLISH", "0", channel, string(payload))
 }
 
 // existsError is the result of a failed claim.
@@ -131,17 +141,19 @@ for i, at in ipairs(claims) do
     return {"exists", redis.call("GET", key)}
   end
 end
-local last = #ARGV
+local last, out = #ARGV, {"ok", ""}
 while pos <= last do
   local n, i = tonumber(ARGV[pos]), tonumber(ARGV[pos + 2])
+  local size, r = math.abs(n)
   if i == 0 then
-    redis.call(ARGV[pos + 1], unpack(ARGV, pos + 3, pos + n))
+    r = redis.call(ARGV[pos + 1], unpack(ARGV, pos + 3, pos + size))
   else
-    redis.call(ARGV[pos + 1], KEYS[i], unpack(ARGV, pos + 3, pos + n))
+    r = redis.call(ARGV[pos + 1], KEYS[i], unpack(ARGV, pos + 3, pos + size))
   end
-  pos = pos + n + 1
+  if n < 0 then out[#out + 1] = tostring(r) end
+  pos = pos + size + 1
 end
-return {"ok", ""}
+return out
 `)
 
 // commit runs the transaction. It returns ErrConflict when a version guard
@@ -151,13 +163,20 @@ func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
 		return nil // nothing changed: nothing to guard
 	}
 	args := make([]any, 0, 1+len(t.guards)+len(t.ops))
-	args = append(append(append(args, t.nGuards), t.guards...), t.ops...)
+	args = append(args, t.nGuards)
+	for i := range t.guards {
+		args = append(args, &t.guards[i])
+	}
+	for i := range t.ops {
+		args = append(args, &t.ops[i])
+	}
 	res, err := commitScript.Run(ctx, rdb, t.keys, args...).StringSlice()
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	switch res[0] {
 	case "ok":
+		t.replies = res[2:]
 		return nil
 	case "conflict":
 		return engine.ErrConflict

@@ -172,11 +172,14 @@ func (a *api) detail(c *fiber.Ctx) error {
 }
 
 // visible answers 404 for a conversation the actor may not see, before any
-// action on it, so that its existence is not revealed.
+// action on it, so that its existence is not revealed. The action starts
+// from the conversation it read (desk.WithView).
 func (a *api) visible(c *fiber.Ctx) error {
-	if _, err := a.svc.Open(c.UserContext(), actor(c), c.Params("id")); err != nil {
+	conv, err := a.svc.Open(c.UserContext(), actor(c), c.Params("id"))
+	if err != nil {
 		return err
 	}
+	c.SetUserContext(desk.WithView(c.UserContext(), conv))
 	return c.Next()
 }
 
@@ -234,12 +237,12 @@ func (a *api) comment(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(m)
 }
 
-// done answers an action with the conversation as it now is.
+// done answers an action with the conversation as the action left it.
 func (a *api) done(c *fiber.Ctx, err error) error {
 	if err != nil {
 		return err
 	}
-	conv, err := a.svc.Store().Conversation(c.UserContext(), c.Params("id"))
+	conv, err := a.svc.Current(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}

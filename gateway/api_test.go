@@ -3,12 +3,14 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
 
@@ -36,6 +39,7 @@ const password = "correct horse battery"
 type deskFixture struct {
 	app *fiber.App
 	svc *desk.Service
+	rdb redis.UniversalClient
 }
 
 func newDeskFixture(t testing.TB) deskFixture {
@@ -71,7 +75,7 @@ func newDeskFixture(t testing.TB) deskFixture {
 		// test names the client's address with X-Forwarded-For.
 		TrustedProxies: []string{"0.0.0.0"},
 	})
-	return deskFixture{app: app, svc: svc}
+	return deskFixture{app: app, svc: svc, rdb: db.Client}
 }
 
 // inbound delivers a customer message to a department's number.
@@ -532,4 +536,92 @@ func TestSupervisorGroupsAndReports(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&convs); err != nil || len(convs) != 3 {
 		t.Fatalf("export: %v, %d conversations", err, len(convs))
 	}
+}
+
+// readCounter counts the Redis replies that carry the stored document of
+// the conversation it watches: every read of it, whichever command or
+// script read it.
+type readCounter struct {
+	doc   atomic.Pointer[string]
+	reads atomic.Int64
+}
+
+// watch starts counting the reads of conversation id from zero.
+func (r *readCounter) watch(id string) {
+	doc := `"id":"` + id + `"`
+	r.doc.Store(&doc)
+	r.reads.Store(0)
+}
+
+func (r *readCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *readCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (r *readCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		var reply string
+		switch c := cmd.(type) {
+		case *redis.StringCmd:
+			reply = c.Val()
+		case *redis.Cmd:
+			reply = fmt.Sprint(c.Val())
+		}
+		if doc := r.doc.Load(); doc != nil && strings.Contains(reply, *doc) {
+			r.reads.Add(1)
+		}
+		return err
+	}
+}
+
+// An agent's action reads the conversation it acts on twice: once to check
+// that the agent may see it, and once with the rest of what the decision
+// needs; the answer shows it as the action committed it.
+func TestAgentActionsReadTheConversationTwice(t *testing.T) {
+	f := newDeskFixture(t)
+	ann, bob := f.signIn(t, "ann"), f.signIn(t, "bob")
+	ann.want("PUT", "/api/v1/me/presence", map[string]string{"presence": "online"}, 200, "")
+	chat := f.inbound(t, "SMr1", "whatsapp:+27820000051", "whatsapp:+15550000001", "hello")
+	ticket := f.inbound(t, "SMr2", "whatsapp:+27820000052", "whatsapp:+15550000002", "a quote please")
+	counter := &readCounter{}
+	f.rdb.AddHook(counter)
+	for _, tc := range []struct {
+		who          *client
+		conv, action string
+		body         any
+		status       int
+	}{
+		{ann, chat, "/messages", map[string]string{"body": "hi"}, 201},
+		{ann, chat, "/flag", map[string]bool{"flagged": true}, 200},
+		{bob, ticket, "/accept", nil, 200},
+		{ann, chat, "/close", map[string]string{"sentiment": "neutral"}, 200},
+	} {
+		counter.watch(tc.conv)
+		resp := tc.who.want("POST", "/api/v1/conversations/"+tc.conv+tc.action, tc.body, tc.status, "")
+		if n := counter.reads.Load(); n != 2 {
+			t.Errorf("%s read the conversation %d times, want 2", tc.action, n)
+		}
+		if tc.status == 200 {
+			var got engine.Conversation
+			json.NewDecoder(resp.Body).Decode(&got)
+			stored, err := f.svc.Store().Conversation(context.Background(), tc.conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := mustJSON(t, got), mustJSON(t, stored); string(got) != string(want) {
+				t.Errorf("%s answered %s, want the stored %s", tc.action, got, want)
+			}
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
