@@ -16,7 +16,7 @@ import (
 // out, since the customer never sees them. The development phone shows it,
 // so a reload or a second browser finds the same conversation Parley keeps.
 func (s *Service) CustomerView(ctx context.Context, a channels.Address, limit int) ([]engine.Message, error) {
-	convs, err := s.store.rdb.ZRange(ctx, s.store.keys.index("contact:"+string(a)), 0, -1).Result()
+	convs, err := s.store.ContactConversationIDs(ctx, a)
 	if err != nil {
 		return nil, err
 	}

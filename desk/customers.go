@@ -104,7 +104,7 @@ func (k keys) customerNote(a channels.Address) string {
 
 // contactConversations loads every conversation of a contact, oldest first.
 func (s *Store) contactConversations(ctx context.Context, a channels.Address) ([]*engine.Conversation, error) {
-	ids, err := s.rdb.ZRange(ctx, s.keys.index("contact:"+string(a)), 0, -1).Result()
+	ids, err := s.ContactConversationIDs(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -220,27 +220,12 @@ func (s *Service) SetCustomerNote(ctx context.Context, a engine.Actor, addr chan
 		return CustomerNote{}, err
 	}
 	note := CustomerNote{Text: text, By: a.ID, At: s.now().UTC().Truncate(time.Millisecond)}
+	detail := "note: " + shorten(text, 200)
+	if text == "" {
+		detail = "note cleared"
+	}
 	err := s.retry(ctx, func() error {
-		_, ver, err := s.store.customerNote(ctx, addr)
-		if err != nil {
-			return err
-		}
-		raw, err := json.Marshal(note)
-		if err != nil {
-			return err
-		}
-		t := newTx()
-		key := s.store.keys.customerNote(addr)
-		t.expectRecord(key, ver)
-		t.do("SET", key, convValue(ver+1, string(raw)))
-		detail := "note: " + shorten(text, 200)
-		if text == "" {
-			detail = "note cleared"
-		}
-		if err := s.audit(t, a, "customer.note", string(addr), detail); err != nil {
-			return err
-		}
-		return t.commit(ctx, s.store.rdb)
+		return s.store.SaveCustomerNote(ctx, addr, note, s.auditEntry(a, "customer.note", string(addr), detail))
 	})
 	return note, err
 }

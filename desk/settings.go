@@ -2,16 +2,11 @@ package desk
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/settings"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // The engine's settings (hours, departments, tags, texts, timeouts, ...) live
@@ -22,23 +17,14 @@ import (
 func (k keys) settings() string { return k.prefix + "settings" }
 func (k keys) audit() string    { return k.prefix + "audit" }
 
-// auditKept is how many audit entries are kept.
-const auditKept = 10000
-
 // LoadSettings makes the stored settings current, first storing the
 // configured ones if Redis has none yet. It returns the stored version.
 func (s *Service) LoadSettings(ctx context.Context) (int64, error) {
-	k := s.store.keys
 	doc, err := settings.Encode(s.Rules())
 	if err != nil {
 		return 0, err
 	}
-	// The document and its version are seeded together: a process starting
-	// beside another never sees one without the other.
-	t := newTx()
-	t.do("HSETNX", k.settings(), "doc", doc)
-	t.do("HSETNX", k.settings(), "ver", "1")
-	if err := t.commit(ctx, s.store.rdb); err != nil {
+	if err := s.store.SeedSettings(ctx, doc); err != nil {
 		return 0, err
 	}
 	return s.reloadSettings(ctx, 0)
@@ -46,13 +32,11 @@ func (s *Service) LoadSettings(ctx context.Context) (int64, error) {
 
 // reloadSettings loads the stored settings if their version is not known.
 func (s *Service) reloadSettings(ctx context.Context, known int64) (int64, error) {
-	vals, err := s.store.rdb.HMGet(ctx, s.store.keys.settings(), "doc", "ver").Result()
+	doc, ver, err := s.store.Settings(ctx)
 	if err != nil {
 		return known, err
 	}
-	doc, _ := vals[0].(string)
-	ver, _ := vals[1].(string)
-	if doc == "" || version(ver) == known {
+	if doc == "" || ver == known {
 		return known, nil
 	}
 	e, err := settings.Parse(doc)
@@ -60,7 +44,7 @@ func (s *Service) reloadSettings(ctx context.Context, known int64) (int64, error
 		return known, err
 	}
 	s.rules.Store(e)
-	return version(ver), nil
+	return ver, nil
 }
 
 // WatchSettings reloads the settings whenever another process changed
@@ -107,20 +91,9 @@ func (s *Service) UpdateSettings(ctx context.Context, a engine.Actor, doc string
 	if err != nil {
 		return err
 	}
-	k := s.store.keys
 	err = s.retry(ctx, func() error {
-		ver, err := s.store.rdb.HGet(ctx, k.settings(), "ver").Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		t := newTx()
-		t.expectVersion(k.settings(), ver)
-		t.do("HSET", k.settings(), "doc", stored, "ver", itoa(ver+1))
 		// The change and its audit entry are one write.
-		if err := s.audit(t, a, "settings.update", "settings", settings.Changed(before, stored)); err != nil {
-			return err
-		}
-		return t.commit(ctx, s.store.rdb)
+		return s.store.ReplaceSettings(ctx, stored, s.auditEntry(a, "settings.update", "settings", settings.Changed(before, stored)))
 	})
 	if err != nil {
 		return err
@@ -140,23 +113,18 @@ type AuditEntry struct {
 
 // Audit appends an entry to the audit log.
 func (s *Service) Audit(ctx context.Context, a engine.Actor, action, target, detail string) error {
-	t := newTx()
-	if err := s.audit(t, a, action, target, detail); err != nil {
-		return err
-	}
-	return t.commit(ctx, s.store.rdb)
+	return s.store.AppendAudit(ctx, s.auditEntry(a, action, target, detail))
 }
 
 // audit adds an audit entry to t, so that it commits with the change it
 // records.
 func (s *Service) audit(t *tx, a engine.Actor, action, target, detail string) error {
-	raw, err := json.Marshal(AuditEntry{At: s.now().UTC(), Actor: a.ID, Action: action, Target: target, Detail: detail})
-	if err != nil {
-		return err
-	}
-	t.do("LPUSH", s.store.keys.audit(), string(raw))
-	t.do("LTRIM", s.store.keys.audit(), "0", strconv.Itoa(auditKept-1))
-	return nil
+	return s.store.addAudit(t, s.auditEntry(a, action, target, detail))
+}
+
+// auditEntry is the entry recording that a did action on target now.
+func (s *Service) auditEntry(a engine.Actor, action, target, detail string) AuditEntry {
+	return AuditEntry{At: s.now().UTC(), Actor: a.ID, Action: action, Target: target, Detail: detail}
 }
 
 // AuditLog returns audit entries, newest first.
@@ -164,16 +132,5 @@ func (s *Service) AuditLog(ctx context.Context, offset, limit int) ([]AuditEntry
 	if offset < 0 || limit < 1 || limit > 500 {
 		return nil, fmt.Errorf("%w: offset ≥ 0, limit 1 to 500", engine.ErrInvalid)
 	}
-	raws, err := s.store.rdb.LRange(ctx, s.store.keys.audit(), int64(offset), int64(offset+limit-1)).Result()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]AuditEntry, 0, len(raws))
-	for _, raw := range raws {
-		var e AuditEntry
-		if json.Unmarshal([]byte(raw), &e) == nil {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return s.store.AuditLog(ctx, offset, limit)
 }

@@ -2,12 +2,9 @@ package desk
 
 import (
 	"context"
-	"errors"
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/users"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/config"
 )
@@ -46,9 +43,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string, mustExis
 			return err
 		}
 	}
-	t := newTx()
-	t.do("HSET", s.store.keys.credentials(id), "hash", hash)
-	if err := t.commit(ctx, s.store.rdb); err != nil {
+	if err := s.store.SetCredential(ctx, id, "hash", hash); err != nil {
 		return err
 	}
 	return s.sessions.EndAll(ctx, id, keep)
@@ -59,9 +54,7 @@ func (s *Service) DisableUser(ctx context.Context, id string) error {
 	if _, err := s.store.Agent(ctx, id); err != nil {
 		return err
 	}
-	t := newTx()
-	t.do("HSET", s.store.keys.credentials(id), "disabled", "1")
-	if err := t.commit(ctx, s.store.rdb); err != nil {
+	if err := s.store.SetCredential(ctx, id, "disabled", "1"); err != nil {
 		return err
 	}
 	if err := s.sessions.EndAll(ctx, id, ""); err != nil {
@@ -75,14 +68,12 @@ func (s *Service) EnableUser(ctx context.Context, id string) error {
 	if _, err := s.store.Agent(ctx, id); err != nil {
 		return err
 	}
-	t := newTx()
-	t.do("HSET", s.store.keys.credentials(id), "disabled", "0")
-	return t.commit(ctx, s.store.rdb)
+	return s.store.SetCredential(ctx, id, "disabled", "0")
 }
 
 // Authenticate checks a user's password and returns the user.
 func (s *Service) Authenticate(ctx context.Context, id, password string) (*engine.Agent, error) {
-	cred, err := s.store.rdb.HGetAll(ctx, s.store.keys.credentials(id)).Result()
+	cred, err := s.store.Credentials(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +89,11 @@ func (s *Service) Authenticate(ctx context.Context, id, password string) (*engin
 
 // Enabled reports whether a user may act: it exists and is not disabled.
 func (s *Service) Enabled(ctx context.Context, id string) (*engine.Agent, error) {
-	disabled, err := s.store.rdb.HGet(ctx, s.store.keys.credentials(id), "disabled").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	disabled, err := s.store.UserDisabled(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	if disabled == "1" {
+	if disabled {
 		return nil, users.ErrBadCredentials
 	}
 	return s.store.Agent(ctx, id)
