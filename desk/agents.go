@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/parleydesk/parley/desk/engine"
@@ -149,7 +148,6 @@ func (s *Service) SeedAgents(ctx context.Context, agents []config.Agent) error {
 }
 
 func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
-	k := s.store.keys
 	a, err := s.store.Agent(ctx, ca.ID)
 	var loaded int64
 	switch {
@@ -177,19 +175,7 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 	if a.Capacity == 0 {
 		a.Capacity = DefaultCapacity
 	}
-	t := newTx()
-	t.expectVersion(k.agent(a.ID), loaded)
-	t.do("HSET", k.agent(a.ID), "doc", encodeAgent(a), "ver", itoa(loaded+1))
-	t.do("SADD", k.allAgents(), a.ID)
-	for _, d := range before {
-		if !slices.Contains(a.Departments, d) {
-			t.do("SREM", k.deptAgents(d), a.ID)
-		}
-	}
-	for _, d := range a.Departments {
-		t.do("SADD", k.deptAgents(d), a.ID)
-	}
-	return t.commit(ctx, s.store.rdb)
+	return s.store.putAgent(ctx, a, loaded, before)
 }
 
 // SetPresence changes an agent's presence and whether they accept chats.
@@ -208,7 +194,7 @@ func (s *Service) SetPresence(ctx context.Context, agentID string, p engine.Pres
 			return err
 		}
 		depts = na.Departments
-		return s.commit(ctx, newTx(), w)
+		return s.commit(ctx, s.store.newCommit(), w)
 	})
 	if err != nil {
 		return err

@@ -22,28 +22,6 @@ func (s *Service) Restore(ctx context.Context, a engine.Actor, convID string) er
 	return err
 }
 
-// purge deletes a conversation and its messages for good; the wake-up of
-// its TimerPurge calls it.
-func (s *Service) purge(ctx context.Context, c *engine.Conversation) error {
-	k := s.store.keys
-	ids, err := s.store.rdb.LRange(ctx, k.history(c.ID), 0, -1).Result()
-	if err != nil {
-		return err
-	}
-	t := newTx()
-	t.expectRecord(k.conversation(c.ID), c.Version)
-	for _, id := range ids {
-		t.do("DEL", k.message(id))
-	}
-	t.do("DEL", k.history(c.ID))
-	t.do("DEL", k.conversation(c.ID))
-	for key := range k.indexes(c) {
-		t.do("ZREM", key, c.ID)
-	}
-	t.do("ZREM", k.due(), convWake(c.ID))
-	return t.commit(ctx, s.store.rdb)
-}
-
 // ConvertToTicket turns a closed chat into a ticket with a subject, and
 // returns the ticket's id (decideConvert).
 func (s *Service) ConvertToTicket(ctx context.Context, a engine.Actor, chatID, subject string) (string, error) {

@@ -62,15 +62,14 @@ type Page struct {
 // listScan bounds how many conversations one list request reads.
 const listScan = 2000
 
-// indexesFor names the sorted sets a tab reads for an actor: an agent's own
-// lists, or everyone's for a supervisor.
+// indexesFor names the indexes (as keys.index takes them) a tab reads for
+// an actor: an agent's own lists, or everyone's for a supervisor.
 func (s *Service) indexesFor(ctx context.Context, a engine.Actor, tab string) ([]string, error) {
-	k := s.store.keys
 	own := func(name string) []string {
 		if a.Supervises() {
-			return []string{k.index(name)}
+			return []string{name}
 		}
-		return []string{k.index(name + ":" + a.ID)}
+		return []string{name + ":" + a.ID}
 	}
 	switch tab {
 	case TabLive, TabPending, TabClosed, TabTrash:
@@ -78,14 +77,14 @@ func (s *Service) indexesFor(ctx context.Context, a engine.Actor, tab string) ([
 	case TabAssigned:
 		return own("tickets:assigned"), nil
 	case TabTagged:
-		return []string{k.index("tagged:" + a.ID)}, nil
+		return []string{"tagged:" + a.ID}, nil
 	case TabBot:
 		if !a.Supervises() {
 			return nil, nil // agents see a bot's chat once it hands off
 		}
-		return []string{k.index("bot")}, nil
+		return []string{"bot"}, nil
 	case TabTicketsClosed:
-		return []string{k.index("tickets:closed")}, nil
+		return []string{"tickets:closed"}, nil
 	case TabUnassigned:
 		depts, err := s.departmentsOf(ctx, a)
 		if err != nil {
@@ -93,7 +92,7 @@ func (s *Service) indexesFor(ctx context.Context, a engine.Actor, tab string) ([
 		}
 		var out []string
 		for _, d := range depts {
-			out = append(out, k.index("tickets:unassigned:"+d))
+			out = append(out, "tickets:unassigned:"+d)
 		}
 		return out, nil
 	}
@@ -176,8 +175,8 @@ func (s *Service) filtered(ctx context.Context, a engine.Actor, q ListQuery) ([]
 		return nil, err
 	}
 	var ids []string
-	for _, key := range idx {
-		more, err := s.store.rdb.ZRevRange(ctx, key, 0, listScan-1).Result()
+	for _, name := range idx {
+		more, err := s.store.newestInIndex(ctx, name, listScan)
 		if err != nil {
 			return nil, err
 		}
@@ -275,8 +274,8 @@ func (s *Service) Counts(ctx context.Context, a engine.Actor) (map[string]int64,
 		if err != nil {
 			return nil, err
 		}
-		for _, key := range idx {
-			n, err := s.store.rdb.ZCard(ctx, key).Result()
+		for _, name := range idx {
+			n, err := s.store.indexSize(ctx, name)
 			if err != nil {
 				return nil, err
 			}
@@ -349,7 +348,7 @@ func (s *Service) Detail(ctx context.Context, a engine.Actor, id string) (Detail
 		if engagements, err = s.engagementsBefore(ctx, c); err != nil {
 			return Detail{}, err
 		}
-		earlier, err := s.store.rdb.ZRange(ctx, s.store.keys.index("contact:"+string(c.Contact)), 0, -1).Result()
+		earlier, err := s.store.contactConversationIDs(ctx, c.Contact)
 		if err != nil {
 			return Detail{}, err
 		}

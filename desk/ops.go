@@ -34,7 +34,7 @@ func (s *Service) run(ctx context.Context, op engine.Op) (engine.Outcome, error)
 		if out, err = engine.Decide(w, op, c); err != nil {
 			return err
 		}
-		if err := s.commit(ctx, newTx(), w); err != nil {
+		if err := s.commit(ctx, s.store.newCommit(), w); err != nil {
 			return err
 		}
 		seen(ctx, w, op.Conv, true)
@@ -171,7 +171,7 @@ func (s *Service) QuickAccept(ctx context.Context, a engine.Actor, n int) ([]str
 		if taken, err = engine.DecideQuickAccept(w, a, tickets); err != nil || len(taken) == 0 {
 			return err
 		}
-		return s.commit(ctx, newTx(), w)
+		return s.commit(ctx, s.store.newCommit(), w)
 	})
 	return taken, err
 }

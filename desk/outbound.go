@@ -29,7 +29,7 @@ func (s *Service) Send(ctx context.Context, convID string, r engine.Reply) (engi
 		if m, err = w.Reply(c, r); err != nil {
 			return err
 		}
-		return s.commit(ctx, newTx(), w)
+		return s.commit(ctx, s.store.newCommit(), w)
 	})
 	return m, err
 }
@@ -68,7 +68,7 @@ func (s *Service) updateContact(ctx context.Context, a channels.Address, change 
 			return nil
 		}
 		w.TouchContact()
-		return s.commit(ctx, newTx(), w)
+		return s.commit(ctx, s.store.newCommit(), w)
 	})
 }
 
@@ -175,23 +175,13 @@ const (
 // failure keeps its error code, and what the code tells about the contact
 // is recorded (learnFromError).
 func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (StatusOutcome, error) {
-	code := ""
-	if u.ErrorCode != 0 {
-		code = strconv.Itoa(u.ErrorCode)
-	}
-	k := s.store.keys
 	ev := engine.Event{Type: engine.EventMessageStatus, Status: string(u.Status), At: s.now().UTC()}
-	res, err := statusScript.Run(ctx, s.store.rdb,
-		[]string{k.sid(u.MessageSID), k.earlyStatus(u.MessageSID), k.message(u.MessageID), k.due()},
-		string(u.Status), code, earlyTTL.Milliseconds(), k.message(""),
-		u.MessageID, sidTTL.Milliseconds(), u.MessageSID, k.events(), encodeEvent(ev),
-		ev.At.UnixMilli(), dueMember(DueOutbox, "")).StringSlice()
+	outcome, contact, err := s.store.applyStatus(ctx, u, ev)
 	if err != nil {
-		return "", fmt.Errorf("apply status: %w", err)
+		return "", err
 	}
-	outcome := StatusOutcome(res[0])
-	if u.ErrorCode != 0 && res[2] != "" {
-		return outcome, s.learnFromError(ctx, channels.Address(res[2]), u.ErrorCode)
+	if u.ErrorCode != 0 && contact != "" {
+		return outcome, s.learnFromError(ctx, contact, u.ErrorCode)
 	}
 	return outcome, nil
 }

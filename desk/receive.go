@@ -95,8 +95,8 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	}
 	w.OnInbound(msg, plan.Dept, plan.Open, plan.Bot)
 
-	t := newTx()
-	t.claim(s.store.keys.sid(in.MessageSID), msg.ID, inboundSidTTL.Milliseconds())
+	t := s.store.newCommit()
+	s.store.claimInboundSID(t, in.MessageSID, msg.ID, inboundSidTTL)
 	if err := s.commit(ctx, t, w); err != nil {
 		return Received{}, err
 	}

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/reports"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Reports: the figures and downloads are desk/reports'; the desk decides
@@ -24,9 +21,7 @@ func (s *Service) periodConversations(ctx context.Context, a engine.Actor, q rep
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	ids, err := s.store.rdb.ZRangeByScore(ctx, s.store.keys.index("created"), &redis.ZRangeBy{
-		Min: strconv.FormatInt(q.From.UnixMilli(), 10), Max: "(" + strconv.FormatInt(q.To.UnixMilli(), 10),
-	}).Result()
+	ids, err := s.store.createdBetween(ctx, q.From, q.To)
 	if err != nil {
 		return nil, err
 	}

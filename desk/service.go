@@ -169,7 +169,7 @@ func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
 	if err != nil {
 		return err
 	}
-	if err := t.commit(ctx, s.store.rdb); err != nil {
+	if err := s.store.commit(ctx, t); err != nil {
 		return err
 	}
 	s.after(ctx, w, t, pushes)

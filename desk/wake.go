@@ -30,7 +30,7 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 			w := engine.NewWorld(s.now().UTC(), s.Rules())
 			w.Contact = &engine.Contact{}
 			w.Track(conv)
-			return s.commit(ctx, newTx(), w)
+			return s.commit(ctx, s.store.newCommit(), w)
 		}
 		w := engine.NewWorld(s.now().UTC(), s.Rules())
 		agents, depts := engine.WakeNeeds(conv)
@@ -42,10 +42,10 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 			return engine.ErrConflict // the contact's copy is newer: load again
 		}
 		if at, ok := c.Deadlines[engine.TimerPurge]; ok && !at.After(s.now()) {
-			return s.purge(ctx, c)
+			return s.store.purge(ctx, c)
 		}
 		w.OnTimers(c)
-		return s.commit(ctx, newTx(), w)
+		return s.commit(ctx, s.store.newCommit(), w)
 	})
 }
 
@@ -76,11 +76,11 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 	routed := false
 	err := s.retry(ctx, func() error {
 		routed = false
-		ids, err := s.store.rdb.ZRange(ctx, s.store.keys.queue(dept), 0, 0).Result()
-		if err != nil || len(ids) == 0 {
+		id, err := s.store.oldestQueued(ctx, dept)
+		if err != nil || id == "" {
 			return err
 		}
-		conv, err := s.store.Conversation(ctx, ids[0])
+		conv, err := s.store.Conversation(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -97,14 +97,12 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 		}
 		routed = true
 		clear(w.Freed) // this loop is the drain; no recursion
-		return s.commit(ctx, newTx(), w)
+		return s.commit(ctx, s.store.newCommit(), w)
 	})
 	return routed, err
 }
 
 // settleDue drops a due-set entry whose job has nothing more to do.
 func (s *Service) settleDue(ctx context.Context, member string) error {
-	t := newTx()
-	t.do("ZREM", s.store.keys.due(), member)
-	return t.commit(ctx, s.store.rdb)
+	return s.store.dropDue(ctx, member)
 }
