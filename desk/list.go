@@ -348,7 +348,7 @@ func (s *Service) Detail(ctx context.Context, a engine.Actor, id string) (Detail
 		if engagements, err = s.engagementsBefore(ctx, c); err != nil {
 			return Detail{}, err
 		}
-		earlier, err := s.store.contactConversationIDs(ctx, c.Contact)
+		earlier, err := s.store.ContactConversationIDs(ctx, c.Contact)
 		if err != nil {
 			return Detail{}, err
 		}

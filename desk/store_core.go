@@ -90,12 +90,6 @@ func (st *Store) indexSize(ctx context.Context, index string) (int64, error) {
 	return st.rdb.ZCard(ctx, st.keys.index(index)).Result()
 }
 
-// contactConversationIDs lists the ids of every conversation of a contact,
-// oldest first.
-func (st *Store) contactConversationIDs(ctx context.Context, a channels.Address) ([]string, error) {
-	return st.rdb.ZRange(ctx, st.keys.index("contact:"+string(a)), 0, -1).Result()
-}
-
 // createdBetween lists the ids of the conversations created from from up to
 // (not including) to, oldest first.
 func (st *Store) createdBetween(ctx context.Context, from, to time.Time) ([]string, error) {
