@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
@@ -44,40 +42,16 @@ const (
 )
 
 func (s *Service) botDown(ctx context.Context, bot string) (bool, error) {
-	n, err := s.store.rdb.Exists(ctx, s.store.keys.botOpen(bot)).Result()
-	return n > 0, err
+	return s.store.BotCircuitOpen(ctx, bot)
 }
 
-// botFailureScript counts one failed event of a bot and opens its circuit
-// at the trip count, in one step: the counter never lives without its
-// window, and two failures at once cannot both miss the trip.
-//
-// KEYS[1] -> the bot's failure counter
-// KEYS[2] -> the bot's open-circuit flag
-// ARGV[1] -> the counting window, in milliseconds
-// ARGV[2] -> the failures that open the circuit
-// ARGV[3] -> how long the circuit stays open, in milliseconds
-// Output: 1 if this failure opened the circuit, else 0
-var botFailureScript = redis.NewScript(`
-local n = redis.call("INCR", KEYS[1])
-if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
-if n >= tonumber(ARGV[2]) then
-  redis.call("SET", KEYS[2], "1", "PX", ARGV[3])
-  redis.call("DEL", KEYS[1])
-  return 1
-end
-return 0
-`)
-
 func (s *Service) botFailed(ctx context.Context, bot string) {
-	k := s.store.keys
-	opened, err := botFailureScript.Run(ctx, s.store.rdb, []string{k.botFailures(bot), k.botOpen(bot)},
-		botWindow.Milliseconds(), botTrip, botCooldown.Milliseconds()).Int()
+	opened, err := s.store.CountBotFailure(ctx, bot, botWindow, botTrip, botCooldown)
 	if err != nil {
 		s.log.Warn().Err(err).Str("bot", bot).Msg("bot failure not counted")
 		return
 	}
-	if opened == 1 {
+	if opened {
 		s.log.Warn().Str("bot", bot).Msg("bot circuit open: new chats skip it for a while")
 	}
 }
@@ -121,9 +95,7 @@ func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, att
 	if err != nil {
 		return s.botAttemptFailed(ctx, bot.ID, convID, err, lastAttempt)
 	}
-	reset := newTx() // the bot answered: its failures start again from none
-	reset.do("DEL", s.store.keys.botFailures(bot.ID))
-	_ = reset.commit(ctx, s.store.rdb)
+	_ = s.store.ResetBotFailures(ctx, bot.ID) // the bot answered: its failures start again from none
 	err = s.applyBotActions(ctx, bot.ID, convID, reply.Actions, botAnswer{event: event})
 	if errors.Is(err, engine.ErrWrongState) {
 		return nil // someone took the chat meanwhile

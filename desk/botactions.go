@@ -46,9 +46,9 @@ func (s *Service) BotCallback(ctx context.Context, botID, convID, signature stri
 	}
 	// Told apart from wrong_state: a replay of an applied callback is a
 	// replay, whatever the chat's state now. The claim at commit decides.
-	if n, err := s.store.rdb.Exists(ctx, s.store.keys.botNonce(botID, reply.ID)).Result(); err != nil {
+	if applied, err := s.store.BotCallbackApplied(ctx, botID, reply.ID); err != nil {
 		return err
-	} else if n > 0 {
+	} else if applied {
 		return fmt.Errorf("%w: callback %s was already applied", ErrReplay, reply.ID)
 	}
 	return s.applyBotActions(ctx, botID, convID, reply.Actions, botAnswer{callback: reply.ID})
@@ -68,7 +68,7 @@ func (s *Service) botHandOff(ctx context.Context, convID, why string) error {
 			return err
 		}
 		w.TakeFromBot(c, why)
-		return s.commit(ctx, newTx(), w)
+		return s.commit(ctx, s.store.newCommit(), w)
 	})
 }
 
@@ -100,9 +100,9 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 		if err := engine.DecideBotAnswer(w, c, botID, actions, from.event); err != nil {
 			return err
 		}
-		t := newTx()
+		t := s.store.newCommit()
 		if from.callback != "" {
-			t.claim(s.store.keys.botNonce(botID, from.callback), "1", (2 * bots.SignatureTolerance).Milliseconds())
+			s.store.claimBotCallback(t, botID, from.callback, 2*bots.SignatureTolerance)
 		}
 		return s.commit(ctx, t, w)
 	})

@@ -2,15 +2,12 @@ package desk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -66,33 +63,11 @@ func (s *Service) dispatchMedia(ctx context.Context, messageID string) error {
 	return md.DispatchMedia(ctx, messageID)
 }
 
-// saveFilesScript records a message's files, if the message still exists,
-// drops its due entry once every item is decided, and announces it.
-//
-//	KEYS[1] -> the message (hash)
-//	KEYS[2] -> the due set
-//	ARGV[1] -> the files (JSON)
-//	ARGV[2] -> "1" when every item is decided
-//	ARGV[3] -> the due member
-//	ARGV[4] -> events channel
-//	ARGV[5] -> event payload
-var saveFilesScript = redis.NewScript(`
-if redis.call("EXISTS", KEYS[1]) == 0 then
-  redis.call("ZREM", KEYS[2], ARGV[3])
-  return 0
-end
-redis.call("HSET", KEYS[1], "files", ARGV[1])
-if ARGV[2] == "1" then redis.call("ZREM", KEYS[2], ARGV[3]) end
-redis.call("PUBLISH", ARGV[4], ARGV[5])
-return 1
-`)
-
 // FetchMedia copies an inbound message's media into Parley. final is true
 // on the job's last attempt: an item that fails then is marked failed
 // instead of retried. It returns an error while some item is to be tried
 // again.
 func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) error {
-	k := s.store.keys
 	m, err := s.store.Message(ctx, messageID)
 	if errors.Is(err, engine.ErrNotFound) {
 		return s.settleDue(ctx, mediaWake(messageID)) // purged since: nothing left to fetch
@@ -128,17 +103,8 @@ func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) 
 		}
 	}
 	if len(fetched) > 0 || gaveUp || again == nil {
-		raw, err := json.Marshal(files)
-		if err != nil {
-			return err
-		}
 		ev := engine.Event{Type: EventMessageMedia, ConversationID: m.ConversationID, MessageID: m.ID, At: s.now().UTC()}
-		done := "1"
-		if again != nil {
-			done = ""
-		}
-		if err := saveFilesScript.Run(ctx, s.store.rdb, []string{k.message(m.ID), k.due()},
-			string(raw), done, mediaWake(m.ID), k.events(), string(encodeEvent(ev))).Err(); err != nil {
+		if err := s.store.RecordFiles(ctx, m.ID, files, again == nil, ev); err != nil {
 			return err
 		}
 	}
@@ -176,12 +142,9 @@ func (s *Service) fetchOne(ctx context.Context, m engine.Message, i int, md chan
 		return engine.File{}, err
 	}
 	id := fileID(m.ID, i)
-	key := s.store.keys.media(id)
-	// No uploader ("by"): nobody may send a customer's file on by its id.
-	t := newTx()
-	t.do("HSET", key, "name", got.Name, "type", contentType, "data", string(got.Data), "conv", m.ConversationID, "contact", string(c.Contact))
-	t.do("PEXPIRE", key, strconv.FormatInt(media.Keep.Milliseconds(), 10))
-	if err := t.commit(ctx, s.store.rdb); err != nil {
+	// No uploader: nobody may send a customer's file on by its id.
+	f := StoredFile{Name: got.Name, ContentType: contentType, Data: got.Data, Conv: m.ConversationID, Contact: c.Contact}
+	if err := s.store.PutFile(ctx, id, f); err != nil {
 		return engine.File{}, err
 	}
 	return engine.File{ID: id, Name: got.Name, Type: contentType, Size: len(got.Data), State: engine.FileReady,

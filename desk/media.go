@@ -3,12 +3,9 @@ package desk
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // The files Parley keeps, one hash each with its lifetime (media.Keep):
@@ -36,13 +33,9 @@ func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, cont
 	}
 	att := engine.Attachment{ID: engine.NewID(), Name: name, ContentType: contentType, Size: len(data)}
 	// The uploader and the conversation are kept with the file: only they
-	// may send it (ReplyAttachment), however its id became known. The file
-	// and its lifetime are one write: a file is never kept for good.
-	key := s.store.keys.media(att.ID)
-	t := newTx()
-	t.do("HSET", key, "name", name, "type", contentType, "data", string(data), "by", a.ID, "conv", c.ID, "contact", string(c.Contact))
-	t.do("PEXPIRE", key, strconv.FormatInt(media.Keep.Milliseconds(), 10))
-	if err := t.commit(ctx, s.store.rdb); err != nil {
+	// may send it (ReplyAttachment), however its id became known.
+	f := StoredFile{Name: name, ContentType: contentType, Data: data, By: a.ID, Conv: c.ID, Contact: c.Contact}
+	if err := s.store.PutFile(ctx, att.ID, f); err != nil {
 		return engine.Attachment{}, err
 	}
 	att.URL = s.media.URL(att.ID, s.now().Add(media.Keep))
@@ -54,28 +47,18 @@ func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, cont
 // uploader, in the conversation it was uploaded for, may send it. Any other
 // use is ErrNotFound, as for an id that does not exist.
 func (s *Service) ReplyAttachment(ctx context.Context, a engine.Actor, convID, id string) (engine.Attachment, error) {
-	key := s.store.keys.media(id)
-	var fields *redis.SliceCmd
-	var size *redis.IntCmd
-	var ttl *redis.DurationCmd
-	if _, err := s.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		fields = p.HMGet(ctx, key, "by", "conv", "name", "type")
-		size = p.HStrLen(ctx, key, "data")
-		ttl = p.PTTL(ctx, key)
-		return nil
-	}); err != nil {
+	f, size, left, err := s.store.FileInfo(ctx, id)
+	if err != nil {
 		return engine.Attachment{}, err
 	}
-	v := fields.Val()
-	if by, _ := v[0].(string); by == "" || by != a.ID || v[1] != convID {
+	if f.By == "" || f.By != a.ID || f.Conv != convID {
 		return engine.Attachment{}, fmt.Errorf("attachment %s: %w", id, engine.ErrNotFound)
 	}
-	att := engine.Attachment{ID: id, Size: int(size.Val()), URL: s.media.URL(id, s.now().Add(media.Keep))}
-	if d := ttl.Val(); d > 0 {
-		att.Until = s.now().Add(d)
+	att := engine.Attachment{ID: id, Size: size, URL: s.media.URL(id, s.now().Add(media.Keep))}
+	if left > 0 {
+		att.Until = s.now().Add(left)
 	}
-	att.Name, _ = v[2].(string)
-	att.ContentType, _ = v[3].(string)
+	att.Name, att.ContentType = f.Name, f.ContentType
 	return att, nil
 }
 
@@ -84,17 +67,14 @@ func (s *Service) Attachment(ctx context.Context, id, exp, sig string) (name, co
 	if !s.media.Valid(id, exp, sig, s.now()) {
 		return "", "", nil, engine.ErrNotFound
 	}
-	v, err := s.store.rdb.HMGet(ctx, s.store.keys.media(id), "name", "type", "data").Result()
+	f, found, err := s.store.File(ctx, id)
 	if err != nil {
 		return "", "", nil, err
 	}
-	raw, ok := v[2].(string)
-	if !ok {
+	if !found {
 		return "", "", nil, engine.ErrNotFound
 	}
-	name, _ = v[0].(string)
-	contentType, _ = v[1].(string)
-	return name, contentType, []byte(raw), nil
+	return f.Name, f.ContentType, f.Data, nil
 }
 
 // DeskFile returns a stored file for the desk: the URL's signature must
@@ -109,17 +89,12 @@ func (s *Service) DeskFile(ctx context.Context, a engine.Actor, convID, id, exp,
 	if err != nil {
 		return "", "", nil, err
 	}
-	v, err := s.store.rdb.HMGet(ctx, s.store.keys.media(id), "name", "type", "data", "conv", "contact").Result()
+	f, found, err := s.store.File(ctx, id)
 	if err != nil {
 		return "", "", nil, err
 	}
-	raw, ok := v[2].(string)
-	conv, _ := v[3].(string)
-	contact, _ := v[4].(string)
-	if !ok || (conv != c.ID && (contact == "" || contact != string(c.Contact))) {
+	if !found || (f.Conv != c.ID && (f.Contact == "" || f.Contact != c.Contact)) {
 		return "", "", nil, engine.ErrNotFound
 	}
-	name, _ = v[0].(string)
-	contentType, _ = v[1].(string)
-	return name, contentType, []byte(raw), nil
+	return f.Name, f.ContentType, f.Data, nil
 }

@@ -41,33 +41,31 @@ func quickReplyHash(q *engine.QuickReply) string {
 // lock, the others wait for its SID.
 func (s *Service) quickReplyContent(ctx context.Context, q *engine.QuickReply, fallback string) (string, error) {
 	hash := quickReplyHash(q)
-	key := s.store.keys.quickReply(hash)
-	lock := key + ":creating"
 	deadline := time.Now().Add(quickReplyWait)
 	for {
-		sid, err := s.store.rdb.Get(ctx, key).Result()
-		if err == nil && sid != "" {
-			s.store.rdb.Expire(ctx, key, quickReplyKept)
-			return sid, nil
-		}
-		if err != nil && !isNil(err) {
+		sid, err := s.store.CachedQuickReply(ctx, hash)
+		if err != nil {
 			return "", err
 		}
-		won, err := s.store.rdb.SetNX(ctx, lock, "1", quickReplyWait).Result()
+		if sid != "" {
+			s.store.KeepQuickReply(ctx, hash, quickReplyKept)
+			return sid, nil
+		}
+		won, err := s.store.LockQuickReply(ctx, hash, quickReplyWait)
 		if err != nil {
 			return "", err
 		}
 		if won {
-			defer s.store.rdb.Del(context.WithoutCancel(ctx), lock)
+			defer s.store.UnlockQuickReply(context.WithoutCancel(ctx), hash)
 			// The send that held the lock before may have just stored it.
-			if sid, err := s.store.rdb.Get(ctx, key).Result(); err == nil && sid != "" {
+			if sid, err := s.store.CachedQuickReply(ctx, hash); err == nil && sid != "" {
 				return sid, nil
 			}
 			sid, err := s.content.CreateQuickReply(ctx, quickReplyPrefix+hash, q.Body, q.Buttons, fallback)
 			if err != nil {
 				return "", err
 			}
-			return sid, s.store.rdb.Set(ctx, key, sid, quickReplyKept).Err()
+			return sid, s.store.CacheQuickReply(ctx, hash, sid, quickReplyKept)
 		}
 		if time.Now().After(deadline) {
 			return "", fmt.Errorf("another send was creating this quick-reply content for over %s", quickReplyWait)

@@ -12,8 +12,6 @@ import (
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/settings"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config"
 )
@@ -76,16 +74,13 @@ func (s *Service) SyncTemplates(ctx context.Context, a engine.Actor) (TemplateSy
 		return TemplateSync{}, fmt.Errorf("%w: %v", ErrContentAPI, err)
 	}
 	synced := templatesFromContent(listed)
-	k := s.store.keys
 	var res TemplateSync
 	var next *config.Engine
 	err = s.retry(ctx, func() error {
-		vals, err := s.store.rdb.HMGet(ctx, k.settings(), "doc", "ver").Result()
+		doc, ver, err := s.store.Settings(ctx)
 		if err != nil {
 			return err
 		}
-		doc, _ := vals[0].(string)
-		ver, _ := vals[1].(string)
 		current := s.Rules()
 		if doc != "" {
 			if current, err = settings.Parse(doc); err != nil {
@@ -102,13 +97,12 @@ func (s *Service) SyncTemplates(ctx context.Context, a engine.Actor) (TemplateSy
 		if err != nil {
 			return err
 		}
-		t := newTx()
-		t.expectVersion(k.settings(), version(ver))
-		t.do("HSET", k.settings(), "doc", stored, "ver", itoa(version(ver)+1))
+		t := s.store.newCommit()
+		s.store.replaceSettings(t, ver, stored)
 		if err := s.audit(t, a, "templates.sync", "templates", res.String()); err != nil {
 			return err
 		}
-		if err := t.commit(ctx, s.store.rdb); err != nil {
+		if err := s.store.commit(ctx, t); err != nil {
 			return err
 		}
 		next = &e
@@ -201,9 +195,6 @@ func mergeTemplates(current, synced []config.Template) ([]config.Template, Templ
 	}
 	return append(out, synced...), res
 }
-
-// isNil tells redis.Nil apart for callers that read optional keys.
-func isNil(err error) bool { return errors.Is(err, redis.Nil) }
 
 // CanSyncTemplates reports whether there is a Content API to sync from.
 func (s *Service) CanSyncTemplates() bool { return s.content != nil }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -43,14 +40,10 @@ func (k keys) writeTranscriptOffers(t *tx, w *engine.World) {
 // loadTranscriptOffer puts the contact's standing offer, its chat and a
 // signed link into the world, for a message that says the keyword.
 func (s *Service) loadTranscriptOffer(ctx context.Context, w *engine.World) error {
-	v, err := s.store.rdb.Get(ctx, s.store.keys.transcriptOffer(w.Contact.Address)).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil
-	}
-	if err != nil {
+	conv, until, err := s.store.TranscriptOffer(ctx, w.Contact.Address)
+	if err != nil || conv == "" {
 		return err
 	}
-	conv, until, _ := strings.Cut(v, " ")
 	c, err := s.store.Conversation(ctx, conv)
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil
@@ -60,7 +53,7 @@ func (s *Service) loadTranscriptOffer(ctx context.Context, w *engine.World) erro
 	}
 	w.Track(c)
 	w.Transcript = &engine.TranscriptState{
-		Offered: &engine.TranscriptOffer{Conv: conv, Until: fromMS(until)},
+		Offered: &engine.TranscriptOffer{Conv: conv, Until: until},
 		Link:    s.media.TranscriptURL(conv, w.Now.Add(w.Rules.Transcript.Valid)),
 	}
 	return nil
