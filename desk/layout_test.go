@@ -1,7 +1,11 @@
 package desk
 
 import (
+	"go/ast"
 	"go/build"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -40,5 +44,54 @@ func TestLayoutStaysOneWay(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestServiceSpeaksNoRedis: the Service orchestrates (load, decide,
+// commit, enqueue) and leaves every Redis command to the Store, so that
+// the store can become a package of its own. A Service method that
+// touches the client, the key names or a transaction's commands fails it.
+func TestServiceSpeaksNoRedis(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	methods := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil || fn.Body == nil {
+				continue
+			}
+			if star, ok := fn.Recv.List[0].Type.(*ast.StarExpr); !ok || star.X.(*ast.Ident).Name != "Service" {
+				continue
+			}
+			methods++
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					switch n.Sel.Name {
+					case "rdb", "keys", "do", "claim", "publish", "expectVersion", "expectRecord", "expectField", "expectRoom":
+						t.Errorf("%s: Service.%s uses .%s", fset.Position(n.Pos()), fn.Name.Name, n.Sel.Name)
+					}
+				case *ast.Ident:
+					if n.Name == "newTx" {
+						t.Errorf("%s: Service.%s builds a tx", fset.Position(n.Pos()), fn.Name.Name)
+					}
+				}
+				return true
+			})
+		}
+	}
+	if methods < 50 {
+		t.Fatalf("found %d Service methods; the test no longer sees them", methods)
 	}
 }

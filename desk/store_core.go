@@ -18,12 +18,13 @@ import (
 // decisions, lists, reports, wake-ups and status callbacks read and write,
 // so that the Service itself never names a key or a Redis command.
 
-// newCommit starts the guarded write a decision's world is committed in.
-// Callers that need more than the world (a claim, an audit entry) add it to
-// the tx before handing it to Service.commit.
+// newCommit starts a guarded write that Store methods fill (a claim, an
+// audit entry) before Service.commit adds a world's changes to it, or
+// Store.commit runs it on its own: the Service never adds a command.
 func (st *Store) newCommit() *tx { return newTx() }
 
-// commit runs a tx that Service.commit has filled with a world's changes.
+// commit runs a tx that Store methods, and Service.commit with a world's
+// changes, have filled.
 func (st *Store) commit(ctx context.Context, t *tx) error { return t.commit(ctx, st.rdb) }
 
 // claimInboundSID makes t take an inbound message's provider SID for the

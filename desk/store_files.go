@@ -21,15 +21,6 @@ import (
 // sync rewrites: every Redis command the Service used to send for them
 // itself, so that the Service only decides and orders.
 
-// newCommit starts a write that a Service fills through Store methods
-// taking the tx and then commits (Service.commit, or Store.commit): the
-// Service never adds a command itself.
-func (st *Store) newCommit() *tx { return newTx() }
-
-// commit runs a write that is no decision's, such as a settings change
-// with its audit entry, whose commands Store methods added.
-func (st *Store) commit(ctx context.Context, t *tx) error { return t.commit(ctx, st.rdb) }
-
 // isNil tells redis.Nil apart for callers that read optional keys.
 func isNil(err error) bool { return errors.Is(err, redis.Nil) }
 
@@ -248,18 +239,6 @@ func (st *Store) TranscriptOffer(ctx context.Context, a channels.Address) (conv 
 	}
 	conv, ms, _ := strings.Cut(v, " ")
 	return conv, fromMS(ms), nil
-}
-
-// Settings returns the stored settings document ("" before the first
-// start stored one) and its version (0 then).
-func (st *Store) Settings(ctx context.Context) (doc string, ver int64, err error) {
-	vals, err := st.rdb.HMGet(ctx, st.keys.settings(), "doc", "ver").Result()
-	if err != nil {
-		return "", 0, err
-	}
-	doc, _ = vals[0].(string)
-	v, _ := vals[1].(string)
-	return doc, version(v), nil
 }
 
 // replaceSettings makes t store doc as the settings' next version, if they

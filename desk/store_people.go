@@ -76,8 +76,7 @@ func (st *Store) ReplaceSettings(ctx context.Context, doc string, e AuditEntry) 
 		return err
 	}
 	t := newTx()
-	t.expectVersion(k.settings(), ver)
-	t.do("HSET", k.settings(), "doc", doc, "ver", itoa(ver+1))
+	st.replaceSettings(t, ver, doc)
 	if err := st.addAudit(t, e); err != nil {
 		return err
 	}
