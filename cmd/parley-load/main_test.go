@@ -368,11 +368,13 @@ func TestFakeTwilio(t *testing.T) {
 		}
 		sids = append(sids, rc.SID)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	// Parley records a callback before the fake reads Parley's answer, so
+	// the wait is for both: the callbacks received and their answers counted.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		p.mu.Lock()
-		done := len(p.statuses[sids[0]]) == 2 && len(p.statuses[sids[1]]) == 2
-		got := fmt.Sprint(p.statuses)
+		done := len(p.statuses[sids[0]]) == 2 && len(p.statuses[sids[1]]) == 2 && f.cbStatus.snapshot()["200"] == 4
+		got := fmt.Sprint(p.statuses, " answers ", f.cbStatus.snapshot())
 		p.mu.Unlock()
 		if done {
 			break
