@@ -56,9 +56,10 @@ func (st *Store) putAgent(ctx context.Context, a *engine.Agent, loaded int64, be
 }
 
 // purge deletes a conversation for good, when its TimerPurge is due: its
-// record, its messages, its entries in every index and its wake-up. It reads the message ids first,
-// and the delete is guarded by the version c was read at, so a conversation
-// that changed meanwhile is left alone (ErrConflict).
+// record, its messages, its entries in every index and its wake-up. It
+// reads the message ids first, and the delete is guarded by the version c
+// was read at, so a conversation that changed meanwhile is left alone
+// (ErrConflict).
 func (st *Store) purge(ctx context.Context, c *engine.Conversation) error {
 	k := st.keys
 	ids, err := st.rdb.LRange(ctx, k.history(c.ID), 0, -1).Result()

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence,
+  ROOT, WHATSAPP_FROM, hex, alnum, sleep, eventually, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -49,7 +49,7 @@ texts:
   queued: "E2E: queued as {position}."
 `;
 
-const { redisCli, inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
+const { inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
 
 // ---------- the world under test ----------
 const W = Object.assign(H.W, {
@@ -57,13 +57,6 @@ const W = Object.assign(H.W, {
   bob: null,
   shots: 0,
 });
-
-async function startParley() {
-  await H.startParley(CONFIG, [
-    { id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 10, password: PASSWORDS.ann },
-    { id: 'bob', name: 'Bob Builder', role: 'agent', capacity: 10, password: PASSWORDS.bob },
-  ]);
-}
 
 const signIn = (desk, user) => formSignIn(W.base, desk, user, PASSWORDS[user]);
 
@@ -98,12 +91,10 @@ async function ticketOrder(page) {
 
 describe('agent desk in a browser', { timeout: 600_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio();
-    await startParley();
-    await H.launchBrowser();
+    await H.boot(CONFIG, [
+      { id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 10, password: PASSWORDS.ann },
+      { id: 'bob', name: 'Bob Builder', role: 'agent', capacity: 10, password: PASSWORDS.bob },
+    ]);
     W.ann = await newDesk('ann');
   }, { timeout: 120_000 });
 
@@ -208,9 +199,7 @@ describe('agent desk in a browser', { timeout: 600_000 }, () => {
     await card(page, B.name).waitFor();
 
     // Close the contact's 24-hour window: last message 25 hours ago.
-    const key = '{parley}:contact:whatsapp:' + B.number;
-    assert.ok((await redisCli('HGET', key, 'last_inbound')).trim(), 'the contact has last_inbound');
-    await redisCli('HSET', key, 'last_inbound', String(Date.now() - 25 * 3600 * 1000)); // Unix ms
+    await H.closeWindow(B.number);
 
     await card(page, B.name).click();
     await page.locator('#conv-name', { hasText: B.name }).waitFor();

@@ -7,7 +7,7 @@ import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence,
+  ROOT, alnum, eventually, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'desk2');
@@ -40,7 +40,7 @@ texts:
   ended: "E2E2: ended."
 `;
 
-const { redisCli, parleyCli, inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
+const { parleyCli, inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, phone: null, sue: null, bob: null, shots: 0 });
 
 const shot = H.shotOf(() => [W.ann, W.phone, W.sue, W.bob]);
@@ -76,12 +76,7 @@ const B = { number: '+27830000002', name: 'Bongani Bhengu' };
 
 describe('desk, second pass, in a browser', { timeout: 600_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio();
-    await H.startParley(CONFIG, USERS);
-    await H.launchBrowser();
+    await H.boot(CONFIG, USERS);
     W.ann = await countingDesk('ann', 1280);
   }, { timeout: 120_000 });
 

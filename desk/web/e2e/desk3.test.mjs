@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  ROOT, SMS_FROM, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence, openTab,
+  ROOT, SMS_FROM, alnum, eventually, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence, openTab,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'desk3');
@@ -48,7 +48,7 @@ texts:
   ended: "E2E3: ended."
 `;
 
-const { redisCli, inbound, whatsAppIn, smsIn, sentTo, newDesk } = H;
+const { inbound, whatsAppIn, smsIn, sentTo, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, sue: null, shots: 0 });
 
 const shot = H.shotOf(() => [W.ann, W.sue]);
@@ -68,10 +68,6 @@ const E = { number: '+27840000005', name: 'Esi Not Routed' };
 
 describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio();
     // A bot that takes every SMS chat and answers nothing, so the chat
     // stays in the bot state for the supervisor's Bots tab.
     W.bot = http.createServer((req, res) => {
@@ -80,8 +76,7 @@ describe('desk: routed chats, the pause, mentions, bots', { timeout: 600_000 }, 
     });
     await new Promise((r) => W.bot.listen(0, '127.0.0.1', r));
     process.env.E2E3_BOT_SECRET = alnum(32);
-    await H.startParley(CONFIG.replace('BOT_URL', `http://127.0.0.1:${W.bot.address().port}/`), USERS);
-    await H.launchBrowser();
+    await H.boot(CONFIG.replace('BOT_URL', `http://127.0.0.1:${W.bot.address().port}/`), USERS);
     W.ann = await newDesk('ann');
     await W.ann.page.setViewportSize({ width: 1280, height: 800 });
   }, { timeout: 120_000 });

@@ -8,7 +8,7 @@ import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence,
+  ROOT, alnum, eventually, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'errors');
@@ -32,7 +32,7 @@ templates:
     preview: "Hello {{1}}, we have news about your question."
 `;
 
-const { redisCli, inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
+const { inbound, whatsAppIn, smsIn, statusCallback, sentTo, newDesk } = H;
 const W = Object.assign(H.W, { ann: null, shots: 0 });
 
 const shot = H.shotOf(() => [W.ann]);
@@ -48,12 +48,7 @@ async function reply(page, to, text) {
 
 describe('delivery errors in the desk', { timeout: 300_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio();
-    await H.startParley(CONFIG, USERS);
-    await H.launchBrowser();
+    await H.boot(CONFIG, USERS);
     W.ann = await newDesk('ann');
     await formSignIn(W.base, W.ann, 'ann', USERS[0].password);
     await setPresence(W.ann.page, 'online');

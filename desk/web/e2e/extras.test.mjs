@@ -13,12 +13,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
+import { ROOT, alnum, eventually, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'extras');
 const DB = 13;
 const H = makeHarness({ db: DB, artifacts: ARTIFACTS });
-const { W, redisCli, inbound, whatsAppIn, sentTo, newDesk } = H;
+const { W, inbound, whatsAppIn, sentTo, newDesk } = H;
 const PASSWORDS = { ann: 'ann-' + alnum(16) };
 
 const CONFIG = `# Written by extras.test.mjs: always open.
@@ -99,12 +99,7 @@ async function closeOpenChat(page) {
 
 describe('agent desk: attachments, make a ticket, trash', { timeout: 300_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio();
-    await H.startParley(CONFIG, [{ id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 10, password: PASSWORDS.ann }]);
-    await H.launchBrowser();
+    await H.boot(CONFIG, [{ id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 10, password: PASSWORDS.ann }]);
     W.ann = await newDesk('ann');
     await signIn(W.ann, 'ann');
     await setPresence(W.ann.page, 'online');

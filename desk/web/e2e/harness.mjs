@@ -378,8 +378,29 @@ export function makeHarness({ db, artifacts }) {
     for (const f of fs.readdirSync(artifacts)) if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(artifacts, f));
   }
 
+  // closeWindow makes a WhatsApp contact's last message 25 hours old, so
+  // its 24-hour window is closed and only a template may go.
+  async function closeWindow(number) {
+    const key = '{parley}:contact:whatsapp:' + number;
+    assert.ok((await redisCli('HGET', key, 'last_inbound')).trim(), 'the contact has last_inbound');
+    await redisCli('HSET', key, 'last_inbound', String(Date.now() - 25 * 3600 * 1000)); // Unix ms
+  }
+
+  // boot starts a suite from nothing: the environment checked, the last
+  // run's screenshots gone, the suite's database empty, the fake Twilio
+  // (serving more, when given, as startFakeTwilio does), Parley with
+  // config and users, and the browser.
+  async function boot(config, users, more) {
+    checkEnvironment();
+    cleanArtifacts();
+    await redisCli('flushdb');
+    await startFakeTwilio(more);
+    await startParley(config, users);
+    await launchBrowser();
+  }
+
   return {
-    W, accountSid, authToken, db, artifacts, shotOf,
+    W, accountSid, authToken, db, artifacts, shotOf, boot, closeWindow,
     startFakeTwilio, redisCli, parleyCli, sign, webhook, whatsAppIn, smsIn, inbound, statusCallback, sentTo, addMedia, withMedia,
     startParley, stopParley, launchBrowser, newDesk, finish, cleanArtifacts,
   };

@@ -8,7 +8,7 @@ import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence,
+  ROOT, alnum, eventually, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, setPresence,
 } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'media');
@@ -41,12 +41,7 @@ const status = (page, url) => page.evaluate(async (u) => (await fetch(u)).status
 
 describe('customers\' media in the desk', { timeout: 600_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await H.redisCli('flushdb');
-    await H.startFakeTwilio();
-    await H.startParley(CONFIG, USERS);
-    await H.launchBrowser();
+    await H.boot(CONFIG, USERS);
     W.ann = await H.newDesk('ann');
   }, { timeout: 120_000 });
 

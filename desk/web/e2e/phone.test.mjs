@@ -8,7 +8,7 @@ import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, SANDBOX_PHONE_ENV,
+  ROOT, alnum, eventually, makeHarness, makeStep, card, ALWAYS_OPEN, SANDBOX_PHONE_ENV,
   signIn as formSignIn, setPresence,
 } from './harness.mjs';
 
@@ -33,7 +33,7 @@ templates:
     preview: "Hi {{1}}, the phone test team is following up."
 `;
 
-const { redisCli, newDesk } = H;
+const { newDesk } = H;
 const W = Object.assign(H.W, { ann: null, phone: null, second: null, shots: 0, envOverrides: SANDBOX_PHONE_ENV });
 
 const shot = H.shotOf(() => [W.ann, W.phone, W.second]);
@@ -94,12 +94,7 @@ async function annReplies(text) {
 
 describe('phone simulator: the customer side of a conversation', { timeout: 300_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio(); // asked nothing: the sandbox sends nowhere (finish checks)
-    await H.startParley(CONFIG, [ANN]);
-    await H.launchBrowser();
+    await H.boot(CONFIG, [ANN]); // the fake Twilio is asked nothing: the sandbox sends nowhere (finish checks)
     W.ann = await newDesk('ann');
     await formSignIn(W.base, W.ann, 'ann', ANN.password);
     await setPresence(W.ann.page, 'online');
@@ -195,9 +190,7 @@ describe('phone simulator: the customer side of a conversation', { timeout: 300_
   step('a template from the desk shows on the phone as its text', async () => {
     const { page } = W.ann;
     // Close the contact's 24-hour window: last message 25 hours ago.
-    const key = '{parley}:contact:whatsapp:' + CUSTOMER.number;
-    assert.ok((await redisCli('HGET', key, 'last_inbound')).trim(), 'the contact has last_inbound');
-    await redisCli('HSET', key, 'last_inbound', String(Date.now() - 25 * 3600 * 1000)); // Unix ms
+    await H.closeWindow(CUSTOMER.number);
     await page.reload();
     await page.locator('body[data-live="connected"]').waitFor();
     await card(page, CUSTOMER.name).click();

@@ -12,12 +12,12 @@
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ROOT, alnum, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
+import { ROOT, alnum, eventually, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'profile');
 const DB = 7;
 const H = makeHarness({ db: DB, artifacts: ARTIFACTS });
-const { W, redisCli, inbound, whatsAppIn, sentTo, newDesk } = H;
+const { W, inbound, whatsAppIn, sentTo, newDesk } = H;
 const PASSWORDS = { ann: 'ann-' + alnum(16), sue: 'sue-' + alnum(16) };
 
 const CONFIG = `# Written by profile.test.mjs: always open.
@@ -57,15 +57,10 @@ const todaysTotals = (page) => page.evaluate(async () => {
 
 describe('customer profile, one-way SMS, earlier engagements, transcript', { timeout: 300_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio();
-    await H.startParley(CONFIG, [
+    await H.boot(CONFIG, [
       { id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 10, password: PASSWORDS.ann },
       { id: 'sue', name: 'Sue Supervisor', role: 'supervisor', password: PASSWORDS.sue },
     ]);
-    await H.launchBrowser();
     W.ann = await newDesk('ann');
     await signIn(W.ann, 'ann');
     await setPresence(W.ann.page, 'online');

@@ -13,12 +13,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { ROOT, hex, alnum, sleep, eventually, checkEnvironment, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab } from './harness.mjs';
+import { ROOT, hex, alnum, sleep, eventually, makeHarness, makeStep, card, countBadge, ALWAYS_OPEN, signIn as formSignIn, openTab } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'supervisor');
 const DB = 14;
 const H = makeHarness({ db: DB, artifacts: ARTIFACTS });
-const { W, redisCli, parleyCli, inbound, whatsAppIn, smsIn, sentTo, newDesk } = H;
+const { W, parleyCli, inbound, whatsAppIn, smsIn, sentTo, newDesk } = H;
 const TEMPLATE_SID = 'HX' + hex(16);
 const SALES_NUMBER = '+15005550099';
 const USERS = [
@@ -113,12 +113,7 @@ const presence = (id, p) => parleyCli(['agent', 'presence', '-id', id, '-presenc
 
 describe('supervisor desk, administration and reports in a browser', { timeout: 600_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio();
-    await H.startParley(CONFIG, USERS);
-    await H.launchBrowser();
+    await H.boot(CONFIG, USERS);
     W.sue = await newDesk('sue');
   }, { timeout: 120_000 });
 
@@ -269,9 +264,7 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
       '-notes', 'Parcel on its way']);
 
     // Bongani last wrote 25 hours ago: WhatsApp's window is closed.
-    const key = '{parley}:contact:whatsapp:' + B.number;
-    assert.ok((await redisCli('HGET', key, 'last_inbound')).trim(), 'the contact has last_inbound');
-    await redisCli('HSET', key, 'last_inbound', String(Date.now() - 25 * 3600 * 1000)); // Unix ms
+    await H.closeWindow(B.number);
 
     await openTab(page, 'closed');
     await eventually('Closed grouped as ann 1', async () => (await groupCount(page, 'ann')) === 1);

@@ -9,7 +9,7 @@
 import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ROOT, alnum, hex, eventually, checkEnvironment, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
+import { ROOT, alnum, hex, eventually, makeHarness, makeStep, card, ALWAYS_OPEN, signIn as formSignIn, openTab, setPresence } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'templates');
 const DB = 10;
@@ -66,15 +66,10 @@ const step = makeStep(W, () => [W.ada, W.ann], shot);
 
 describe('admin: templates synced from Twilio', { timeout: 300_000 }, () => {
   before(async () => {
-    checkEnvironment();
-    H.cleanArtifacts();
-    await redisCli('flushdb');
-    await H.startFakeTwilio(contentAPI);
-    await H.startParley(CONFIG, [
+    await H.boot(CONFIG, [
       { id: 'ada', name: 'Ada Admin', role: 'admin', password: PASSWORDS.ada },
       { id: 'ann', name: 'Ann Agent', role: 'agent', capacity: 5, password: PASSWORDS.ann },
-    ]);
-    await H.launchBrowser();
+    ], contentAPI);
   }, { timeout: 120_000 });
 
   after(async () => {
