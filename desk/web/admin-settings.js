@@ -196,8 +196,12 @@ export function fillSettings(doc) {
   const tr = doc.transcript || {};
   $('#s-tr-offer').value = tr.offer || '';
   $('#s-tr-link').value = tr.link || '';
-  $('#s-tr-window').value = shortDuration(tr.window);
-  $('#s-tr-valid').value = shortDuration(tr.valid);
+  for (const [key, value] of [['window', tr.window], ['valid', tr.valid]]) {
+    const input = $('#s-tr-' + key);
+    input.value = shortDuration(value);
+    input.oninput = () => timeoutHint(input); // said in words, like the timeouts
+    timeoutHint(input);
+  }
   const bots = doc.bots || [];
   $('#s-bots').textContent = bots.length ? 'Bots: ' + bots.map((b) => b.id).join(', ') + '. They are kept as they are when you save.' : '';
   show($('#s-bots'), bots.length > 0);

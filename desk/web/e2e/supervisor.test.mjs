@@ -378,9 +378,13 @@ describe('supervisor desk, administration and reports in a browser', { timeout: 
     assert.equal(await page.inputValue('#s-tr-offer'), now.data.transcript.offer);
     assert.equal(await page.inputValue('#s-tr-window'), '10m');
     assert.equal(await page.inputValue('#s-tr-valid'), '24h');
+    const hint = (id) => page.locator(id).locator('xpath=..').locator('.dur-hint').textContent();
+    assert.equal(await hint('#s-tr-window'), '= 10 minutes');
+    assert.equal(await hint('#s-tr-valid'), '= 1 day');
 
     // Mistakes are named before anything is sent.
     await page.fill('#s-tr-window', 'soon');
+    assert.match(await hint('#s-tr-window'), /not a duration/);
     await page.fill('#s-tr-link', 'Your copy is ready.');
     await page.click('#settings-save');
     const err = page.locator('#settings-error');
