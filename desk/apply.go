@@ -90,11 +90,18 @@ func (p outboxPush) busy(t *tx) bool {
 // returns the outboxes it pushes to.
 func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 	k := s.keys
-	if w.ContactDirty {
+	if w.ContactDirty || w.Remembered {
+		// A remembered world's contact is guarded even when unchanged: the
+		// decision read it from memory, not from Redis (recent.go).
 		t.expectVersion(k.contact(w.Contact.Address), w.ContactBefore.Version)
+	}
+	if w.ContactDirty {
 		k.writeContact(t, &w.ContactBefore, w.Contact)
 	}
 	w.ScheduleWakes()
+	// stored holds each conversation's string as this write leaves it, for
+	// the contact's image.
+	stored := make(map[string]string, len(w.Convs))
 	for _, tr := range w.Convs {
 		c := tr.Conv
 		doc, err := encodeConversation(c)
@@ -105,13 +112,19 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 		oldIdx := map[string]float64{}
 		if tr.Before != nil {
 			if doc == tr.Before.Loaded {
+				if w.Remembered {
+					t.expectRecord(k.conversation(c.ID), tr.Before.Version)
+				}
+				stored[c.ID] = convValue(tr.Before.Version, doc)
 				continue // unchanged
 			}
 			before = tr.Before.Version
 			oldIdx = k.indexes(tr.Before)
 		}
 		t.expectRecord(k.conversation(c.ID), before)
-		t.do("SET", k.conversation(c.ID), convValue(before+1, doc))
+		stored[c.ID] = convValue(before+1, doc)
+		t.do("SET", k.conversation(c.ID), stored[c.ID])
+		t.stale = append(t.stale, c.Contact) // its image, unless this write makes a new one
 		newIdx := k.indexes(c)
 		for key := range oldIdx {
 			if _, still := newIdx[key]; !still {
@@ -211,6 +224,7 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 		t.do("INCR", k.unread(nt.Agent))
 	}
 	k.writeTranscriptOffers(t, w)
+	s.remember(t, w, stored)
 	for _, e := range w.Events {
 		if tr, ok := w.Convs[e.ConversationID]; ok {
 			// Describe the conversation as committed, not as it was when the
@@ -230,3 +244,30 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 }
 
 func sameAgent(a, b *engine.Agent) bool { return encodeAgent(a) == encodeAgent(b) }
+
+// remember sets t's image of the world's contact as the write leaves it,
+// when the write stores the contact and every conversation it points at is
+// in the world; otherwise an image of it is stale.
+func (s *Store) remember(t *tx, w *engine.World, stored map[string]string) {
+	if w.Contact == nil {
+		return
+	}
+	a := w.Contact.Address
+	if !w.ContactDirty {
+		return
+	}
+	img := &contactImage{fields: contactValues(w.Contact, w.ContactBefore.Version+1)}
+	c := w.Contact
+	for i, id := range []string{c.Chat, c.Ticket, c.ReachOut, c.Survey} {
+		if id == "" {
+			continue
+		}
+		raw, ok := stored[id]
+		if !ok {
+			t.stale = append(t.stale, a)
+			return
+		}
+		img.convs[i] = raw
+	}
+	t.image, t.imageOf = img, a
+}

@@ -48,7 +48,7 @@ func (s *Service) Receive(ctx context.Context, in channels.Inbound) (Received, e
 
 func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Received, error) {
 	rules := s.Rules() // one snapshot for the whole decision
-	w, err := s.contactDeptWorld(ctx, rules, in.From, rules.Department(string(in.To)))
+	w, err := s.inboundWorld(ctx, rules, in.From, rules.Department(string(in.To)))
 	if err != nil {
 		return Received{}, err
 	}

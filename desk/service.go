@@ -231,17 +231,34 @@ func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*en
 
 // contactWorld loads a contact with its open chat and ticket into a new world.
 func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*engine.World, error) {
-	return s.contactDeptWorld(ctx, s.Rules(), a, "")
-}
-
-// contactDeptWorld is contactWorld that also loads dept's agents and queue
-// length when the contact has no open chat.
-func (s *Service) contactDeptWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*engine.World, error) {
-	st, err := s.store.loadContactDept(ctx, a, dept)
+	st, err := s.store.loadContact(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	w := engine.NewWorld(s.now().UTC(), rules)
+	return worldOf(s.now().UTC(), s.Rules(), st), nil
+}
+
+// inboundWorld is the world an inbound message from a is decided on: the
+// contact with the conversations it points at and, when it has no open
+// chat, dept's agents and queue length. A contact this process wrote last
+// comes from the store's memory, sparing the load's round trip; the commit
+// then checks that it still is as remembered (recent.go).
+func (s *Service) inboundWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*engine.World, error) {
+	st, remembered := s.store.recall(a, dept)
+	if !remembered {
+		var err error
+		if st, err = s.store.loadContactDept(ctx, a, dept); err != nil {
+			return nil, err
+		}
+	}
+	w := worldOf(s.now().UTC(), rules, st)
+	w.Remembered = remembered
+	return w, nil
+}
+
+// worldOf is a new world holding a loaded contact state.
+func worldOf(now time.Time, rules *config.Engine, st contactState) *engine.World {
+	w := engine.NewWorld(now, rules)
 	if st.dept != "" {
 		w.Queued[st.dept] = st.queued
 		w.Loaded[st.dept] = true
@@ -254,5 +271,5 @@ func (s *Service) contactDeptWorld(ctx context.Context, rules *config.Engine, a 
 	w.Track(st.ticket)
 	w.Track(st.reachOut)
 	w.Track(st.survey)
-	return w, nil
+	return w
 }

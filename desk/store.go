@@ -20,8 +20,9 @@ import (
 // Store reads and writes Parley's state in Redis. Every write that changes a
 // conversation goes through a guarded tx.
 type Store struct {
-	rdb  redis.UniversalClient
-	keys keys
+	rdb    redis.UniversalClient
+	keys   keys
+	recent *recentContacts
 }
 
 // NewStore returns a store whose keys all start with prefix (KeyPrefix in production).
@@ -32,7 +33,7 @@ func NewStore(rdb redis.UniversalClient, prefix string) *Store {
 		// server on different databases must not hear each other.
 		k.channel += ":db" + strconv.Itoa(c.Options().DB)
 	}
-	return &Store{rdb: rdb, keys: k}
+	return &Store{rdb: rdb, keys: k, recent: newRecentContacts()}
 }
 
 // Events is the pub/sub channel on which every committed change is announced.
@@ -214,20 +215,40 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 		return contactState{}, fmt.Errorf("load contact: %w", err)
 	}
 	n := len(contactFields)
-	st := contactState{contact: decodeContact(a, res[:n])}
-	for i, into := range []**engine.Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
-		if res[n+i] == "" {
-			continue
-		}
-		if *into, err = decodeConversation(res[n+i]); err != nil {
-			return st, err
-		}
-	}
-	if rest := res[n+4:]; len(rest) > 0 {
+	st, err := decodeContactState(a, res[:n], res[n:n+4])
+	if rest := res[n+4:]; err == nil && len(rest) > 0 {
 		st.dept = dept
 		st.queued, st.agents, err = decodeDept(rest)
 	}
 	return st, err
+}
+
+// recall is loadContactDept from the store's memory of its own last write
+// of the contact (recent.go), when it has one and needs no department for
+// it: the contact has an open chat, or no department was asked for.
+func (s *Store) recall(a channels.Address, dept string) (contactState, bool) {
+	img := s.recent.get(a)
+	if img == nil || (dept != "" && img.convs[0] == "") {
+		return contactState{}, false
+	}
+	st, err := decodeContactState(a, img.fields, img.convs[:])
+	return st, err == nil
+}
+
+// decodeContactState reads a contact's values (contactFields) and the
+// stored strings of its chat, ticket, reach-out and survey.
+func decodeContactState(a channels.Address, fields, convs []string) (contactState, error) {
+	st := contactState{contact: decodeContact(a, fields)}
+	for i, into := range []**engine.Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
+		if convs[i] == "" {
+			continue
+		}
+		var err error
+		if *into, err = decodeConversation(convs[i]); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // Contact returns a contact; an unknown address is ErrNotFound.

@@ -25,7 +25,11 @@ func (st *Store) newCommit() *tx { return newTx() }
 
 // commit runs a tx that Store methods, and Service.commit with a world's
 // changes, have filled.
-func (st *Store) commit(ctx context.Context, t *tx) error { return t.commit(ctx, st.rdb) }
+func (st *Store) commit(ctx context.Context, t *tx) error {
+	err := t.commit(ctx, st.rdb)
+	st.recent.settle(t, err == nil)
+	return err
+}
 
 // claimInboundSID makes t take an inbound message's provider SID for the
 // message: if the SID is already recorded, the commit fails with
@@ -77,7 +81,8 @@ func (st *Store) purge(ctx context.Context, c *engine.Conversation) error {
 		t.do("ZREM", key, c.ID)
 	}
 	t.do("ZREM", k.due(), convWake(c.ID))
-	return t.commit(ctx, st.rdb)
+	t.stale = append(t.stale, c.Contact)
+	return st.commit(ctx, t)
 }
 
 // newestInIndex lists the ids of at most n conversations of a desk list

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk/engine"
 
 	"github.com/redis/go-redis/v9"
@@ -35,6 +36,12 @@ type tx struct {
 	// replies, in order, once the write committed.
 	reports int
 	replies []string
+	// image is how the commit leaves contact imageOf, remembered once it
+	// committed; stale are contacts whose remembered image it overtakes
+	// (recent.go).
+	image   *contactImage
+	imageOf channels.Address
+	stale   []channels.Address
 }
 
 // newTx sizes a tx for a message's write (about ten commands over a few

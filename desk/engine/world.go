@@ -34,6 +34,10 @@ type World struct {
 	Queued map[string]int
 	// Loaded lists the departments whose agents are all tracked.
 	Loaded map[string]bool
+	// Remembered is set when the store gave the contact and its
+	// conversations from its memory of its own last write, not from a
+	// read: the commit then guards each of them, changed or not.
+	Remembered bool
 	// Routed counts the chats given to each agent by routing or transfer,
 	// which must fit in the agent's capacity when committed.
 	Routed map[string]int

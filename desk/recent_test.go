@@ -1,0 +1,160 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/config/configtest"
+	"github.com/parleydesk/parley/desk/engine"
+)
+
+// commandCount counts the commands a client sends, a pipeline's each.
+type commandCount struct{ n atomic.Int64 }
+
+var _ redis.Hook = (*commandCount)(nil)
+
+func (c *commandCount) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *commandCount) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *commandCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// otherGateway is a second Service on the fixture's Redis, with a store of
+// its own, as a second gateway process would be.
+func otherGateway(t *testing.T, f fixture) *Service {
+	return NewService(Options{Store: NewStore(f.store.rdb, KeyPrefix), Dispatcher: &fakeDispatch{}, Provider: &fakeProvider{},
+		Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop()})
+}
+
+// A customer's next message in a chat this gateway wrote last is decided on
+// what that write left, so its commit is the only round trip.
+func TestNextMessageOfALiveChatIsOneRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 5))
+	const from = "whatsapp:+27820000300"
+	chat := liveChat(t, f, from)
+	var count commandCount
+	f.store.rdb.AddHook(&count)
+
+	r, err := f.svc.Receive(ctx, inbound("SMr1", from, "are you there?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ConversationID != chat.ID {
+		t.Fatalf("message went to %s, want the chat %s", r.ConversationID, chat.ID)
+	}
+	if n := count.n.Load(); n != 1 {
+		t.Fatalf("the next message took %d commands, want 1 (the commit)", n)
+	}
+
+	// A desk action on the chat changes it without this store's image
+	// following: the next message reads Redis again, and conflicts with
+	// nothing.
+	if err := f.svc.Flag(ctx, engine.Actor{ID: "ann", Role: "agent"}, chat.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	count.n.Store(0)
+	if _, err := f.svc.Receive(ctx, inbound("SMr2", from, "hello?")); err != nil {
+		t.Fatal(err)
+	}
+	if n := count.n.Load(); n != 2 {
+		t.Fatalf("after a desk action the next message took %d commands, want 2 (load, commit)", n)
+	}
+	if n := inboundCount(t, f, chat.ID); n != 3 {
+		t.Fatalf("the chat holds %d customer messages, want 3", n)
+	}
+}
+
+// A second gateway's change to a chat is never overwritten by a decision
+// made on this gateway's older image of it.
+func TestAnotherGatewaysChangeOvertakesTheImage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 5), online("bob", 5))
+	const from = "whatsapp:+27820000301"
+	chat := liveChat(t, f, from)
+	if _, err := f.svc.Receive(ctx, inbound("SMo1", from, "one")); err != nil {
+		t.Fatal(err)
+	}
+	other := otherGateway(t, f)
+	ann := engine.Actor{ID: "ann", Role: "agent"}
+	if err := other.Flag(ctx, ann, chat.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Transfer(ctx, ann, chat.ID, engine.Target{Agent: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.svc.Receive(ctx, inbound("SMo2", from, "two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.store.Conversation(ctx, chat.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ConversationID != chat.ID || !got.Flagged || got.Assignee != "bob" || got.Preview != "two" {
+		t.Fatalf("after the other gateway's flag and transfer: message on %s, chat flagged %v, on %q, preview %q",
+			r.ConversationID, got.Flagged, got.Assignee, got.Preview)
+	}
+
+	// The other gateway closes the chat: the next message is not put in it.
+	if err := other.CloseChat(ctx, engine.Actor{ID: "bob", Role: "agent"}, chat.ID, engine.CloseForm{Sentiment: "neutral"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = f.svc.Receive(ctx, inbound("SMo3", from, "three"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ConversationID == chat.ID {
+		t.Fatal("a message after the close went into the closed chat")
+	}
+	if n := inboundCount(t, f, chat.ID); n != 3 {
+		t.Fatalf("the closed chat holds %d customer messages, want 3", n)
+	}
+}
+
+// A decision on an image guards what it only read too: here the chat,
+// which another gateway changed while the decision left it alone.
+func TestRememberedWorldGuardsWhatItOnlyRead(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 5))
+	const from = channels.Address("whatsapp:+27820000302")
+	chat := liveChat(t, f, string(from))
+	if err := otherGateway(t, f).Flag(ctx, engine.Actor{ID: "ann", Role: "agent"}, chat.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.svc.inboundWorld(ctx, f.svc.Rules(), from, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.Remembered {
+		t.Fatal("the world was read, not remembered")
+	}
+	w.Contact.Name, w.ContactDirty = "Renamed", true
+	if err := f.svc.commit(ctx, f.store.newCommit(), w); !errors.Is(err, engine.ErrConflict) {
+		t.Fatalf("commit over a chat changed since the image: %v, want ErrConflict", err)
+	}
+	w, err = f.svc.inboundWorld(ctx, f.svc.Rules(), from, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Remembered || !w.Convs[chat.ID].Conv.Flagged {
+		t.Fatalf("after the conflict: remembered %v, chat flagged %v; want a fresh read", w.Remembered, w.Convs[chat.ID].Conv.Flagged)
+	}
+}
