@@ -158,3 +158,58 @@ func TestRememberedWorldGuardsWhatItOnlyRead(t *testing.T) {
 		t.Fatalf("after the conflict: remembered %v, chat flagged %v; want a fresh read", w.Remembered, w.Convs[chat.ID].Conv.Flagged)
 	}
 }
+
+// An image holds no department: a message that starts a chat from one is
+// still routed, its department read on its own.
+func TestNewChatFromAnImageIsRouted(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 5))
+	const from = "whatsapp:+27820000303"
+	chat := liveChat(t, f, from)
+	if err := f.svc.CloseChat(ctx, engine.Actor{ID: "ann", Role: "agent"}, chat.ID, engine.CloseForm{Sentiment: "neutral"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, remembered := f.store.recall(from); !remembered {
+		t.Fatal("the close left no image of the contact")
+	}
+	var count commandCount
+	f.store.rdb.AddHook(&count)
+	r, err := f.svc.Receive(ctx, inbound("SMn1", from, "me again"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count.n.Load(); n != 2 {
+		t.Fatalf("took %d commands, want 2 (the department, the commit)", n)
+	}
+	got, err := f.store.Conversation(ctx, r.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID == chat.ID || got.Kind != engine.KindChat || got.State != engine.StateLive || got.Assignee != "ann" {
+		t.Fatalf("message after the close: on %s, a %s %s on %q; want a new live chat on ann", got.ID, got.Kind, got.State, got.Assignee)
+	}
+}
+
+// The leave-a-message flow's next answer is decided on the image too.
+func TestNextAnswerOfATicketIsOneRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const from = "whatsapp:+27820000304"
+	first, err := f.svc.Receive(ctx, inbound("SMk0", from, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count commandCount
+	f.store.rdb.AddHook(&count)
+	r, err := f.svc.Receive(ctx, inbound("SMk1", from, "what?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ConversationID != first.ConversationID {
+		t.Fatalf("answer went to %s, want the ticket %s", r.ConversationID, first.ConversationID)
+	}
+	if n := count.n.Load(); n != 1 {
+		t.Fatalf("the answer took %d commands, want 1 (the commit)", n)
+	}
+}

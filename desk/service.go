@@ -242,9 +242,10 @@ func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*engine
 // contact with the conversations it points at and, when it has no open
 // chat, dept's agents and queue length. A contact this process wrote last
 // comes from the store's memory, sparing the load's round trip; the commit
-// then checks that it still is as remembered (recent.go).
+// then checks that it still is as remembered (recent.go). Such a world
+// holds no department: the decision's plan loads it if it routes.
 func (s *Service) inboundWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*engine.World, error) {
-	st, remembered := s.store.recall(a, dept)
+	st, remembered := s.store.recall(a)
 	if !remembered {
 		var err error
 		if st, err = s.store.loadContactDept(ctx, a, dept); err != nil {

@@ -223,12 +223,11 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 	return st, err
 }
 
-// recall is loadContactDept from the store's memory of its own last write
-// of the contact (recent.go), when it has one and needs no department for
-// it: the contact has an open chat, or no department was asked for.
-func (s *Store) recall(a channels.Address, dept string) (contactState, bool) {
+// recall is loadContact from the store's memory of its own last write of
+// the contact (recent.go), when it has one.
+func (s *Store) recall(a channels.Address) (contactState, bool) {
 	img := s.recent.get(a)
-	if img == nil || (dept != "" && img.convs[0] == "") {
+	if img == nil {
 		return contactState{}, false
 	}
 	st, err := decodeContactState(a, img.fields, img.convs[:])
