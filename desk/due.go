@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,7 +95,7 @@ func (s *Service) Redispatch(ctx context.Context, item DueItem, now time.Time) e
 	case DueOutbox:
 		// The key is the entry's time: one sweep after another enqueues
 		// one job, while an entry the outbox moved gets a job of its own.
-		return s.dispatch.DispatchSend(ctx, channels.Address(item.ID), "due"+ms(item.At), now)
+		return s.dispatch.DispatchSend(ctx, channels.Address(item.ID), "due"+strconv.FormatInt(item.At.UnixMilli(), 10), now)
 	case DueBot:
 		conv, msg, _ := strings.Cut(item.ID, ":")
 		return s.dispatch.DispatchBot(ctx, conv, msg)

@@ -184,6 +184,21 @@ func encodeConversation(c *engine.Conversation) (string, error) {
 // convValue is the stored string of a conversation's JSON at a version.
 func convValue(ver int64, doc string) string { return itoa(ver) + " " + doc }
 
+// AsCommitted returns a tracked conversation as its world's commit stored
+// it, decoded from the stored document as a read would find it, and
+// whether the commit left it as loaded (then c is nil). A document that
+// does not decode gives nil.
+func AsCommitted(tr *engine.Tracked) (c *engine.Conversation, unchanged bool) {
+	doc, err := encodeConversation(tr.Conv)
+	if err == nil && doc == tr.Before.Loaded {
+		return nil, true
+	}
+	if err == nil {
+		c, _ = decodeConversation(convValue(tr.Before.Version+1, doc))
+	}
+	return c, false
+}
+
 // decodeConversation reads a stored conversation string.
 func decodeConversation(v string) (*engine.Conversation, error) {
 	ver, doc, ok := strings.Cut(v, " ")

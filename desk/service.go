@@ -114,7 +114,7 @@ func NewService(o Options) *Service {
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: signer,
 		bots: bots.NewClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
-		sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
+		sessions: sessions.New(o.Store.Client(), o.Store.Prefix(), o.Store.Events(), o.Now)}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {
 		s.sends.Retries = DefaultSendPolicy.Retries
@@ -137,6 +137,9 @@ func (s *Service) Store() *Store { return s.store }
 
 // Rules are the engine's configuration.
 func (s *Service) Rules() *config.Engine { return s.rules.Load() }
+
+// maxAttempts bounds the retries of one optimistic transaction.
+const maxAttempts = 50
 
 // retry runs an optimistic transaction until it commits without conflict.
 // After a few conflicts it waits a little, at random, so that writers

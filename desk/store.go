@@ -38,6 +38,13 @@ func NewStore(rdb redis.UniversalClient, prefix string) *Store {
 // Events is the pub/sub channel on which every committed change is announced.
 func (s *Store) Events() string { return s.keys.events() }
 
+// Client is the Redis client the store speaks through, for the desk's
+// sign-ins (desk/sessions), which keep their own keys beside the store's.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Prefix starts every key the store writes.
+func (s *Store) Prefix() string { return s.keys.prefix }
+
 func ms(t time.Time) string {
 	if t.IsZero() {
 		return ""

@@ -10,9 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// maxAttempts bounds the retries of one optimistic transaction.
-const maxAttempts = 50
-
 // tx is one atomic write, guarded: every guard is checked inside Redis, and
 // only when all pass are all the commands applied, in one Lua script. It is
 // how Parley does compare-and-set over several keys in one round trip.

@@ -61,12 +61,9 @@ func seen(ctx context.Context, w *engine.World, id string, committed bool) {
 		v.conv = tr.Before
 		return
 	}
-	doc, err := encodeConversation(tr.Conv)
-	if err == nil && doc == tr.Before.Loaded {
+	c, unchanged := AsCommitted(tr)
+	if unchanged {
 		return // unchanged: as loaded
 	}
-	v.conv = nil
-	if err == nil {
-		v.conv, _ = decodeConversation(convValue(tr.Before.Version+1, doc))
-	}
+	v.conv = c
 }
