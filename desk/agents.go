@@ -79,9 +79,9 @@ func decodeDept(res []string) (queued int, agents []*engine.Agent, err error) {
 // trip.
 var deptScript = redis.NewScript("local out = {}\n" + deptLua("KEYS[1]", "KEYS[2]", "ARGV[1]") + "\nreturn out")
 
-// loadDepartment adds a department's agents and queue length to w, unless
+// LoadDepartment adds a department's agents and queue length to w, unless
 // they are there already.
-func (s *Store) loadDepartment(ctx context.Context, w *engine.World, dept string) error {
+func (s *Store) LoadDepartment(ctx context.Context, w *engine.World, dept string) error {
 	if w.Loaded[dept] {
 		return nil
 	}
@@ -101,8 +101,8 @@ func (s *Store) loadDepartment(ctx context.Context, w *engine.World, dept string
 	return nil
 }
 
-// loadAgent adds one agent to w (nothing if it does not exist).
-func (s *Store) loadAgent(ctx context.Context, w *engine.World, id string) error {
+// LoadAgent adds one agent to w (nothing if it does not exist).
+func (s *Store) LoadAgent(ctx context.Context, w *engine.World, id string) error {
 	if id == "" || w.Agent(id) != nil {
 		return nil
 	}
@@ -175,7 +175,7 @@ func (s *Service) seedAgent(ctx context.Context, ca config.Agent) error {
 	if a.Capacity == 0 {
 		a.Capacity = DefaultCapacity
 	}
-	return s.store.putAgent(ctx, a, loaded, before)
+	return s.store.PutAgent(ctx, a, loaded, before)
 }
 
 // SetPresence changes an agent's presence and whether they accept chats.
@@ -194,7 +194,7 @@ func (s *Service) SetPresence(ctx context.Context, agentID string, p engine.Pres
 			return err
 		}
 		depts = na.Departments
-		return s.commit(ctx, s.store.newCommit(), w)
+		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 	if err != nil {
 		return err

@@ -65,30 +65,30 @@ func (k keys) allAgents() string          { return k.prefix + "agents" }
 // convWake is the due-set member of a conversation's earliest deadline.
 func convWake(id string) string { return dueMember(DueConversation, id) }
 
-// outboxPush is one outbox the write pushes new messages to, first the
+// Push is one outbox the write pushes new messages to, first the
 // first of them: once it committed, the outbox's length is the tx's
 // replies[reply].
-type outboxPush struct {
-	to     channels.Address
-	first  string
+type Push struct {
+	To     channels.Address
+	First  string
 	reply  int
 	pushed int
 }
 
-// busy tells whether the outbox held messages before the push: a send job,
+// Busy tells whether the outbox held messages before the push: a send job,
 // a scheduled retry or the due set (for the reconciler) already answers
 // for them, and works through the outbox, so the new messages, which wait
 // behind them, need no job of their own.
-func (p outboxPush) busy(t *tx) bool {
+func (p Push) Busy(t *Tx) bool {
 	n, err := strconv.Atoi(t.replies[p.reply])
 	return err == nil && n > p.pushed
 }
 
-// write adds the world's changes to t: every changed document guarded by
+// Write adds the world's changes to t: every changed document guarded by
 // the version it was decided on, index moves, new messages, the wake-up of
 // each deadline and each queued send, and the live-update events. It
 // returns the outboxes it pushes to.
-func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
+func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 	k := s.keys
 	if w.ContactDirty {
 		t.expectVersion(k.contact(w.Contact.Address), w.ContactBefore.Version)
@@ -175,7 +175,7 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
 		if m.Direction == engine.DirIn && len(m.Media) > 0 {
 			// Its fetch is due now, in the same write (inmedia.go).
-			wakes = append(wakes, ms(w.Now), mediaWake(m.ID))
+			wakes = append(wakes, ms(w.Now), MediaWake(m.ID))
 		}
 		if m.Direction == engine.DirOut && m.Status == channels.StatusQueued {
 			if _, ok := outgoing[string(m.To)]; !ok {
@@ -187,16 +187,16 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 	for _, id := range convs {
 		t.do("RPUSH", k.history(id), pushed[id]...)
 	}
-	pushes := make([]outboxPush, 0, len(contacts))
+	pushes := make([]Push, 0, len(contacts))
 	for _, a := range contacts {
 		reply := t.report("RPUSH", k.outbox(channels.Address(a)), outgoing[a]...)
-		pushes = append(pushes, outboxPush{to: channels.Address(a), first: outgoing[a][0], reply: reply, pushed: len(outgoing[a])})
+		pushes = append(pushes, Push{To: channels.Address(a), First: outgoing[a][0], reply: reply, pushed: len(outgoing[a])})
 		// NX: an outbox already due (its head waiting for a retry, or
 		// claimed) keeps its time; the new messages wait their turn.
 		t.do("ZADD", k.due(), "NX", ms(w.Now), outboxWake(channels.Address(a)))
 	}
 	for _, b := range w.BotDeliveries {
-		wakes = append(wakes, ms(w.Now), botWake(b.Conv, b.Message))
+		wakes = append(wakes, ms(w.Now), BotWake(b.Conv, b.Message))
 	}
 	if len(wakes) > 0 {
 		t.do("ZADD", k.due(), wakes...)

@@ -56,9 +56,9 @@ func (s *Service) botFailed(ctx context.Context, bot string) {
 	}
 }
 
-// botWake is the due-set member of a bot event (a message id or a
+// BotWake is the due-set member of a bot event (a message id or a
 // lifecycle type), so a lost job is re-enqueued.
-func botWake(conv, event string) string { return "bot:" + conv + ":" + event }
+func BotWake(conv, event string) string { return "bot:" + conv + ":" + event }
 
 // DeliverBotEvent sends one event to the bot of a chat; it is the body of
 // the bot job. A customer message is sent only while it is the chat's
@@ -66,7 +66,7 @@ func botWake(conv, event string) string { return "bot:" + conv + ":" + event }
 // sent on. A failure is returned for the job to retry, unless lastAttempt:
 // then the bot's failure is counted and the chat handed to the normal flow.
 func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, attempt int, lastAttempt bool) error {
-	defer func() { _ = s.settleDue(context.Background(), botWake(convID, event)) }() // whatever ctx came to
+	defer func() { _ = s.settleDue(context.Background(), BotWake(convID, event)) }() // whatever ctx came to
 	c, err := s.store.Conversation(ctx, convID)
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil

@@ -102,17 +102,17 @@ func (k keys) customerNote(a channels.Address) string {
 	return k.prefix + "contact:" + string(a) + ":note"
 }
 
-// contactConversations loads every conversation of a contact, oldest first.
-func (s *Store) contactConversations(ctx context.Context, a channels.Address) ([]*engine.Conversation, error) {
+// ContactConversations loads every conversation of a contact, oldest first.
+func (s *Store) ContactConversations(ctx context.Context, a channels.Address) ([]*engine.Conversation, error) {
 	ids, err := s.ContactConversationIDs(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	return s.conversations(ctx, ids)
+	return s.Conversations(ctx, ids)
 }
 
-// agentNames maps every agent's id to their name.
-func (s *Store) agentNames(ctx context.Context) (map[string]string, error) {
+// AgentNames maps every agent's id to their name.
+func (s *Store) AgentNames(ctx context.Context) (map[string]string, error) {
 	all, err := s.Agents(ctx)
 	if err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func (s *Service) customerAccess(ctx context.Context, a engine.Actor, addr chann
 	if err != nil {
 		return contact, nil, err
 	}
-	all, err := s.store.contactConversations(ctx, addr)
+	all, err := s.store.ContactConversations(ctx, addr)
 	if err != nil {
 		return contact, nil, err
 	}
@@ -164,11 +164,11 @@ func (s *Service) CustomerProfile(ctx context.Context, a engine.Actor, addr chan
 	if err != nil {
 		return Profile{}, err
 	}
-	names, err := s.store.agentNames(ctx)
+	names, err := s.store.AgentNames(ctx)
 	if err != nil {
 		return Profile{}, err
 	}
-	note, _, err := s.store.customerNote(ctx, addr)
+	note, _, err := s.store.CustomerNote(ctx, addr)
 	if err != nil {
 		return Profile{}, err
 	}
@@ -191,8 +191,8 @@ func (s *Service) CustomerProfile(ctx context.Context, a engine.Actor, addr chan
 	return p, nil
 }
 
-// customerNote reads a customer's note and its version (0: none yet).
-func (s *Store) customerNote(ctx context.Context, addr channels.Address) (CustomerNote, int64, error) {
+// CustomerNote reads a customer's note and its version (0: none yet).
+func (s *Store) CustomerNote(ctx context.Context, addr channels.Address) (CustomerNote, int64, error) {
 	v, err := s.rdb.Get(ctx, s.keys.customerNote(addr)).Result()
 	if errors.Is(err, redis.Nil) {
 		return CustomerNote{}, 0, nil
@@ -242,11 +242,11 @@ func shorten(text string, n int) string {
 // those merged into it: the earlier engagements an open chat shows with
 // its history, with their close notes, tags, sentiment and references.
 func (s *Service) engagementsBefore(ctx context.Context, c *engine.Conversation) ([]Engagement, error) {
-	all, err := s.store.contactConversations(ctx, c.Contact)
+	all, err := s.store.ContactConversations(ctx, c.Contact)
 	if err != nil {
 		return nil, err
 	}
-	names, err := s.store.agentNames(ctx)
+	names, err := s.store.AgentNames(ctx)
 	if err != nil {
 		return nil, err
 	}

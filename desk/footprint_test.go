@@ -33,7 +33,7 @@ func BenchmarkConversationFootprint(b *testing.B) {
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	store := NewStore(rdb, KeyPrefix)
+	store := New(rdb, KeyPrefix)
 	svc := NewService(Options{Store: store, Dispatcher: &fakeDispatch{}, Provider: &fakeProvider{}, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SeedAgents(ctx, []config.Agent{{ID: "ann", Capacity: 1 << 30, Online: true}}); err != nil {
 		b.Fatal(err)

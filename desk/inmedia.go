@@ -48,7 +48,7 @@ var ErrMediaGivenUp = errors.New("media could not be fetched; recorded as failed
 // ErrNoMediaSource is a fetch on a server with no way to fetch.
 var ErrNoMediaSource = errors.New("no media source configured")
 
-func mediaWake(messageID string) string { return dueMember(DueMedia, messageID) }
+func MediaWake(messageID string) string { return dueMember(DueMedia, messageID) }
 
 // fileID names the stored copy of a message's item i: the same on every
 // attempt, so a repeated fetch overwrites instead of piling up copies.
@@ -70,7 +70,7 @@ func (s *Service) dispatchMedia(ctx context.Context, messageID string) error {
 func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) error {
 	m, err := s.store.Message(ctx, messageID)
 	if errors.Is(err, engine.ErrNotFound) {
-		return s.settleDue(ctx, mediaWake(messageID)) // purged since: nothing left to fetch
+		return s.settleDue(ctx, MediaWake(messageID)) // purged since: nothing left to fetch
 	}
 	if err != nil {
 		return err

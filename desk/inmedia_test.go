@@ -201,8 +201,8 @@ func TestInboundMediaFetchedWithCredentialsAndShownAtSignedURLs(t *testing.T) {
 		channels.Media{URL: photo, ContentType: "image/jpeg"}, channels.Media{URL: voice, ContentType: "audio/ogg"})
 
 	// Committed with its due entry, and the fetch enqueued.
-	if got := f.dueMedia(t); len(got) != 1 || got[0] != mediaWake(r.MessageID) {
-		t.Fatalf("due media entries %q, want [%s]", got, mediaWake(r.MessageID))
+	if got := f.dueMedia(t); len(got) != 1 || got[0] != MediaWake(r.MessageID) {
+		t.Fatalf("due media entries %q, want [%s]", got, MediaWake(r.MessageID))
 	}
 	if len(f.md.media) != 1 || f.md.media[0] != r.MessageID {
 		t.Fatalf("media fetches enqueued %q, want [%s]", f.md.media, r.MessageID)

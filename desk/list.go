@@ -176,13 +176,13 @@ func (s *Service) filtered(ctx context.Context, a engine.Actor, q ListQuery) ([]
 	}
 	var ids []string
 	for _, name := range idx {
-		more, err := s.store.newestInIndex(ctx, name, listScan)
+		more, err := s.store.NewestInIndex(ctx, name, listScan)
 		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, more...)
 	}
-	convs, err := s.store.conversations(ctx, ids)
+	convs, err := s.store.Conversations(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -236,9 +236,9 @@ func sortConversations(cs []*engine.Conversation, tab, by string) {
 	})
 }
 
-// conversations loads several conversations in one round trip, skipping ids
+// Conversations loads several conversations in one round trip, skipping ids
 // that no longer exist and repeats.
-func (st *Store) conversations(ctx context.Context, ids []string) ([]*engine.Conversation, error) {
+func (st *Store) Conversations(ctx context.Context, ids []string) ([]*engine.Conversation, error) {
 	cmds := make([]*redis.StringCmd, len(ids))
 	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
@@ -275,7 +275,7 @@ func (s *Service) Counts(ctx context.Context, a engine.Actor) (map[string]int64,
 			return nil, err
 		}
 		for _, name := range idx {
-			n, err := s.store.indexSize(ctx, name)
+			n, err := s.store.IndexSize(ctx, name)
 			if err != nil {
 				return nil, err
 			}

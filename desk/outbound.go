@@ -29,7 +29,7 @@ func (s *Service) Send(ctx context.Context, convID string, r engine.Reply) (engi
 		if m, err = w.Reply(c, r); err != nil {
 			return err
 		}
-		return s.commit(ctx, s.store.newCommit(), w)
+		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 	return m, err
 }
@@ -68,7 +68,7 @@ func (s *Service) updateContact(ctx context.Context, a channels.Address, change 
 			return nil
 		}
 		w.TouchContact()
-		return s.commit(ctx, s.store.newCommit(), w)
+		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 }
 
@@ -176,7 +176,7 @@ const (
 // is recorded (learnFromError).
 func (s *Service) ApplyStatus(ctx context.Context, u channels.StatusUpdate) (StatusOutcome, error) {
 	ev := engine.Event{Type: engine.EventMessageStatus, Status: string(u.Status), At: s.now().UTC()}
-	outcome, contact, err := s.store.applyStatus(ctx, u, ev)
+	outcome, contact, err := s.store.ApplyStatus(ctx, u, ev)
 	if err != nil {
 		return "", err
 	}

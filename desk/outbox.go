@@ -161,18 +161,18 @@ if ARGV[7] ~= "" then redis.call("PUBLISH", ARGV[6], ARGV[7]) end
 return status
 `)
 
-// claimed is an outbox head this job holds.
-type claimed struct {
-	msg       engine.Message
+// Claimed is an outbox head this job holds.
+type Claimed struct {
+	Msg       engine.Message
 	token     string
-	tries     int
-	reclaimed bool
-	contact   engine.Contact // the fields the channel rules read
+	Tries     int
+	Reclaimed bool
+	Contact   engine.Contact // the fields the channel rules read
 }
 
-// claimHead claims a contact's next message; nil when there is nothing
+// ClaimHead claims a contact's next message; nil when there is nothing
 // this job may send now.
-func (st *Store) claimHead(ctx context.Context, a channels.Address, token string, now time.Time, lease time.Duration) (*claimed, error) {
+func (st *Store) ClaimHead(ctx context.Context, a channels.Address, token string, now time.Time, lease time.Duration) (*Claimed, error) {
 	res, err := claimScript.Run(ctx, st.rdb, []string{st.keys.outbox(a), st.keys.due(), st.keys.contact(a)},
 		st.keys.message(""), token, now.UnixMilli(), lease.Milliseconds(), outboxWake(a)).StringSlice()
 	if err != nil {
@@ -191,12 +191,12 @@ func (st *Store) claimHead(ctx context.Context, a channels.Address, token string
 	}
 	tries, _ := strconv.Atoi(h["tries"])
 	contact := engine.Contact{Address: a, OptedOut: res[3] == "1", LastInbound: fromMS(res[4]), WindowClosedAt: fromMS(res[5]), UnreachableAt: fromMS(res[6])}
-	return &claimed{msg: m, token: token, tries: tries, reclaimed: res[2] == "1", contact: contact}, nil
+	return &Claimed{Msg: m, token: token, Tries: tries, Reclaimed: res[2] == "1", Contact: contact}, nil
 }
 
-// settle runs settleScript for a claimed head.
-func (st *Store) settle(ctx context.Context, c *claimed, outcome string, now time.Time, ev *engine.Event, args ...any) (string, error) {
-	k, m := st.keys, c.msg
+// Settle runs settleScript for a claimed head.
+func (st *Store) Settle(ctx context.Context, c *Claimed, outcome string, now time.Time, ev *engine.Event, args ...any) (string, error) {
+	k, m := st.keys, c.Msg
 	sidKey, early := k.message(m.ID), k.message(m.ID)
 	if outcome == "sent" {
 		sid := args[0].(string)
@@ -225,12 +225,12 @@ func (st *Store) settle(ctx context.Context, c *claimed, outcome string, now tim
 func (s *Service) DeliverOutbox(ctx context.Context, a channels.Address) error {
 	for {
 		now := s.now()
-		c, err := s.store.claimHead(ctx, a, engine.NewID(), now, s.sends.Lease)
+		c, err := s.store.ClaimHead(ctx, a, engine.NewID(), now, s.sends.Lease)
 		if err != nil || c == nil {
 			return err
 		}
-		if c.reclaimed {
-			s.log.Warn().Str("message", c.msg.ID).Msg("sending again a message whose earlier send was cut off; the provider may have had it")
+		if c.Reclaimed {
+			s.log.Warn().Str("message", c.Msg.ID).Msg("sending again a message whose earlier send was cut off; the provider may have had it")
 		}
 		if err := s.sendClaimed(ctx, c); err != nil {
 			return err
@@ -239,11 +239,11 @@ func (s *Service) DeliverOutbox(ctx context.Context, a channels.Address) error {
 }
 
 // sendClaimed sends one claimed message and records the outcome.
-func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
-	m := c.msg
+func (s *Service) sendClaimed(ctx context.Context, c *Claimed) error {
+	m := c.Msg
 	// The rules are checked again: the window may have closed, or the
 	// contact opted out, while the message waited.
-	if err := engine.CheckSend(m.To, m.Template != nil, &c.contact, s.now()); err != nil {
+	if err := engine.CheckSend(m.To, m.Template != nil, &c.Contact, s.now()); err != nil {
 		code := "template_required"
 		switch {
 		case errors.Is(err, channels.ErrOptedOut):
@@ -270,13 +270,13 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 	if err == nil {
 		return s.settleSent(ctx, c, receipt)
 	}
-	if channels.IsTemporary(err) && c.tries < s.sends.Retries {
+	if channels.IsTemporary(err) && c.Tries < s.sends.Retries {
 		now := s.now()
-		next := now.Add(Backoff(s.sends.RetryBase, c.tries))
-		if _, err := s.store.settle(ctx, c, "retry", now, nil, next.UnixMilli(), c.tries+1); err != nil {
+		next := now.Add(Backoff(s.sends.RetryBase, c.Tries))
+		if _, err := s.store.Settle(ctx, c, "retry", now, nil, next.UnixMilli(), c.Tries+1); err != nil {
 			return err
 		}
-		key := "try" + strconv.Itoa(c.tries+1) + ":" + m.ID
+		key := "try" + strconv.Itoa(c.Tries+1) + ":" + m.ID
 		if err := s.dispatch.DispatchSend(ctx, m.To, key, next); err != nil {
 			s.log.Warn().Err(err).Str("message", m.ID).Msg("send retry not scheduled; the reconciler will")
 		}
@@ -293,12 +293,12 @@ func (s *Service) sendClaimed(ctx context.Context, c *claimed) error {
 	return s.settleFailed(ctx, c, code, err.Error())
 }
 
-func (s *Service) settleFailed(ctx context.Context, c *claimed, code, reason string) error {
+func (s *Service) settleFailed(ctx context.Context, c *Claimed, code, reason string) error {
 	now := s.now()
-	ev := &engine.Event{Type: engine.EventMessageStatus, ConversationID: c.msg.ConversationID, MessageID: c.msg.ID, Status: string(channels.StatusFailed), At: now}
-	_, err := s.store.settle(ctx, c, "failed", now, ev, code, reason)
+	ev := &engine.Event{Type: engine.EventMessageStatus, ConversationID: c.Msg.ConversationID, MessageID: c.Msg.ID, Status: string(channels.StatusFailed), At: now}
+	_, err := s.store.Settle(ctx, c, "failed", now, ev, code, reason)
 	if err == nil {
-		s.log.Warn().Str("message", c.msg.ID).Str("code", code).Msg("send failed")
+		s.log.Warn().Str("message", c.Msg.ID).Str("code", code).Msg("send failed")
 	}
 	return err
 }
@@ -306,7 +306,7 @@ func (s *Service) settleFailed(ctx context.Context, c *claimed, code, reason str
 // settleSent records a send the provider accepted. Redis failing just then
 // would leave the message to be sent again once its claim lapses, so the
 // write is tried a few times before the job gives up.
-func (s *Service) settleSent(ctx context.Context, c *claimed, r channels.Receipt) error {
+func (s *Service) settleSent(ctx context.Context, c *Claimed, r channels.Receipt) error {
 	var err error
 	for attempt := range 5 {
 		if attempt > 0 {
@@ -317,8 +317,8 @@ func (s *Service) settleSent(ctx context.Context, c *claimed, r channels.Receipt
 			}
 		}
 		now := s.now()
-		ev := &engine.Event{Type: engine.EventMessageStatus, ConversationID: c.msg.ConversationID, MessageID: c.msg.ID, Status: string(r.Status), At: now}
-		if _, err = s.store.settle(ctx, c, "sent", now, ev, r.SID, string(r.Status), sidTTL.Milliseconds()); err == nil {
+		ev := &engine.Event{Type: engine.EventMessageStatus, ConversationID: c.Msg.ConversationID, MessageID: c.Msg.ID, Status: string(r.Status), At: now}
+		if _, err = s.store.Settle(ctx, c, "sent", now, ev, r.SID, string(r.Status), SIDTTL.Milliseconds()); err == nil {
 			return nil
 		}
 	}

@@ -190,8 +190,8 @@ func TestCallbackNamingItsMessageRecordsTheSend(t *testing.T) {
 	conv := quietConversation(t, f, string(to))
 	m, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "x"})
 	next, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "y"})
-	held, err := f.store.claimHead(ctx, to, "dead-worker", f.clock.Now(), f.svc.sends.Lease)
-	if err != nil || held == nil || held.msg.ID != m.ID {
+	held, err := f.store.ClaimHead(ctx, to, "dead-worker", f.clock.Now(), f.svc.sends.Lease)
+	if err != nil || held == nil || held.Msg.ID != m.ID {
 		t.Fatalf("claim = %+v %v", held, err)
 	}
 	const sid = "SM0123456789abcdef0123456789abcdef"
@@ -216,7 +216,7 @@ func TestCallbackNamingItsMessageRecordsTheSend(t *testing.T) {
 	if sent, _ := f.store.Message(ctx, next.ID); sent.SID == "" {
 		t.Fatalf("next message not sent: %+v", sent)
 	}
-	if _, err := f.store.settle(ctx, held, "sent", f.clock.Now(), nil, sid, string(channels.StatusQueued), sidTTL.Milliseconds()); err != nil {
+	if _, err := f.store.Settle(ctx, held, "sent", f.clock.Now(), nil, sid, string(channels.StatusQueued), SIDTTL.Milliseconds()); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := f.store.Message(ctx, m.ID); got.Status != channels.StatusSent {
@@ -389,7 +389,7 @@ func TestClaimedHeadIsLeftToItsHolder(t *testing.T) {
 	conv := quietConversation(t, f, string(to))
 	_, _ = f.svc.Send(ctx, conv, engine.Reply{Body: "one"})
 	_, _ = f.svc.Send(ctx, conv, engine.Reply{Body: "two"})
-	if held, err := f.store.claimHead(ctx, to, "other-job", f.clock.Now(), f.svc.sends.Lease); err != nil || held == nil {
+	if held, err := f.store.ClaimHead(ctx, to, "other-job", f.clock.Now(), f.svc.sends.Lease); err != nil || held == nil {
 		t.Fatalf("claim: %+v %v", held, err)
 	}
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
@@ -629,7 +629,7 @@ func TestDueKinds(t *testing.T) {
 	for member, want := range map[string]DueItem{
 		convWake("C1"):             {Kind: DueConversation, ID: "C1"},
 		outboxWake("sms:+2782000"): {Kind: DueOutbox, ID: "sms:+2782000"},
-		botWake("C1", "M1"):        {Kind: DueBot, ID: "C1:M1"},
+		BotWake("C1", "M1"):        {Kind: DueBot, ID: "C1:M1"},
 		presenceWake("ann"):        {Kind: DuePresence, ID: "ann"},
 	} {
 		got, err := parseDue(member, 0)

@@ -64,7 +64,7 @@ func decodeContact(a channels.Address, v []string) engine.Contact {
 
 // writeContact adds to t the fields of c that differ from before: set when
 // they have a value, deleted when they lost it. The version always moves.
-func (k keys) writeContact(t *tx, before, c *engine.Contact) {
+func (k keys) writeContact(t *Tx, before, c *engine.Contact) {
 	key := k.contact(c.Address)
 	was, now := contactValues(before, before.Version), contactValues(c, before.Version+1)
 	set := []string{}

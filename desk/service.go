@@ -164,15 +164,15 @@ func (s *Service) retry(ctx context.Context, attempt func() error) error {
 
 // commit loads nothing and decides nothing itself: it commits a world that
 // a decision changed, then carries out its effects.
-func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
+func (s *Service) commit(ctx context.Context, t *Tx, w *engine.World) error {
 	if len(w.Unloaded) > 0 {
 		return fmt.Errorf("decision changed agents it did not load: %s", strings.Join(w.Unloaded, ", "))
 	}
-	pushes, err := s.store.write(t, w)
+	pushes, err := s.store.Write(t, w)
 	if err != nil {
 		return err
 	}
-	if err := s.store.commit(ctx, t); err != nil {
+	if err := s.store.Commit(ctx, t); err != nil {
 		return err
 	}
 	s.after(ctx, w, t, pushes)
@@ -183,16 +183,16 @@ func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
 // its wake-ups, and route queued chats to agents who got room. A failure here
 // loses nothing: each piece of work is in the due set, and the reconciler
 // enqueues it.
-func (s *Service) after(ctx context.Context, w *engine.World, t *tx, pushes []outboxPush) {
+func (s *Service) after(ctx context.Context, w *engine.World, t *Tx, pushes []Push) {
 	// The outbox sends a contact's messages in order, one job at a time:
 	// one job per outbox that was empty is enough, named for its first new
 	// message. An outbox that was not empty has its run already.
 	for _, p := range pushes {
-		if p.busy(t) {
+		if p.Busy(t) {
 			continue
 		}
-		if err := s.dispatch.DispatchSend(ctx, p.to, p.first, w.Now); err != nil {
-			s.log.Warn().Err(err).Str("message", p.first).Msg("send not enqueued; the reconciler will")
+		if err := s.dispatch.DispatchSend(ctx, p.To, p.First, w.Now); err != nil {
+			s.log.Warn().Err(err).Str("message", p.First).Msg("send not enqueued; the reconciler will")
 		}
 	}
 	for _, wk := range w.Wakes {
@@ -219,15 +219,15 @@ func (s *Service) after(ctx context.Context, w *engine.World, t *tx, pushes []ou
 
 // OpenConversation returns the contact's open chat, or else its open ticket.
 func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*engine.Conversation, error) {
-	st, err := s.store.loadContact(ctx, a)
+	st, err := s.store.LoadContact(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	if st.chat != nil {
-		return st.chat, nil
+	if st.Chat != nil {
+		return st.Chat, nil
 	}
-	if st.ticket != nil {
-		return st.ticket, nil
+	if st.Ticket != nil {
+		return st.Ticket, nil
 	}
 	return nil, fmt.Errorf("no open conversation: %w", engine.ErrNotFound)
 }
@@ -240,22 +240,22 @@ func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*engine
 // contactDeptWorld is contactWorld that also loads dept's agents and queue
 // length when the contact has no open chat.
 func (s *Service) contactDeptWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*engine.World, error) {
-	st, err := s.store.loadContactDept(ctx, a, dept)
+	st, err := s.store.LoadContactDept(ctx, a, dept)
 	if err != nil {
 		return nil, err
 	}
 	w := engine.NewWorld(s.now().UTC(), rules)
-	if st.dept != "" {
-		w.Queued[st.dept] = st.queued
-		w.Loaded[st.dept] = true
-		for _, ag := range st.agents {
+	if st.Dept != "" {
+		w.Queued[st.Dept] = st.Queued
+		w.Loaded[st.Dept] = true
+		for _, ag := range st.Agents {
 			w.TrackAgent(ag)
 		}
 	}
-	w.Contact, w.ContactBefore = &st.contact, st.contact
-	w.Track(st.chat)
-	w.Track(st.ticket)
-	w.Track(st.reachOut)
-	w.Track(st.survey)
+	w.Contact, w.ContactBefore = &st.Contact, st.Contact
+	w.Track(st.Chat)
+	w.Track(st.Ticket)
+	w.Track(st.ReachOut)
+	w.Track(st.Survey)
 	return w, nil
 }

@@ -118,8 +118,8 @@ func (s *Service) Audit(ctx context.Context, a engine.Actor, action, target, det
 
 // audit adds an audit entry to t, so that it commits with the change it
 // records.
-func (s *Service) audit(t *tx, a engine.Actor, action, target, detail string) error {
-	return s.store.addAudit(t, s.auditEntry(a, action, target, detail))
+func (s *Service) audit(t *Tx, a engine.Actor, action, target, detail string) error {
+	return s.store.AddAudit(t, s.auditEntry(a, action, target, detail))
 }
 
 // auditEntry is the entry recording that a did action on target now.

@@ -24,8 +24,8 @@ type Store struct {
 	keys keys
 }
 
-// NewStore returns a store whose keys all start with prefix (KeyPrefix in production).
-func NewStore(rdb redis.UniversalClient, prefix string) *Store {
+// New returns a store whose keys all start with prefix (KeyPrefix in production).
+func New(rdb redis.UniversalClient, prefix string) *Store {
 	k := keys{prefix: prefix, channel: prefix + "events"}
 	if c, ok := rdb.(*redis.Client); ok && c.Options().DB != 0 {
 		// Pub/sub ignores database numbers: deployments sharing a Redis
@@ -118,10 +118,10 @@ end
 return out
 `)
 
-// loadWorld adds to w, in one round trip, contact a with the conversations
+// LoadWorld adds to w, in one round trip, contact a with the conversations
 // it points at, the agents named and the departments named (all their
 // agents and their queue length). Unknown agents are left out.
-func (s *Store) loadWorld(ctx context.Context, w *engine.World, a channels.Address, agents, depts []string) error {
+func (s *Store) LoadWorld(ctx context.Context, w *engine.World, a channels.Address, agents, depts []string) error {
 	keys := []string{s.keys.contact(a)}
 	var named []string
 	for _, id := range agents {
@@ -192,37 +192,37 @@ func luaStrings(list []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-// contactState is a contact with the conversations it points at (nil where
+// ContactState is a contact with the conversations it points at (nil where
 // none), and, when asked for and the contact has no open chat, a
 // department's agents and queue length.
-type contactState struct {
-	contact                        engine.Contact
-	chat, ticket, reachOut, survey *engine.Conversation
-	dept                           string // "" unless the department was loaded
-	agents                         []*engine.Agent
-	queued                         int
+type ContactState struct {
+	Contact                        engine.Contact
+	Chat, Ticket, ReachOut, Survey *engine.Conversation
+	Dept                           string // "" unless the department was loaded
+	Agents                         []*engine.Agent
+	Queued                         int
 }
 
-// loadContact returns a contact (version 0 if unknown) with its open chat,
+// LoadContact returns a contact (version 0 if unknown) with its open chat,
 // open ticket and last reach-out.
-func (s *Store) loadContact(ctx context.Context, a channels.Address) (contactState, error) {
-	return s.loadContactDept(ctx, a, "")
+func (s *Store) LoadContact(ctx context.Context, a channels.Address) (ContactState, error) {
+	return s.LoadContactDept(ctx, a, "")
 }
 
-// loadContactDept is loadContact that also loads dept when the contact has
+// LoadContactDept is loadContact that also loads dept when the contact has
 // no open chat.
-func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept string) (contactState, error) {
+func (s *Store) LoadContactDept(ctx context.Context, a channels.Address, dept string) (ContactState, error) {
 	keys := []string{s.keys.contact(a)}
 	if dept != "" {
 		keys = append(keys, s.keys.deptAgents(dept), s.keys.queue(dept))
 	}
 	res, err := loadScript.Run(ctx, s.rdb, keys, s.keys.conversation(""), s.keys.agent("")).StringSlice()
 	if err != nil {
-		return contactState{}, fmt.Errorf("load contact: %w", err)
+		return ContactState{}, fmt.Errorf("load contact: %w", err)
 	}
 	n := len(contactFields)
-	st := contactState{contact: decodeContact(a, res[:n])}
-	for i, into := range []**engine.Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
+	st := ContactState{Contact: decodeContact(a, res[:n])}
+	for i, into := range []**engine.Conversation{&st.Chat, &st.Ticket, &st.ReachOut, &st.Survey} {
 		if res[n+i] == "" {
 			continue
 		}
@@ -231,19 +231,19 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 		}
 	}
 	if rest := res[n+4:]; len(rest) > 0 {
-		st.dept = dept
-		st.queued, st.agents, err = decodeDept(rest)
+		st.Dept = dept
+		st.Queued, st.Agents, err = decodeDept(rest)
 	}
 	return st, err
 }
 
 // Contact returns a contact; an unknown address is ErrNotFound.
 func (s *Store) Contact(ctx context.Context, a channels.Address) (engine.Contact, error) {
-	st, err := s.loadContact(ctx, a)
-	if err == nil && st.contact.Version == 0 {
-		return st.contact, engine.ErrNotFound
+	st, err := s.LoadContact(ctx, a)
+	if err == nil && st.Contact.Version == 0 {
+		return st.Contact, engine.ErrNotFound
 	}
-	return st.contact, err
+	return st.Contact, err
 }
 
 // Conversation returns one conversation by id.

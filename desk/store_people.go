@@ -76,8 +76,8 @@ func (st *Store) ReplaceSettings(ctx context.Context, doc string, e AuditEntry) 
 		return err
 	}
 	t := newTx()
-	st.replaceSettings(t, ver, doc)
-	if err := st.addAudit(t, e); err != nil {
+	st.ReplaceSettingsIn(t, ver, doc)
+	if err := st.AddAudit(t, e); err != nil {
 		return err
 	}
 	return t.commit(ctx, st.rdb)
@@ -89,15 +89,15 @@ const auditKept = 10000
 // AppendAudit adds an entry to the audit log on its own.
 func (st *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
 	t := newTx()
-	if err := st.addAudit(t, e); err != nil {
+	if err := st.AddAudit(t, e); err != nil {
 		return err
 	}
 	return t.commit(ctx, st.rdb)
 }
 
-// addAudit adds an audit entry to t, so that it commits with the change it
+// AddAudit adds an audit entry to t, so that it commits with the change it
 // records; the log keeps the newest auditKept.
-func (st *Store) addAudit(t *tx, e AuditEntry) error {
+func (st *Store) AddAudit(t *Tx, e AuditEntry) error {
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -263,7 +263,7 @@ func (st *Store) ContactConversationIDs(ctx context.Context, a channels.Address)
 // same write. It is one optimistic attempt: a note changed meanwhile is
 // ErrConflict.
 func (st *Store) SaveCustomerNote(ctx context.Context, addr channels.Address, note CustomerNote, e AuditEntry) error {
-	_, ver, err := st.customerNote(ctx, addr)
+	_, ver, err := st.CustomerNote(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (st *Store) SaveCustomerNote(ctx context.Context, addr channels.Address, no
 	key := st.keys.customerNote(addr)
 	t.expectRecord(key, ver)
 	t.do("SET", key, convValue(ver+1, string(raw)))
-	if err := st.addAudit(t, e); err != nil {
+	if err := st.AddAudit(t, e); err != nil {
 		return err
 	}
 	return t.commit(ctx, st.rdb)

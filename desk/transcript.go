@@ -22,7 +22,7 @@ func (k keys) transcriptOffer(a channels.Address) string { return k.prefix + "tr
 
 // writeTranscriptOffers adds a decision's offers to its commit, and drops
 // the offer it took up.
-func (k keys) writeTranscriptOffers(t *tx, w *engine.World) {
+func (k keys) writeTranscriptOffers(t *Tx, w *engine.World) {
 	ts := w.Transcript
 	if ts == nil {
 		return

@@ -54,7 +54,7 @@ func newDeskFixture(t testing.TB) deskFixture {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	store := desk.NewStore(db.Client, desk.KeyPrefix)
+	store := desk.New(db.Client, desk.KeyPrefix)
 	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, desk.KeyPrefix),
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop(), Media: media.NewSigner([]byte(strings.Repeat("k", 32)), testPublic)})
 	ctx := context.Background()

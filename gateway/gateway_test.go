@@ -58,7 +58,7 @@ func newTestGateway(t testing.TB, phone bool) testGateway {
 func newGatewayWith(t testing.TB, phone bool, dispatch func(redis.UniversalClient) desk.Dispatcher) testGateway {
 	t.Helper()
 	db := redistest.New(t)
-	store := desk.NewStore(db.Client, desk.KeyPrefix)
+	store := desk.New(db.Client, desk.KeyPrefix)
 	sandbox := channels.NewSandbox(db.Client, desk.KeyPrefix)
 	cfg := config.Default()
 	if err := cfg.Validate(); err != nil {

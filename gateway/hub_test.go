@@ -38,7 +38,7 @@ func newStreamGateway(t *testing.T, agents []config.Agent) streamGateway {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	store := desk.NewStore(db.Client, desk.KeyPrefix)
+	store := desk.New(db.Client, desk.KeyPrefix)
 	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, desk.KeyPrefix),
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SeedAgents(context.Background(), agents); err != nil {

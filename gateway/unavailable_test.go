@@ -80,7 +80,7 @@ func TestDeskAPIUnavailableWithoutRedis(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(rdb, desk.KeyPrefix), Dispatcher: nopDispatch{},
+	svc := desk.NewService(desk.Options{Store: desk.New(rdb, desk.KeyPrefix), Dispatcher: nopDispatch{},
 		Provider: channels.NewSandbox(rdb, desk.KeyPrefix), Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SaveUser(context.Background(), users.Spec{ID: "ann", Name: "Ann", Role: "agent"}, password); err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ func TestPresenceChecksRunAsJobs(t *testing.T) {
 	dispatch := worker.NewDispatcher(queue)
 	var skew atomic.Int64 // how far the service's clock is behind
 	now := func() time.Time { return time.Now().Add(-time.Duration(skew.Load())) }
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch,
+	svc := desk.NewService(desk.Options{Store: desk.New(db.Client, desk.KeyPrefix), Dispatcher: dispatch,
 		Rules: &cfg.Engine, Now: now, Log: zerolog.Nop()})
 	agents := []config.Agent{{ID: "ann", Name: "Ann", Capacity: 3, Online: true}, {ID: "bob", Name: "Bob", Capacity: 3, Online: true}}
 	if err := svc.SeedAgents(ctx, agents); err != nil {

@@ -465,7 +465,7 @@ func TestAgainstParley(t *testing.T) {
 	queue := asynq.NewClientFromRedisClient(db.Client)
 	defer queue.Close()
 	dispatch := worker.NewDispatcher(queue)
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch, Provider: tw,
+	svc := desk.NewService(desk.Options{Store: desk.New(db.Client, desk.KeyPrefix), Dispatcher: dispatch, Provider: tw,
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SaveUser(context.Background(), users.Spec{ID: "loadsup", Name: "Load Supervisor", Role: "supervisor"}, "load-password"); err != nil {
 		t.Fatal(err)

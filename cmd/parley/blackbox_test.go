@@ -254,7 +254,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 		accountSID: "AC" + randomHex(16),
 		authToken:  randAlnum(32),
 		rdb:        db.Client,
-		store:      desk.NewStore(db.Client, desk.KeyPrefix),
+		store:      desk.New(db.Client, desk.KeyPrefix),
 		log:        &syncBuffer{},
 		http:       &http.Client{Timeout: 10 * time.Second},
 		subcommand: subcommand,

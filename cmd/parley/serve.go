@@ -149,7 +149,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		secret = randomHex(32)
 	}
 	c.svc = desk.NewService(desk.Options{
-		Store: desk.NewStore(c.rdb, desk.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
+		Store: desk.New(c.rdb, desk.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
 		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: media.NewSigner([]byte(secret), publicURLOf(cfg)),
 		BotSecrets:  botSecrets(cfg),
 		Sends:       desk.SendPolicy{Retries: cfg.Worker.SendRetries, RetryBase: cfg.Worker.SendRetryBase},
