@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 var (
@@ -106,7 +107,7 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 		}
 		return s.commit(ctx, t, w)
 	})
-	var exists *ExistsError
+	var exists *store.ExistsError
 	if errors.As(err, &exists) {
 		return fmt.Errorf("%w: callback %s was already applied", ErrReplay, from.callback)
 	}

@@ -2,7 +2,6 @@ package desk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -234,36 +231,6 @@ func sortConversations(cs []*engine.Conversation, tab, by string) {
 		}
 		return cs[i].ID > cs[j].ID
 	})
-}
-
-// Conversations loads several conversations in one round trip, skipping ids
-// that no longer exist and repeats.
-func (st *Store) Conversations(ctx context.Context, ids []string) ([]*engine.Conversation, error) {
-	cmds := make([]*redis.StringCmd, len(ids))
-	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.Get(ctx, st.keys.conversation(id))
-		}
-		return nil
-	}); err != nil && !errors.Is(err, redis.Nil) { // a missing id is skipped below
-		return nil, err
-	}
-	seen := map[string]bool{}
-	out := make([]*engine.Conversation, 0, len(ids))
-	for _, cmd := range cmds {
-		if cmd.Val() == "" {
-			continue
-		}
-		c, err := decodeConversation(cmd.Val())
-		if err != nil {
-			return nil, err
-		}
-		if !seen[c.ID] {
-			seen[c.ID] = true
-			out = append(out, c)
-		}
-	}
-	return out, nil
 }
 
 // Counts returns the number of conversations in each tab for the actor.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/parleydesk/parley/desk/engine"
 )
@@ -174,36 +173,6 @@ func (s *Service) QuickAccept(ctx context.Context, a engine.Actor, n int) ([]str
 		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 	return taken, err
-}
-
-// OldestUnassigned lists the ids of the n oldest unassigned tickets of the
-// departments, oldest first (by id on a tie).
-func (s *Store) OldestUnassigned(ctx context.Context, depts []string, n int) ([]string, error) {
-	type cand struct {
-		id    string
-		score float64
-	}
-	var cands []cand
-	for _, d := range depts {
-		zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.index("tickets:unassigned:"+d), 0, int64(n-1)).Result()
-		if err != nil {
-			return nil, err
-		}
-		for _, z := range zs {
-			cands = append(cands, cand{z.Member.(string), z.Score})
-		}
-	}
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score < cands[j].score
-		}
-		return cands[i].id < cands[j].id
-	})
-	ids := make([]string, 0, min(n, len(cands)))
-	for i := 0; i < len(cands) && i < n; i++ {
-		ids = append(ids, cands[i].id)
-	}
-	return ids, nil
 }
 
 // CloseTicket closes an assigned ticket (decideCloseTicket).

@@ -6,13 +6,10 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/channels"
 )
-
-// SIDTTL is how long an outbound message's provider SID is remembered:
-// long enough for late "read" receipts.
-const SIDTTL = 30 * 24 * time.Hour
 
 // inboundSidTTL is how long an inbound MessageSid claim is kept. Twilio's
 // signature has no time in it, so a captured webhook replayed after its
@@ -39,7 +36,7 @@ func (s *Service) Receive(ctx context.Context, in channels.Inbound) (Received, e
 		r, err = s.receiveOnce(ctx, in)
 		return err
 	})
-	var exists *ExistsError
+	var exists *store.ExistsError
 	if errors.As(err, &exists) {
 		return Received{MessageID: exists.Value, Duplicate: true}, nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/rs/zerolog"
 
@@ -42,7 +43,7 @@ type Dispatcher interface {
 // Service is the desk's entry point: what a webhook, an agent or a job asks
 // of a conversation goes through it.
 type Service struct {
-	store    *Store
+	store    *store.Store
 	dispatch Dispatcher
 	provider channels.Provider
 	sessions *sessions.Store
@@ -79,7 +80,7 @@ var DefaultSendPolicy = SendPolicy{Retries: 8, RetryBase: time.Second, Lease: 30
 
 // Options wires a Service.
 type Options struct {
-	Store      *Store
+	Store      *store.Store
 	Dispatcher Dispatcher
 	Provider   channels.Provider
 	Rules      *config.Engine
@@ -133,7 +134,7 @@ func NewService(o Options) *Service {
 func (s *Service) Sessions() *sessions.Store { return s.sessions }
 
 // Store gives read access to the state.
-func (s *Service) Store() *Store { return s.store }
+func (s *Service) Store() *store.Store { return s.store }
 
 // Rules are the engine's configuration.
 func (s *Service) Rules() *config.Engine { return s.rules.Load() }
@@ -164,7 +165,7 @@ func (s *Service) retry(ctx context.Context, attempt func() error) error {
 
 // commit loads nothing and decides nothing itself: it commits a world that
 // a decision changed, then carries out its effects.
-func (s *Service) commit(ctx context.Context, t *Tx, w *engine.World) error {
+func (s *Service) commit(ctx context.Context, t *store.Tx, w *engine.World) error {
 	if len(w.Unloaded) > 0 {
 		return fmt.Errorf("decision changed agents it did not load: %s", strings.Join(w.Unloaded, ", "))
 	}
@@ -183,7 +184,7 @@ func (s *Service) commit(ctx context.Context, t *Tx, w *engine.World) error {
 // its wake-ups, and route queued chats to agents who got room. A failure here
 // loses nothing: each piece of work is in the due set, and the reconciler
 // enqueues it.
-func (s *Service) after(ctx context.Context, w *engine.World, t *Tx, pushes []Push) {
+func (s *Service) after(ctx context.Context, w *engine.World, t *store.Tx, pushes []store.Push) {
 	// The outbox sends a contact's messages in order, one job at a time:
 	// one job per outbox that was empty is enough, named for its first new
 	// message. An outbox that was not empty has its run already.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // A request's view of the one conversation it acts on. The gateway reads
@@ -61,7 +62,7 @@ func seen(ctx context.Context, w *engine.World, id string, committed bool) {
 		v.conv = tr.Before
 		return
 	}
-	c, unchanged := AsCommitted(tr)
+	c, unchanged := store.AsCommitted(tr)
 	if unchanged {
 		return // unchanged: as loaded
 	}

@@ -1,12 +1,11 @@
-package desk
+package store
 
 import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/parleydesk/parley/desk/engine"
-
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // indexes lists the sorted sets a conversation belongs to, with its score
@@ -63,7 +62,7 @@ func (k keys) deptAgents(d string) string { return k.prefix + "agents:dept:" + d
 func (k keys) allAgents() string          { return k.prefix + "agents" }
 
 // convWake is the due-set member of a conversation's earliest deadline.
-func convWake(id string) string { return dueMember(DueConversation, id) }
+func convWake(id string) string { return DueMember(DueConversation, id) }
 
 // Push is one outbox the write pushes new messages to, first the
 // first of them: once it committed, the outbox's length is the tx's
@@ -193,7 +192,7 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 		pushes = append(pushes, Push{To: channels.Address(a), First: outgoing[a][0], reply: reply, pushed: len(outgoing[a])})
 		// NX: an outbox already due (its head waiting for a retry, or
 		// claimed) keeps its time; the new messages wait their turn.
-		t.do("ZADD", k.due(), "NX", ms(w.Now), outboxWake(channels.Address(a)))
+		t.do("ZADD", k.due(), "NX", ms(w.Now), OutboxWake(channels.Address(a)))
 	}
 	for _, b := range w.BotDeliveries {
 		wakes = append(wakes, ms(w.Now), BotWake(b.Conv, b.Message))
@@ -230,3 +229,20 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 }
 
 func sameAgent(a, b *engine.Agent) bool { return encodeAgent(a) == encodeAgent(b) }
+
+// writeTranscriptOffers adds a decision's offers to its commit, and drops
+// the offer it took up.
+func (k keys) writeTranscriptOffers(t *Tx, w *engine.World) {
+	ts := w.Transcript
+	if ts == nil {
+		return
+	}
+	key := k.transcriptOffer(w.Contact.Address)
+	if ts.Used {
+		t.do("DEL", key)
+	}
+	for _, o := range ts.Offers {
+		ttl := o.Until.Sub(w.Now).Milliseconds()
+		t.do("SET", key, o.Conv+" "+ms(o.Until), "PX", strconv.FormatInt(max(ttl, 1), 10))
+	}
+}

@@ -1,17 +1,16 @@
-package desk
+package store
 
 import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
-	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk/engine"
+	"github.com/redis/go-redis/v9"
 )
 
 // The store's side of the conversations' orchestration: what Service's
@@ -132,9 +131,43 @@ func (st *Store) ApplyStatus(ctx context.Context, u channels.StatusUpdate, ev en
 		[]string{k.sid(u.MessageSID), k.earlyStatus(u.MessageSID), k.message(u.MessageID), k.due()},
 		string(u.Status), code, earlyTTL.Milliseconds(), k.message(""),
 		u.MessageID, SIDTTL.Milliseconds(), u.MessageSID, k.events(), encodeEvent(ev),
-		ev.At.UnixMilli(), dueMember(DueOutbox, "")).StringSlice()
+		ev.At.UnixMilli(), DueMember(DueOutbox, "")).StringSlice()
 	if err != nil {
 		return "", "", fmt.Errorf("apply status: %w", err)
 	}
 	return StatusOutcome(res[0]), channels.Address(res[2]), nil
+}
+
+// SIDTTL is how long an outbound message's provider SID is remembered:
+// long enough for late "read" receipts.
+const SIDTTL = 30 * 24 * time.Hour
+
+// OldestUnassigned lists the ids of the n oldest unassigned tickets of the
+// departments, oldest first (by id on a tie).
+func (s *Store) OldestUnassigned(ctx context.Context, depts []string, n int) ([]string, error) {
+	type cand struct {
+		id    string
+		score float64
+	}
+	var cands []cand
+	for _, d := range depts {
+		zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.index("tickets:unassigned:"+d), 0, int64(n-1)).Result()
+		if err != nil {
+			return nil, err
+		}
+		for _, z := range zs {
+			cands = append(cands, cand{z.Member.(string), z.Score})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].score != cands[j].score {
+			return cands[i].score < cands[j].score
+		}
+		return cands[i].id < cands[j].id
+	})
+	ids := make([]string, 0, min(n, len(cands)))
+	for i := 0; i < len(cands) && i < n; i++ {
+		ids = append(ids, cands[i].id)
+	}
+	return ids, nil
 }

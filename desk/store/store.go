@@ -1,4 +1,4 @@
-package desk
+package store
 
 import (
 	"context"
@@ -10,11 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk/engine"
+	"github.com/redis/go-redis/v9"
 )
 
 // Store reads and writes Parley's state in Redis. Every write that changes a
@@ -324,3 +322,33 @@ func (s *Store) Due(ctx context.Context, until time.Time, limit int64) ([]string
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Conversations loads several conversations in one round trip, skipping ids
+// that no longer exist and repeats.
+func (st *Store) Conversations(ctx context.Context, ids []string) ([]*engine.Conversation, error) {
+	cmds := make([]*redis.StringCmd, len(ids))
+	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, st.keys.conversation(id))
+		}
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) { // a missing id is skipped below
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := make([]*engine.Conversation, 0, len(ids))
+	for _, cmd := range cmds {
+		if cmd.Val() == "" {
+			continue
+		}
+		c, err := decodeConversation(cmd.Val())
+		if err != nil {
+			return nil, err
+		}
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
