@@ -246,17 +246,6 @@ func (s *Service) contactDeptWorld(ctx context.Context, rules *config.Engine, a 
 		return nil, err
 	}
 	w := engine.NewWorld(s.now().UTC(), rules)
-	if st.Dept != "" {
-		w.Queued[st.Dept] = st.Queued
-		w.Loaded[st.Dept] = true
-		for _, ag := range st.Agents {
-			w.TrackAgent(ag)
-		}
-	}
-	w.Contact, w.ContactBefore = &st.Contact, st.Contact
-	w.Track(st.Chat)
-	w.Track(st.Ticket)
-	w.Track(st.ReachOut)
-	w.Track(st.Survey)
+	st.AddTo(w)
 	return w, nil
 }

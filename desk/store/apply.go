@@ -103,7 +103,11 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 		var before int64
 		oldIdx := map[string]float64{}
 		if tr.Before != nil {
-			if doc == tr.Before.Loaded {
+			loaded, err := loadedDoc(tr)
+			if err != nil {
+				return nil, err
+			}
+			if doc == loaded {
 				continue // unchanged
 			}
 			before = tr.Before.Version
@@ -173,7 +177,7 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 		}
 		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
 		if m.Direction == engine.DirIn && len(m.Media) > 0 {
-			// Its fetch is due now, in the same write (inmedia.go).
+			// Its fetch is due now, in the same write (desk/inmedia.go).
 			wakes = append(wakes, ms(w.Now), MediaWake(m.ID))
 		}
 		if m.Direction == engine.DirOut && m.Status == channels.StatusQueued {

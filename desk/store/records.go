@@ -190,8 +190,10 @@ func convValue(ver int64, doc string) string { return itoa(ver) + " " + doc }
 // does not decode gives nil.
 func AsCommitted(tr *engine.Tracked) (c *engine.Conversation, unchanged bool) {
 	doc, err := encodeConversation(tr.Conv)
-	if err == nil && doc == tr.Before.Loaded {
-		return nil, true
+	if err == nil {
+		if loaded, err := loadedDoc(tr); err == nil && doc == loaded {
+			return nil, true
+		}
 	}
 	if err == nil {
 		c, _ = decodeConversation(convValue(tr.Before.Version+1, doc))
@@ -237,8 +239,30 @@ func decodeConversation(v string) (*engine.Conversation, error) {
 		c.Closed = &engine.Closure{By: cl.By, Reason: cl.Reason, Sentiment: cl.Sentiment, Notes: cl.Notes, Tag: cl.Tag, Refs: cl.Refs, At: cl.At.time()}
 	}
 	c.Version = version(ver)
-	c.Loaded = doc
 	return &c, nil
+}
+
+// track adds c (nil for none), read from raw, its stored string, to w, with
+// its document as Loaded, unless w tracks it already.
+func track(w *engine.World, c *engine.Conversation, raw string) {
+	if c == nil {
+		return
+	}
+	if _, ok := w.Convs[c.ID]; ok {
+		return
+	}
+	w.Track(c)
+	_, w.Convs[c.ID].Loaded, _ = strings.Cut(raw, " ")
+}
+
+// loadedDoc is the stored document tr.Before was read from: as the store
+// read it when it tracked it, or else (the Service tracked a copy read
+// earlier, the request's view or a list's) encoded again.
+func loadedDoc(tr *engine.Tracked) (string, error) {
+	if tr.Loaded != "" {
+		return tr.Loaded, nil
+	}
+	return encodeConversation(tr.Before)
 }
 
 // A message is a hash of its non-empty fields: a short message stays

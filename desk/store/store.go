@@ -151,7 +151,7 @@ func (s *Store) LoadWorld(ctx context.Context, w *engine.World, a channels.Addre
 		if err != nil {
 			return err
 		}
-		w.Track(c)
+		track(w, c, raw)
 	}
 	rest := res[n+4:]
 	for range named {
@@ -194,11 +194,32 @@ func luaStrings(list []string) string {
 // none), and, when asked for and the contact has no open chat, a
 // department's agents and queue length.
 type ContactState struct {
-	Contact                        engine.Contact
-	Chat, Ticket, ReachOut, Survey *engine.Conversation
-	Dept                           string // "" unless the department was loaded
-	Agents                         []*engine.Agent
-	Queued                         int
+	Contact          engine.Contact
+	Chat, Ticket     *engine.Conversation
+	reachOut, survey *engine.Conversation
+	dept             string // "" unless the department was loaded
+	agents           []*engine.Agent
+	queued           int
+	// raw are the stored strings of chat, ticket, reachOut and survey.
+	raw [4]string
+}
+
+// AddTo puts what was loaded into w: the contact, its conversations (each
+// with the document it was read from), and the department's agents and
+// queue length when it was loaded.
+func (st *ContactState) AddTo(w *engine.World) {
+	if st.dept != "" {
+		w.Queued[st.dept] = st.queued
+		w.Loaded[st.dept] = true
+		for _, ag := range st.agents {
+			w.TrackAgent(ag)
+		}
+	}
+	w.Contact, w.ContactBefore = &st.Contact, st.Contact
+	track(w, st.Chat, st.raw[0])
+	track(w, st.Ticket, st.raw[1])
+	track(w, st.reachOut, st.raw[2])
+	track(w, st.survey, st.raw[3])
 }
 
 // LoadContact returns a contact (version 0 if unknown) with its open chat,
@@ -220,17 +241,18 @@ func (s *Store) LoadContactDept(ctx context.Context, a channels.Address, dept st
 	}
 	n := len(contactFields)
 	st := ContactState{Contact: decodeContact(a, res[:n])}
-	for i, into := range []**engine.Conversation{&st.Chat, &st.Ticket, &st.ReachOut, &st.Survey} {
+	for i, into := range []**engine.Conversation{&st.Chat, &st.Ticket, &st.reachOut, &st.survey} {
 		if res[n+i] == "" {
 			continue
 		}
+		st.raw[i] = res[n+i]
 		if *into, err = decodeConversation(res[n+i]); err != nil {
 			return st, err
 		}
 	}
 	if rest := res[n+4:]; len(rest) > 0 {
-		st.Dept = dept
-		st.Queued, st.Agents, err = decodeDept(rest)
+		st.dept = dept
+		st.queued, st.agents, err = decodeDept(rest)
 	}
 	return st, err
 }
