@@ -59,8 +59,8 @@ type Page struct {
 // listScan bounds how many conversations one list request reads.
 const listScan = 2000
 
-// indexesFor names the indexes (as keys.index takes them) a tab reads for
-// an actor: an agent's own lists, or everyone's for a supervisor.
+// indexesFor names the indexes (as Store.NewestInIndex takes them) a tab
+// reads for an actor: an agent's own lists, or everyone's for a supervisor.
 func (s *Service) indexesFor(ctx context.Context, a engine.Actor, tab string) ([]string, error) {
 	own := func(name string) []string {
 		if a.Supervises() {

@@ -1,6 +1,6 @@
 // Package desk runs Parley's conversations: it loads the state a decision
-// needs from Redis, lets the engine (desk/engine) decide, and writes the
-// outcome in one guarded commit. It talks to the job system and to
+// needs through the store (desk/store), lets the engine (desk/engine)
+// decide, and writes the outcome in one guarded commit. It talks to the job system and to
 // providers only through the small interfaces it declares.
 package desk
 

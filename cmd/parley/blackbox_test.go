@@ -3,7 +3,7 @@ package main
 // Black-box tests: the real binary, built once, runs as a subprocess against
 // a real Redis database; the tests play Twilio on both sides, posting signed
 // webhooks to it and answering its REST calls with a fake (faketwilio_test.go).
-// State is checked by reading Redis through desk.Store.
+// State is checked by reading Redis through store.Store.
 
 import (
 	"bytes"

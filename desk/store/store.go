@@ -1,3 +1,9 @@
+// Package store keeps Parley's state in Redis: the key layout, the stored
+// records of contacts, conversations, messages and agents, the one guarded
+// commit (Tx) a decision's world is written in, and every Lua script. The
+// desk's Service loads, commits and reads through a Store and never names
+// a key or a command; the store imports nothing of desk but the engine's
+// model (and media's file lifetime).
 package store
 
 import (
@@ -16,7 +22,7 @@ import (
 )
 
 // Store reads and writes Parley's state in Redis. Every write that changes a
-// conversation goes through a guarded tx.
+// conversation goes through a guarded Tx.
 type Store struct {
 	rdb  redis.UniversalClient
 	keys keys
@@ -228,7 +234,7 @@ func (s *Store) LoadContact(ctx context.Context, a channels.Address) (ContactSta
 	return s.LoadContactDept(ctx, a, "")
 }
 
-// LoadContactDept is loadContact that also loads dept when the contact has
+// LoadContactDept is LoadContact that also loads dept when the contact has
 // no open chat.
 func (s *Store) LoadContactDept(ctx context.Context, a channels.Address, dept string) (ContactState, error) {
 	keys := []string{s.keys.contact(a)}
