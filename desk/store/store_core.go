@@ -19,7 +19,7 @@ import (
 
 // NewCommit starts a guarded write that Store methods fill (a claim, an
 // audit entry) before Service.commit adds a world's changes to it, or
-// Store.commit runs it on its own: the Service never adds a command.
+// Store.Commit runs it on its own: the Service never adds a command.
 func (st *Store) NewCommit() *Tx { return newTx() }
 
 // Commit runs a tx that Store methods, and Service.commit with a world's
@@ -28,7 +28,7 @@ func (st *Store) Commit(ctx context.Context, t *Tx) error { return t.commit(ctx,
 
 // ClaimInboundSID makes t take an inbound message's provider SID for the
 // message: if the SID is already recorded, the commit fails with
-// *existsError naming the message that took it, which is how a retried
+// *ExistsError naming the message that took it, which is how a retried
 // webhook is told apart. The claim lasts ttl.
 func (st *Store) ClaimInboundSID(t *Tx, sid, messageID string, ttl time.Duration) {
 	t.claim(st.keys.sid(sid), messageID, ttl.Milliseconds())

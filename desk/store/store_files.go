@@ -221,7 +221,7 @@ func (st *Store) BotCallbackApplied(ctx context.Context, bot, id string) (bool, 
 }
 
 // ClaimBotCallback makes t record a bot's callback id, kept for ttl, and
-// fail with *existsError if it was recorded before: a replayed callback
+// fail with *ExistsError if it was recorded before: a replayed callback
 // then changes nothing.
 func (st *Store) ClaimBotCallback(t *Tx, bot, id string, ttl time.Duration) {
 	t.claim(st.keys.botNonce(bot, id), "1", ttl.Milliseconds())

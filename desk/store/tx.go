@@ -154,7 +154,7 @@ return out
 `)
 
 // commit runs the transaction. It returns ErrConflict when a version guard
-// failed and *existsError when a claim found its key taken.
+// failed and *ExistsError when a claim found its key taken.
 func (t *Tx) commit(ctx context.Context, rdb redis.Scripter) error {
 	if len(t.ops) == 0 && t.claims == 0 {
 		return nil // nothing changed: nothing to guard
