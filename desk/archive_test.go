@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -64,7 +65,7 @@ func TestTrashRestoreAndPurge(t *testing.T) {
 	if _, err := f.store.Conversation(ctx, c.ID); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("after 30 days: %v, want ErrNotFound", err)
 	}
-	if n, _ := f.store.rdb.Exists(ctx, f.store.keys.history(c.ID)).Result(); n != 0 {
+	if n, _ := f.store.Client().Exists(ctx, store.KeyPrefix+"conv:"+c.ID+":msgs").Result(); n != 0 {
 		t.Fatal("history survived the purge")
 	}
 }

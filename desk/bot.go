@@ -9,6 +9,7 @@ import (
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // The bot connector. While a chat is in the bot state, each customer message
@@ -25,12 +26,6 @@ import (
 // ErrBotFailed marks a bot call that failed for good: the chat was handed
 // to the normal flow.
 var ErrBotFailed = errors.New("bot failed")
-
-func (k keys) botFailures(bot string) string { return k.prefix + "bot:" + bot + ":failures" }
-func (k keys) botOpen(bot string) string     { return k.prefix + "bot:" + bot + ":open" }
-func (k keys) botNonce(bot, id string) string {
-	return k.prefix + "bot:" + bot + ":nonce:" + id
-}
 
 // The circuit breaker: botTrip failed events within botWindow open a bot's
 // circuit for botCooldown, during which new chats skip the bot and its
@@ -56,17 +51,13 @@ func (s *Service) botFailed(ctx context.Context, bot string) {
 	}
 }
 
-// botWake is the due-set member of a bot event (a message id or a
-// lifecycle type), so a lost job is re-enqueued.
-func botWake(conv, event string) string { return "bot:" + conv + ":" + event }
-
 // DeliverBotEvent sends one event to the bot of a chat; it is the body of
 // the bot job. A customer message is sent only while it is the chat's
 // event in flight, and the bot's answer is applied with the next message
 // sent on. A failure is returned for the job to retry, unless lastAttempt:
 // then the bot's failure is counted and the chat handed to the normal flow.
 func (s *Service) DeliverBotEvent(ctx context.Context, convID, event string, attempt int, lastAttempt bool) error {
-	defer func() { _ = s.settleDue(context.Background(), botWake(convID, event)) }() // whatever ctx came to
+	defer func() { _ = s.settleDue(context.Background(), store.BotWake(convID, event)) }() // whatever ctx came to
 	c, err := s.store.Conversation(ctx, convID)
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil

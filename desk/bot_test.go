@@ -14,6 +14,7 @@ import (
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/rs/zerolog"
 
@@ -196,9 +197,8 @@ func TestBotCallbackSignatureAndReplay(t *testing.T) {
 func TestBotCircuitCountsInOneStep(t *testing.T) {
 	f := newBotFixture(t, func(bots.Event) (int, bots.Reply) { return 500, bots.Reply{} })
 	ctx := context.Background()
-	k := f.store.keys
 	f.svc.botFailed(ctx, "helper")
-	ttl, err := f.store.rdb.PTTL(ctx, k.botFailures("helper")).Result()
+	ttl, err := f.store.Client().PTTL(ctx, store.KeyPrefix+"bot:helper:failures").Result()
 	if err != nil || ttl <= 0 || ttl > botWindow {
 		t.Fatalf("failure counter's time to live %v (%v), want within the %v window", ttl, err, botWindow)
 	}
@@ -211,7 +211,7 @@ func TestBotCircuitCountsInOneStep(t *testing.T) {
 	if down, err := f.svc.botDown(ctx, "helper"); err != nil || !down {
 		t.Fatalf("circuit open %v (%v), want open", down, err)
 	}
-	ttl, err = f.store.rdb.PTTL(ctx, k.botOpen("helper")).Result()
+	ttl, err = f.store.Client().PTTL(ctx, store.KeyPrefix+"bot:helper:open").Result()
 	if err != nil || ttl <= 0 || ttl > botCooldown {
 		t.Fatalf("open circuit's time to live %v (%v), want within %v", ttl, err, botCooldown)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleydesk/parley/desk/bots"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 var (
@@ -64,11 +65,11 @@ func (s *Service) botHandOff(ctx context.Context, convID, why string) error {
 		if c.State != engine.StateBot {
 			return nil
 		}
-		if err := s.store.loadDepartment(ctx, w, c.Department); err != nil {
+		if err := s.store.LoadDepartment(ctx, w, c.Department); err != nil {
 			return err
 		}
 		w.TakeFromBot(c, why)
-		return s.commit(ctx, s.store.newCommit(), w)
+		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 }
 
@@ -93,20 +94,20 @@ func (s *Service) applyBotActions(ctx context.Context, botID, convID string, act
 			return err
 		}
 		for _, dept := range engine.BotAnswerNeeds(c, actions) {
-			if err := s.store.loadDepartment(ctx, w, dept); err != nil {
+			if err := s.store.LoadDepartment(ctx, w, dept); err != nil {
 				return err
 			}
 		}
 		if err := engine.DecideBotAnswer(w, c, botID, actions, from.event); err != nil {
 			return err
 		}
-		t := s.store.newCommit()
+		t := s.store.NewCommit()
 		if from.callback != "" {
-			s.store.claimBotCallback(t, botID, from.callback, 2*bots.SignatureTolerance)
+			s.store.ClaimBotCallback(t, botID, from.callback, 2*bots.SignatureTolerance)
 		}
 		return s.commit(ctx, t, w)
 	})
-	var exists *existsError
+	var exists *store.ExistsError
 	if errors.As(err, &exists) {
 		return fmt.Errorf("%w: callback %s was already applied", ErrReplay, from.callback)
 	}

@@ -2,8 +2,6 @@ package desk
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -12,8 +10,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -44,14 +41,6 @@ func ParseCustomer(s string) (channels.Address, error) {
 
 // MaxCustomerNote is the longest note the team keeps about a customer.
 const MaxCustomerNote = 4000
-
-// CustomerNote is the team's note about a customer: free text, with who
-// last changed it and when.
-type CustomerNote struct {
-	Text string    `json:"text"`
-	By   string    `json:"by,omitempty"`
-	At   time.Time `json:"at,omitzero"`
-}
 
 // Engagement is one conversation as a customer's history lists it: what it
 // was, who handled it, and how it ended.
@@ -87,41 +76,15 @@ type Profile struct {
 	Channel channels.Channel `json:"channel"`
 	// WindowOpen says whether free text can go now (always on SMS);
 	// Unreachable whether Twilio found the number cannot receive messages.
-	WindowOpen  bool         `json:"window_open"`
-	Unreachable bool         `json:"unreachable"`
-	Note        CustomerNote `json:"note"`
+	WindowOpen  bool               `json:"window_open"`
+	Unreachable bool               `json:"unreachable"`
+	Note        store.CustomerNote `json:"note"`
 	// Attributes and Tags are what bots set on the customer's
 	// conversations, the latest value of each attribute winning.
 	Attributes map[string]string `json:"attributes"`
 	Tags       []string          `json:"tags"`
 	// Conversations are every conversation the actor may know of, newest first.
 	Conversations []Engagement `json:"conversations"`
-}
-
-func (k keys) customerNote(a channels.Address) string {
-	return k.prefix + "contact:" + string(a) + ":note"
-}
-
-// contactConversations loads every conversation of a contact, oldest first.
-func (s *Store) contactConversations(ctx context.Context, a channels.Address) ([]*engine.Conversation, error) {
-	ids, err := s.ContactConversationIDs(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	return s.conversations(ctx, ids)
-}
-
-// agentNames maps every agent's id to their name.
-func (s *Store) agentNames(ctx context.Context) (map[string]string, error) {
-	all, err := s.Agents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names := make(map[string]string, len(all))
-	for _, ag := range all {
-		names[ag.ID] = ag.Name
-	}
-	return names, nil
 }
 
 // customerAccess loads a customer's conversations and checks the actor may
@@ -134,7 +97,7 @@ func (s *Service) customerAccess(ctx context.Context, a engine.Actor, addr chann
 	if err != nil {
 		return contact, nil, err
 	}
-	all, err := s.store.contactConversations(ctx, addr)
+	all, err := s.store.ContactConversations(ctx, addr)
 	if err != nil {
 		return contact, nil, err
 	}
@@ -164,11 +127,11 @@ func (s *Service) CustomerProfile(ctx context.Context, a engine.Actor, addr chan
 	if err != nil {
 		return Profile{}, err
 	}
-	names, err := s.store.agentNames(ctx)
+	names, err := s.store.AgentNames(ctx)
 	if err != nil {
 		return Profile{}, err
 	}
-	note, _, err := s.store.customerNote(ctx, addr)
+	note, _, err := s.store.CustomerNote(ctx, addr)
 	if err != nil {
 		return Profile{}, err
 	}
@@ -191,35 +154,18 @@ func (s *Service) CustomerProfile(ctx context.Context, a engine.Actor, addr chan
 	return p, nil
 }
 
-// customerNote reads a customer's note and its version (0: none yet).
-func (s *Store) customerNote(ctx context.Context, addr channels.Address) (CustomerNote, int64, error) {
-	v, err := s.rdb.Get(ctx, s.keys.customerNote(addr)).Result()
-	if errors.Is(err, redis.Nil) {
-		return CustomerNote{}, 0, nil
-	}
-	if err != nil {
-		return CustomerNote{}, 0, err
-	}
-	ver, doc, _ := strings.Cut(v, " ")
-	var n CustomerNote
-	if err := json.Unmarshal([]byte(doc), &n); err != nil {
-		return CustomerNote{}, 0, fmt.Errorf("customer note: %w", err)
-	}
-	return n, version(ver), nil
-}
-
 // SetCustomerNote replaces the team's note about a customer. Whoever may
 // see the customer may keep their note (the guides let agents manage the
 // profile); each change is audited in the same write, with its text.
-func (s *Service) SetCustomerNote(ctx context.Context, a engine.Actor, addr channels.Address, text string) (CustomerNote, error) {
+func (s *Service) SetCustomerNote(ctx context.Context, a engine.Actor, addr channels.Address, text string) (store.CustomerNote, error) {
 	text = strings.TrimSpace(text)
 	if len([]rune(text)) > MaxCustomerNote {
-		return CustomerNote{}, fmt.Errorf("%w: a customer note has at most %d characters", engine.ErrInvalid, MaxCustomerNote)
+		return store.CustomerNote{}, fmt.Errorf("%w: a customer note has at most %d characters", engine.ErrInvalid, MaxCustomerNote)
 	}
 	if _, _, err := s.customerAccess(ctx, a, addr); err != nil {
-		return CustomerNote{}, err
+		return store.CustomerNote{}, err
 	}
-	note := CustomerNote{Text: text, By: a.ID, At: s.now().UTC().Truncate(time.Millisecond)}
+	note := store.CustomerNote{Text: text, By: a.ID, At: s.now().UTC().Truncate(time.Millisecond)}
 	detail := "note: " + shorten(text, 200)
 	if text == "" {
 		detail = "note cleared"
@@ -242,11 +188,11 @@ func shorten(text string, n int) string {
 // those merged into it: the earlier engagements an open chat shows with
 // its history, with their close notes, tags, sentiment and references.
 func (s *Service) engagementsBefore(ctx context.Context, c *engine.Conversation) ([]Engagement, error) {
-	all, err := s.store.contactConversations(ctx, c.Contact)
+	all, err := s.store.ContactConversations(ctx, c.Contact)
 	if err != nil {
 		return nil, err
 	}
-	names, err := s.store.agentNames(ctx)
+	names, err := s.store.AgentNames(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -101,7 +102,7 @@ func (c *clock) Add(d time.Duration) {
 
 type fixture struct {
 	svc      *Service
-	store    *Store
+	store    *store.Store
 	dispatch *fakeDispatch
 	provider *fakeProvider
 	clock    *clock
@@ -111,7 +112,7 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	db := redistest.New(t)
 	f := fixture{
-		store: NewStore(db.Client, KeyPrefix), dispatch: &fakeDispatch{}, provider: &fakeProvider{},
+		store: store.New(db.Client, store.KeyPrefix), dispatch: &fakeDispatch{}, provider: &fakeProvider{},
 		clock: &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
 	}
 	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop()})
@@ -283,9 +284,9 @@ func openConversation(t *testing.T, f fixture, from string) string {
 
 // Pub/sub ignores database numbers, so each database has its own channel.
 func TestEventChannelPerDatabase(t *testing.T) {
-	a := NewStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DB: 3}), "parley:")
-	b := NewStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DB: 4}), "parley:")
-	z := NewStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "parley:")
+	a := store.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DB: 3}), "parley:")
+	b := store.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DB: 4}), "parley:")
+	z := store.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "parley:")
 	if a.Events() == b.Events() || z.Events() != "parley:events" {
 		t.Fatalf("channels %q %q %q", a.Events(), b.Events(), z.Events())
 	}

@@ -15,7 +15,7 @@ import (
 func TestMessageEventCarriesTheCard(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	sub := f.store.rdb.Subscribe(ctx, f.store.Events())
+	sub := f.store.Client().Subscribe(ctx, f.store.Events())
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil {
 		t.Fatal(err)

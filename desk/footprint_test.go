@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // hashValueMax is the production Redis setting the README recommends:
@@ -33,8 +34,8 @@ func BenchmarkConversationFootprint(b *testing.B) {
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	store := NewStore(rdb, KeyPrefix)
-	svc := NewService(Options{Store: store, Dispatcher: &fakeDispatch{}, Provider: &fakeProvider{}, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
+	st := store.New(rdb, store.KeyPrefix)
+	svc := NewService(Options{Store: st, Dispatcher: &fakeDispatch{}, Provider: &fakeProvider{}, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SeedAgents(ctx, []config.Agent{{ID: "ann", Capacity: 1 << 30, Online: true}}); err != nil {
 		b.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func BenchmarkConversationFootprint(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	open, _ := rdb.ZCard(ctx, store.keys.due()).Result()
+	open, _ := rdb.ZCard(ctx, store.KeyPrefix+"due").Result()
 	if open < int64(b.N) {
 		b.Fatalf("%d conversations with armed timers, want %d", open, b.N)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/reports"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/config"
 )
@@ -42,7 +43,7 @@ func TestInboundClaimOutlivesReplays(t *testing.T) {
 	if _, err := f.svc.Receive(ctx, inbound("SMreplay", "whatsapp:+27820000702", "hello")); err != nil {
 		t.Fatal(err)
 	}
-	ttl, err := f.store.rdb.PTTL(ctx, f.store.keys.sid("SMreplay")).Result()
+	ttl, err := f.store.Client().PTTL(ctx, store.KeyPrefix+"sid:SMreplay").Result()
 	if err != nil {
 		t.Fatal(err)
 	}

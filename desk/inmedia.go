@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -34,10 +35,6 @@ type MediaDispatcher interface {
 	DispatchMedia(ctx context.Context, messageID string) error
 }
 
-// DueMedia is an inbound message whose media is still to be fetched; ID is
-// the message.
-const DueMedia DueKind = "media"
-
 // EventMessageMedia announces that a message's media was fetched or given up.
 const EventMessageMedia = "message.media"
 
@@ -47,8 +44,6 @@ var ErrMediaGivenUp = errors.New("media could not be fetched; recorded as failed
 
 // ErrNoMediaSource is a fetch on a server with no way to fetch.
 var ErrNoMediaSource = errors.New("no media source configured")
-
-func mediaWake(messageID string) string { return dueMember(DueMedia, messageID) }
 
 // fileID names the stored copy of a message's item i: the same on every
 // attempt, so a repeated fetch overwrites instead of piling up copies.
@@ -70,7 +65,7 @@ func (s *Service) dispatchMedia(ctx context.Context, messageID string) error {
 func (s *Service) FetchMedia(ctx context.Context, messageID string, final bool) error {
 	m, err := s.store.Message(ctx, messageID)
 	if errors.Is(err, engine.ErrNotFound) {
-		return s.settleDue(ctx, mediaWake(messageID)) // purged since: nothing left to fetch
+		return s.settleDue(ctx, store.MediaWake(messageID)) // purged since: nothing left to fetch
 	}
 	if err != nil {
 		return err
@@ -143,7 +138,7 @@ func (s *Service) fetchOne(ctx context.Context, m engine.Message, i int, md chan
 	}
 	id := fileID(m.ID, i)
 	// No uploader: nobody may send a customer's file on by its id.
-	f := StoredFile{Name: got.Name, ContentType: contentType, Data: got.Data, Conv: m.ConversationID, Contact: c.Contact}
+	f := store.StoredFile{Name: got.Name, ContentType: contentType, Data: got.Data, Conv: m.ConversationID, Contact: c.Contact}
 	if err := s.store.PutFile(ctx, id, f); err != nil {
 		return engine.File{}, err
 	}

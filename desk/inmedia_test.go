@@ -16,6 +16,7 @@ import (
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/rs/zerolog"
 
@@ -183,7 +184,7 @@ func (f mediaFixture) dueMedia(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	for _, m := range f.due(t, f.clock.Now().Add(time.Hour)) {
-		if strings.HasPrefix(m, string(DueMedia)+":") {
+		if strings.HasPrefix(m, string(store.DueMedia)+":") {
 			out = append(out, m)
 		}
 	}
@@ -201,8 +202,8 @@ func TestInboundMediaFetchedWithCredentialsAndShownAtSignedURLs(t *testing.T) {
 		channels.Media{URL: photo, ContentType: "image/jpeg"}, channels.Media{URL: voice, ContentType: "audio/ogg"})
 
 	// Committed with its due entry, and the fetch enqueued.
-	if got := f.dueMedia(t); len(got) != 1 || got[0] != mediaWake(r.MessageID) {
-		t.Fatalf("due media entries %q, want [%s]", got, mediaWake(r.MessageID))
+	if got := f.dueMedia(t); len(got) != 1 || got[0] != store.MediaWake(r.MessageID) {
+		t.Fatalf("due media entries %q, want [%s]", got, store.MediaWake(r.MessageID))
 	}
 	if len(f.md.media) != 1 || f.md.media[0] != r.MessageID {
 		t.Fatalf("media fetches enqueued %q, want [%s]", f.md.media, r.MessageID)

@@ -2,7 +2,6 @@ package desk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -62,8 +59,8 @@ type Page struct {
 // listScan bounds how many conversations one list request reads.
 const listScan = 2000
 
-// indexesFor names the indexes (as keys.index takes them) a tab reads for
-// an actor: an agent's own lists, or everyone's for a supervisor.
+// indexesFor names the indexes (as Store.NewestInIndex takes them) a tab
+// reads for an actor: an agent's own lists, or everyone's for a supervisor.
 func (s *Service) indexesFor(ctx context.Context, a engine.Actor, tab string) ([]string, error) {
 	own := func(name string) []string {
 		if a.Supervises() {
@@ -176,13 +173,13 @@ func (s *Service) filtered(ctx context.Context, a engine.Actor, q ListQuery) ([]
 	}
 	var ids []string
 	for _, name := range idx {
-		more, err := s.store.newestInIndex(ctx, name, listScan)
+		more, err := s.store.NewestInIndex(ctx, name, listScan)
 		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, more...)
 	}
-	convs, err := s.store.conversations(ctx, ids)
+	convs, err := s.store.Conversations(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -236,36 +233,6 @@ func sortConversations(cs []*engine.Conversation, tab, by string) {
 	})
 }
 
-// conversations loads several conversations in one round trip, skipping ids
-// that no longer exist and repeats.
-func (st *Store) conversations(ctx context.Context, ids []string) ([]*engine.Conversation, error) {
-	cmds := make([]*redis.StringCmd, len(ids))
-	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.Get(ctx, st.keys.conversation(id))
-		}
-		return nil
-	}); err != nil && !errors.Is(err, redis.Nil) { // a missing id is skipped below
-		return nil, err
-	}
-	seen := map[string]bool{}
-	out := make([]*engine.Conversation, 0, len(ids))
-	for _, cmd := range cmds {
-		if cmd.Val() == "" {
-			continue
-		}
-		c, err := decodeConversation(cmd.Val())
-		if err != nil {
-			return nil, err
-		}
-		if !seen[c.ID] {
-			seen[c.ID] = true
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
 // Counts returns the number of conversations in each tab for the actor.
 func (s *Service) Counts(ctx context.Context, a engine.Actor) (map[string]int64, error) {
 	out := map[string]int64{}
@@ -275,7 +242,7 @@ func (s *Service) Counts(ctx context.Context, a engine.Actor) (map[string]int64,
 			return nil, err
 		}
 		for _, name := range idx {
-			n, err := s.store.indexSize(ctx, name)
+			n, err := s.store.IndexSize(ctx, name)
 			if err != nil {
 				return nil, err
 			}

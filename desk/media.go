@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // The files Parley keeps, one hash each with its lifetime (media.Keep):
@@ -13,8 +14,6 @@ import (
 // (inmedia.go). What may be done with a file is checked against what is
 // stored with it: who uploaded it, for which conversation, whose customer
 // sent it. The links to them are signed by desk/media.
-
-func (k keys) media(id string) string { return k.prefix + "media:" + id }
 
 // Attach stores a file for a conversation the actor may reply in.
 func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, contentType string, data []byte) (engine.Attachment, error) {
@@ -34,7 +33,7 @@ func (s *Service) Attach(ctx context.Context, a engine.Actor, convID, name, cont
 	att := engine.Attachment{ID: engine.NewID(), Name: name, ContentType: contentType, Size: len(data)}
 	// The uploader and the conversation are kept with the file: only they
 	// may send it (ReplyAttachment), however its id became known.
-	f := StoredFile{Name: name, ContentType: contentType, Data: data, By: a.ID, Conv: c.ID, Contact: c.Contact}
+	f := store.StoredFile{Name: name, ContentType: contentType, Data: data, By: a.ID, Conv: c.ID, Contact: c.Contact}
 	if err := s.store.PutFile(ctx, att.ID, f); err != nil {
 		return engine.Attachment{}, err
 	}

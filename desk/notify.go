@@ -2,17 +2,10 @@ package desk
 
 import (
 	"context"
-	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
-
-// notificationsKept is how many notifications an agent's bell remembers.
-const notificationsKept = 200
-
-func (k keys) notifications(agent string) string { return k.prefix + "notif:" + agent }
-func (k keys) unread(agent string) string        { return k.prefix + "notif:" + agent + ":unread" }
-func (k keys) viewers(conv string) string        { return k.prefix + "viewers:" + conv }
 
 // Notifications returns an agent's notifications, newest first, and how many
 // are unread.
@@ -23,15 +16,6 @@ func (s *Service) Notifications(ctx context.Context, agent string) ([]engine.Not
 // MarkNotificationsRead clears an agent's unread count.
 func (s *Service) MarkNotificationsRead(ctx context.Context, agent string) error {
 	return s.store.MarkNotificationsRead(ctx, agent)
-}
-
-// viewingTTL is how long one "I am looking at this" lasts; the desk renews it.
-const viewingTTL = 20 * time.Second
-
-// Viewer is someone looking at a conversation now.
-type Viewer struct {
-	Agent  string `json:"agent"`
-	Typing bool   `json:"typing"`
 }
 
 // Viewing records that the actor is looking at (or typing in) a
@@ -48,7 +32,7 @@ func (s *Service) Viewing(ctx context.Context, a engine.Actor, convID string, ty
 }
 
 // Viewers lists who is looking at a conversation now.
-func (s *Service) Viewers(ctx context.Context, convID string) ([]Viewer, error) {
+func (s *Service) Viewers(ctx context.Context, convID string) ([]store.Viewer, error) {
 	return s.store.Viewers(ctx, convID, s.now())
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/parleydesk/parley/desk/engine"
 )
@@ -34,7 +33,7 @@ func (s *Service) run(ctx context.Context, op engine.Op) (engine.Outcome, error)
 		if out, err = engine.Decide(w, op, c); err != nil {
 			return err
 		}
-		if err := s.commit(ctx, s.store.newCommit(), w); err != nil {
+		if err := s.commit(ctx, s.store.NewCommit(), w); err != nil {
 			return err
 		}
 		seen(ctx, w, op.Conv, true)
@@ -54,7 +53,7 @@ func (s *Service) opWorld(ctx context.Context, op engine.Op, conv *engine.Conver
 	}
 	w := engine.NewWorld(s.now().UTC(), s.Rules())
 	agents, depts := op.Needs(conv)
-	if err := s.store.loadWorld(ctx, w, conv.Contact, agents, depts); err != nil {
+	if err := s.store.LoadWorld(ctx, w, conv.Contact, agents, depts); err != nil {
 		return nil, nil, err
 	}
 	// The contact's copy of the conversation, read second, may have moved
@@ -63,13 +62,13 @@ func (s *Service) opWorld(ctx context.Context, op engine.Op, conv *engine.Conver
 	more, moreDepts := op.Needs(c)
 	for _, id := range more {
 		if !slices.Contains(agents, id) {
-			if err := s.store.loadAgent(ctx, w, id); err != nil {
+			if err := s.store.LoadAgent(ctx, w, id); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
 	for _, d := range moreDepts {
-		if err := s.store.loadDepartment(ctx, w, d); err != nil {
+		if err := s.store.LoadDepartment(ctx, w, d); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -154,7 +153,7 @@ func (s *Service) QuickAccept(ctx context.Context, a engine.Actor, n int) ([]str
 		if len(w.Rules.Departments) == 0 {
 			depts = []string{w.Rules.DefaultDepartment}
 		}
-		ids, err := s.store.oldestUnassigned(ctx, depts, n)
+		ids, err := s.store.OldestUnassigned(ctx, depts, n)
 		if err != nil {
 			return err
 		}
@@ -171,39 +170,9 @@ func (s *Service) QuickAccept(ctx context.Context, a engine.Actor, n int) ([]str
 		if taken, err = engine.DecideQuickAccept(w, a, tickets); err != nil || len(taken) == 0 {
 			return err
 		}
-		return s.commit(ctx, s.store.newCommit(), w)
+		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 	return taken, err
-}
-
-// oldestUnassigned lists the ids of the n oldest unassigned tickets of the
-// departments, oldest first (by id on a tie).
-func (s *Store) oldestUnassigned(ctx context.Context, depts []string, n int) ([]string, error) {
-	type cand struct {
-		id    string
-		score float64
-	}
-	var cands []cand
-	for _, d := range depts {
-		zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.index("tickets:unassigned:"+d), 0, int64(n-1)).Result()
-		if err != nil {
-			return nil, err
-		}
-		for _, z := range zs {
-			cands = append(cands, cand{z.Member.(string), z.Score})
-		}
-	}
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score < cands[j].score
-		}
-		return cands[i].id < cands[j].id
-	})
-	ids := make([]string, 0, min(n, len(cands)))
-	for i := 0; i < len(cands) && i < n; i++ {
-		ids = append(ids, cands[i].id)
-	}
-	return ids, nil
 }
 
 // CloseTicket closes an assigned ticket (decideCloseTicket).

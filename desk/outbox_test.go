@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/channels"
 )
@@ -36,7 +37,7 @@ func quietConversation(t *testing.T, f fixture, from string) string {
 
 func (f fixture) outbox(t *testing.T, a channels.Address) []string {
 	t.Helper()
-	ids, err := f.store.rdb.LRange(context.Background(), f.store.keys.outbox(a), 0, -1).Result()
+	ids, err := f.store.Client().LRange(context.Background(), store.KeyPrefix+"outbox:"+string(a), 0, -1).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func (f fixture) due(t *testing.T, until time.Time) []string {
 	}
 	var out []string
 	for _, it := range items {
-		out = append(out, dueMember(it.Kind, it.ID))
+		out = append(out, store.DueMember(it.Kind, it.ID))
 	}
 	return out
 }
@@ -81,7 +82,7 @@ func TestSendLifecycle(t *testing.T) {
 	if got := f.outbox(t, to); !slices.Equal(got, []string{m.ID}) {
 		t.Fatalf("outbox = %v, want the message", got)
 	}
-	if due := f.due(t, f.clock.Now()); !slices.Contains(due, outboxWake(to)) {
+	if due := f.due(t, f.clock.Now()); !slices.Contains(due, store.OutboxWake(to)) {
 		t.Fatalf("due = %v, want the outbox's entry", due)
 	}
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
@@ -98,7 +99,7 @@ func TestSendLifecycle(t *testing.T) {
 	if got.Status != channels.StatusQueued || got.SID == "" {
 		t.Fatalf("after send: %+v", got)
 	}
-	if due := f.due(t, f.clock.Now().Add(time.Hour)); slices.Contains(due, outboxWake(to)) {
+	if due := f.due(t, f.clock.Now().Add(time.Hour)); slices.Contains(due, store.OutboxWake(to)) {
 		t.Fatalf("due after send = %v, want the outbox's entry gone", due)
 	}
 	if left := f.outbox(t, to); len(left) != 0 {
@@ -107,7 +108,7 @@ func TestSendLifecycle(t *testing.T) {
 	for _, step := range []struct {
 		status channels.Status
 		want   channels.Status
-		out    StatusOutcome
+		out    store.StatusOutcome
 	}{
 		{channels.StatusDelivered, channels.StatusDelivered, StatusApplied},
 		{channels.StatusSent, channels.StatusDelivered, StatusStale}, // late: ignored
@@ -137,7 +138,7 @@ func TestAppliedStatusIsPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent, _ := f.store.Message(ctx, m.ID)
-	sub := f.store.rdb.Subscribe(ctx, f.store.Events())
+	sub := f.store.Client().Subscribe(ctx, f.store.Events())
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil {
 		t.Fatal(err)
@@ -190,8 +191,8 @@ func TestCallbackNamingItsMessageRecordsTheSend(t *testing.T) {
 	conv := quietConversation(t, f, string(to))
 	m, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "x"})
 	next, _ := f.svc.Send(ctx, conv, engine.Reply{Body: "y"})
-	held, err := f.store.claimHead(ctx, to, "dead-worker", f.clock.Now(), f.svc.sends.Lease)
-	if err != nil || held == nil || held.msg.ID != m.ID {
+	held, err := f.store.ClaimHead(ctx, to, "dead-worker", f.clock.Now(), f.svc.sends.Lease)
+	if err != nil || held == nil || held.Msg.ID != m.ID {
 		t.Fatalf("claim = %+v %v", held, err)
 	}
 	const sid = "SM0123456789abcdef0123456789abcdef"
@@ -200,7 +201,7 @@ func TestCallbackNamingItsMessageRecordsTheSend(t *testing.T) {
 		t.Fatalf("callback naming its message: %s %v, want applied", out, err)
 	}
 	// The outbox need not wait out the dead job's lease.
-	if due := f.due(t, f.clock.Now()); !slices.Contains(due, outboxWake(to)) {
+	if due := f.due(t, f.clock.Now()); !slices.Contains(due, store.OutboxWake(to)) {
 		t.Fatalf("due now = %v, want the outbox", due)
 	}
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
@@ -216,7 +217,7 @@ func TestCallbackNamingItsMessageRecordsTheSend(t *testing.T) {
 	if sent, _ := f.store.Message(ctx, next.ID); sent.SID == "" {
 		t.Fatalf("next message not sent: %+v", sent)
 	}
-	if _, err := f.store.settle(ctx, held, "sent", f.clock.Now(), nil, sid, string(channels.StatusQueued), sidTTL.Milliseconds()); err != nil {
+	if _, err := f.store.Settle(ctx, held, "sent", f.clock.Now(), nil, sid, string(channels.StatusQueued), store.SIDTTL.Milliseconds()); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := f.store.Message(ctx, m.ID); got.Status != channels.StatusSent {
@@ -284,7 +285,7 @@ func TestDeliverErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.tries > 0 {
-				f.store.rdb.HSet(ctx, f.store.keys.message(m.ID), "tries", tc.tries)
+				f.store.Client().HSet(ctx, store.KeyPrefix+"msg:"+m.ID, "tries", tc.tries)
 			}
 			f.provider.results = tc.results
 			if err := f.svc.DeliverOutbox(ctx, to); err != nil {
@@ -389,7 +390,7 @@ func TestClaimedHeadIsLeftToItsHolder(t *testing.T) {
 	conv := quietConversation(t, f, string(to))
 	_, _ = f.svc.Send(ctx, conv, engine.Reply{Body: "one"})
 	_, _ = f.svc.Send(ctx, conv, engine.Reply{Body: "two"})
-	if held, err := f.store.claimHead(ctx, to, "other-job", f.clock.Now(), f.svc.sends.Lease); err != nil || held == nil {
+	if held, err := f.store.ClaimHead(ctx, to, "other-job", f.clock.Now(), f.svc.sends.Lease); err != nil || held == nil {
 		t.Fatalf("claim: %+v %v", held, err)
 	}
 	if err := f.svc.DeliverOutbox(ctx, to); err != nil {
@@ -399,7 +400,7 @@ func TestClaimedHeadIsLeftToItsHolder(t *testing.T) {
 		t.Fatalf("a claimed head was sent by a second job (%d calls)", n)
 	}
 	due := f.due(t, f.clock.Now().Add(f.svc.sends.Lease))
-	if !slices.Contains(due, outboxWake(to)) {
+	if !slices.Contains(due, store.OutboxWake(to)) {
 		t.Fatalf("due = %v: the outbox must be due when the lease runs out", due)
 	}
 	f.clock.Add(f.svc.sends.Lease)
@@ -540,7 +541,7 @@ func TestSendWithoutEnqueueStaysDue(t *testing.T) {
 	if err != nil || m.ID == "" {
 		t.Fatalf("Send = %+v, %v; want the message stored", m, err)
 	}
-	if due := f.due(t, f.clock.Now()); !slices.Contains(due, outboxWake(to)) {
+	if due := f.due(t, f.clock.Now()); !slices.Contains(due, store.OutboxWake(to)) {
 		t.Fatalf("due = %v", due)
 	}
 	stored, err := f.store.Message(ctx, m.ID)
@@ -620,27 +621,6 @@ func TestBusyOutboxNeedsNoSecondJob(t *testing.T) {
 	}
 	if last := f.dispatch.sends[len(f.dispatch.sends)-1]; last != string(to)+"@"+third.ID+"@10:00:00" {
 		t.Fatalf("dispatched %v, want a job for the message to an empty outbox", f.dispatch.sends)
-	}
-}
-
-// Every kind of due entry reads back as itself, and an unknown one is an
-// error rather than a silent skip.
-func TestDueKinds(t *testing.T) {
-	for member, want := range map[string]DueItem{
-		convWake("C1"):             {Kind: DueConversation, ID: "C1"},
-		outboxWake("sms:+2782000"): {Kind: DueOutbox, ID: "sms:+2782000"},
-		botWake("C1", "M1"):        {Kind: DueBot, ID: "C1:M1"},
-		presenceWake("ann"):        {Kind: DuePresence, ID: "ann"},
-	} {
-		got, err := parseDue(member, 0)
-		if err != nil || got.Kind != want.Kind || got.ID != want.ID {
-			t.Errorf("parseDue(%q) = %+v %v, want %+v", member, got, err, want)
-		}
-	}
-	for _, bad := range []string{"send:M1", "conv:", "nothing"} {
-		if _, err := parseDue(bad, 0); err == nil {
-			t.Errorf("parseDue(%q) accepted", bad)
-		}
 	}
 }
 

@@ -2,9 +2,9 @@ package desk
 
 import (
 	"context"
-	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // An agent whose desk is gone (tab closed, laptop asleep, gateway restarted)
@@ -13,18 +13,6 @@ import (
 // out, a presence check PresenceGrace later sets the agent offline unless a
 // desk came back. The check is a due entry like any timer, so a gateway that
 // dies takes nothing with it: the reconciler finds the entry when it is due.
-
-// PresenceGrace is how long an agent may have no desk open (a reload, a lost
-// connection) before they stop getting chats.
-const PresenceGrace = 60 * time.Second
-
-// DeskLease is how long an open desk counts without a renewal; a desk's
-// stream renews it at least twice as often.
-const DeskLease = 45 * time.Second
-
-func (k keys) desks(agent string) string { return k.prefix + "desks:" + agent }
-
-func presenceWake(agent string) string { return dueMember(DuePresence, agent) }
 
 // DeskOpened records one of an agent's desks (a live-update stream, by its
 // id) as open, and renews its lease; call it again to renew.
@@ -36,7 +24,7 @@ func (s *Service) DeskOpened(ctx context.Context, agent, desk string) error {
 // presence check is scheduled PresenceGrace from now.
 func (s *Service) DeskClosed(ctx context.Context, agent, desk string) error {
 	now := s.now()
-	at := now.Add(PresenceGrace)
+	at := now.Add(store.PresenceGrace)
 	open, err := s.store.CloseDesk(ctx, agent, desk, now, at)
 	if err != nil || open > 0 {
 		return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // The presence check on a real Redis: an agent whose desks are all gone is
@@ -51,11 +52,11 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 		if want := []string{"ann@10:01:00"}; !slices.Equal(f.dispatch.presence, want) {
 			t.Fatalf("checks scheduled %v, want %v", f.dispatch.presence, want)
 		}
-		f.clock.Add(PresenceGrace - time.Second)
+		f.clock.Add(store.PresenceGrace - time.Second)
 		check(t, f, "ann", engine.Online) // an early check changes nothing
 		f.clock.Add(time.Second)
 		check(t, f, "ann", engine.Offline)
-		if due, _ := f.store.Due(ctx, f.clock.Now().Add(time.Hour), 10); slices.Contains(due, presenceWake("ann")) {
+		if due, _ := f.store.Due(ctx, f.clock.Now().Add(time.Hour), 10); slices.Contains(due, store.PresenceWake("ann")) {
 			t.Errorf("the check left its due entry behind: %v", due)
 		}
 	})
@@ -67,7 +68,7 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 		must(t, f.svc.DeskClosed(ctx, "ann", "tab1"))
 		f.clock.Add(10 * time.Second)
 		must(t, f.svc.DeskOpened(ctx, "ann", "tab1-reloaded"))
-		f.clock.Add(PresenceGrace)
+		f.clock.Add(store.PresenceGrace)
 		check(t, f, "ann", engine.Online)
 	})
 
@@ -75,17 +76,17 @@ func TestPresenceFollowsOpenDesks(t *testing.T) {
 		f := newFixture(t)
 		seed(t, f, online("ann", 3))
 		must(t, f.svc.DeskOpened(ctx, "ann", "tab1"))
-		f.clock.Add(DeskLease - time.Second)
+		f.clock.Add(store.DeskLease - time.Second)
 		must(t, f.svc.DeskOpened(ctx, "ann", "tab1")) // a renewal: the lease now ends later
-		f.clock.Add(DeskLease + PresenceGrace - time.Second)
+		f.clock.Add(store.DeskLease + store.PresenceGrace - time.Second)
 		// No job was scheduled (nothing closed): the reconciler finds the
 		// check in the due set once the lease and the grace have passed.
-		if due, _ := f.store.Due(ctx, f.clock.Now(), 10); slices.Contains(due, presenceWake("ann")) {
+		if due, _ := f.store.Due(ctx, f.clock.Now(), 10); slices.Contains(due, store.PresenceWake("ann")) {
 			t.Fatalf("check due before the renewed lease and grace ended: %v", due)
 		}
 		check(t, f, "ann", engine.Online)
 		f.clock.Add(time.Second)
-		if due, _ := f.store.Due(ctx, f.clock.Now(), 10); !slices.Contains(due, presenceWake("ann")) {
+		if due, _ := f.store.Due(ctx, f.clock.Now(), 10); !slices.Contains(due, store.PresenceWake("ann")) {
 			t.Fatalf("check not due after the lease and the grace: %v", due)
 		}
 		check(t, f, "ann", engine.Offline)

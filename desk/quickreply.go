@@ -27,8 +27,6 @@ const quickReplyKept = 30 * 24 * time.Hour
 // (and that send's lock, should it die holding it).
 const quickReplyWait = 5 * time.Second
 
-func (k keys) quickReply(hash string) string { return k.prefix + "quickreply:" + hash }
-
 // quickReplyHash names a set of buttons with its body.
 func quickReplyHash(q *engine.QuickReply) string {
 	sum := sha256.Sum256([]byte(q.Body + "\x00" + strings.Join(q.Buttons, "\x00")))

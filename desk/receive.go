@@ -6,13 +6,10 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/channels"
 )
-
-// sidTTL is how long an outbound message's provider SID is remembered:
-// long enough for late "read" receipts.
-const sidTTL = 30 * 24 * time.Hour
 
 // inboundSidTTL is how long an inbound MessageSid claim is kept. Twilio's
 // signature has no time in it, so a captured webhook replayed after its
@@ -39,9 +36,9 @@ func (s *Service) Receive(ctx context.Context, in channels.Inbound) (Received, e
 		r, err = s.receiveOnce(ctx, in)
 		return err
 	})
-	var exists *existsError
+	var exists *store.ExistsError
 	if errors.As(err, &exists) {
-		return Received{MessageID: exists.value, Duplicate: true}, nil
+		return Received{MessageID: exists.Value, Duplicate: true}, nil
 	}
 	return r, err
 }
@@ -72,11 +69,11 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 			plan.Bot = nil // the bot's circuit is open: the normal flow takes over
 		}
 	}
-	if err := s.store.loadAgent(ctx, w, plan.Agent); err != nil {
+	if err := s.store.LoadAgent(ctx, w, plan.Agent); err != nil {
 		return Received{}, err
 	}
 	if plan.LoadDept {
-		if err := s.store.loadDepartment(ctx, w, plan.Dept); err != nil {
+		if err := s.store.LoadDepartment(ctx, w, plan.Dept); err != nil {
 			return Received{}, err
 		}
 	}
@@ -95,8 +92,8 @@ func (s *Service) receiveOnce(ctx context.Context, in channels.Inbound) (Receive
 	}
 	w.OnInbound(msg, plan.Dept, plan.Open, plan.Bot)
 
-	t := s.store.newCommit()
-	s.store.claimInboundSID(t, in.MessageSID, msg.ID, inboundSidTTL)
+	t := s.store.NewCommit()
+	s.store.ClaimInboundSID(t, in.MessageSID, msg.ID, inboundSidTTL)
 	if err := s.commit(ctx, t, w); err != nil {
 		return Received{}, err
 	}

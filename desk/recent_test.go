@@ -12,6 +12,7 @@ import (
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // commandCount counts the commands a client sends, a pipeline's each.
@@ -36,7 +37,7 @@ func (c *commandCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // otherGateway is a second Service on the fixture's Redis, with a store of
 // its own, as a second gateway process would be.
 func otherGateway(t *testing.T, f fixture) *Service {
-	return NewService(Options{Store: NewStore(f.store.rdb, KeyPrefix), Dispatcher: &fakeDispatch{}, Provider: &fakeProvider{},
+	return NewService(Options{Store: store.New(f.store.Client(), store.KeyPrefix), Dispatcher: &fakeDispatch{}, Provider: &fakeProvider{},
 		Rules: configtest.Rules(t), Now: f.clock.Now, Log: zerolog.Nop()})
 }
 
@@ -49,7 +50,7 @@ func TestNextMessageOfALiveChatIsOneRoundTrip(t *testing.T) {
 	const from = "whatsapp:+27820000300"
 	chat := liveChat(t, f, from)
 	var count commandCount
-	f.store.rdb.AddHook(&count)
+	f.store.Client().AddHook(&count)
 
 	r, err := f.svc.Receive(ctx, inbound("SMr1", from, "are you there?"))
 	if err != nil {
@@ -147,7 +148,7 @@ func TestRememberedWorldGuardsWhatItOnlyRead(t *testing.T) {
 		t.Fatal("the world was read, not remembered")
 	}
 	w.Contact.Name, w.ContactDirty = "Renamed", true
-	if err := f.svc.commit(ctx, f.store.newCommit(), w); !errors.Is(err, engine.ErrConflict) {
+	if err := f.svc.commit(ctx, f.store.NewCommit(), w); !errors.Is(err, engine.ErrConflict) {
 		t.Fatalf("commit over a chat changed since the image: %v, want ErrConflict", err)
 	}
 	w, err = f.svc.inboundWorld(ctx, f.svc.Rules(), from, "")
@@ -170,11 +171,11 @@ func TestNewChatFromAnImageIsRouted(t *testing.T) {
 	if err := f.svc.CloseChat(ctx, engine.Actor{ID: "ann", Role: "agent"}, chat.ID, engine.CloseForm{Sentiment: "neutral"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, remembered := f.store.recall(from); !remembered {
+	if _, remembered := f.store.Recall(from); !remembered {
 		t.Fatal("the close left no image of the contact")
 	}
 	var count commandCount
-	f.store.rdb.AddHook(&count)
+	f.store.Client().AddHook(&count)
 	r, err := f.svc.Receive(ctx, inbound("SMn1", from, "me again"))
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +202,7 @@ func TestNextAnswerOfATicketIsOneRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var count commandCount
-	f.store.rdb.AddHook(&count)
+	f.store.Client().AddHook(&count)
 	r, err := f.svc.Receive(ctx, inbound("SMk1", from, "what?"))
 	if err != nil {
 		t.Fatal(err)

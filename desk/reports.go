@@ -21,11 +21,11 @@ func (s *Service) periodConversations(ctx context.Context, a engine.Actor, q rep
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	ids, err := s.store.createdBetween(ctx, q.From, q.To)
+	ids, err := s.store.CreatedBetween(ctx, q.From, q.To)
 	if err != nil {
 		return nil, err
 	}
-	convs, err := s.store.conversations(ctx, ids)
+	convs, err := s.store.Conversations(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Package desk runs Parley's conversations: it loads the state a decision
-// needs from Redis, lets the engine (desk/engine) decide, and writes the
-// outcome in one guarded commit. It talks to the job system and to
+// needs through the store (desk/store), lets the engine (desk/engine)
+// decide, and writes the outcome in one guarded commit. It talks to the job system and to
 // providers only through the small interfaces it declares.
 package desk
 
@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/rs/zerolog"
 
@@ -42,7 +43,7 @@ type Dispatcher interface {
 // Service is the desk's entry point: what a webhook, an agent or a job asks
 // of a conversation goes through it.
 type Service struct {
-	store    *Store
+	store    *store.Store
 	dispatch Dispatcher
 	provider channels.Provider
 	sessions *sessions.Store
@@ -79,7 +80,7 @@ var DefaultSendPolicy = SendPolicy{Retries: 8, RetryBase: time.Second, Lease: 30
 
 // Options wires a Service.
 type Options struct {
-	Store      *Store
+	Store      *store.Store
 	Dispatcher Dispatcher
 	Provider   channels.Provider
 	Rules      *config.Engine
@@ -114,7 +115,7 @@ func NewService(o Options) *Service {
 	}
 	s := &Service{store: o.Store, dispatch: o.Dispatcher, provider: o.Provider, now: o.Now, log: o.Log, media: signer,
 		bots: bots.NewClient(o.BotSecrets), mediaSource: o.MediaSource, deleteSourceMedia: o.DeleteSourceMedia, content: o.Content,
-		sessions: sessions.New(o.Store.rdb, o.Store.keys.prefix, o.Store.keys.events(), o.Now)}
+		sessions: sessions.New(o.Store.Client(), o.Store.Prefix(), o.Store.Events(), o.Now)}
 	s.sends = o.Sends
 	if s.sends.Retries <= 0 {
 		s.sends.Retries = DefaultSendPolicy.Retries
@@ -133,10 +134,13 @@ func NewService(o Options) *Service {
 func (s *Service) Sessions() *sessions.Store { return s.sessions }
 
 // Store gives read access to the state.
-func (s *Service) Store() *Store { return s.store }
+func (s *Service) Store() *store.Store { return s.store }
 
 // Rules are the engine's configuration.
 func (s *Service) Rules() *config.Engine { return s.rules.Load() }
+
+// maxAttempts bounds the retries of one optimistic transaction.
+const maxAttempts = 50
 
 // retry runs an optimistic transaction until it commits without conflict.
 // After a few conflicts it waits a little, at random, so that writers
@@ -161,15 +165,15 @@ func (s *Service) retry(ctx context.Context, attempt func() error) error {
 
 // commit loads nothing and decides nothing itself: it commits a world that
 // a decision changed, then carries out its effects.
-func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
+func (s *Service) commit(ctx context.Context, t *store.Tx, w *engine.World) error {
 	if len(w.Unloaded) > 0 {
 		return fmt.Errorf("decision changed agents it did not load: %s", strings.Join(w.Unloaded, ", "))
 	}
-	pushes, err := s.store.write(t, w)
+	pushes, err := s.store.Write(t, w)
 	if err != nil {
 		return err
 	}
-	if err := s.store.commit(ctx, t); err != nil {
+	if err := s.store.Commit(ctx, t); err != nil {
 		return err
 	}
 	s.after(ctx, w, t, pushes)
@@ -180,16 +184,16 @@ func (s *Service) commit(ctx context.Context, t *tx, w *engine.World) error {
 // its wake-ups, and route queued chats to agents who got room. A failure here
 // loses nothing: each piece of work is in the due set, and the reconciler
 // enqueues it.
-func (s *Service) after(ctx context.Context, w *engine.World, t *tx, pushes []outboxPush) {
+func (s *Service) after(ctx context.Context, w *engine.World, t *store.Tx, pushes []store.Push) {
 	// The outbox sends a contact's messages in order, one job at a time:
 	// one job per outbox that was empty is enough, named for its first new
 	// message. An outbox that was not empty has its run already.
 	for _, p := range pushes {
-		if p.busy(t) {
+		if p.Busy(t) {
 			continue
 		}
-		if err := s.dispatch.DispatchSend(ctx, p.to, p.first, w.Now); err != nil {
-			s.log.Warn().Err(err).Str("message", p.first).Msg("send not enqueued; the reconciler will")
+		if err := s.dispatch.DispatchSend(ctx, p.To, p.First, w.Now); err != nil {
+			s.log.Warn().Err(err).Str("message", p.First).Msg("send not enqueued; the reconciler will")
 		}
 	}
 	for _, wk := range w.Wakes {
@@ -216,61 +220,45 @@ func (s *Service) after(ctx context.Context, w *engine.World, t *tx, pushes []ou
 
 // OpenConversation returns the contact's open chat, or else its open ticket.
 func (s *Service) OpenConversation(ctx context.Context, a channels.Address) (*engine.Conversation, error) {
-	st, err := s.store.loadContact(ctx, a)
+	st, err := s.store.LoadContact(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	if st.chat != nil {
-		return st.chat, nil
+	if st.Chat != nil {
+		return st.Chat, nil
 	}
-	if st.ticket != nil {
-		return st.ticket, nil
+	if st.Ticket != nil {
+		return st.Ticket, nil
 	}
 	return nil, fmt.Errorf("no open conversation: %w", engine.ErrNotFound)
 }
 
 // contactWorld loads a contact with its open chat and ticket into a new world.
 func (s *Service) contactWorld(ctx context.Context, a channels.Address) (*engine.World, error) {
-	st, err := s.store.loadContact(ctx, a)
+	st, err := s.store.LoadContact(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	return worldOf(s.now().UTC(), s.Rules(), st), nil
+	w := engine.NewWorld(s.now().UTC(), s.Rules())
+	st.AddTo(w)
+	return w, nil
 }
 
 // inboundWorld is the world an inbound message from a is decided on: the
 // contact with the conversations it points at and, when it has no open
 // chat, dept's agents and queue length. A contact this process wrote last
 // comes from the store's memory, sparing the load's round trip; the commit
-// then checks that it still is as remembered (recent.go). Such a world
-// holds no department: the decision's plan loads it if it routes.
+// then checks that it still is as remembered (store/recent.go). Such a
+// world holds no department: the decision's plan loads it if it routes.
 func (s *Service) inboundWorld(ctx context.Context, rules *config.Engine, a channels.Address, dept string) (*engine.World, error) {
-	st, remembered := s.store.recall(a)
+	st, remembered := s.store.Recall(a)
 	if !remembered {
 		var err error
-		if st, err = s.store.loadContactDept(ctx, a, dept); err != nil {
+		if st, err = s.store.LoadContactDept(ctx, a, dept); err != nil {
 			return nil, err
 		}
 	}
-	w := worldOf(s.now().UTC(), rules, st)
-	w.Remembered = remembered
+	w := engine.NewWorld(s.now().UTC(), rules)
+	st.AddTo(w)
 	return w, nil
-}
-
-// worldOf is a new world holding a loaded contact state.
-func worldOf(now time.Time, rules *config.Engine, st contactState) *engine.World {
-	w := engine.NewWorld(now, rules)
-	if st.dept != "" {
-		w.Queued[st.dept] = st.queued
-		w.Loaded[st.dept] = true
-		for _, ag := range st.agents {
-			w.TrackAgent(ag)
-		}
-	}
-	w.Contact, w.ContactBefore = &st.contact, st.contact
-	w.Track(st.chat)
-	w.Track(st.ticket)
-	w.Track(st.reachOut)
-	w.Track(st.survey)
-	return w
 }

@@ -7,15 +7,13 @@ import (
 
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/settings"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // The engine's settings (hours, departments, tags, texts, timeouts, ...) live
 // in Redis once Parley has started: the YAML file seeds them on the first
 // start, and admins change them from the desk. Every process reloads them
 // when their version moves, so a change takes effect without a restart.
-
-func (k keys) settings() string { return k.prefix + "settings" }
-func (k keys) audit() string    { return k.prefix + "audit" }
 
 // LoadSettings makes the stored settings current, first storing the
 // configured ones if Redis has none yet. It returns the stored version.
@@ -102,15 +100,6 @@ func (s *Service) UpdateSettings(ctx context.Context, a engine.Actor, doc string
 	return nil
 }
 
-// AuditEntry records who changed what, when.
-type AuditEntry struct {
-	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"`
-	Action string    `json:"action"`
-	Target string    `json:"target"`
-	Detail string    `json:"detail,omitempty"`
-}
-
 // Audit appends an entry to the audit log.
 func (s *Service) Audit(ctx context.Context, a engine.Actor, action, target, detail string) error {
 	return s.store.AppendAudit(ctx, s.auditEntry(a, action, target, detail))
@@ -118,17 +107,17 @@ func (s *Service) Audit(ctx context.Context, a engine.Actor, action, target, det
 
 // audit adds an audit entry to t, so that it commits with the change it
 // records.
-func (s *Service) audit(t *tx, a engine.Actor, action, target, detail string) error {
-	return s.store.addAudit(t, s.auditEntry(a, action, target, detail))
+func (s *Service) audit(t *store.Tx, a engine.Actor, action, target, detail string) error {
+	return s.store.AddAudit(t, s.auditEntry(a, action, target, detail))
 }
 
 // auditEntry is the entry recording that a did action on target now.
-func (s *Service) auditEntry(a engine.Actor, action, target, detail string) AuditEntry {
-	return AuditEntry{At: s.now().UTC(), Actor: a.ID, Action: action, Target: target, Detail: detail}
+func (s *Service) auditEntry(a engine.Actor, action, target, detail string) store.AuditEntry {
+	return store.AuditEntry{At: s.now().UTC(), Actor: a.ID, Action: action, Target: target, Detail: detail}
 }
 
 // AuditLog returns audit entries, newest first.
-func (s *Service) AuditLog(ctx context.Context, offset, limit int) ([]AuditEntry, error) {
+func (s *Service) AuditLog(ctx context.Context, offset, limit int) ([]store.AuditEntry, error) {
 	if offset < 0 || limit < 1 || limit > 500 {
 		return nil, fmt.Errorf("%w: offset ≥ 0, limit 1 to 500", engine.ErrInvalid)
 	}

@@ -45,7 +45,7 @@ func (s *Service) SendOneWaySMS(ctx context.Context, a engine.Actor, req OneWayS
 		if err != nil {
 			return err
 		}
-		t := s.store.newCommit()
+		t := s.store.NewCommit()
 		if err := s.audit(t, a, "sms.send", chat.ID, "one-way SMS to "+to.Masked()); err != nil {
 			return err
 		}

@@ -97,12 +97,12 @@ func (s *Service) SyncTemplates(ctx context.Context, a engine.Actor) (TemplateSy
 		if err != nil {
 			return err
 		}
-		t := s.store.newCommit()
-		s.store.replaceSettings(t, ver, stored)
+		t := s.store.NewCommit()
+		s.store.ReplaceSettingsIn(t, ver, stored)
 		if err := s.audit(t, a, "templates.sync", "templates", res.String()); err != nil {
 			return err
 		}
-		if err := s.store.commit(ctx, t); err != nil {
+		if err := s.store.Commit(ctx, t); err != nil {
 			return err
 		}
 		next = &e

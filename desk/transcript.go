@@ -3,11 +3,8 @@ package desk
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/parleydesk/parley/channels"
 )
 
 // The transcript offer: a customer who ends a chat with //end is told the
@@ -17,25 +14,6 @@ import (
 // is a key beside the contact, written in the commit that closed the chat
 // and expiring with the window; it is read only for a message that says
 // the keyword, so other messages pay nothing for it.
-
-func (k keys) transcriptOffer(a channels.Address) string { return k.prefix + "transcript:" + string(a) }
-
-// writeTranscriptOffers adds a decision's offers to its commit, and drops
-// the offer it took up.
-func (k keys) writeTranscriptOffers(t *tx, w *engine.World) {
-	ts := w.Transcript
-	if ts == nil {
-		return
-	}
-	key := k.transcriptOffer(w.Contact.Address)
-	if ts.Used {
-		t.do("DEL", key)
-	}
-	for _, o := range ts.Offers {
-		ttl := o.Until.Sub(w.Now).Milliseconds()
-		t.do("SET", key, o.Conv+" "+ms(o.Until), "PX", strconv.FormatInt(max(ttl, 1), 10))
-	}
-}
 
 // loadTranscriptOffer puts the contact's standing offer, its chat and a
 // signed link into the world, for a message that says the keyword.

@@ -12,6 +12,7 @@ import (
 	"github.com/parleydesk/parley/config/configtest"
 	"github.com/parleydesk/parley/desk/engine"
 	"github.com/parleydesk/parley/desk/media"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/rs/zerolog"
 
@@ -23,7 +24,7 @@ func transcriptFixture(t *testing.T) fixture {
 	t.Helper()
 	db := redistest.New(t)
 	f := fixture{
-		store: NewStore(db.Client, KeyPrefix), dispatch: &fakeDispatch{}, provider: &fakeProvider{},
+		store: store.New(db.Client, store.KeyPrefix), dispatch: &fakeDispatch{}, provider: &fakeProvider{},
 		clock: &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
 	}
 	f.svc = NewService(Options{Store: f.store, Dispatcher: f.dispatch, Provider: f.provider, Rules: configtest.Rules(t), Now: f.clock.Now,

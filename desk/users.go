@@ -13,8 +13,6 @@ import (
 // password. The password hash lives under its own key, so nothing that
 // reads agents for routing or lists ever carries it.
 
-func (k keys) credentials(id string) string { return k.prefix + "auth:" + id }
-
 // SaveUser creates or updates a user's profile (as an agent record) and,
 // when password is not empty, sets the password.
 func (s *Service) SaveUser(ctx context.Context, u users.Spec, password string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // A request's view of the one conversation it acts on. The gateway reads
@@ -61,12 +62,9 @@ func seen(ctx context.Context, w *engine.World, id string, committed bool) {
 		v.conv = tr.Before
 		return
 	}
-	doc, err := encodeConversation(tr.Conv)
-	if err == nil && doc == tr.Before.Loaded {
+	c, unchanged := store.AsCommitted(tr)
+	if unchanged {
 		return // unchanged: as loaded
 	}
-	v.conv = nil
-	if err == nil {
-		v.conv, _ = decodeConversation(convValue(tr.Before.Version+1, doc))
-	}
+	v.conv = c
 }

@@ -30,11 +30,11 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 			w := engine.NewWorld(s.now().UTC(), s.Rules())
 			w.Contact = &engine.Contact{}
 			w.Track(conv)
-			return s.commit(ctx, s.store.newCommit(), w)
+			return s.commit(ctx, s.store.NewCommit(), w)
 		}
 		w := engine.NewWorld(s.now().UTC(), s.Rules())
 		agents, depts := engine.WakeNeeds(conv)
-		if err := s.store.loadWorld(ctx, w, conv.Contact, agents, depts); err != nil {
+		if err := s.store.LoadWorld(ctx, w, conv.Contact, agents, depts); err != nil {
 			return err
 		}
 		c := w.Track(conv)
@@ -42,10 +42,10 @@ func (s *Service) Wake(ctx context.Context, convID string) error {
 			return engine.ErrConflict // the contact's copy is newer: load again
 		}
 		if at, ok := c.Deadlines[engine.TimerPurge]; ok && !at.After(s.now()) {
-			return s.store.purge(ctx, c)
+			return s.store.Purge(ctx, c)
 		}
 		w.OnTimers(c)
-		return s.commit(ctx, s.store.newCommit(), w)
+		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 }
 
@@ -76,7 +76,7 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 	routed := false
 	err := s.retry(ctx, func() error {
 		routed = false
-		id, err := s.store.oldestQueued(ctx, dept)
+		id, err := s.store.OldestQueued(ctx, dept)
 		if err != nil || id == "" {
 			return err
 		}
@@ -85,7 +85,7 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 			return err
 		}
 		w := engine.NewWorld(s.now().UTC(), s.Rules())
-		if err := s.store.loadWorld(ctx, w, conv.Contact, nil, []string{dept}); err != nil {
+		if err := s.store.LoadWorld(ctx, w, conv.Contact, nil, []string{dept}); err != nil {
 			return err
 		}
 		c := w.Track(conv)
@@ -97,12 +97,12 @@ func (s *Service) routeOldest(ctx context.Context, dept string) (bool, error) {
 		}
 		routed = true
 		clear(w.Freed) // this loop is the drain; no recursion
-		return s.commit(ctx, s.store.newCommit(), w)
+		return s.commit(ctx, s.store.NewCommit(), w)
 	})
 	return routed, err
 }
 
 // settleDue drops a due-set entry whose job has nothing more to do.
 func (s *Service) settleDue(ctx context.Context, member string) error {
-	return s.store.dropDue(ctx, member)
+	return s.store.DropDue(ctx, member)
 }

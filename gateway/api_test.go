@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/gofiber/fiber/v2"
@@ -54,8 +55,8 @@ func newDeskFixture(t testing.TB) deskFixture {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	store := desk.NewStore(db.Client, desk.KeyPrefix)
-	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, desk.KeyPrefix),
+	st := store.New(db.Client, store.KeyPrefix)
+	svc := desk.NewService(desk.Options{Store: st, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, store.KeyPrefix),
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop(), Media: media.NewSigner([]byte(strings.Repeat("k", 32)), testPublic)})
 	ctx := context.Background()
 	for _, u := range []users.Spec{
@@ -70,7 +71,7 @@ func newDeskFixture(t testing.TB) deskFixture {
 	app := New(Deps{
 		Service: svc, Redis: db.Client, Verifier: channels.NewVerifier(testPublic, testToken), AccountSID: testAccount,
 		MaxBodyBytes: 64 << 10, Admin: Credentials{User: "ops", Password: "secret"},
-		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: desk.KeyPrefix,
+		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: store.KeyPrefix,
 		// app.Test's connections come from 0.0.0.0: as a trusted proxy, a
 		// test names the client's address with X-Forwarded-For.
 		TrustedProxies: []string{"0.0.0.0"},
@@ -484,7 +485,7 @@ func TestAdministration(t *testing.T) {
 		t.Fatalf("on a holiday the message made a %s (%s), want a ticket asking to leave a message", c.Kind, c.Session)
 	}
 
-	var log struct{ Items []desk.AuditEntry }
+	var log struct{ Items []store.AuditEntry }
 	json.NewDecoder(ada.want("GET", "/api/v1/admin/audit", nil, 200, "").Body).Decode(&log)
 	var actions []string
 	for _, e := range log.Items {

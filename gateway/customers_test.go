@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
@@ -75,7 +76,7 @@ func TestCustomerNoteIsAudited(t *testing.T) {
 	closedChatWithInfo(t, f, ann, from, "SMn1")
 	path := "/api/v1/customers/" + from + "/note"
 
-	var n desk.CustomerNote
+	var n store.CustomerNote
 	decodeInto(t, ann.want("PUT", path, map[string]string{"text": "Prefers calls after 17:00"}, 200, "").Body, &n)
 	if n.Text != "Prefers calls after 17:00" || n.By != "ann" || n.At.IsZero() {
 		t.Fatalf("note %+v", n)

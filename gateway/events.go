@@ -39,7 +39,7 @@ func (a *api) events(c *fiber.Ctx) error {
 	}
 	ctx := context.Background() // the stream outlives this handler
 	// The stream is one of the agent's open desks: while it lasts, its
-	// pings renew the desk's lease (desk.DeskLease, well over pingEvery).
+	// pings renew the desk's lease (store.DeskLease, well over pingEvery).
 	deskID := sessions.NewToken()
 	if err := a.svc.DeskOpened(ctx, act.ID, deskID); err != nil {
 		a.hub.release(st)

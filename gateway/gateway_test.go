@@ -21,6 +21,7 @@ import (
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 const (
@@ -45,7 +46,7 @@ type testGateway struct {
 	app interface {
 		Test(*http.Request, ...int) (*http.Response, error)
 	}
-	store *desk.Store
+	store *store.Store
 	svc   *desk.Service
 }
 
@@ -58,13 +59,13 @@ func newTestGateway(t testing.TB, phone bool) testGateway {
 func newGatewayWith(t testing.TB, phone bool, dispatch func(redis.UniversalClient) desk.Dispatcher) testGateway {
 	t.Helper()
 	db := redistest.New(t)
-	store := desk.NewStore(db.Client, desk.KeyPrefix)
-	sandbox := channels.NewSandbox(db.Client, desk.KeyPrefix)
+	st := store.New(db.Client, store.KeyPrefix)
+	sandbox := channels.NewSandbox(db.Client, store.KeyPrefix)
 	cfg := config.Default()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	svc := desk.NewService(desk.Options{Store: store, Dispatcher: dispatch(db.Client), Provider: sandbox, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
+	svc := desk.NewService(desk.Options{Store: st, Dispatcher: dispatch(db.Client), Provider: sandbox, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	verifier := channels.NewVerifier(testPublic, testToken)
 	d := Deps{
 		Service: svc, Redis: db.Client, Verifier: verifier, AccountSID: testAccount,
@@ -75,7 +76,7 @@ func newGatewayWith(t testing.TB, phone bool, dispatch func(redis.UniversalClien
 	if phone {
 		d.Phone = NewPhone(testToken, testAccount, "127.0.0.1:1", verifier, sandbox, svc)
 	}
-	return testGateway{app: New(d), store: store, svc: svc}
+	return testGateway{app: New(d), store: st, svc: svc}
 }
 
 func signedRequest(path string, params map[string]string) *http.Request {

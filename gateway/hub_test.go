@@ -20,6 +20,7 @@ import (
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
 	"github.com/parleydesk/parley/desk/sessions"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // streamGateway is a gateway listening on loopback with a running hub, for
@@ -38,17 +39,17 @@ func newStreamGateway(t *testing.T, agents []config.Agent) streamGateway {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	store := desk.NewStore(db.Client, desk.KeyPrefix)
-	svc := desk.NewService(desk.Options{Store: store, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, desk.KeyPrefix),
+	st := store.New(db.Client, store.KeyPrefix)
+	svc := desk.NewService(desk.Options{Store: st, Dispatcher: nopDispatch{}, Provider: channels.NewSandbox(db.Client, store.KeyPrefix),
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SeedAgents(context.Background(), agents); err != nil {
 		t.Fatal(err)
 	}
-	hub := NewHub(db.Client, store.Events())
+	hub := NewHub(db.Client, st.Events())
 	go hub.Run(context.Background())
 	app := New(Deps{Service: svc, Redis: db.Client, Verifier: channels.NewVerifier(testPublic, testToken), AccountSID: testAccount,
 		MaxBodyBytes: 64 << 10, Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(),
-		KeyPrefix: desk.KeyPrefix, Hub: hub})
+		KeyPrefix: store.KeyPrefix, Hub: hub})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

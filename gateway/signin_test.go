@@ -11,8 +11,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // signInFrom tries a password from a client address (through the trusted
@@ -76,7 +76,7 @@ func TestStrangerCannotLockAUserOut(t *testing.T) {
 func TestUserCeilingSparesAKnownAddress(t *testing.T) {
 	db := redistest.New(t)
 	ctx := context.Background()
-	l := &signInLimiter{rdb: db.Client, prefix: desk.KeyPrefix, limits: signInLimits{
+	l := &signInLimiter{rdb: db.Client, prefix: store.KeyPrefix, limits: signInLimits{
 		pair: 2, address: 100, user: 3, pairWindow: time.Minute, addressWindow: time.Minute, userWindow: time.Minute, knownFor: time.Minute,
 	}}
 	reserve := func(ip string) bool {

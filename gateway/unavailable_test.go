@@ -17,6 +17,7 @@ import (
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/store"
 	"github.com/parleydesk/parley/desk/users"
 )
 
@@ -80,15 +81,15 @@ func TestDeskAPIUnavailableWithoutRedis(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(rdb, desk.KeyPrefix), Dispatcher: nopDispatch{},
-		Provider: channels.NewSandbox(rdb, desk.KeyPrefix), Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
+	svc := desk.NewService(desk.Options{Store: store.New(rdb, store.KeyPrefix), Dispatcher: nopDispatch{},
+		Provider: channels.NewSandbox(rdb, store.KeyPrefix), Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SaveUser(context.Background(), users.Spec{ID: "ann", Name: "Ann", Role: "agent"}, password); err != nil {
 		t.Fatal(err)
 	}
 	app := New(Deps{
 		Service: svc, Redis: rdb, Verifier: channels.NewVerifier(testPublic, testToken), AccountSID: testAccount,
 		MaxBodyBytes: 64 << 10, Admin: Credentials{User: "ops", Password: "secret"},
-		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: desk.KeyPrefix,
+		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: store.KeyPrefix,
 	})
 	ann := deskFixture{app: app, svc: svc}.signIn(t, "ann")
 	ann.want("GET", "/api/v1/conversations?tab=live", nil, http.StatusOK, "")

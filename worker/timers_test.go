@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,7 +52,7 @@ func newTimerRig(tb testing.TB, db redistest.DB, inactivity time.Duration, concu
 	}
 	queue := asynq.NewClientFromRedisClient(db.Client)
 	dispatch := NewDispatcher(queue)
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch,
+	svc := desk.NewService(desk.Options{Store: store.New(db.Client, store.KeyPrefix), Dispatcher: dispatch,
 		Provider: noSends{tb}, Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	// A handful of agents: routing reads the department's agents on every
 	// message, and they share the chats' commits.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,14 +39,14 @@ func TestPresenceChecksRunAsJobs(t *testing.T) {
 	dispatch := worker.NewDispatcher(queue)
 	var skew atomic.Int64 // how far the service's clock is behind
 	now := func() time.Time { return time.Now().Add(-time.Duration(skew.Load())) }
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch,
+	svc := desk.NewService(desk.Options{Store: store.New(db.Client, store.KeyPrefix), Dispatcher: dispatch,
 		Rules: &cfg.Engine, Now: now, Log: zerolog.Nop()})
 	agents := []config.Agent{{ID: "ann", Name: "Ann", Capacity: 3, Online: true}, {ID: "bob", Name: "Bob", Capacity: 3, Online: true}}
 	if err := svc.SeedAgents(ctx, agents); err != nil {
 		t.Fatal(err)
 	}
 
-	skew.Store(int64(desk.DeskLease + desk.PresenceGrace + time.Minute))
+	skew.Store(int64(store.DeskLease + store.PresenceGrace + time.Minute))
 	for _, step := range []func() error{
 		func() error { return svc.DeskOpened(ctx, "ann", "tab") },
 		func() error { return svc.DeskClosed(ctx, "ann", "tab") },

@@ -29,6 +29,7 @@ import (
 	"github.com/parleydesk/parley/config"
 	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
+	"github.com/parleydesk/parley/desk/store"
 	"github.com/parleydesk/parley/desk/users"
 	"github.com/parleydesk/parley/gateway"
 	"github.com/parleydesk/parley/worker"
@@ -465,7 +466,7 @@ func TestAgainstParley(t *testing.T) {
 	queue := asynq.NewClientFromRedisClient(db.Client)
 	defer queue.Close()
 	dispatch := worker.NewDispatcher(queue)
-	svc := desk.NewService(desk.Options{Store: desk.NewStore(db.Client, desk.KeyPrefix), Dispatcher: dispatch, Provider: tw,
+	svc := desk.NewService(desk.Options{Store: store.New(db.Client, store.KeyPrefix), Dispatcher: dispatch, Provider: tw,
 		Rules: &cfg.Engine, Now: time.Now, Log: zerolog.Nop()})
 	if err := svc.SaveUser(context.Background(), users.Spec{ID: "loadsup", Name: "Load Supervisor", Role: "supervisor"}, "load-password"); err != nil {
 		t.Fatal(err)
@@ -479,7 +480,7 @@ func TestAgainstParley(t *testing.T) {
 	app := gateway.New(gateway.Deps{
 		Service: svc, Redis: db.Client, Verifier: channels.NewVerifier(testPublic, testToken), AccountSID: testAccount,
 		MaxBodyBytes: cfg.MaxBodyBytes, Admin: gateway.Credentials{User: "ops", Password: "secret"},
-		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: desk.KeyPrefix,
+		Monitoring: http.NotFoundHandler(), Registry: prometheus.NewRegistry(), Log: zerolog.Nop(), KeyPrefix: store.KeyPrefix,
 	})
 	appLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,7 +3,7 @@ package main
 // Black-box tests: the real binary, built once, runs as a subprocess against
 // a real Redis database; the tests play Twilio on both sides, posting signed
 // webhooks to it and answering its REST calls with a fake (faketwilio_test.go).
-// State is checked by reading Redis through desk.Store.
+// State is checked by reading Redis through store.Store.
 
 import (
 	"bytes"
@@ -32,11 +32,11 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parleydesk/parley/channels"
-	"github.com/parleydesk/parley/desk"
 	"github.com/parleydesk/parley/desk/redistest"
 )
 
@@ -143,7 +143,7 @@ type parley struct {
 	accountSID string
 	authToken  string
 	rdb        redis.UniversalClient
-	store      *desk.Store
+	store      *store.Store
 	fake       *fakeTwilio
 	log        *syncBuffer // every run's output, restarts included
 	http       *http.Client
@@ -199,13 +199,13 @@ func randAlnum(n int) string {
 func (p *parley) conversations(t *testing.T) []*engine.Conversation {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := redistest.Keys(ctx, p.rdb, desk.KeyPrefix+"conv:*")
+	keys, err := redistest.Keys(ctx, p.rdb, store.KeyPrefix+"conv:*")
 	if err != nil {
 		t.Fatalf("list conversations: %v", err)
 	}
 	var out []*engine.Conversation
 	for _, k := range keys {
-		id := strings.TrimPrefix(k, desk.KeyPrefix+"conv:")
+		id := strings.TrimPrefix(k, store.KeyPrefix+"conv:")
 		if strings.Contains(id, ":") { // a conversation's history or other sub-key
 			continue
 		}
@@ -254,7 +254,7 @@ func startParleyWith(t *testing.T, opts parleyOptions) *parley {
 		accountSID: "AC" + randomHex(16),
 		authToken:  randAlnum(32),
 		rdb:        db.Client,
-		store:      desk.NewStore(db.Client, desk.KeyPrefix),
+		store:      store.New(db.Client, store.KeyPrefix),
 		log:        &syncBuffer{},
 		http:       &http.Client{Timeout: 10 * time.Second},
 		subcommand: subcommand,

@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // TestBlackboxFaultOutboxOrder: a gateway and a worker, with the reconciler
@@ -110,7 +109,7 @@ func TestBlackboxFaultOutboxOrder(t *testing.T) {
 	ctx := context.Background()
 	expected := map[string][]engine.Message{} // by Twilio's To
 	for _, c := range cs {
-		convs, err := p.rdb.ZRange(ctx, desk.KeyPrefix+"idx:contact:"+string(c.addr()), 0, -1).Result()
+		convs, err := p.rdb.ZRange(ctx, store.KeyPrefix+"idx:contact:"+string(c.addr()), 0, -1).Result()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleydesk/parley/desk/engine"
+	"github.com/parleydesk/parley/desk/store"
 	"github.com/parleydesk/parley/desk/users"
 
 	"github.com/hibiken/asynq"
@@ -114,7 +115,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	var provider channels.Provider
 	var content desk.ContentAPI // Twilio's Content API; none in sandbox mode
 	if cfg.Twilio.Sandbox() {
-		c.sandbox = channels.NewSandbox(c.rdb, desk.KeyPrefix)
+		c.sandbox = channels.NewSandbox(c.rdb, store.KeyPrefix)
 		provider = c.sandbox
 		c.authToken, c.accountSID = randomHex(16), sandboxAccountSID
 		c.log.Warn().Msg("no Twilio account configured: sandbox mode, outbound messages stay inside Parley (see /dev/phone)")
@@ -149,7 +150,7 @@ func openCore(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		secret = randomHex(32)
 	}
 	c.svc = desk.NewService(desk.Options{
-		Store: desk.NewStore(c.rdb, desk.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
+		Store: store.New(c.rdb, store.KeyPrefix), Dispatcher: c.dispatch, Provider: provider,
 		Rules: &c.cfg.Engine, Now: time.Now, Log: c.log, Media: media.NewSigner([]byte(secret), publicURLOf(cfg)),
 		BotSecrets:  botSecrets(cfg),
 		Sends:       desk.SendPolicy{Retries: cfg.Worker.SendRetries, RetryBase: cfg.Worker.SendRetryBase},
@@ -274,7 +275,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		MaxBodyBytes: c.cfg.MaxBodyBytes, Admin: admin, Registry: reg,
 		Monitoring: asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: sharedRedis{c.rdb}}),
 		Log:        c.log.With().Str("part", "gateway").Logger(),
-		KeyPrefix:  desk.KeyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
+		KeyPrefix:  store.KeyPrefix, SecureCookies: strings.HasPrefix(publicURL, "https://"),
 		TrustedProxies: c.cfg.TrustedProxies,
 	}
 	// The phone writes as any number with no sign-in: it is for a person

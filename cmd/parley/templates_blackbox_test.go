@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleydesk/parley/channels"
 	"github.com/parleydesk/parley/desk"
+	"github.com/parleydesk/parley/desk/store"
 )
 
 // templatesConfig has an admin, an agent who takes every chat, and one
@@ -190,7 +191,7 @@ func TestBlackboxTemplatesSync(t *testing.T) {
 	// Both syncs are in the audit log, with who asked.
 	r = admin.do(t, http.MethodGet, "/api/v1/admin/audit", nil)
 	var audit struct {
-		Items []desk.AuditEntry `json:"items"`
+		Items []store.AuditEntry `json:"items"`
 	}
 	_ = json.Unmarshal([]byte(r.body), &audit)
 	var syncs []string

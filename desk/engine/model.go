@@ -175,10 +175,6 @@ type Conversation struct {
 	// Version is bumped by every committed change; a write that was decided
 	// on an older version is refused and decided again.
 	Version int64 `json:"-"`
-	// Loaded is the stored document as the store read it, so that the store
-	// tells a changed conversation from an unchanged one without encoding
-	// it twice. Only the store sets and reads it.
-	Loaded string `json:"-"`
 }
 
 // Open reports whether the conversation still expects work: a chat that is

@@ -89,6 +89,11 @@ func (w *World) ScheduleWakes() {
 type Tracked struct {
 	Before *Conversation // as loaded; nil for a new conversation
 	Conv   *Conversation
+	// Loaded is Before's stored document as the store read it, so that the
+	// store tells a changed conversation from an unchanged one without
+	// encoding it twice; "" when the store did not track it itself. Only
+	// the store sets and reads it.
+	Loaded string
 }
 
 type TrackedAgent struct {

@@ -1,4 +1,4 @@
-package desk
+package store
 
 import (
 	"sync"
@@ -46,7 +46,7 @@ func (r *recentContacts) get(a channels.Address) *contactImage {
 // conversations it changed are forgotten, then, if it committed, the
 // contact it wrote is remembered as written. After an error the write may
 // or may not have been applied, so that contact is forgotten too.
-func (r *recentContacts) settle(t *tx, committed bool) {
+func (r *recentContacts) settle(t *Tx, committed bool) {
 	if t.image == nil && len(t.stale) == 0 {
 		return
 	}

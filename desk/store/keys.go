@@ -1,6 +1,8 @@
-package desk
+package store
 
-import "github.com/parleydesk/parley/channels"
+import (
+	"github.com/parleydesk/parley/channels"
+)
 
 // KeyPrefix starts every key Parley writes (Asynq keeps its own "asynq:").
 // Its braces are a Redis Cluster hash tag that puts all of Parley's keys in
@@ -34,3 +36,35 @@ func (k keys) due() string { return k.prefix + "due" }
 
 // Events is the pub/sub channel of live updates.
 func (k keys) events() string { return k.channel }
+
+func (k keys) botFailures(bot string) string { return k.prefix + "bot:" + bot + ":failures" }
+
+func (k keys) botOpen(bot string) string { return k.prefix + "bot:" + bot + ":open" }
+
+func (k keys) botNonce(bot, id string) string {
+	return k.prefix + "bot:" + bot + ":nonce:" + id
+}
+
+func (k keys) media(id string) string { return k.prefix + "media:" + id }
+
+func (k keys) quickReply(hash string) string { return k.prefix + "quickreply:" + hash }
+
+func (k keys) credentials(id string) string { return k.prefix + "auth:" + id }
+
+func (k keys) settings() string { return k.prefix + "settings" }
+
+func (k keys) audit() string { return k.prefix + "audit" }
+
+func (k keys) notifications(agent string) string { return k.prefix + "notif:" + agent }
+
+func (k keys) unread(agent string) string { return k.prefix + "notif:" + agent + ":unread" }
+
+func (k keys) viewers(conv string) string { return k.prefix + "viewers:" + conv }
+
+func (k keys) desks(agent string) string { return k.prefix + "desks:" + agent }
+
+func (k keys) customerNote(a channels.Address) string {
+	return k.prefix + "contact:" + string(a) + ":note"
+}
+
+func (k keys) transcriptOffer(a channels.Address) string { return k.prefix + "transcript:" + string(a) }

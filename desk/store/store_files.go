@@ -1,4 +1,4 @@
-package desk
+package store
 
 import (
 	"context"
@@ -130,7 +130,7 @@ func (st *Store) RecordFiles(ctx context.Context, messageID string, files []engi
 	}
 	k := st.keys
 	return saveFilesScript.Run(ctx, st.rdb, []string{k.message(messageID), k.due()},
-		string(raw), flag, mediaWake(messageID), k.events(), string(encodeEvent(ev))).Err()
+		string(raw), flag, MediaWake(messageID), k.events(), string(encodeEvent(ev))).Err()
 }
 
 // quickReplyLock is the key that one send creating a quick-reply resource
@@ -220,10 +220,10 @@ func (st *Store) BotCallbackApplied(ctx context.Context, bot, id string) (bool, 
 	return n > 0, err
 }
 
-// claimBotCallback makes t record a bot's callback id, kept for ttl, and
-// fail with *existsError if it was recorded before: a replayed callback
+// ClaimBotCallback makes t record a bot's callback id, kept for ttl, and
+// fail with *ExistsError if it was recorded before: a replayed callback
 // then changes nothing.
-func (st *Store) claimBotCallback(t *tx, bot, id string, ttl time.Duration) {
+func (st *Store) ClaimBotCallback(t *Tx, bot, id string, ttl time.Duration) {
 	t.claim(st.keys.botNonce(bot, id), "1", ttl.Milliseconds())
 }
 
@@ -241,9 +241,9 @@ func (st *Store) TranscriptOffer(ctx context.Context, a channels.Address) (conv 
 	return conv, fromMS(ms), nil
 }
 
-// replaceSettings makes t store doc as the settings' next version, if they
+// ReplaceSettingsIn makes t store doc as the settings' next version, if they
 // are still at ver when it commits (else ErrConflict).
-func (st *Store) replaceSettings(t *tx, ver int64, doc string) {
+func (st *Store) ReplaceSettingsIn(t *Tx, ver int64, doc string) {
 	k := st.keys
 	t.expectVersion(k.settings(), ver)
 	t.do("HSET", k.settings(), "doc", doc, "ver", itoa(ver+1))

@@ -1,12 +1,11 @@
-package desk
+package store
 
 import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/parleydesk/parley/desk/engine"
-
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk/engine"
 )
 
 // indexes lists the sorted sets a conversation belongs to, with its score
@@ -63,32 +62,32 @@ func (k keys) deptAgents(d string) string { return k.prefix + "agents:dept:" + d
 func (k keys) allAgents() string          { return k.prefix + "agents" }
 
 // convWake is the due-set member of a conversation's earliest deadline.
-func convWake(id string) string { return dueMember(DueConversation, id) }
+func convWake(id string) string { return DueMember(DueConversation, id) }
 
-// outboxPush is one outbox the write pushes new messages to, first the
+// Push is one outbox the write pushes new messages to, first the
 // first of them: once it committed, the outbox's length is the tx's
 // replies[reply].
-type outboxPush struct {
-	to     channels.Address
-	first  string
+type Push struct {
+	To     channels.Address
+	First  string
 	reply  int
 	pushed int
 }
 
-// busy tells whether the outbox held messages before the push: a send job,
+// Busy tells whether the outbox held messages before the push: a send job,
 // a scheduled retry or the due set (for the reconciler) already answers
 // for them, and works through the outbox, so the new messages, which wait
 // behind them, need no job of their own.
-func (p outboxPush) busy(t *tx) bool {
+func (p Push) Busy(t *Tx) bool {
 	n, err := strconv.Atoi(t.replies[p.reply])
 	return err == nil && n > p.pushed
 }
 
-// write adds the world's changes to t: every changed document guarded by
+// Write adds the world's changes to t: every changed document guarded by
 // the version it was decided on, index moves, new messages, the wake-up of
 // each deadline and each queued send, and the live-update events. It
 // returns the outboxes it pushes to.
-func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
+func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 	k := s.keys
 	if w.ContactDirty || w.Remembered {
 		// A remembered world's contact is guarded even when unchanged: the
@@ -111,7 +110,11 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 		var before int64
 		oldIdx := map[string]float64{}
 		if tr.Before != nil {
-			if doc == tr.Before.Loaded {
+			loaded, err := loadedDoc(tr)
+			if err != nil {
+				return nil, err
+			}
+			if doc == loaded {
 				if w.Remembered {
 					t.expectRecord(k.conversation(c.ID), tr.Before.Version)
 				}
@@ -187,8 +190,8 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 		}
 		pushed[m.ConversationID] = append(pushed[m.ConversationID], m.ID)
 		if m.Direction == engine.DirIn && len(m.Media) > 0 {
-			// Its fetch is due now, in the same write (inmedia.go).
-			wakes = append(wakes, ms(w.Now), mediaWake(m.ID))
+			// Its fetch is due now, in the same write (desk/inmedia.go).
+			wakes = append(wakes, ms(w.Now), MediaWake(m.ID))
 		}
 		if m.Direction == engine.DirOut && m.Status == channels.StatusQueued {
 			if _, ok := outgoing[string(m.To)]; !ok {
@@ -200,16 +203,16 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 	for _, id := range convs {
 		t.do("RPUSH", k.history(id), pushed[id]...)
 	}
-	pushes := make([]outboxPush, 0, len(contacts))
+	pushes := make([]Push, 0, len(contacts))
 	for _, a := range contacts {
 		reply := t.report("RPUSH", k.outbox(channels.Address(a)), outgoing[a]...)
-		pushes = append(pushes, outboxPush{to: channels.Address(a), first: outgoing[a][0], reply: reply, pushed: len(outgoing[a])})
+		pushes = append(pushes, Push{To: channels.Address(a), First: outgoing[a][0], reply: reply, pushed: len(outgoing[a])})
 		// NX: an outbox already due (its head waiting for a retry, or
 		// claimed) keeps its time; the new messages wait their turn.
-		t.do("ZADD", k.due(), "NX", ms(w.Now), outboxWake(channels.Address(a)))
+		t.do("ZADD", k.due(), "NX", ms(w.Now), OutboxWake(channels.Address(a)))
 	}
 	for _, b := range w.BotDeliveries {
-		wakes = append(wakes, ms(w.Now), botWake(b.Conv, b.Message))
+		wakes = append(wakes, ms(w.Now), BotWake(b.Conv, b.Message))
 	}
 	if len(wakes) > 0 {
 		t.do("ZADD", k.due(), wakes...)
@@ -245,29 +248,42 @@ func (s *Store) write(t *tx, w *engine.World) ([]outboxPush, error) {
 
 func sameAgent(a, b *engine.Agent) bool { return encodeAgent(a) == encodeAgent(b) }
 
+// writeTranscriptOffers adds a decision's offers to its commit, and drops
+// the offer it took up.
+func (k keys) writeTranscriptOffers(t *Tx, w *engine.World) {
+	ts := w.Transcript
+	if ts == nil {
+		return
+	}
+	key := k.transcriptOffer(w.Contact.Address)
+	if ts.Used {
+		t.do("DEL", key)
+	}
+	for _, o := range ts.Offers {
+		ttl := o.Until.Sub(w.Now).Milliseconds()
+		t.do("SET", key, o.Conv+" "+ms(o.Until), "PX", strconv.FormatInt(max(ttl, 1), 10))
+	}
+}
+
 // remember sets t's image of the world's contact as the write leaves it,
 // when the write stores the contact and every conversation it points at is
 // in the world; otherwise an image of it is stale.
-func (s *Store) remember(t *tx, w *engine.World, stored map[string]string) {
-	if w.Contact == nil {
+func (s *Store) remember(t *Tx, w *engine.World, stored map[string]string) {
+	if w.Contact == nil || !w.ContactDirty {
 		return
 	}
-	a := w.Contact.Address
-	if !w.ContactDirty {
-		return
-	}
-	img := &contactImage{fields: contactValues(w.Contact, w.ContactBefore.Version+1)}
 	c := w.Contact
+	img := &contactImage{fields: contactValues(c, w.ContactBefore.Version+1)}
 	for i, id := range []string{c.Chat, c.Ticket, c.ReachOut, c.Survey} {
 		if id == "" {
 			continue
 		}
 		raw, ok := stored[id]
 		if !ok {
-			t.stale = append(t.stale, a)
+			t.stale = append(t.stale, c.Address)
 			return
 		}
 		img.convs[i] = raw
 	}
-	t.image, t.imageOf = img, a
+	t.image, t.imageOf = img, c.Address
 }

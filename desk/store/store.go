@@ -1,4 +1,10 @@
-package desk
+// Package store keeps Parley's state in Redis: the key layout, the stored
+// records of contacts, conversations, messages and agents, the one guarded
+// commit (Tx) a decision's world is written in, and every Lua script. The
+// desk's Service loads, commits and reads through a Store and never names
+// a key or a command; the store imports nothing of desk but the engine's
+// model (and media's file lifetime).
+package store
 
 import (
 	"context"
@@ -10,23 +16,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk/engine"
+	"github.com/redis/go-redis/v9"
 )
 
 // Store reads and writes Parley's state in Redis. Every write that changes a
-// conversation goes through a guarded tx.
+// conversation goes through a guarded Tx.
 type Store struct {
 	rdb    redis.UniversalClient
 	keys   keys
 	recent *recentContacts
 }
 
-// NewStore returns a store whose keys all start with prefix (KeyPrefix in production).
-func NewStore(rdb redis.UniversalClient, prefix string) *Store {
+// New returns a store whose keys all start with prefix (KeyPrefix in production).
+func New(rdb redis.UniversalClient, prefix string) *Store {
 	k := keys{prefix: prefix, channel: prefix + "events"}
 	if c, ok := rdb.(*redis.Client); ok && c.Options().DB != 0 {
 		// Pub/sub ignores database numbers: deployments sharing a Redis
@@ -38,6 +42,13 @@ func NewStore(rdb redis.UniversalClient, prefix string) *Store {
 
 // Events is the pub/sub channel on which every committed change is announced.
 func (s *Store) Events() string { return s.keys.events() }
+
+// Client is the Redis client the store speaks through, for the desk's
+// sign-ins (desk/sessions), which keep their own keys beside the store's.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// Prefix starts every key the store writes.
+func (s *Store) Prefix() string { return s.keys.prefix }
 
 func ms(t time.Time) string {
 	if t.IsZero() {
@@ -112,10 +123,10 @@ end
 return out
 `)
 
-// loadWorld adds to w, in one round trip, contact a with the conversations
+// LoadWorld adds to w, in one round trip, contact a with the conversations
 // it points at, the agents named and the departments named (all their
 // agents and their queue length). Unknown agents are left out.
-func (s *Store) loadWorld(ctx context.Context, w *engine.World, a channels.Address, agents, depts []string) error {
+func (s *Store) LoadWorld(ctx context.Context, w *engine.World, a channels.Address, agents, depts []string) error {
 	keys := []string{s.keys.contact(a)}
 	var named []string
 	for _, id := range agents {
@@ -147,7 +158,7 @@ func (s *Store) loadWorld(ctx context.Context, w *engine.World, a channels.Addre
 		if err != nil {
 			return err
 		}
-		w.Track(c)
+		track(w, c, raw)
 	}
 	rest := res[n+4:]
 	for range named {
@@ -186,33 +197,58 @@ func luaStrings(list []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-// contactState is a contact with the conversations it points at (nil where
+// ContactState is a contact with the conversations it points at (nil where
 // none), and, when asked for and the contact has no open chat, a
 // department's agents and queue length.
-type contactState struct {
-	contact                        engine.Contact
-	chat, ticket, reachOut, survey *engine.Conversation
-	dept                           string // "" unless the department was loaded
-	agents                         []*engine.Agent
-	queued                         int
+type ContactState struct {
+	Contact          engine.Contact
+	Chat, Ticket     *engine.Conversation
+	reachOut, survey *engine.Conversation
+	dept             string // "" unless the department was loaded
+	agents           []*engine.Agent
+	queued           int
+	// raw are the stored strings of chat, ticket, reachOut and survey.
+	raw [4]string
+	// remembered is set when the state is the store's image of its own
+	// last write (recent.go), not a read.
+	remembered bool
 }
 
-// loadContact returns a contact (version 0 if unknown) with its open chat,
+// AddTo puts what was loaded into w: the contact, its conversations (each
+// with the document it was read from), and the department's agents and
+// queue length when it was loaded.
+func (st *ContactState) AddTo(w *engine.World) {
+	if st.dept != "" {
+		w.Queued[st.dept] = st.queued
+		w.Loaded[st.dept] = true
+		for _, ag := range st.agents {
+			w.TrackAgent(ag)
+		}
+	}
+	w.Contact, w.ContactBefore = &st.Contact, st.Contact
+	w.Remembered = st.remembered
+	track(w, st.Chat, st.raw[0])
+	track(w, st.Ticket, st.raw[1])
+	track(w, st.reachOut, st.raw[2])
+	track(w, st.survey, st.raw[3])
+}
+
+// LoadContact returns a contact (version 0 if unknown) with its open chat,
 // open ticket and last reach-out.
-func (s *Store) loadContact(ctx context.Context, a channels.Address) (contactState, error) {
-	return s.loadContactDept(ctx, a, "")
+func (s *Store) LoadContact(ctx context.Context, a channels.Address) (ContactState, error) {
+	return s.LoadContactDept(ctx, a, "")
 }
 
-// loadContactDept is loadContact that also loads dept when the contact has
+// LoadContactDept is LoadContact that also loads dept when the contact has
 // no open chat.
-func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept string) (contactState, error) {
+func (s *Store) LoadContactDept(ctx context.Context, a channels.Address, dept string) (ContactState, error) {
 	keys := []string{s.keys.contact(a)}
 	if dept != "" {
 		keys = append(keys, s.keys.deptAgents(dept), s.keys.queue(dept))
 	}
 	res, err := loadScript.Run(ctx, s.rdb, keys, s.keys.conversation(""), s.keys.agent("")).StringSlice()
 	if err != nil {
-		return contactState{}, fmt.Errorf("load contact: %w", err)
+		return ContactState{}, fmt.Errorf("load contact: %w", err)
 	}
 	n := len(contactFields)
 	st, err := decodeContactState(a, res[:n], res[n:n+4])
@@ -223,25 +259,28 @@ func (s *Store) loadContactDept(ctx context.Context, a channels.Address, dept st
 	return st, err
 }
 
-// recall is loadContact from the store's memory of its own last write of
-// the contact (recent.go), when it has one.
-func (s *Store) recall(a channels.Address) (contactState, bool) {
+// Recall is LoadContact from the store's memory of its own last write of
+// the contact (recent.go), when it has one. A world it is added to is
+// Remembered, and its commit guards every record read.
+func (s *Store) Recall(a channels.Address) (ContactState, bool) {
 	img := s.recent.get(a)
 	if img == nil {
-		return contactState{}, false
+		return ContactState{}, false
 	}
 	st, err := decodeContactState(a, img.fields, img.convs[:])
+	st.remembered = true
 	return st, err == nil
 }
 
 // decodeContactState reads a contact's values (contactFields) and the
 // stored strings of its chat, ticket, reach-out and survey.
-func decodeContactState(a channels.Address, fields, convs []string) (contactState, error) {
-	st := contactState{contact: decodeContact(a, fields)}
-	for i, into := range []**engine.Conversation{&st.chat, &st.ticket, &st.reachOut, &st.survey} {
+func decodeContactState(a channels.Address, fields, convs []string) (ContactState, error) {
+	st := ContactState{Contact: decodeContact(a, fields)}
+	for i, into := range []**engine.Conversation{&st.Chat, &st.Ticket, &st.reachOut, &st.survey} {
 		if convs[i] == "" {
 			continue
 		}
+		st.raw[i] = convs[i]
 		var err error
 		if *into, err = decodeConversation(convs[i]); err != nil {
 			return st, err
@@ -252,11 +291,11 @@ func decodeContactState(a channels.Address, fields, convs []string) (contactStat
 
 // Contact returns a contact; an unknown address is ErrNotFound.
 func (s *Store) Contact(ctx context.Context, a channels.Address) (engine.Contact, error) {
-	st, err := s.loadContact(ctx, a)
-	if err == nil && st.contact.Version == 0 {
-		return st.contact, engine.ErrNotFound
+	st, err := s.LoadContact(ctx, a)
+	if err == nil && st.Contact.Version == 0 {
+		return st.Contact, engine.ErrNotFound
 	}
-	return st.contact, err
+	return st.Contact, err
 }
 
 // Conversation returns one conversation by id.
@@ -337,3 +376,33 @@ func (s *Store) Due(ctx context.Context, until time.Time, limit int64) ([]string
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Conversations loads several conversations in one round trip, skipping ids
+// that no longer exist and repeats.
+func (st *Store) Conversations(ctx context.Context, ids []string) ([]*engine.Conversation, error) {
+	cmds := make([]*redis.StringCmd, len(ids))
+	if _, err := st.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, st.keys.conversation(id))
+		}
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) { // a missing id is skipped below
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := make([]*engine.Conversation, 0, len(ids))
+	for _, cmd := range cmds {
+		if cmd.Val() == "" {
+			continue
+		}
+		c, err := decodeConversation(cmd.Val())
+		if err != nil {
+			return nil, err
+		}
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

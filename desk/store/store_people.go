@@ -1,17 +1,17 @@
-package desk
+package store
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/parleydesk/parley/desk/engine"
-
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk/engine"
+	"github.com/redis/go-redis/v9"
 )
 
 // What the desk keeps about the people around a conversation, apart from
@@ -76,8 +76,8 @@ func (st *Store) ReplaceSettings(ctx context.Context, doc string, e AuditEntry) 
 		return err
 	}
 	t := newTx()
-	st.replaceSettings(t, ver, doc)
-	if err := st.addAudit(t, e); err != nil {
+	st.ReplaceSettingsIn(t, ver, doc)
+	if err := st.AddAudit(t, e); err != nil {
 		return err
 	}
 	return t.commit(ctx, st.rdb)
@@ -89,15 +89,15 @@ const auditKept = 10000
 // AppendAudit adds an entry to the audit log on its own.
 func (st *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
 	t := newTx()
-	if err := st.addAudit(t, e); err != nil {
+	if err := st.AddAudit(t, e); err != nil {
 		return err
 	}
 	return t.commit(ctx, st.rdb)
 }
 
-// addAudit adds an audit entry to t, so that it commits with the change it
+// AddAudit adds an audit entry to t, so that it commits with the change it
 // records; the log keeps the newest auditKept.
-func (st *Store) addAudit(t *tx, e AuditEntry) error {
+func (st *Store) AddAudit(t *Tx, e AuditEntry) error {
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -202,7 +202,7 @@ func (st *Store) RenewDesk(ctx context.Context, agent, desk string, now time.Tim
 	t.do("PEXPIRE", k.desks(agent), strconv.FormatInt((DeskLease+PresenceGrace).Milliseconds(), 10))
 	// Should this desk vanish without a word, the check is due when its
 	// lease has run out and the grace with it.
-	t.do("ZADD", k.due(), "GT", ms(expires.Add(PresenceGrace)), presenceWake(agent))
+	t.do("ZADD", k.due(), "GT", ms(expires.Add(PresenceGrace)), PresenceWake(agent))
 	return t.commit(ctx, st.rdb)
 }
 
@@ -212,7 +212,7 @@ func (st *Store) RenewDesk(ctx context.Context, agent, desk string, now time.Tim
 func (st *Store) CloseDesk(ctx context.Context, agent, desk string, now, checkAt time.Time) (int, error) {
 	k := st.keys
 	return closeDeskScript.Run(ctx, st.rdb, []string{k.desks(agent), k.due()},
-		desk, now.UnixMilli(), checkAt.UnixMilli(), presenceWake(agent)).Int()
+		desk, now.UnixMilli(), checkAt.UnixMilli(), PresenceWake(agent)).Int()
 }
 
 // closeDeskScript drops a desk and its lapsed siblings; when none is left it
@@ -233,7 +233,7 @@ return open
 func (st *Store) PresenceLapsed(ctx context.Context, agent string, now time.Time) (bool, error) {
 	k := st.keys
 	lapsed, err := checkPresenceScript.Run(ctx, st.rdb, []string{k.desks(agent), k.due()},
-		now.UnixMilli(), presenceWake(agent)).Int()
+		now.UnixMilli(), PresenceWake(agent)).Int()
 	return lapsed != 0, err
 }
 
@@ -263,7 +263,7 @@ func (st *Store) ContactConversationIDs(ctx context.Context, a channels.Address)
 // same write. It is one optimistic attempt: a note changed meanwhile is
 // ErrConflict.
 func (st *Store) SaveCustomerNote(ctx context.Context, addr channels.Address, note CustomerNote, e AuditEntry) error {
-	_, ver, err := st.customerNote(ctx, addr)
+	_, ver, err := st.CustomerNote(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -275,8 +275,84 @@ func (st *Store) SaveCustomerNote(ctx context.Context, addr channels.Address, no
 	key := st.keys.customerNote(addr)
 	t.expectRecord(key, ver)
 	t.do("SET", key, convValue(ver+1, string(raw)))
-	if err := st.addAudit(t, e); err != nil {
+	if err := st.AddAudit(t, e); err != nil {
 		return err
 	}
 	return t.commit(ctx, st.rdb)
+}
+
+// AuditEntry records who changed what, when.
+type AuditEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// notificationsKept is how many notifications an agent's bell remembers.
+const notificationsKept = 200
+
+// viewingTTL is how long one "I am looking at this" lasts; the desk renews it.
+const viewingTTL = 20 * time.Second
+
+// Viewer is someone looking at a conversation now.
+type Viewer struct {
+	Agent  string `json:"agent"`
+	Typing bool   `json:"typing"`
+}
+
+// PresenceGrace is how long an agent may have no desk open (a reload, a lost
+// connection) before they stop getting chats.
+const PresenceGrace = 60 * time.Second
+
+// DeskLease is how long an open desk counts without a renewal; a desk's
+// stream renews it at least twice as often.
+const DeskLease = 45 * time.Second
+
+// CustomerNote is the team's note about a customer: free text, with who
+// last changed it and when.
+type CustomerNote struct {
+	Text string    `json:"text"`
+	By   string    `json:"by,omitempty"`
+	At   time.Time `json:"at,omitzero"`
+}
+
+// ContactConversations loads every conversation of a contact, oldest first.
+func (s *Store) ContactConversations(ctx context.Context, a channels.Address) ([]*engine.Conversation, error) {
+	ids, err := s.ContactConversationIDs(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return s.Conversations(ctx, ids)
+}
+
+// AgentNames maps every agent's id to their name.
+func (s *Store) AgentNames(ctx context.Context) (map[string]string, error) {
+	all, err := s.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(all))
+	for _, ag := range all {
+		names[ag.ID] = ag.Name
+	}
+	return names, nil
+}
+
+// CustomerNote reads a customer's note and its version (0: none yet).
+func (s *Store) CustomerNote(ctx context.Context, addr channels.Address) (CustomerNote, int64, error) {
+	v, err := s.rdb.Get(ctx, s.keys.customerNote(addr)).Result()
+	if errors.Is(err, redis.Nil) {
+		return CustomerNote{}, 0, nil
+	}
+	if err != nil {
+		return CustomerNote{}, 0, err
+	}
+	ver, doc, _ := strings.Cut(v, " ")
+	var n CustomerNote
+	if err := json.Unmarshal([]byte(doc), &n); err != nil {
+		return CustomerNote{}, 0, fmt.Errorf("customer note: %w", err)
+	}
+	return n, version(ver), nil
 }

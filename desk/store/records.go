@@ -1,4 +1,4 @@
-package desk
+package store
 
 import (
 	"encoding/json"
@@ -64,7 +64,7 @@ func decodeContact(a channels.Address, v []string) engine.Contact {
 
 // writeContact adds to t the fields of c that differ from before: set when
 // they have a value, deleted when they lost it. The version always moves.
-func (k keys) writeContact(t *tx, before, c *engine.Contact) {
+func (k keys) writeContact(t *Tx, before, c *engine.Contact) {
 	key := k.contact(c.Address)
 	was, now := contactValues(before, before.Version), contactValues(c, before.Version+1)
 	set := []string{}
@@ -184,6 +184,23 @@ func encodeConversation(c *engine.Conversation) (string, error) {
 // convValue is the stored string of a conversation's JSON at a version.
 func convValue(ver int64, doc string) string { return itoa(ver) + " " + doc }
 
+// AsCommitted returns a tracked conversation as its world's commit stored
+// it, decoded from the stored document as a read would find it, and
+// whether the commit left it as loaded (then c is nil). A document that
+// does not decode gives nil.
+func AsCommitted(tr *engine.Tracked) (c *engine.Conversation, unchanged bool) {
+	doc, err := encodeConversation(tr.Conv)
+	if err == nil {
+		if loaded, err := loadedDoc(tr); err == nil && doc == loaded {
+			return nil, true
+		}
+	}
+	if err == nil {
+		c, _ = decodeConversation(convValue(tr.Before.Version+1, doc))
+	}
+	return c, false
+}
+
 // decodeConversation reads a stored conversation string.
 func decodeConversation(v string) (*engine.Conversation, error) {
 	ver, doc, ok := strings.Cut(v, " ")
@@ -222,8 +239,30 @@ func decodeConversation(v string) (*engine.Conversation, error) {
 		c.Closed = &engine.Closure{By: cl.By, Reason: cl.Reason, Sentiment: cl.Sentiment, Notes: cl.Notes, Tag: cl.Tag, Refs: cl.Refs, At: cl.At.time()}
 	}
 	c.Version = version(ver)
-	c.Loaded = doc
 	return &c, nil
+}
+
+// track adds c (nil for none), read from raw, its stored string, to w, with
+// its document as Loaded, unless w tracks it already.
+func track(w *engine.World, c *engine.Conversation, raw string) {
+	if c == nil {
+		return
+	}
+	if _, ok := w.Convs[c.ID]; ok {
+		return
+	}
+	w.Track(c)
+	_, w.Convs[c.ID].Loaded, _ = strings.Cut(raw, " ")
+}
+
+// loadedDoc is the stored document tr.Before was read from: as the store
+// read it when it tracked it, or else (the Service tracked a copy read
+// earlier, the request's view or a list's) encoded again.
+func loadedDoc(tr *engine.Tracked) (string, error) {
+	if tr.Loaded != "" {
+		return tr.Loaded, nil
+	}
+	return encodeConversation(tr.Before)
 }
 
 // A message is a hash of its non-empty fields: a short message stays

@@ -1,4 +1,4 @@
-package desk
+package store
 
 import (
 	"context"
@@ -11,10 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// maxAttempts bounds the retries of one optimistic transaction.
-const maxAttempts = 50
-
-// tx is one atomic write, guarded: every guard is checked inside Redis, and
+// Tx is one atomic write, guarded: every guard is checked inside Redis, and
 // only when all pass are all the commands applied, in one Lua script. It is
 // how Parley does compare-and-set over several keys in one round trip.
 //
@@ -25,7 +22,7 @@ const maxAttempts = 50
 // decoding in Lua on every write. They are kept as strings and handed to
 // the client as pointers to them: boxing each string in an interface
 // would allocate once per argument, some forty times a message.
-type tx struct {
+type Tx struct {
 	keys    []string
 	index   map[string]int
 	guards  []string
@@ -46,11 +43,11 @@ type tx struct {
 
 // newTx sizes a tx for a message's write (about ten commands over a few
 // keys), so that building one does not grow its slices step by step.
-func newTx() *tx {
-	return &tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]string, 0, 16), ops: make([]string, 0, 64)}
+func newTx() *Tx {
+	return &Tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]string, 0, 16), ops: make([]string, 0, 64)}
 }
 
-func (t *tx) ref(key string) string {
+func (t *Tx) ref(key string) string {
 	i, ok := t.index[key]
 	if !ok {
 		t.keys = append(t.keys, key)
@@ -60,16 +57,16 @@ func (t *tx) ref(key string) string {
 	return strconv.Itoa(i)
 }
 
-func (t *tx) guard(kind, key string, args ...string) {
+func (t *Tx) guard(kind, key string, args ...string) {
 	t.nGuards++
 	t.guards = append(append(t.guards, strconv.Itoa(2+len(args)), kind, t.ref(key)), args...)
 }
 
 // expectField guards that hash field equals want ("" means absent).
-func (t *tx) expectField(key, field, want string) { t.guard("eq", key, field, want) }
+func (t *Tx) expectField(key, field, want string) { t.guard("eq", key, field, want) }
 
 // expectVersion guards a versioned hash; version 0 means it must not exist yet.
-func (t *tx) expectVersion(key string, version int64) {
+func (t *Tx) expectVersion(key string, version int64) {
 	want := ""
 	if version > 0 {
 		want = strconv.FormatInt(version, 10)
@@ -79,47 +76,47 @@ func (t *tx) expectVersion(key string, version int64) {
 
 // expectRecord guards a string record stored as its version, a space and
 // its value; version 0 means it must not exist yet.
-func (t *tx) expectRecord(key string, version int64) {
+func (t *Tx) expectRecord(key string, version int64) {
 	t.guard("rec", key, strconv.FormatInt(version, 10))
 }
 
 // expectRoom guards that adding delta to a numeric hash field keeps it at
 // most limit.
-func (t *tx) expectRoom(key, field string, delta, limit int) {
+func (t *Tx) expectRoom(key, field string, delta, limit int) {
 	t.guard("room", key, field, strconv.Itoa(delta), strconv.Itoa(limit))
 }
 
 // claim sets a string key that must be absent. It is taken once every other
 // guard has passed, by SET NX, so claiming costs one command; if the key
 // exists, the commit reports errExists with the key's value.
-func (t *tx) claim(key, value string, ttlMillis int64) {
+func (t *Tx) claim(key, value string, ttlMillis int64) {
 	t.claims++
 	t.guard("claim", key, value, strconv.FormatInt(ttlMillis, 10))
 }
 
 // do adds one command on key.
-func (t *tx) do(cmd, key string, args ...string) {
+func (t *Tx) do(cmd, key string, args ...string) {
 	t.ops = append(append(t.ops, strconv.Itoa(2+len(args)), cmd, t.ref(key)), args...)
 }
 
 // report adds one command on key whose reply the commit keeps: it is
 // replies[i] after commit, i being the value returned. The script tells
 // such a command by its negative count.
-func (t *tx) report(cmd, key string, args ...string) int {
+func (t *Tx) report(cmd, key string, args ...string) int {
 	t.ops = append(append(t.ops, strconv.Itoa(-(2+len(args))), cmd, t.ref(key)), args...)
 	t.reports++
 	return t.reports - 1
 }
 
 // publish adds a pub/sub message, sent only if the write commits.
-func (t *tx) publish(channel string, payload []byte) {
+func (t *Tx) publish(channel string, payload []byte) {
 	t.ops = append(t.ops, "4", "PUBLISH", "0", channel, string(payload))
 }
 
-// existsError is the result of a failed claim.
-type existsError struct{ value string }
+// ExistsError is the result of a failed claim.
+type ExistsError struct{ Value string }
 
-func (e *existsError) Error() string { return "already recorded as " + e.value }
+func (e *ExistsError) Error() string { return "already recorded as " + e.Value }
 
 // commitScript checks the guards in ARGV (ARGV[1] is their number), takes
 // the claims, then runs the commands. It reads the arguments in place:
@@ -164,8 +161,8 @@ return out
 `)
 
 // commit runs the transaction. It returns ErrConflict when a version guard
-// failed and *existsError when a claim found its key taken.
-func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
+// failed and *ExistsError when a claim found its key taken.
+func (t *Tx) commit(ctx context.Context, rdb redis.Scripter) error {
 	if len(t.ops) == 0 && t.claims == 0 {
 		return nil // nothing changed: nothing to guard
 	}
@@ -188,7 +185,7 @@ func (t *tx) commit(ctx context.Context, rdb redis.Scripter) error {
 	case "conflict":
 		return engine.ErrConflict
 	case "exists":
-		return &existsError{value: res[1]}
+		return &ExistsError{Value: res[1]}
 	}
 	return fmt.Errorf("commit: unexpected reply %q", res)
 }
