@@ -3,8 +3,11 @@ package desk
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -212,5 +215,68 @@ func TestNextAnswerOfATicketIsOneRoundTrip(t *testing.T) {
 	}
 	if n := count.n.Load(); n != 1 {
 		t.Fatalf("the answer took %d commands, want 1 (the commit)", n)
+	}
+}
+
+// sameAsRead fails unless the store's image of contact a is exactly what
+// a read of it finds: the contact, and each conversation it points at as
+// a world tracks it (before, working copy and stored document).
+func sameAsRead(t *testing.T, f fixture, a channels.Address, step string) {
+	t.Helper()
+	img, ok := f.store.Recall(a)
+	if !ok {
+		t.Fatalf("%s: no image of %s", step, a)
+	}
+	read, err := f.store.LoadContact(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wi, wr := engine.NewWorld(f.clock.Now(), f.svc.Rules()), engine.NewWorld(f.clock.Now(), f.svc.Rules())
+	img.AddTo(wi)
+	read.AddTo(wr)
+	if !reflect.DeepEqual(*wi.Contact, *wr.Contact) {
+		t.Fatalf("%s: the image's contact %+v, a read's %+v", step, *wi.Contact, *wr.Contact)
+	}
+	if len(wi.Convs) != len(wr.Convs) {
+		t.Fatalf("%s: the image tracks %d conversations, a read %d", step, len(wi.Convs), len(wr.Convs))
+	}
+	for id, r := range wr.Convs {
+		i := wi.Convs[id]
+		if i == nil || !reflect.DeepEqual(i.Before, r.Before) || !reflect.DeepEqual(i.Conv, r.Conv) || i.Loaded != r.Loaded {
+			t.Fatalf("%s: conversation %s differs:\nimage %+v\nread  %+v", step, id, i, r)
+		}
+	}
+}
+
+// The image is what a read finds, through the leave-a-message flow and a
+// live chat from its start to its survey.
+func TestImageIsWhatAReadFinds(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const ticketFrom = "whatsapp:+27820000310"
+	for i, body := range []string{"hello", "what?", "YES", "my order is late", "it was due on Monday", "//end", "one more thing"} {
+		if _, err := f.svc.Receive(ctx, inbound(fmt.Sprintf("SMi%d", i), ticketFrom, body)); err != nil {
+			t.Fatal(err)
+		}
+		sameAsRead(t, f, ticketFrom, "ticket flow, after "+body)
+		f.clock.Add(time.Minute)
+	}
+
+	seed(t, f, online("ann", 5))
+	const chatFrom = "whatsapp:+27820000311"
+	chat := liveChat(t, f, chatFrom)
+	sameAsRead(t, f, chatFrom, "the chat's first message")
+	ann := engine.Actor{ID: "ann", Role: "agent"}
+	for i, body := range []string{"are you there?", "my order", "//end", "5", "thanks", "hello again"} {
+		if i == 2 {
+			if _, err := f.svc.Reply(ctx, ann, chat.ID, engine.Reply{Body: "Looking now"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := f.svc.Receive(ctx, inbound(fmt.Sprintf("SMj%d", i), chatFrom, body)); err != nil {
+			t.Fatal(err)
+		}
+		sameAsRead(t, f, chatFrom, "live chat, after "+body)
+		f.clock.Add(time.Minute)
 	}
 }

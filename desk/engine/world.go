@@ -116,12 +116,13 @@ func (w *World) Track(c *Conversation) *Conversation {
 		return t.Conv
 	}
 	before := *c
-	cp := cloneConversation(c)
+	cp := c.Clone()
 	w.Convs[c.ID] = &Tracked{Before: &before, Conv: cp}
 	return cp
 }
 
-func cloneConversation(c *Conversation) *Conversation {
+// Clone is a copy of c that shares nothing with it.
+func (c *Conversation) Clone() *Conversation {
 	cp := *c
 	cp.Ignored = slices.Clone(c.Ignored)
 	cp.Merged = slices.Clone(c.Merged)

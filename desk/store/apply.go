@@ -98,9 +98,9 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 		k.writeContact(t, &w.ContactBefore, w.Contact)
 	}
 	w.ScheduleWakes()
-	// stored holds each conversation's string as this write leaves it, for
-	// the contact's image.
-	stored := make(map[string]string, len(w.Convs))
+	// stored holds each conversation as this write leaves it, for the
+	// contact's image.
+	stored := make(map[string]storedConv, len(w.Convs))
 	for _, tr := range w.Convs {
 		c := tr.Conv
 		doc, err := encodeConversation(c)
@@ -118,15 +118,15 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 				if w.Remembered {
 					t.expectRecord(k.conversation(c.ID), tr.Before.Version)
 				}
-				stored[c.ID] = convValue(tr.Before.Version, doc)
+				stored[c.ID] = storedConv{tr, tr.Before.Version, doc}
 				continue // unchanged
 			}
 			before = tr.Before.Version
 			oldIdx = k.indexes(tr.Before)
 		}
 		t.expectRecord(k.conversation(c.ID), before)
-		stored[c.ID] = convValue(before+1, doc)
-		t.do("SET", k.conversation(c.ID), stored[c.ID])
+		stored[c.ID] = storedConv{tr, before + 1, doc}
+		t.do("SET", k.conversation(c.ID), convValue(before+1, doc))
 		t.stale = append(t.stale, c.Contact) // its image, unless this write makes a new one
 		newIdx := k.indexes(c)
 		for key := range oldIdx {
@@ -265,10 +265,24 @@ func (k keys) writeTranscriptOffers(t *Tx, w *engine.World) {
 	}
 }
 
+// storedConv is a conversation as a write leaves it: its version and
+// document as stored.
+type storedConv struct {
+	tr      *engine.Tracked
+	version int64
+	doc     string
+}
+
 // remember sets t's image of the world's contact as the write leaves it,
 // when the write stores the contact and every conversation it points at is
-// in the world; otherwise an image of it is stale.
-func (s *Store) remember(t *Tx, w *engine.World, stored map[string]string) {
+// in the world; otherwise an image of it is stale. The image's
+// conversations are copies of the decided ones, so the next message needs
+// no decoding either. Decoding their stored documents gives the same
+// (TestImageIsWhatAReadFinds) but for times finer than a millisecond,
+// which the stored form drops: decisions run on a millisecond clock, so
+// only a timeout set finer than that would make one, and a deadline
+// remembered that much later than stored.
+func (s *Store) remember(t *Tx, w *engine.World, stored map[string]storedConv) {
 	if w.Contact == nil || !w.ContactDirty {
 		return
 	}
@@ -278,12 +292,14 @@ func (s *Store) remember(t *Tx, w *engine.World, stored map[string]string) {
 		if id == "" {
 			continue
 		}
-		raw, ok := stored[id]
+		sc, ok := stored[id]
 		if !ok {
 			t.stale = append(t.stale, c.Address)
 			return
 		}
-		img.convs[i] = raw
+		cp := sc.tr.Conv.Clone()
+		cp.Version = sc.version
+		img.convs[i], img.docs[i] = cp, sc.doc
 	}
 	t.image, t.imageOf = img, c.Address
 }

@@ -4,19 +4,23 @@ import (
 	"sync"
 
 	"github.com/parleydesk/parley/channels"
+	"github.com/parleydesk/parley/desk/engine"
 )
 
-// recentKept bounds the contacts a store remembers: about 3 KB each, so a
-// few megabytes at most.
+// recentKept bounds the contacts a store remembers: a live chat's image
+// is under 1 KB (its stored document is about 500 bytes), so a few
+// megabytes at most.
 const recentKept = 4096
 
 // contactImage is a contact as a commit of this process left it in Redis:
-// its hash's values (contactFields) and the stored strings of the four
-// conversations it points at, "" where it points at none. It is what
-// loadScript would read back, without the round trip.
+// its hash's values (contactFields), and the four conversations it points
+// at (nil where it points at none) with their stored documents. It is
+// what loadScript would read back, without the round trip. It is never
+// changed: each use takes copies.
 type contactImage struct {
 	fields []string
-	convs  [4]string
+	convs  [4]*engine.Conversation
+	docs   [4]string
 }
 
 // recentContacts remembers the image of each contact this process was the

@@ -242,9 +242,9 @@ func decodeConversation(v string) (*engine.Conversation, error) {
 	return &c, nil
 }
 
-// track adds c (nil for none), read from raw, its stored string, to w, with
-// its document as Loaded, unless w tracks it already.
-func track(w *engine.World, c *engine.Conversation, raw string) {
+// track adds c (nil for none), read from its stored document doc, to w,
+// with doc as Loaded, unless w tracks it already.
+func track(w *engine.World, c *engine.Conversation, doc string) {
 	if c == nil {
 		return
 	}
@@ -252,7 +252,14 @@ func track(w *engine.World, c *engine.Conversation, raw string) {
 		return
 	}
 	w.Track(c)
-	_, w.Convs[c.ID].Loaded, _ = strings.Cut(raw, " ")
+	w.Convs[c.ID].Loaded = doc
+}
+
+// docOf is the document of a stored conversation string (version, space,
+// document).
+func docOf(raw string) string {
+	_, doc, _ := strings.Cut(raw, " ")
+	return doc
 }
 
 // loadedDoc is the stored document tr.Before was read from: as the store

@@ -158,7 +158,7 @@ func (s *Store) LoadWorld(ctx context.Context, w *engine.World, a channels.Addre
 		if err != nil {
 			return err
 		}
-		track(w, c, raw)
+		track(w, c, docOf(raw))
 	}
 	rest := res[n+4:]
 	for range named {
@@ -207,8 +207,8 @@ type ContactState struct {
 	dept             string // "" unless the department was loaded
 	agents           []*engine.Agent
 	queued           int
-	// raw are the stored strings of chat, ticket, reachOut and survey.
-	raw [4]string
+	// docs are the stored documents of chat, ticket, reachOut and survey.
+	docs [4]string
 	// remembered is set when the state is the store's image of its own
 	// last write (recent.go), not a read.
 	remembered bool
@@ -227,10 +227,10 @@ func (st *ContactState) AddTo(w *engine.World) {
 	}
 	w.Contact, w.ContactBefore = &st.Contact, st.Contact
 	w.Remembered = st.remembered
-	track(w, st.Chat, st.raw[0])
-	track(w, st.Ticket, st.raw[1])
-	track(w, st.reachOut, st.raw[2])
-	track(w, st.survey, st.raw[3])
+	track(w, st.Chat, st.docs[0])
+	track(w, st.Ticket, st.docs[1])
+	track(w, st.reachOut, st.docs[2])
+	track(w, st.survey, st.docs[3])
 }
 
 // LoadContact returns a contact (version 0 if unknown) with its open chat,
@@ -267,9 +267,13 @@ func (s *Store) Recall(a channels.Address) (ContactState, bool) {
 	if img == nil {
 		return ContactState{}, false
 	}
-	st, err := decodeContactState(a, img.fields, img.convs[:])
-	st.remembered = true
-	return st, err == nil
+	st := ContactState{Contact: decodeContact(a, img.fields), remembered: true}
+	for i, into := range []**engine.Conversation{&st.Chat, &st.Ticket, &st.reachOut, &st.survey} {
+		if c := img.convs[i]; c != nil {
+			*into, st.docs[i] = c.Clone(), img.docs[i]
+		}
+	}
+	return st, true
 }
 
 // decodeContactState reads a contact's values (contactFields) and the
@@ -280,7 +284,7 @@ func decodeContactState(a channels.Address, fields, convs []string) (ContactStat
 		if convs[i] == "" {
 			continue
 		}
-		st.raw[i] = convs[i]
+		st.docs[i] = docOf(convs[i])
 		var err error
 		if *into, err = decodeConversation(convs[i]); err != nil {
 			return st, err
