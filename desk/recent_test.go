@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -278,5 +279,56 @@ func TestImageIsWhatAReadFinds(t *testing.T) {
 		}
 		sameAsRead(t, f, chatFrom, "live chat, after "+body)
 		f.clock.Add(time.Minute)
+	}
+}
+
+// Should Redis lose writes (a crash between fsyncs, a failover to a
+// replica behind), a record's version can come round again with other
+// contents. The image is checked whole, so such a record is never taken
+// for the one remembered: here a chat and a contact stored again at the
+// versions the image holds, with a change in them.
+func TestImageIsCheckedWholeNotByVersion(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 5))
+	const from = "whatsapp:+27820000320"
+	chat := liveChat(t, f, from)
+	rdb := f.store.Client()
+	convKey := store.KeyPrefix + "conv:" + chat.ID
+	raw, err := rdb.Get(ctx, convKey).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := strings.Replace(raw, `"assignee":"ann"`, `"assignee":"ann","flagged":true`, 1)
+	if flagged == raw {
+		t.Fatalf("no assignee to flag beside in %s", raw)
+	}
+	if err := rdb.Set(ctx, convKey, flagged, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Receive(ctx, inbound("SMw1", from, "still there?")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.store.Conversation(ctx, chat.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Flagged || got.Preview != "still there?" {
+		t.Fatalf("chat flagged %v, preview %q: the message was decided on the image over a chat stored since at its version", got.Flagged, got.Preview)
+	}
+
+	if err := rdb.HSet(ctx, store.KeyPrefix+"contact:"+from, "opted_out", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.svc.inboundWorld(ctx, f.svc.Rules(), from, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.Remembered || w.Contact.OptedOut {
+		t.Fatalf("remembered %v, opted out %v: want the image, from before the change", w.Remembered, w.Contact.OptedOut)
+	}
+	w.Contact.Name, w.ContactDirty = "Renamed", true
+	if err := f.svc.commit(ctx, f.store.NewCommit(), w); !errors.Is(err, engine.ErrConflict) {
+		t.Fatalf("commit over a contact changed at its version: %v, want ErrConflict", err)
 	}
 }

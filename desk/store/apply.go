@@ -89,9 +89,15 @@ func (p Push) Busy(t *Tx) bool {
 // returns the outboxes it pushes to.
 func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 	k := s.keys
-	if w.ContactDirty || w.Remembered {
-		// A remembered world's contact is guarded even when unchanged: the
-		// decision read it from memory, not from Redis (recent.go).
+	if w.Remembered {
+		// Decided on the store's image, not on a read (recent.go): the
+		// commit checks that Redis holds exactly what the decision read,
+		// changed or not, every field of the contact and each conversation
+		// whole. Versions alone would not do: should Redis lose writes (a
+		// crash between fsyncs, a failover), a version can come round again
+		// with other contents.
+		t.expectHash(k.contact(w.Contact.Address), contactFields, contactValues(&w.ContactBefore, w.ContactBefore.Version))
+	} else if w.ContactDirty {
 		t.expectVersion(k.contact(w.Contact.Address), w.ContactBefore.Version)
 	}
 	if w.ContactDirty {
@@ -114,17 +120,19 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 			if err != nil {
 				return nil, err
 			}
+			if w.Remembered {
+				t.expectStored(k.conversation(c.ID), convValue(tr.Before.Version, loaded))
+			}
 			if doc == loaded {
-				if w.Remembered {
-					t.expectRecord(k.conversation(c.ID), tr.Before.Version)
-				}
 				stored[c.ID] = storedConv{tr, tr.Before.Version, doc}
 				continue // unchanged
 			}
 			before = tr.Before.Version
 			oldIdx = k.indexes(tr.Before)
 		}
-		t.expectRecord(k.conversation(c.ID), before)
+		if !w.Remembered || tr.Before == nil {
+			t.expectRecord(k.conversation(c.ID), before)
+		}
 		stored[c.ID] = storedConv{tr, before + 1, doc}
 		t.do("SET", k.conversation(c.ID), convValue(before+1, doc))
 		t.stale = append(t.stale, c.Contact) // its image, unless this write makes a new one

@@ -27,10 +27,11 @@ type contactImage struct {
 // last to write, for the next message of a conversation under way: the
 // customer's next text is decided on the image, and its commit is the only
 // round trip. Nothing depends on the image being current. A world built
-// from one is Remembered, and its commit guards every record it read,
-// changed or not, so if another gateway or the worker wrote the contact or
-// one of its conversations since, the commit conflicts, the image is
-// dropped, and the decision is made again on what Redis holds.
+// from one is Remembered, and its commit checks that Redis holds every
+// record it read exactly as remembered, changed or not (Store.Write), so
+// if another gateway or the worker wrote the contact or one of its
+// conversations since, the commit conflicts, the image is dropped, and the
+// decision is made again on what Redis holds.
 type recentContacts struct {
 	mu     sync.Mutex
 	images map[channels.Address]*contactImage

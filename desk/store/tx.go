@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/parleydesk/parley/channels"
@@ -80,6 +81,15 @@ func (t *Tx) expectRecord(key string, version int64) {
 	t.guard("rec", key, strconv.FormatInt(version, 10))
 }
 
+// expectStored guards a string key's whole value ("" means absent).
+func (t *Tx) expectStored(key, value string) { t.guard("is", key, value) }
+
+// expectHash guards a hash's fields, each equal to its value in values
+// ("" means absent).
+func (t *Tx) expectHash(key string, fields, values []string) {
+	t.guard("hash", key, append(slices.Clone(fields), values...)...)
+}
+
 // expectRoom guards that adding delta to a numeric hash field keeps it at
 // most limit.
 func (t *Tx) expectRoom(key, field string, delta, limit int) {
@@ -121,6 +131,18 @@ func (e *ExistsError) Error() string { return "already recorded as " + e.Value }
 // commitScript checks the guards in ARGV (ARGV[1] is their number), takes
 // the claims, then runs the commands. It reads the arguments in place:
 // building a table per record would cost more than the commands themselves.
+//
+// KEYS[1..n] -> every key a guard or command names, each once (Tx.ref)
+// ARGV[1] -> the number of guards
+// ARGV[2 ..] -> the guards, then the commands, each as a count c and c
+// values: the guard kind or command name, the index of its key in KEYS (0
+// for none), its arguments. A guard is eq (field, value), rec (version),
+// is (value), hash (fields, then their values), room (field, delta,
+// limit) or claim (value, ttl in ms); a command whose reply is wanted has
+// its count negated.
+// Output: {"ok", "", replies...} with a reply for each negated command;
+// {"conflict", key} when a guard failed, nothing written; {"exists", value}
+// when a claim's key was taken, nothing written.
 var commitScript = redis.NewScript(`
 local pos, claims = 2, {}
 for _ = 1, tonumber(ARGV[1]) do
@@ -130,6 +152,14 @@ for _ = 1, tonumber(ARGV[1]) do
   elseif kind == "rec" then
     local v = redis.call("GET", key)
     if (v and string.match(v, "^%d+") or "0") ~= ARGV[pos + 3] then return {"conflict", key} end
+  elseif kind == "is" then
+    if (redis.call("GET", key) or "") ~= ARGV[pos + 3] then return {"conflict", key} end
+  elseif kind == "hash" then
+    local n = (tonumber(ARGV[pos]) - 2) / 2
+    local got = redis.call("HMGET", key, unpack(ARGV, pos + 3, pos + 2 + n))
+    for i = 1, n do
+      if (got[i] or "") ~= ARGV[pos + 2 + n + i] then return {"conflict", key} end
+    end
   elseif kind == "room" then
     local v = tonumber(redis.call("HGET", key, ARGV[pos + 3]) or "0") or 0
     if v + tonumber(ARGV[pos + 4]) > tonumber(ARGV[pos + 5]) then return {"conflict", key} end
