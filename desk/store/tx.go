@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/parleydesk/parley/channels"
@@ -87,7 +86,8 @@ func (t *Tx) expectStored(key, value string) { t.guard("is", key, value) }
 // expectHash guards a hash's fields, each equal to its value in values
 // ("" means absent).
 func (t *Tx) expectHash(key string, fields, values []string) {
-	t.guard("hash", key, append(slices.Clone(fields), values...)...)
+	t.nGuards++
+	t.guards = append(append(append(t.guards, strconv.Itoa(2+len(fields)+len(values)), "hash", t.ref(key)), fields...), values...)
 }
 
 // expectRoom guards that adding delta to a numeric hash field keeps it at
