@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -331,4 +332,32 @@ func TestImageIsCheckedWholeNotByVersion(t *testing.T) {
 	if err := f.svc.commit(ctx, f.store.NewCommit(), w); !errors.Is(err, engine.ErrConflict) {
 		t.Fatalf("commit over a contact changed at its version: %v, want ErrConflict", err)
 	}
+}
+
+// Messages of one chat arriving at once are decided on one image at once:
+// each commit but one conflicts and decides again, and every message is
+// kept (run with -race, this also holds that nothing writes the image).
+func TestConcurrentMessagesShareAnImage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f, online("ann", 5))
+	const from = "whatsapp:+27820000330"
+	chat := liveChat(t, f, from)
+	const n = 10
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r, err := f.svc.Receive(ctx, inbound(fmt.Sprintf("SMc%d", i), from, fmt.Sprintf("message %d", i)))
+			if err != nil {
+				t.Error(err)
+			} else if r.ConversationID != chat.ID {
+				t.Errorf("message %d went to %s, want the chat %s", i, r.ConversationID, chat.ID)
+			}
+		})
+	}
+	wg.Wait()
+	if got := inboundCount(t, f, chat.ID); got != n+1 {
+		t.Fatalf("the chat holds %d customer messages, want %d", got, n+1)
+	}
+	sameAsRead(t, f, from, "after the concurrent messages")
 }

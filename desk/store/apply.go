@@ -89,6 +89,7 @@ func (p Push) Busy(t *Tx) bool {
 // returns the outboxes it pushes to.
 func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 	k := s.keys
+	var was, now []string // the contact's values as read and as written
 	if w.Remembered {
 		// Decided on the store's image, not on a read (recent.go): the
 		// commit checks that Redis holds exactly what the decision read,
@@ -96,12 +97,17 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 		// whole. Versions alone would not do: should Redis lose writes (a
 		// crash between fsyncs, a failover), a version can come round again
 		// with other contents.
-		t.expectHash(k.contact(w.Contact.Address), contactFields, contactValues(&w.ContactBefore, w.ContactBefore.Version))
+		was = contactValues(&w.ContactBefore, w.ContactBefore.Version)
+		t.expectHash(k.contact(w.Contact.Address), contactFields, was)
 	} else if w.ContactDirty {
 		t.expectVersion(k.contact(w.Contact.Address), w.ContactBefore.Version)
 	}
 	if w.ContactDirty {
-		k.writeContact(t, &w.ContactBefore, w.Contact)
+		if was == nil {
+			was = contactValues(&w.ContactBefore, w.ContactBefore.Version)
+		}
+		now = contactValues(w.Contact, w.ContactBefore.Version+1)
+		writeContact(t, k.contact(w.Contact.Address), was, now)
 	}
 	w.ScheduleWakes()
 	// stored holds each conversation as this write leaves it, for the
@@ -235,7 +241,7 @@ func (s *Store) Write(t *Tx, w *engine.World) ([]Push, error) {
 		t.do("INCR", k.unread(nt.Agent))
 	}
 	k.writeTranscriptOffers(t, w)
-	s.remember(t, w, stored)
+	s.remember(t, w, now, stored)
 	for _, e := range w.Events {
 		if tr, ok := w.Convs[e.ConversationID]; ok {
 			// Describe the conversation as committed, not as it was when the
@@ -281,8 +287,8 @@ type storedConv struct {
 	doc     string
 }
 
-// remember sets t's image of the world's contact as the write leaves it,
-// when the write stores the contact and every conversation it points at is
+// remember sets t's image of the world's contact as the write leaves it
+// (fields, its values as written), when the write stores the contact and every conversation it points at is
 // in the world; otherwise an image of it is stale. The image's
 // conversations are copies of the decided ones, so the next message needs
 // no decoding either. Decoding their stored documents gives the same
@@ -290,12 +296,12 @@ type storedConv struct {
 // which the stored form drops: decisions run on a millisecond clock, so
 // only a timeout set finer than that would make one, and a deadline
 // remembered that much later than stored.
-func (s *Store) remember(t *Tx, w *engine.World, stored map[string]storedConv) {
-	if w.Contact == nil || !w.ContactDirty {
-		return
+func (s *Store) remember(t *Tx, w *engine.World, fields []string, stored map[string]storedConv) {
+	if fields == nil {
+		return // the write leaves the contact as it was
 	}
 	c := w.Contact
-	img := &contactImage{fields: contactValues(c, w.ContactBefore.Version+1)}
+	img := &contactImage{fields: fields}
 	for i, id := range []string{c.Chat, c.Ticket, c.ReachOut, c.Survey} {
 		if id == "" {
 			continue

@@ -16,7 +16,9 @@ const recentKept = 4096
 // its hash's values (contactFields), and the four conversations it points
 // at (nil where it points at none) with their stored documents. It is
 // what loadScript would read back, without the round trip. It is never
-// changed: each use takes copies.
+// changed: the worlds that use it at once share it only as what their
+// conversations were before (Tracked.Before, which nothing writes), and
+// World.Track gives each decision its own copy to change.
 type contactImage struct {
 	fields []string
 	convs  [4]*engine.Conversation

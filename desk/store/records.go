@@ -62,11 +62,10 @@ func decodeContact(a channels.Address, v []string) engine.Contact {
 	}
 }
 
-// writeContact adds to t the fields of c that differ from before: set when
-// they have a value, deleted when they lost it. The version always moves.
-func (k keys) writeContact(t *Tx, before, c *engine.Contact) {
-	key := k.contact(c.Address)
-	was, now := contactValues(before, before.Version), contactValues(c, before.Version+1)
+// writeContact adds to t the contact's values in now (in contactFields'
+// order) that differ from was: set when they have a value, deleted when
+// they lost it. The version always moves.
+func writeContact(t *Tx, key string, was, now []string) {
 	set := []string{}
 	var del []string
 	for i, f := range contactFields {

@@ -270,7 +270,7 @@ func (s *Store) Recall(a channels.Address) (ContactState, bool) {
 	st := ContactState{Contact: decodeContact(a, img.fields), remembered: true}
 	for i, into := range []**engine.Conversation{&st.Chat, &st.Ticket, &st.reachOut, &st.survey} {
 		if c := img.convs[i]; c != nil {
-			*into, st.docs[i] = c.Clone(), img.docs[i]
+			*into, st.docs[i] = c, img.docs[i] // World.Track copies it
 		}
 	}
 	return st, true

@@ -42,9 +42,10 @@ type Tx struct {
 }
 
 // newTx sizes a tx for a message's write (about ten commands over a few
-// keys), so that building one does not grow its slices step by step.
+// keys, and a remembered contact's guard of some twenty values), so that
+// building one does not grow its slices step by step.
 func newTx() *Tx {
-	return &Tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]string, 0, 16), ops: make([]string, 0, 64)}
+	return &Tx{index: make(map[string]int, 8), keys: make([]string, 0, 8), guards: make([]string, 0, 48), ops: make([]string, 0, 64)}
 }
 
 func (t *Tx) ref(key string) string {
