@@ -57,10 +57,7 @@ func TestNextMessageOfALiveChatIsOneRoundTrip(t *testing.T) {
 	var count commandCount
 	f.store.Client().AddHook(&count)
 
-	r, err := f.svc.Receive(ctx, inbound("SMr1", from, "are you there?"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := received(t, f, "SMr1", from, "are you there?")
 	if r.ConversationID != chat.ID {
 		t.Fatalf("message went to %s, want the chat %s", r.ConversationID, chat.ID)
 	}
@@ -75,9 +72,7 @@ func TestNextMessageOfALiveChatIsOneRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	count.n.Store(0)
-	if _, err := f.svc.Receive(ctx, inbound("SMr2", from, "hello?")); err != nil {
-		t.Fatal(err)
-	}
+	received(t, f, "SMr2", from, "hello?")
 	if n := count.n.Load(); n != 2 {
 		t.Fatalf("after a desk action the next message took %d commands, want 2 (load, commit)", n)
 	}
@@ -94,9 +89,7 @@ func TestAnotherGatewaysChangeOvertakesTheImage(t *testing.T) {
 	seed(t, f, online("ann", 5), online("bob", 5))
 	const from = "whatsapp:+27820000301"
 	chat := liveChat(t, f, from)
-	if _, err := f.svc.Receive(ctx, inbound("SMo1", from, "one")); err != nil {
-		t.Fatal(err)
-	}
+	received(t, f, "SMo1", from, "one")
 	other := otherGateway(t, f)
 	ann := engine.Actor{ID: "ann", Role: "agent"}
 	if err := other.Flag(ctx, ann, chat.ID, true); err != nil {
@@ -105,10 +98,7 @@ func TestAnotherGatewaysChangeOvertakesTheImage(t *testing.T) {
 	if err := other.Transfer(ctx, ann, chat.ID, engine.Target{Agent: "bob"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := f.svc.Receive(ctx, inbound("SMo2", from, "two"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := received(t, f, "SMo2", from, "two")
 	got, err := f.store.Conversation(ctx, chat.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -122,10 +112,7 @@ func TestAnotherGatewaysChangeOvertakesTheImage(t *testing.T) {
 	if err := other.CloseChat(ctx, engine.Actor{ID: "bob", Role: "agent"}, chat.ID, engine.CloseForm{Sentiment: "neutral"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err = f.svc.Receive(ctx, inbound("SMo3", from, "three"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = received(t, f, "SMo3", from, "three")
 	if r.ConversationID == chat.ID {
 		t.Fatal("a message after the close went into the closed chat")
 	}
@@ -181,10 +168,7 @@ func TestNewChatFromAnImageIsRouted(t *testing.T) {
 	}
 	var count commandCount
 	f.store.Client().AddHook(&count)
-	r, err := f.svc.Receive(ctx, inbound("SMn1", from, "me again"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := received(t, f, "SMn1", from, "me again")
 	if n := count.n.Load(); n != 2 {
 		t.Fatalf("took %d commands, want 2 (the department, the commit)", n)
 	}
@@ -200,18 +184,11 @@ func TestNewChatFromAnImageIsRouted(t *testing.T) {
 // The leave-a-message flow's next answer is decided on the image too.
 func TestNextAnswerOfATicketIsOneRoundTrip(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
 	const from = "whatsapp:+27820000304"
-	first, err := f.svc.Receive(ctx, inbound("SMk0", from, "hello"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := received(t, f, "SMk0", from, "hello")
 	var count commandCount
 	f.store.Client().AddHook(&count)
-	r, err := f.svc.Receive(ctx, inbound("SMk1", from, "what?"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := received(t, f, "SMk1", from, "what?")
 	if r.ConversationID != first.ConversationID {
 		t.Fatalf("answer went to %s, want the ticket %s", r.ConversationID, first.ConversationID)
 	}
@@ -257,9 +234,7 @@ func TestImageIsWhatAReadFinds(t *testing.T) {
 	ctx := context.Background()
 	const ticketFrom = "whatsapp:+27820000310"
 	for i, body := range []string{"hello", "what?", "YES", "my order is late", "it was due on Monday", "//end", "one more thing"} {
-		if _, err := f.svc.Receive(ctx, inbound(fmt.Sprintf("SMi%d", i), ticketFrom, body)); err != nil {
-			t.Fatal(err)
-		}
+		received(t, f, fmt.Sprintf("SMi%d", i), ticketFrom, body)
 		sameAsRead(t, f, ticketFrom, "ticket flow, after "+body)
 		f.clock.Add(time.Minute)
 	}
@@ -275,9 +250,7 @@ func TestImageIsWhatAReadFinds(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := f.svc.Receive(ctx, inbound(fmt.Sprintf("SMj%d", i), chatFrom, body)); err != nil {
-			t.Fatal(err)
-		}
+		received(t, f, fmt.Sprintf("SMj%d", i), chatFrom, body)
 		sameAsRead(t, f, chatFrom, "live chat, after "+body)
 		f.clock.Add(time.Minute)
 	}
@@ -307,9 +280,7 @@ func TestImageIsCheckedWholeNotByVersion(t *testing.T) {
 	if err := rdb.Set(ctx, convKey, flagged, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Receive(ctx, inbound("SMw1", from, "still there?")); err != nil {
-		t.Fatal(err)
-	}
+	received(t, f, "SMw1", from, "still there?")
 	got, err := f.store.Conversation(ctx, chat.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -360,4 +331,14 @@ func TestConcurrentMessagesShareAnImage(t *testing.T) {
 		t.Fatalf("the chat holds %d customer messages, want %d", got, n+1)
 	}
 	sameAsRead(t, f, from, "after the concurrent messages")
+}
+
+// received takes one inbound message, failing the test on an error.
+func received(t *testing.T, f fixture, sid, from, body string) Received {
+	t.Helper()
+	r, err := f.svc.Receive(context.Background(), inbound(sid, from, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
